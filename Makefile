@@ -1,0 +1,98 @@
+# Build, test and benchmark the VMM. `make` builds build/vmx; `make check`
+# runs the unit tests (plain and ASan/UBSan) and every test guest under vmx
+# and under qemu-system-i386; `make run` runs the demo guest.
+
+CC      ?= gcc
+BUILD   := build
+# Debian packages the build and the tests need; `make deps` installs missing ones.
+DEB_BUILD_PKGS := libzydis-dev libelf-dev libcmocka-dev gcc-multilib nasm
+DEB_TEST_PKGS  := qemu-system-x86
+
+WARN    := -Wall -Wextra -Werror
+BASE_CFLAGS := -std=gnu11 $(WARN) -O2 -g -fno-stack-protector -Iinclude -Ibt
+# The monitor is freestanding: no libc, and no SSE (it runs inside the
+# guest's FPU context between callouts).
+MON_CFLAGS  := $(BASE_CFLAGS) -ffreestanding -mgeneral-regs-only -fno-builtin
+HOST_CFLAGS := $(BASE_CFLAGS) -Ivmx_userspace -fPIE
+LDLIBS      := -lZydis -lelf
+
+MON_SRCS  := $(wildcard vmm/*.c vmm/devices/*.c bt/*.c)
+HOST_SRCS := $(wildcard vmx_userspace/*.c vmx_userspace/uworld/*.c)
+ASM_SRCS  := vmx_userspace/uworld/gate.S
+MON_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(MON_SRCS))
+HOST_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(HOST_SRCS)) $(patsubst %.S,$(BUILD)/obj/%.o,$(ASM_SRCS))
+
+.PHONY: all deps check unit unit-asan guest-tests run bench-bt clean
+all: $(BUILD)/vmx
+
+# Installs what is missing when run as root; otherwise says what to run.
+deps: $(BUILD)/.deps-build
+$(BUILD)/.deps-build:
+	@./tests/scripts/deps.sh $(DEB_BUILD_PKGS)
+	@mkdir -p $(BUILD) && touch $@
+$(BUILD)/.deps-test: $(BUILD)/.deps-build
+	@./tests/scripts/deps.sh $(DEB_TEST_PKGS)
+	@touch $@
+
+$(BUILD)/obj/%.o: %.c | $(BUILD)/.deps-build
+	@mkdir -p $(dir $@)
+	$(CC) $(if $(filter vmm/% bt/%,$<),$(MON_CFLAGS),$(HOST_CFLAGS)) -MMD -MP -c $< -o $@
+$(BUILD)/obj/%.o: %.S | $(BUILD)/.deps-build
+	@mkdir -p $(dir $@)
+	$(CC) -Iinclude -MMD -MP -c $< -o $@
+
+$(BUILD)/vmx: $(MON_OBJS) $(HOST_OBJS)
+	$(CC) -pie -o $@ $^ $(LDLIBS)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# ---- test guests ----
+include tests/guests/guests.mk
+# Guests whose sources exist (the list in guests.mk is the plan).
+GUEST_ELFS := $(foreach g,$(GUEST_NAMES),$(if $(call guest_srcs,$(g)),$(GUEST_OUT)/$(g).elf))
+$(GUEST_ELFS): | $(BUILD)/.deps-build
+
+# ---- unit tests (cmocka), each built plain and with ASan/UBSan ----
+UNIT_CFLAGS := -std=gnu11 $(WARN) -O1 -g -Iinclude -Ibt -Ivmx_userspace
+SAN_FLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+DEV_SRCS    := vmm/stats.c vmm/iobus.c $(wildcard vmm/devices/*.c)
+BT_SRCS     := $(wildcard bt/*.c) vmm/stats.c
+unit_srcs_test_devices      := $(DEV_SRCS)
+unit_srcs_test_iobus        := $(DEV_SRCS)
+unit_srcs_test_options      := vmx_userspace/options.c
+unit_srcs_test_loader       := vmx_userspace/loader_multiboot.c
+unit_srcs_test_stats_report := vmx_userspace/stats_report.c vmm/stats.c
+unit_srcs_test_bt           := $(BT_SRCS)
+unit_libs_test_loader       := -lelf
+unit_libs_test_bt           := -lZydis
+UNIT_NAMES := $(basename $(notdir $(wildcard tests/unit/test_*.c)))
+UNIT_BINS  := $(patsubst %,$(BUILD)/unit/%,$(UNIT_NAMES))
+UNIT_ASAN  := $(patsubst %,$(BUILD)/unit-asan/%,$(UNIT_NAMES))
+
+$(BUILD)/unit/%: tests/unit/%.c $$(unit_srcs_%) | $(BUILD)/.deps-build
+	@mkdir -p $(dir $@)
+	$(CC) $(UNIT_CFLAGS) -o $@ $^ $(unit_libs_$*) -lcmocka
+$(BUILD)/unit-asan/%: tests/unit/%.c $$(unit_srcs_%) | $(BUILD)/.deps-build
+	@mkdir -p $(dir $@)
+	$(CC) $(UNIT_CFLAGS) $(SAN_FLAGS) -o $@ $^ $(unit_libs_$*) -lcmocka
+
+.SECONDEXPANSION:
+
+unit: $(UNIT_BINS)
+	@./tests/scripts/run-units.sh $(UNIT_BINS)
+unit-asan: $(UNIT_ASAN)
+	@./tests/scripts/run-units.sh $(UNIT_ASAN)
+
+guest-tests: $(BUILD)/vmx $(GUEST_ELFS) $(BUILD)/.deps-test
+	@./tests/scripts/run-guests.sh $(BUILD)/vmx $(GUEST_ELFS)
+
+check: unit unit-asan guest-tests
+
+run: $(BUILD)/vmx $(GUEST_OUT)/hello.elf
+	$(BUILD)/vmx -kernel $(GUEST_OUT)/hello.elf -append "demo" -stats -
+
+bench-bt: $(BUILD)/vmx $(GUEST_ELFS)
+	@./tests/scripts/bench-bt.sh $(BUILD)/vmx
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,86 @@
+/* Shared state of the translator's parts: compiled code fragments (CCFs),
+ * their exits and PC records, allocated from one arena and dropped together
+ * with the TC on a flush. Indices, not pointers, link them (0 = none). */
+#ifndef BT_INTERNAL_H
+#define BT_INTERNAL_H
+#include "bt.h"
+#include "stats.h"
+#include "decode.h"
+
+#define NOPAGE 0xffffffffu
+
+struct ccf {
+	uint32_t eip, lin, cs_base;
+	uint8_t cpl, dead;
+	uint16_t ninsn;
+	uint32_t tc, tc_len;
+	uint32_t pc_first;           /* pcrecs[pc_first .. pc_first+ninsn) */
+	uint32_t hash_next;
+	uint32_t page[2];            /* guest-physical pages its bytes come from */
+	uint32_t page_next[2];
+	uint32_t in_head;            /* exits chained into this CCF */
+	uint32_t exit_first;
+	uint16_t nexits;
+};
+
+struct exit_rec {
+	uint32_t target_eip;
+	uint32_t patch;              /* TC address of the rel32 to patch */
+	uint32_t stub;               /* TC address of the exit stub */
+	uint32_t owner, to, in_next;
+};
+
+#define PC_NO_IRQ   0x01
+#define PC_FIX_ECX  0x02         /* from tc + fix on, ECX lives in S_ECX */
+
+struct pcrec {
+	uint32_t tc, eip;
+	uint16_t tc_len;
+	uint8_t flags, fix;
+};
+
+struct bt_state {
+	struct bt_env env;
+	struct bt_mode mode;
+	struct ccf *ccfs; uint32_t nccf, max_ccf;
+	struct exit_rec *exits; uint32_t nexit, max_exit;
+	struct pcrec *pcs; uint32_t npc, max_pc;
+	uint32_t *hash; uint32_t hash_mask;
+	uint32_t *page_head;         /* per guest-physical page: first CCF */
+	uint32_t *traced; uint32_t ntraced, max_traced; /* pages currently write-protected */
+	uint32_t tc_used;
+	uint64_t epoch;
+};
+extern struct bt_state bt;
+
+struct bt_stats {
+	stat_counter tu_translated, insn_translated, insn_ident, insn_inline, insn_callout;
+	stat_counter guest_bytes, tc_bytes, tc_flushes, chain_patched, chain_unpatched;
+	stat_counter lookup_hit, lookup_miss, ibl_miss, invalidate_smc, pages_traced;
+	stat_counter tu_cycles, exits;
+};
+extern struct bt_stats bts;
+
+/* tc.c */
+void bt_flush_all(void);
+bool bt_room(uint32_t tc_bytes, uint32_t insns, uint32_t exits);
+/* lookup.c */
+uint32_t bt_hash_find(uint32_t lin, uint32_t eip);
+void bt_hash_insert(uint32_t idx);
+void bt_hash_remove(uint32_t idx);
+void bt_ibl_reset(void);
+void bt_ibl_drop(uint32_t eip, uint32_t tc);
+void bt_ibl_set(uint32_t eip, uint32_t tc);
+/* chain.c */
+void bt_chain(uint32_t exit_idx, uint32_t to);
+void bt_unchain_incoming(uint32_t idx);
+void bt_patch_rel32(uint32_t at, uint32_t target);
+/* smc.c */
+void bt_pages_add(uint32_t idx);
+void bt_invalidate_ccf(uint32_t idx);
+/* translate.c */
+uint32_t bt_translate(uint32_t eip);
+
+static inline uint8_t *tc_ptr(uint32_t lin) { return (uint8_t *)(uintptr_t)lin; }
+
+#endif

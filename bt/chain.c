@@ -1,0 +1,54 @@
+/* Chaining: a block exit first jumps to its stub (a callout); once its
+ * target is translated the exit's jmp is patched to go straight there, and
+ * the exit is remembered on the target so invalidation can undo it. */
+#include "bt_internal.h"
+
+void bt_patch_rel32(uint32_t at, uint32_t target)
+{
+	int32_t rel = (int32_t)(target - (at + 4));
+	uint8_t *p = tc_ptr(at);
+	p[0] = (uint8_t)rel; p[1] = (uint8_t)(rel >> 8);
+	p[2] = (uint8_t)(rel >> 16); p[3] = (uint8_t)(rel >> 24);
+}
+
+void bt_chain(uint32_t exit_idx, uint32_t to)
+{
+	struct exit_rec *x = &bt.exits[exit_idx];
+	if (x->to || bt.ccfs[x->owner].dead || bt.ccfs[to].dead)
+		return;
+	bt_patch_rel32(x->patch, bt.ccfs[to].tc);
+	x->to = to;
+	x->in_next = bt.ccfs[to].in_head;
+	bt.ccfs[to].in_head = exit_idx;
+	stat_inc(&bts.chain_patched);
+}
+
+void bt_unchain_incoming(uint32_t idx)
+{
+	for (uint32_t e = bt.ccfs[idx].in_head; e; e = bt.exits[e].in_next) {
+		struct exit_rec *x = &bt.exits[e];
+		if (x->to != idx)
+			continue;
+		bt_patch_rel32(x->patch, x->stub);
+		x->to = 0;
+		stat_inc(&bts.chain_unpatched);
+	}
+	bt.ccfs[idx].in_head = 0;
+}
+
+uint32_t bt_exit_taken(uint32_t exit_idx, uint32_t *target_eip)
+{
+	stat_inc(&bts.exits);
+	if (exit_idx == 0 || exit_idx >= bt.nexit)
+		return 0;
+	uint64_t epoch = bt.epoch;
+	uint32_t target = bt.exits[exit_idx].target_eip;
+	*target_eip = target;
+	uint32_t tc = bt_get(target);
+	if (!tc || epoch != bt.epoch)
+		return tc;   /* flushed while translating: the exit is gone */
+	uint32_t to = bt_hash_find(bt.mode.cs_base + target, target);
+	if (to)
+		bt_chain(exit_idx, to);
+	return tc;
+}

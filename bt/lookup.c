@@ -1,0 +1,92 @@
+/* Guest PC -> CCF: a chained hash over (linear address, CS base, CPL) for
+ * the monitor, and the IBL table in the monitor area that translated code
+ * probes inline for indirect branches (keyed by EIP in the current mode). */
+#include "bt_internal.h"
+
+static inline uint32_t hkey(uint32_t lin) { return (lin ^ (lin >> 16)) & bt.hash_mask; }
+
+uint32_t bt_hash_find(uint32_t lin, uint32_t eip)
+{
+	for (uint32_t i = bt.hash[hkey(lin)]; i; i = bt.ccfs[i].hash_next) {
+		const struct ccf *c = &bt.ccfs[i];
+		if (c->lin == lin && c->eip == eip && c->cs_base == bt.mode.cs_base && c->cpl == bt.mode.cpl)
+			return i;
+	}
+	return 0;
+}
+
+void bt_hash_insert(uint32_t idx)
+{
+	uint32_t h = hkey(bt.ccfs[idx].lin);
+	bt.ccfs[idx].hash_next = bt.hash[h];
+	bt.hash[h] = idx;
+}
+
+void bt_hash_remove(uint32_t idx)
+{
+	uint32_t *pp = &bt.hash[hkey(bt.ccfs[idx].lin)];
+	while (*pp && *pp != idx)
+		pp = &bt.ccfs[*pp].hash_next;
+	if (*pp)
+		*pp = bt.ccfs[idx].hash_next;
+}
+
+struct ibl_entry { uint32_t neg_eip, tc; };
+static inline struct ibl_entry *ibl_tab(void) { return (struct ibl_entry *)(uintptr_t)bt.env.ibl_table; }
+#define IBL_MASK 0xffffu
+
+/* An empty entry {0, miss}: it can only "hit" for target 0, and then lands
+ * on the miss path anyway. */
+void bt_ibl_reset(void)
+{
+	struct ibl_entry *t = ibl_tab();
+	for (uint32_t i = 0; i <= IBL_MASK; i++) {
+		t[i].neg_eip = 0;
+		t[i].tc = bt.env.gate_ibl_miss;
+	}
+}
+
+void bt_ibl_set(uint32_t eip, uint32_t tc)
+{
+	struct ibl_entry *e = &ibl_tab()[eip & IBL_MASK];
+	e->neg_eip = 0u - eip;
+	e->tc = tc;
+}
+
+void bt_ibl_drop(uint32_t eip, uint32_t tc)
+{
+	struct ibl_entry *e = &ibl_tab()[eip & IBL_MASK];
+	if (e->tc == tc) {
+		e->neg_eip = 0;
+		e->tc = bt.env.gate_ibl_miss;
+	}
+}
+
+void bt_set_mode(const struct bt_mode *m)
+{
+	if (m->cs_base != bt.mode.cs_base || m->cpl != bt.mode.cpl) {
+		bt.mode = *m;
+		bt_ibl_reset();
+	}
+}
+
+uint32_t bt_get(uint32_t eip)
+{
+	uint32_t lin = bt.mode.cs_base + eip;
+	uint32_t i = bt_hash_find(lin, eip);
+	if (i) {
+		stat_inc(&bts.lookup_hit);
+		return bt.ccfs[i].tc;
+	}
+	stat_inc(&bts.lookup_miss);
+	return bt_translate(eip);
+}
+
+uint32_t bt_ibl_miss(uint32_t target)
+{
+	stat_inc(&bts.ibl_miss);
+	uint32_t tc = bt_get(target);
+	if (tc)
+		bt_ibl_set(target, tc);
+	return tc;
+}

@@ -1,0 +1,126 @@
+/* Translation cache and metadata allocation: a bump allocator over the TC
+ * and over arrays carved from the arena; when any of them runs out the whole
+ * cache is flushed (counted), as blocks are cheap to retranslate. */
+#include "bt_internal.h"
+#include "mon_area.h"
+
+struct bt_state bt;
+struct bt_stats bts = {
+	.tu_translated = {"bt.tu.translated", 0}, .insn_translated = {"bt.insn.translated", 0},
+	.insn_ident = {"bt.insn.ident", 0}, .insn_inline = {"bt.insn.inline", 0},
+	.insn_callout = {"bt.insn.callout", 0}, .guest_bytes = {"bt.guest.bytes", 0},
+	.tc_bytes = {"bt.tc.bytes", 0}, .tc_flushes = {"bt.tc.flushes", 0},
+	.chain_patched = {"bt.chain.patched", 0}, .chain_unpatched = {"bt.chain.unpatched", 0},
+	.lookup_hit = {"bt.lookup.hit", 0}, .lookup_miss = {"bt.lookup.miss", 0},
+	.ibl_miss = {"bt.ibl.miss", 0}, .invalidate_smc = {"bt.invalidate.smc", 0},
+	.pages_traced = {"bt.pages.traced", 0}, .tu_cycles = {"bt.translate.cycles", 0},
+	.exits = {"bt.exits", 0},
+};
+
+static void *carve(uint8_t **p, size_t *left, size_t bytes)
+{
+	bytes = (bytes + 15) & ~(size_t)15;
+	if (bytes > *left)
+		return NULL;
+	void *r = *p;
+	*p += bytes;
+	*left -= bytes;
+	return r;
+}
+
+int bt_init(const struct bt_env *env)
+{
+	bt_decoder_init();
+	bt.env = *env;
+	if (!bt.env.max_tu_insns)
+		bt.env.max_tu_insns = 12;
+	uint8_t *p = env->meta;
+	size_t left = env->meta_size;
+	bt.max_ccf = env->tc_size / 24 + 16;
+	bt.max_exit = bt.max_ccf * 2;
+	bt.max_pc = env->tc_size / 3 + 64;
+	bt.hash_mask = 65535;
+	bt.max_traced = env->ram_pages;
+	bt.ccfs = carve(&p, &left, sizeof(struct ccf) * bt.max_ccf);
+	bt.exits = carve(&p, &left, sizeof(struct exit_rec) * bt.max_exit);
+	bt.pcs = carve(&p, &left, sizeof(struct pcrec) * bt.max_pc);
+	bt.hash = carve(&p, &left, sizeof(uint32_t) * (bt.hash_mask + 1));
+	bt.page_head = carve(&p, &left, sizeof(uint32_t) * env->ram_pages);
+	bt.traced = carve(&p, &left, sizeof(uint32_t) * env->ram_pages);
+	if (!bt.ccfs || !bt.exits || !bt.pcs || !bt.hash || !bt.page_head || !bt.traced)
+		return -1;
+	stat_counter *all = &bts.tu_translated;
+	for (unsigned i = 0; i < sizeof(bts) / sizeof(stat_counter); i++)
+		stats_register(&all[i]);
+	for (uint32_t i = 0; i < env->ram_pages; i++)
+		bt.page_head[i] = 0;
+	bt.ntraced = 0;
+	bt_flush_all();
+	bts.tc_flushes.value = 0;   /* the initial reset is not a flush */
+	return 0;
+}
+
+void bt_flush_all(void)
+{
+	for (uint32_t i = 0; i < bt.ntraced; i++) {
+		bt.page_head[bt.traced[i]] = 0;
+		bt.env.trace_code_page(bt.env.ctx, bt.traced[i], false);
+	}
+	bt.ntraced = 0;
+	bt.nccf = 1;      /* index 0 means "none" */
+	bt.nexit = 1;
+	bt.npc = 0;
+	bt.tc_used = 0;
+	for (uint32_t i = 0; i <= bt.hash_mask; i++)
+		bt.hash[i] = 0;
+	bt_ibl_reset();
+	bt.epoch++;
+	stat_inc(&bts.tc_flushes);
+}
+
+void bt_flush(void) { bt_flush_all(); }
+uint64_t bt_flush_epoch(void) { return bt.epoch; }
+
+bool bt_room(uint32_t tc_bytes, uint32_t insns, uint32_t exits)
+{
+	return bt.tc_used + tc_bytes <= bt.env.tc_size && bt.nccf + 1 < bt.max_ccf &&
+	       bt.npc + insns <= bt.max_pc && bt.nexit + exits < bt.max_exit;
+}
+
+bool bt_in_tc(uint32_t addr)
+{
+	return addr >= bt.env.tc_base && addr < bt.env.tc_base + bt.tc_used;
+}
+
+/* CCFs are laid out in the TC in allocation order, so a binary search over
+ * their start addresses finds the one holding an address. */
+bool bt_pc_lookup(uint32_t a, struct bt_pc *out)
+{
+	if (!bt_in_tc(a))
+		return false;
+	uint32_t lo = 1, hi = bt.nccf - 1;
+	while (lo < hi) {
+		uint32_t mid = (lo + hi + 1) / 2;
+		if (bt.ccfs[mid].tc <= a)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	const struct ccf *c = &bt.ccfs[lo];
+	if (a < c->tc || a >= c->tc + c->tc_len)
+		return false;
+	const struct pcrec *best = NULL;
+	for (uint32_t i = 0; i < c->ninsn; i++) {
+		const struct pcrec *r = &bt.pcs[c->pc_first + i];
+		if (a >= r->tc && a < r->tc + r->tc_len) { best = r; break; }
+	}
+	if (!best)
+		return false;   /* an exit stub: not an instruction */
+	out->eip = best->eip;
+	out->insn_tc = best->tc;
+	out->boundary = a == best->tc;
+	out->irq_shadow = best->flags & PC_NO_IRQ;
+	out->ecx_in_scratch = (best->flags & PC_FIX_ECX) && a >= best->tc + best->fix;
+	out->dead = c->dead;
+	return true;
+}

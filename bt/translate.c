@@ -1,0 +1,389 @@
+/* Building a translation unit: decode guest instructions from one entry
+ * point (at most max_tu_insns, or up to a control transfer), classify each
+ * as IDENT (copied), inline (a short sequence on virtual state) or callout
+ * (a far call into the monitor), emit the CCF with its exits and stubs, and
+ * record the PC map that takes faults back to guest instructions. */
+#include "bt_internal.h"
+#include "emit.h"
+
+#define MAX_EXITS 3
+#define WORST_INSN_BYTES 112   /* longest sequence per guest instruction, with checks */
+#define STUB_BYTES (CO_SEQ_LEN + CO_REC_SIZE)
+
+struct pending_exit { uint32_t patch, target; };
+
+struct tu {
+	struct emitter e;
+	struct ccf *c;
+	uint32_t cidx;
+	struct pending_exit ex[MAX_EXITS];
+	unsigned nex;
+};
+
+static void add_exit(struct tu *t, uint32_t patch, uint32_t target)
+{
+	t->ex[t->nex].patch = patch;
+	t->ex[t->nex].target = target;
+	t->nex++;
+}
+
+/* A copied instruction. Memory operands through %cs or %gs cannot use the
+ * real registers (%cs is the monitor's code segment, %gs its data), so the
+ * guest's shadow is swapped into %gs around the instruction. */
+static void emit_ident(struct tu *t, const uint8_t *code, const struct bt_insn *in)
+{
+	struct emitter *e = &t->e;
+	if (in->mem_seg == SEG_GS || in->mem_seg == SEG_CS) {
+		/* mov %gs:MA_GGS_SEL (or MA_GCS_SEL), %gs */
+		e_u8(e, 0x65); e_u8(e, 0x8e); e_u8(e, 0x2d);
+		e_u32(e, in->mem_seg == SEG_GS ? MA_GGS_SEL : MA_GCS_SEL);
+		for (unsigned i = 0; i < in->len; i++)
+			e_u8(e, (i == in->seg_prefix_off && in->mem_seg == SEG_CS) ? 0x65 : code[i]);
+		/* mov %cs:MON_BASE+MA_MONGS_SEL, %gs: %cs is flat in translated code */
+		e_u8(e, 0x2e); e_u8(e, 0x8e); e_u8(e, 0x2d); e_u32(e, MON_BASE + MA_MONGS_SEL);
+		return;
+	}
+	e_bytes(e, code, in->len);
+}
+
+/* The instruction's bytes with its opcode and ModRM.reg rewritten (same
+ * length): FF /4 (jmp r/m32) and FF /2 (call r/m32) become 8B /1, a load of
+ * the target into %ecx through the same addressing and segment. */
+static void emit_load_target_ecx(struct tu *t, const uint8_t *code, const struct bt_insn *in)
+{
+	uint8_t buf[16];
+	for (unsigned i = 0; i < in->len; i++)
+		buf[i] = code[i];
+	buf[in->opcode_off] = 0x8b;
+	buf[in->modrm_off] = (uint8_t)((buf[in->modrm_off] & 0xc7) | (1 << 3));
+	struct bt_insn copy = *in;
+	emit_ident(t, buf, &copy);
+}
+
+/* Flag-free check of MA_PENDING: a callout only when something is pending. */
+static void emit_irq_check(struct tu *t, uint32_t resume_eip)
+{
+	struct emitter *e = &t->e;
+	e_store_gs(e, 1, MA_S_ECX);
+	e_load_gs(e, 1, MA_PENDING);
+	e_u8(e, 0xe3); e_u8(e, 7 + CO_SEQ_LEN + CO_REC_SIZE);  /* jecxz over the callout */
+	e_load_gs(e, 1, MA_S_ECX);
+	e_callout(e, bt.env.gate_callout, CO_IRQ_CHECK, 0, resume_eip);
+	e_load_gs(e, 1, MA_S_ECX);
+}
+
+static void emit_pushf(struct tu *t)
+{
+	struct emitter *e = &t->e;
+	e_u8(e, 0x9c);                                          /* pushfl: real flags */
+	e_u8(e, 0x65); e_u8(e, 0xa3); e_u32(e, MA_S_EAX);       /* mov %eax,%gs:S_EAX */
+	e_u8(e, 0x8b); e_u8(e, 0x04); e_u8(e, 0x24);            /* mov (%esp),%eax */
+	e_u8(e, 0x25); e_u32(e, 0x00000cd5);                    /* and $arith|DF,%eax */
+	e_u8(e, 0x65); e_u8(e, 0x0b); e_u8(e, 0x05); e_u32(e, MA_VEFLAGS); /* or virtual system bits */
+	e_u8(e, 0x65); e_u8(e, 0x0b); e_u8(e, 0x05); e_u32(e, MA_VIF);     /* or virtual IF */
+	e_u8(e, 0x9d);                                          /* popfl: real flags back */
+	e_u8(e, 0x89); e_u8(e, 0x44); e_u8(e, 0x24); e_u8(e, 0xfc); /* mov %eax,-4(%esp) */
+	e_u8(e, 0x8d); e_u8(e, 0x64); e_u8(e, 0x24); e_u8(e, 0xfc); /* lea -4(%esp),%esp */
+	e_u8(e, 0x65); e_u8(e, 0xa1); e_u32(e, MA_S_EAX);       /* mov %gs:S_EAX,%eax */
+}
+
+static void emit_popf(struct tu *t, uint32_t next_eip)
+{
+	struct emitter *e = &t->e;
+	e_u8(e, 0x65); e_u8(e, 0xa3); e_u32(e, MA_S_EAX);
+	e_u8(e, 0x8b); e_u8(e, 0x04); e_u8(e, 0x24);            /* mov (%esp),%eax: may fault, precise */
+	e_u8(e, 0x25); e_u32(e, 0x200);                         /* IF */
+	e_u8(e, 0x65); e_u8(e, 0xa3); e_u32(e, MA_VIF);
+	e_u8(e, 0x8b); e_u8(e, 0x04); e_u8(e, 0x24);
+	e_u8(e, 0x25); e_u32(e, 0x00247000);                    /* IOPL | NT | AC | ID */
+	e_u8(e, 0x0d); e_u32(e, 0x2);
+	e_u8(e, 0x65); e_u8(e, 0xa3); e_u32(e, MA_VEFLAGS);
+	e_u8(e, 0x8b); e_u8(e, 0x04); e_u8(e, 0x24);
+	e_u8(e, 0x25); e_u32(e, 0x00000cd5);                    /* only arith|DF reach real flags */
+	e_u8(e, 0x89); e_u8(e, 0x04); e_u8(e, 0x24);
+	e_u8(e, 0x9d);                                          /* popfl */
+	e_u8(e, 0x65); e_u8(e, 0xa1); e_u32(e, MA_S_EAX);
+	emit_irq_check(t, next_eip);
+}
+
+static uint32_t gsel_off(uint8_t seg)
+{
+	switch (seg) {
+	case SEG_CS: return MA_GSEL_CS;
+	case SEG_SS: return MA_GSEL_SS;
+	case SEG_DS: return MA_GSEL_DS;
+	case SEG_ES: return MA_GSEL_ES;
+	case SEG_FS: return MA_GSEL_FS;
+	default: return MA_GSEL_GS;
+	}
+}
+
+enum cls { C_IDENT, C_INLINE, C_CALLOUT };
+
+/* What to emit for one instruction. Returns its class and whether the TU ends. */
+static enum cls emit_insn(struct tu *t, const uint8_t *code, const struct bt_insn *in,
+			  uint32_t eip, bool *end, uint8_t *next_flags)
+{
+	struct emitter *e = &t->e;
+	uint32_t next = eip + in->len;
+	uint32_t gate = bt.env.gate_callout;
+	bool op16 = in->opsize == 16;
+	*end = false;
+
+	switch (in->mnem) {
+	case M_JMP:
+		if (in->far || op16)
+			break;
+		if (in->target == T_REL) {
+			add_exit(t, e_jmp(e, 0), next + (uint32_t)in->rel);
+		} else {
+			e_store_gs(e, 1, MA_S_ECX);
+			emit_load_target_ecx(t, code, in);
+			e_jmp(e, bt.env.gate_ibl);
+		}
+		*end = true;
+		return C_INLINE;
+	case M_JCC:
+		add_exit(t, e_jcc(e, in->cc, 0), next + (uint32_t)in->rel);
+		add_exit(t, e_jmp(e, 0), next);
+		*end = true;
+		return C_INLINE;
+	case M_LOOP: case M_LOOPE: case M_LOOPNE: case M_JECXZ:
+		/* loopcc +2 -> taken jmp; jmp short +5 -> fallthrough jmp */
+		e_bytes(e, code, in->opcode_off);
+		e_u8(e, code[in->opcode_off]); e_u8(e, 2);
+		e_u8(e, 0xeb); e_u8(e, 5);
+		add_exit(t, e_jmp(e, 0), next + (uint32_t)in->rel);
+		add_exit(t, e_jmp(e, 0), next);
+		*end = true;
+		return C_INLINE;
+	case M_CALL:
+		if (in->far || op16)
+			break;
+		if (in->target == T_REL) {
+			e_u8(e, 0x68); e_u32(e, next);                   /* push $return (guest EIP) */
+			add_exit(t, e_jmp(e, 0), next + (uint32_t)in->rel);
+		} else {
+			uint32_t start = bt.pcs[bt.npc].tc;
+			e_store_gs(e, 1, MA_S_ECX);
+			emit_load_target_ecx(t, code, in);
+			bt.pcs[bt.npc].flags |= PC_FIX_ECX;
+			bt.pcs[bt.npc].fix = (uint8_t)(e->at - start);
+			e_u8(e, 0x68); e_u32(e, next);
+			e_jmp(e, bt.env.gate_ibl);
+		}
+		*end = true;
+		return C_INLINE;
+	case M_RET:
+		if (in->far || op16)
+			break;
+		e_store_gs(e, 1, MA_S_ECX);
+		e_u8(e, 0x59);                                           /* pop %ecx */
+		if (in->imm) {                                           /* lea imm(%esp),%esp */
+			e_u8(e, 0x8d); e_u8(e, 0xa4); e_u8(e, 0x24); e_u32(e, in->imm);
+		}
+		e_jmp(e, bt.env.gate_ibl);
+		*end = true;
+		return C_INLINE;
+	case M_CLI:
+		e_store_imm_gs(e, MA_VIF, 0);
+		return C_INLINE;
+	case M_STI:
+		e_store_imm_gs(e, MA_VIF, 0x200);
+		*next_flags = PC_NO_IRQ | 0x80;     /* 0x80: emit the pending check after the next insn */
+		return C_INLINE;
+	case M_PUSHF:
+		if (op16)
+			break;
+		emit_pushf(t);
+		return C_INLINE;
+	case M_POPF:
+		if (op16)
+			break;
+		emit_popf(t, next);
+		return C_INLINE;
+	case M_MOV_SREG_STORE:
+		if (in->modrm_off == 0xff || (code[in->modrm_off] & 0xc0) != 0xc0 || in->reg == 0xff)
+			break;                                           /* to memory: emulated */
+		if (op16)
+			e_u8(e, 0x66);
+		e_load_gs(e, in->reg, gsel_off(in->sreg));
+		return C_INLINE;
+	case M_PUSH_SREG:
+		if (op16)
+			e_u8(e, 0x66);
+		e_u8(e, 0x65); e_u8(e, 0xff); e_u8(e, 0x35); e_u32(e, gsel_off(in->sreg)); /* push %gs:sel */
+		return C_INLINE;
+	case M_IN: case M_OUT: {
+		uint16_t size = in->opsize == 16 ? 2 : 4;
+		if (code[in->opcode_off] == 0xe4 || code[in->opcode_off] == 0xe6 ||
+		    code[in->opcode_off] == 0xec || code[in->opcode_off] == 0xee)
+			size = 1;
+		bool dx = code[in->opcode_off] >= 0xec;
+		uint16_t aux = (uint16_t)(size | (dx ? 8 : 0) | (in->len << 4) | ((dx ? 0 : in->imm & 0xff) << 8));
+		e_callout(e, gate, in->mnem == M_IN ? CO_IN : CO_OUT, aux, eip);
+		return C_CALLOUT;
+	}
+	case M_INS: case M_OUTS:
+		e_callout(e, gate, in->mnem == M_INS ? CO_INS : CO_OUTS, in->len, eip);
+		return C_CALLOUT;
+	case M_HLT:
+		e_callout(e, gate, CO_HLT, in->len, eip);
+		return C_CALLOUT;
+	case M_INT: case M_INT3: case M_INTO: case M_INT1: {
+		uint16_t k = in->mnem == M_INT ? 0 : in->mnem == M_INT3 ? 1 : in->mnem == M_INTO ? 2 : 3;
+		uint16_t vec = in->mnem == M_INT ? (uint16_t)(in->imm & 0xff) : in->mnem == M_INT3 ? 3 : in->mnem == M_INTO ? 4 : 1;
+		e_callout(e, gate, CO_INT, (uint16_t)(vec | in->len << 8 | k << 12), eip);
+		*end = true;
+		return C_CALLOUT;
+	}
+	case M_IRET:
+		e_callout(e, gate, CO_IRET, (uint16_t)(in->len | (op16 ? 0x100 : 0)), eip);
+		*end = true;
+		return C_CALLOUT;
+	case M_UD: case M_INVALID: case M_RSM: case M_SWAPGS:
+		e_callout(e, gate, CO_UD, in->len, eip);
+		*end = true;
+		return C_CALLOUT;
+	case M_OTHER:
+		emit_ident(t, code, in);
+		return C_IDENT;
+	default:
+		break;
+	}
+	/* Everything else that is sensitive: emulated by the monitor. Those
+	 * that may change control flow or the translation mode end the TU;
+	 * CO_END in the record tells the monitor there is no continuation. */
+	switch (in->mnem) {
+	case M_JMP: case M_CALL: case M_RET: case M_SYSENTER: case M_SYSEXIT: case M_SYSCALL:
+	case M_SYSRET: case M_MOV_CR: case M_LMSW: case M_PUSHF: case M_POPF: case M_INT1:
+	case M_PRIV_OTHER:
+		*end = true;
+		break;
+	default:
+		break;
+	}
+	e_callout(e, gate, CO_EMULATE, (uint16_t)(in->len | (*end ? CO_END : 0)), eip);
+	if (in->writes_sreg_ss)
+		*next_flags = PC_NO_IRQ;
+	return C_CALLOUT;
+}
+
+/* Up to 15 bytes of guest code at `lin`, across a page end if need be. */
+static const uint8_t *fetch(uint32_t lin, uint8_t *buf, unsigned *avail, uint32_t *phys, uint32_t *phys_last)
+{
+	uint32_t a;
+	const uint8_t *p = bt.env.code_ptr(bt.env.ctx, lin, &a, phys);
+	*phys_last = *phys;
+	if (!p)
+		return NULL;
+	if (a >= 15) {
+		*avail = 15;
+		return p;
+	}
+	unsigned n = 0;
+	for (; n < a; n++)
+		buf[n] = p[n];
+	uint32_t a2, ph2;
+	const uint8_t *q = bt.env.code_ptr(bt.env.ctx, lin + a, &a2, &ph2);
+	if (q) {
+		for (unsigned i = 0; i < a2 && n < 15; i++)
+			buf[n++] = q[i];
+		*phys_last = ph2;
+	}
+	*avail = n;
+	return buf;
+}
+
+uint32_t bt_translate(uint32_t eip)
+{
+	unsigned maxn = bt.env.max_tu_insns;
+	uint32_t worst = maxn * WORST_INSN_BYTES + MAX_EXITS * STUB_BYTES + 16;
+	if (!bt_room(worst, maxn, MAX_EXITS))
+		bt_flush_all();
+	uint64_t t0 = __builtin_ia32_rdtsc();
+
+	struct tu t = { 0 };
+	t.cidx = bt.nccf;
+	t.c = &bt.ccfs[t.cidx];
+	struct ccf *c = t.c;
+	*c = (struct ccf){ .eip = eip, .lin = bt.mode.cs_base + eip, .cs_base = bt.mode.cs_base,
+			   .cpl = bt.mode.cpl, .tc = bt.env.tc_base + bt.tc_used,
+			   .pc_first = bt.npc, .page = { NOPAGE, NOPAGE } };
+	t.e.at = c->tc;
+	t.e.p = tc_ptr(c->tc);
+
+	uint32_t cur = eip;
+	uint8_t next_flags = 0;
+	bool check_after = false, ended = false;
+	uint32_t guest_bytes = 0;
+	for (unsigned n = 0; n < maxn && !ended; n++) {
+		uint8_t buf[16];
+		unsigned avail;
+		uint32_t phys, phys_last;
+		const uint8_t *code = fetch(bt.mode.cs_base + cur, buf, &avail, &phys, &phys_last);
+		if (!code)
+			break;
+		struct bt_insn in;
+		bool truncated;
+		bt_decode(code, avail, &in, &truncated);
+		uint32_t last_byte_phys = in.len > 1 ? (in.len <= avail ? phys + in.len - 1 : phys_last) : phys;
+		if ((phys + in.len - 1) >> 12 != phys >> 12)
+			last_byte_phys = phys_last;
+		/* Keep a CCF on at most two pages. */
+		uint32_t p0 = phys >> 12, p1 = last_byte_phys >> 12;
+		if (c->page[0] == NOPAGE) {
+			c->page[0] = p0;
+		}
+		bool fits = (p0 == c->page[0] || p0 == c->page[1] || c->page[1] == NOPAGE) &&
+			    (p1 == c->page[0] || p1 == c->page[1] || c->page[1] == NOPAGE || p1 == p0);
+		if (!fits && n > 0)
+			break;
+		if (p0 != c->page[0] && c->page[1] == NOPAGE) c->page[1] = p0;
+		if (p1 != c->page[0] && c->page[1] == NOPAGE) c->page[1] = p1;
+
+		struct pcrec *r = &bt.pcs[bt.npc];
+		*r = (struct pcrec){ .tc = t.e.at, .eip = cur, .flags = (uint8_t)(next_flags & 0x7f) };
+		bool do_check = check_after;
+		check_after = next_flags & 0x80;
+		next_flags = 0;
+		enum cls k = emit_insn(&t, code, &in, cur, &ended, &next_flags);
+		cur += in.len;
+		guest_bytes += in.len;
+		if (do_check && !ended)
+			emit_irq_check(&t, cur);
+		r->tc_len = (uint16_t)(t.e.at - r->tc);
+		bt.npc++;
+		c->ninsn++;
+		stat_inc(&bts.insn_translated);
+		stat_inc(k == C_IDENT ? &bts.insn_ident : k == C_INLINE ? &bts.insn_inline : &bts.insn_callout);
+	}
+	if (c->ninsn == 0) {
+		bt.npc = c->pc_first;
+		return 0;
+	}
+	if (!ended)
+		add_exit(&t, e_jmp(&t.e, 0), cur);
+	/* Exit stubs, and the exits' jumps pointed at them until chained. */
+	c->exit_first = bt.nexit;
+	for (unsigned i = 0; i < t.nex; i++) {
+		uint32_t xi = bt.nexit++;
+		struct exit_rec *x = &bt.exits[xi];
+		*x = (struct exit_rec){ .target_eip = t.ex[i].target, .patch = t.ex[i].patch,
+					.stub = t.e.at, .owner = t.cidx };
+		e_callout(&t.e, bt.env.gate_callout, CO_EXIT, 0, xi);
+		bt_patch_rel32(x->patch, x->stub);
+	}
+	c->nexits = (uint16_t)t.nex;
+	c->tc_len = t.e.at - c->tc;
+	bt.tc_used += c->tc_len;
+	bt.tc_used = (bt.tc_used + 15) & ~15u;   /* next CCF 16-byte aligned */
+	bt.nccf++;
+	bt_hash_insert(t.cidx);
+	bt_pages_add(t.cidx);
+	stat_inc(&bts.tu_translated);
+	stat_add(&bts.tc_bytes, c->tc_len);
+	stat_add(&bts.guest_bytes, guest_bytes);
+	stat_add(&bts.tu_cycles, __builtin_ia32_rdtsc() - t0);
+	return c->tc;
+}

@@ -1,0 +1,65 @@
+/* The binary translator's interface to the monitor: guest EIP -> translated
+ * code (TC) address, chaining of block exits, the indirect-branch table,
+ * invalidation on writes to translated code, and the map from TC addresses
+ * back to guest instructions. */
+#ifndef BT_H
+#define BT_H
+#include <stdint.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct bt_mode {
+	uint32_t cs_base;
+	uint8_t cpl;
+};
+
+struct bt_env {
+	/* Host pointer to the guest code byte at linear `lin`; *avail = bytes
+	 * readable from there (at least to the end of its page); *phys = its
+	 * guest-physical address. NULL when not fetchable. */
+	const uint8_t *(*code_ptr)(void *ctx, uint32_t lin, uint32_t *avail, uint32_t *phys);
+	/* Write-protect (on) or release (off) a guest-physical page that holds
+	 * (or no longer holds) translated code. */
+	void (*trace_code_page)(void *ctx, uint32_t ppn, bool on);
+	void *ctx;
+	uint32_t ram_pages;          /* guest-physical pages that may hold code */
+	uint32_t tc_base, tc_size;   /* the translation cache (linear, in the monitor area) */
+	uint32_t ibl_table;          /* linear address of the IBL table */
+	uint32_t gate_callout, gate_ibl, gate_ibl_miss; /* linear addresses of the gate entry points */
+	void *meta; size_t meta_size;/* arena for translation metadata */
+	unsigned max_tu_insns;       /* tunable: instructions per translation unit */
+};
+
+/* Returns 0, or -1 when the arena is too small for the TC size. */
+int bt_init(const struct bt_env *env);
+/* Switch translation mode (CS base, CPL); drops the IBL table when it changes. */
+void bt_set_mode(const struct bt_mode *m);
+/* TC address of the translation of `eip` in the current mode, translating if
+ * needed. 0 when the first instruction cannot be fetched. */
+uint32_t bt_get(uint32_t eip);
+/* A block exit ran for the first time: translate its target, chain it. */
+uint32_t bt_exit_taken(uint32_t exit_idx, uint32_t *target_eip);
+/* The IBL table missed `target`: translate and enter it. */
+uint32_t bt_ibl_miss(uint32_t target);
+/* Monotonic: bumped by every flush (callers holding TC addresses recheck). */
+uint64_t bt_flush_epoch(void);
+void bt_flush(void);
+
+/* Writes to guest-physical memory: invalidate what they hit. Returns true
+ * when [phys, phys+len) touched a page with translations. */
+bool bt_notify_write(uint32_t phys, uint32_t len);
+bool bt_page_traced(uint32_t ppn);
+
+/* What a TC address corresponds to. */
+struct bt_pc {
+	uint32_t eip;        /* guest EIP of the instruction containing the address */
+	uint32_t insn_tc;    /* TC address where that instruction's translation starts */
+	bool boundary;       /* the address is exactly insn_tc: guest state is precise */
+	bool irq_shadow;     /* instruction follows sti / mov ss: no interrupt before it */
+	bool ecx_in_scratch; /* guest ECX is in S_ECX at this address (fault rollback) */
+	bool dead;           /* the block was invalidated */
+};
+bool bt_pc_lookup(uint32_t tc_addr, struct bt_pc *out);
+bool bt_in_tc(uint32_t addr);
+
+#endif

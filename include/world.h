@@ -1,0 +1,89 @@
+/* The world interface: everything the monitor needs from its host, and the
+ * monitor entry points a world calls. The user-level world (vmx_userspace/
+ * uworld) implements it with host syscalls; the driver world will implement
+ * it in the kernel. The monitor calls nothing else outside itself. */
+#ifndef WORLD_H
+#define WORLD_H
+#include <stdint.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include "mon_area.h"
+
+/* -trace bits: what the monitor reports on stderr as it runs. */
+#define VMX_TRACE_BT      (1u << 0)   /* "bt": each translation */
+#define VMX_TRACE_CALLOUT (1u << 1)   /* "callout": each callout into the monitor */
+#define VMX_TRACE_TRAP    (1u << 2)   /* "trap": host signals and guest exceptions */
+#define VMX_TRACE_IRQ     (1u << 3)   /* "irq": interrupts delivered */
+#define VMX_TRACE_IO      (1u << 4)   /* "io": port accesses */
+
+/* Descriptor flags for set_ldt. */
+#define WD_CODE      0x01   /* code segment (else data) */
+#define WD_WRITABLE  0x02   /* data: writable */
+#define WD_READABLE  0x04   /* code: readable */
+#define WD_32        0x08   /* default operand size 32 */
+#define WD_PRESENT   0x10
+#define WD_EXPDOWN   0x20
+
+/* Page protections for protect(). */
+#define WP_NONE 0
+#define WP_RO   1
+#define WP_RW   2
+
+struct world_ops {
+	/* LDT slot <- descriptor; limit in bytes (last valid offset). */
+	int (*set_ldt)(unsigned slot, uint32_t base, uint32_t limit, unsigned flags);
+	/* Guest linear pages [lin, lin+len) as the guest's code sees them. */
+	int (*protect)(uint32_t lin, uint32_t len, int prot);
+	uint64_t (*now_ns)(void);
+	/* Wake the monitor (an async trap) at or after `deadline_ns`. */
+	void (*arm_timer)(uint64_t deadline_ns);
+	void (*console_write)(const uint8_t *buf, size_t n);
+	size_t (*console_read)(uint8_t *buf, size_t n, bool *quit);
+	/* Sleep until the deadline, console input or a signal. */
+	void (*wait)(uint64_t deadline_ns);
+	/* One line of diagnostics (no newline needed). */
+	void (*log)(const char *line);
+	uint64_t (*wall_seconds)(void);
+};
+
+struct vmm_config {
+	uint8_t *ram;              /* guest-physical memory, host view */
+	uint32_t ram_size;
+	void *meta;                /* arena for the translator's metadata */
+	size_t meta_size;
+	uint32_t tc_size;          /* bytes of translation cache, <= MON_TC_MAX */
+	unsigned trace;            /* VMX_TRACE_* bits */
+	uint32_t gate_callout, gate_ibl, gate_ibl_miss; /* linear addresses in the monitor area */
+	uint16_t sel_code32, sel_flat, sel_mongs;
+	const struct world_ops *world;
+};
+
+int vmm_init(const struct vmm_config *cfg);
+/* Multiboot entry state: flat segments, paging off, EIP/EAX/EBX given. */
+void vmm_reset(uint32_t eip, uint32_t eax, uint32_t ebx);
+/* Prepares MA_RESUME for entering the guest; false when the VM has stopped. */
+bool vmm_prepare_entry(void);
+/* The gate calls this for every callout: returns the TC address to resume
+ * at, or 0 to leave the world. */
+uint32_t vmm_callout(struct mon_area *ma, uint32_t site);
+
+/* A host trap or async event, as the world saw it. The guest registers are
+ * in the monitor area (the world copies them in and back out). */
+enum trap_kind { TRAP_SEGV, TRAP_BUS, TRAP_FPE, TRAP_ILL, TRAP_TRAP, TRAP_SYS, TRAP_ALARM, TRAP_IO };
+struct vmm_trap {
+	enum trap_kind kind;
+	uint32_t trapno, err;   /* hardware vector and error code */
+	uint64_t addr;          /* faulting address (page faults) */
+	uint32_t rip;           /* where the CPU was (32-bit code) */
+	bool in_tc;             /* the CPU was running translated code */
+};
+enum trap_action { TRAP_RESUME = 0, TRAP_RESUME_AT, TRAP_EXIT_WORLD };
+/* Returns the action; with TRAP_RESUME_AT, MA_RESUME holds the new RIP and
+ * MA_EFLAGS the flags (TF set while single-stepping). */
+enum trap_action vmm_trap(struct vmm_trap *t);
+
+bool vmm_stopped(int *exit_status);
+/* The register dump printed on fatal stops. */
+void vmm_dump_state(void);
+
+#endif

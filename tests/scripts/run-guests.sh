@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Runs every test guest under vmx and under qemu-system-i386 and compares:
+# each must print its PASS line, exit with status 1 (debug-exit value 0),
+# and produce the same serial output and status under both.
+# Usage: run-guests.sh VMX ELF...
+set -u
+vmx=$1; shift
+here=$(cd "$(dirname "$0")" && pwd)
+out=build/guest-results
+mkdir -p "$out"
+pass=0 fail=0
+
+# Extra vmx options per guest (the guest must behave the same anyway).
+vmx_args() {
+	case "$1" in
+	tc_pressure) echo "-tc-size 128" ;;
+	*) echo "" ;;
+	esac
+}
+
+for elf in "$@"; do
+	name=$(basename "$elf" .elf)
+	# shellcheck disable=SC2046
+	timeout 120 "$vmx" -kernel "$elf" $(vmx_args "$name") -stats "$out/$name.stats.json" \
+		</dev/null >"$out/$name.vmx.out" 2>"$out/$name.vmx.err"
+	vs=$?
+	"$here/qemu-guest.sh" "$elf" >"$out/$name.qemu.out" 2>"$out/$name.qemu.err"
+	qs=$?
+	why=""
+	[ "$vs" -eq 1 ] || why="vmx exit status $vs"
+	[ -z "$why" ] && ! grep -q "^PASS $name" "$out/$name.vmx.out" && why="no PASS line under vmx"
+	[ -z "$why" ] && [ "$qs" -ne "$vs" ] && why="exit status differs: vmx $vs, qemu $qs"
+	[ -z "$why" ] && ! cmp -s "$out/$name.vmx.out" "$out/$name.qemu.out" && why="serial output differs from qemu"
+	if [ -z "$why" ]; then
+		pass=$((pass + 1))
+		echo "PASS guest $name"
+	else
+		fail=$((fail + 1))
+		echo "FAIL guest $name: $why"
+		echo "--- vmx output (tail) ---"; tail -5 "$out/$name.vmx.out"
+		echo "--- vmx stderr (tail) ---"; tail -15 "$out/$name.vmx.err"
+		diff "$out/$name.qemu.out" "$out/$name.vmx.out" | head -10
+	fi
+done
+echo "guests: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

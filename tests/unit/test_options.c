@@ -1,0 +1,276 @@
+/* Unit tests for vmx_userspace/options.c: defaults, every option in both
+ * spellings, each error message, the -m limits and -trace lists, and the
+ * help text's coverage of options, console escapes and exit statuses. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "vmx.h"
+
+static char err[256];
+
+#define PARSE(o, ...) parse(o, (char *[]){ "vmx", __VA_ARGS__, NULL })
+
+static int parse(struct vmx_options *o, char **argv)
+{
+	int argc = 0;
+	while (argv[argc])
+		argc++;
+	memset(err, 0, sizeof err);
+	memset(o, 0xA5, sizeof *o);   /* defaults must be set by the parser */
+	return vmx_parse_options(argc, argv, o, err, sizeof err);
+}
+
+/* The message must mention `want`, be one line, and carry the prefix. */
+static void expect_error(int rc, const char *want)
+{
+	assert_int_equal(rc, -1);
+	if (!strstr(err, want))
+		fail_msg("error '%s' lacks '%s'", err, want);
+	assert_int_equal(strncmp(err, "vmx: ", 5), 0);
+	assert_null(strchr(err, '\n'));
+}
+
+static void test_defaults(void **state)
+{
+	struct vmx_options o;
+	(void)state;
+	assert_int_equal(PARSE(&o, "-kernel", "k.elf"), 0);
+	assert_string_equal(o.kernel, "k.elf");
+	assert_int_equal(o.mem_mb, 128);
+	assert_string_equal(o.append, "");
+	assert_int_equal(o.mode, VMX_MODE_BT);
+	assert_null(o.stats_path);
+	assert_int_equal(o.trace_mask, 0);
+	assert_int_equal(o.tc_kb, 0);
+	assert_false(o.help);
+	assert_string_equal(err, "");
+}
+
+static void test_every_option(void **state)
+{
+	struct vmx_options o;
+	(void)state;
+	assert_int_equal(PARSE(&o, "-kernel", "/boot/k", "-m", "64", "-append", "a b=c",
+			       "-mode", "bt", "-stats", "out.json", "-trace", "irq,io",
+			       "-tc-size", "512"), 0);
+	assert_string_equal(o.kernel, "/boot/k");
+	assert_int_equal(o.mem_mb, 64);
+	assert_string_equal(o.append, "a b=c");
+	assert_int_equal(o.mode, VMX_MODE_BT);
+	assert_string_equal(o.stats_path, "out.json");
+	assert_int_equal(o.trace_mask, VMX_TRACE_IRQ | VMX_TRACE_IO);
+	assert_int_equal(o.tc_kb, 512);
+	assert_false(o.help);
+}
+
+static void test_double_dash(void **state)
+{
+	struct vmx_options o;
+	(void)state;
+	assert_int_equal(PARSE(&o, "--kernel", "k", "--m", "32", "--append", "x",
+			       "--mode", "bt", "--stats", "-", "--trace", "bt",
+			       "--tc-size", "64"), 0);
+	assert_string_equal(o.kernel, "k");
+	assert_int_equal(o.mem_mb, 32);
+	assert_string_equal(o.append, "x");
+	assert_string_equal(o.stats_path, "-");
+	assert_int_equal(o.trace_mask, VMX_TRACE_BT);
+	assert_int_equal(o.tc_kb, 64);
+}
+
+static void test_later_option_wins(void **state)
+{
+	struct vmx_options o;
+	(void)state;
+	assert_int_equal(PARSE(&o, "-kernel", "a", "-kernel", "b", "-m", "8", "-m", "16"), 0);
+	assert_string_equal(o.kernel, "b");
+	assert_int_equal(o.mem_mb, 16);
+}
+
+static void test_help(void **state)
+{
+	struct vmx_options o;
+	(void)state;
+	assert_int_equal(PARSE(&o, "-help"), 0);
+	assert_true(o.help);
+	assert_int_equal(PARSE(&o, "--help"), 0);
+	assert_true(o.help);
+	assert_int_equal(PARSE(&o, "-h"), 0);
+	assert_true(o.help);
+	/* No kernel needed, and what follows -help is not examined. */
+	assert_int_equal(PARSE(&o, "-m", "64", "-h", "-bogus"), 0);
+	assert_true(o.help);
+	/* What precedes it still is. */
+	expect_error(PARSE(&o, "-bogus", "-h"), "unknown option '-bogus'");
+}
+
+static void test_mem_units_and_limits(void **state)
+{
+	struct vmx_options o;
+	(void)state;
+	assert_int_equal(PARSE(&o, "-kernel", "k", "-m", "256M"), 0);
+	assert_int_equal(o.mem_mb, 256);
+	assert_int_equal(PARSE(&o, "-kernel", "k", "-m", "256m"), 0);
+	assert_int_equal(o.mem_mb, 256);
+	assert_int_equal(PARSE(&o, "-kernel", "k", "-m", "1G"), 0);
+	assert_int_equal(o.mem_mb, 1024);
+	assert_int_equal(PARSE(&o, "-kernel", "k", "-m", "3G"), 0);
+	assert_int_equal(o.mem_mb, 3072);
+	assert_int_equal(PARSE(&o, "-kernel", "k", "-m", "2"), 0);
+	assert_int_equal(o.mem_mb, VMX_MEM_MIN_MB);
+	assert_int_equal(PARSE(&o, "-kernel", "k", "-m", "3072"), 0);
+	assert_int_equal(o.mem_mb, VMX_MEM_MAX_MB);
+
+	expect_error(PARSE(&o, "-kernel", "k", "-m", "1"), "minimum of 2 MB");
+	expect_error(PARSE(&o, "-kernel", "k", "-m", "0"), "minimum of 2 MB");
+	expect_error(PARSE(&o, "-kernel", "k", "-m", "3073"), "maximum of 3072 MB");
+	expect_error(PARSE(&o, "-kernel", "k", "-m", "4G"), "maximum of 3072 MB");
+	expect_error(PARSE(&o, "-kernel", "k", "-m", "99999999999999999999"),
+		     "is not a number of megabytes");
+}
+
+static void test_mem_not_a_number(void **state)
+{
+	static const char *bad[] = { "12x", "", "M", "-5", "+5", " 5", "0x10", "5MB", "1.5G", "5K" };
+	struct vmx_options o;
+	char want[64];
+	(void)state;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		snprintf(want, sizeof want, "-m: '%s' is not a number of megabytes", bad[i]);
+		expect_error(PARSE(&o, "-kernel", "k", "-m", (char *)bad[i]), want);
+	}
+	assert_string_equal(PARSE(&o, "-m", "12x") == -1 ? err : "",
+			    "vmx: -m: '12x' is not a number of megabytes (e.g. 128, 512M or 1G)");
+}
+
+static void test_trace(void **state)
+{
+	struct vmx_options o;
+	(void)state;
+	assert_int_equal(PARSE(&o, "-kernel", "k", "-trace", "bt"), 0);
+	assert_int_equal(o.trace_mask, VMX_TRACE_BT);
+	assert_int_equal(PARSE(&o, "-kernel", "k", "-trace", "callout,trap"), 0);
+	assert_int_equal(o.trace_mask, VMX_TRACE_CALLOUT | VMX_TRACE_TRAP);
+	assert_int_equal(PARSE(&o, "-kernel", "k", "-trace", "all"), 0);
+	assert_int_equal(o.trace_mask, VMX_TRACE_BT | VMX_TRACE_CALLOUT | VMX_TRACE_TRAP |
+			 VMX_TRACE_IRQ | VMX_TRACE_IO);
+	assert_int_equal(PARSE(&o, "-kernel", "k", "-trace", "io", "-trace", "irq"), 0);
+	assert_int_equal(o.trace_mask, VMX_TRACE_IO | VMX_TRACE_IRQ);
+
+	expect_error(PARSE(&o, "-kernel", "k", "-trace", "bt,mmu"),
+		     "unknown trace name 'mmu'; valid names: bt, callout, trap, irq, io, all");
+	expect_error(PARSE(&o, "-kernel", "k", "-trace", "bt,,io"), "unknown trace name ''");
+	expect_error(PARSE(&o, "-kernel", "k", "-trace", "bt,"), "unknown trace name ''");
+	expect_error(PARSE(&o, "-kernel", "k", "-trace", "BT"), "unknown trace name 'BT'");
+	expect_error(PARSE(&o, "-kernel", "k", "-trace", "btx"), "unknown trace name 'btx'");
+	expect_error(PARSE(&o, "-kernel", "k", "-trace", ""), "empty list; valid names: bt");
+}
+
+static void test_mode(void **state)
+{
+	struct vmx_options o;
+	(void)state;
+	expect_error(PARSE(&o, "-kernel", "k", "-mode", "hw"),
+		     "-mode: unknown mode 'hw'; valid modes: bt");
+}
+
+static void test_tc_size(void **state)
+{
+	struct vmx_options o;
+	(void)state;
+	assert_int_equal(PARSE(&o, "-kernel", "k", "-tc-size", "3072"), 0);
+	assert_int_equal(o.tc_kb, 3072);
+	assert_int_equal(PARSE(&o, "-kernel", "k", "-tc-size", "128K"), 0);
+	assert_int_equal(o.tc_kb, 128);
+	expect_error(PARSE(&o, "-kernel", "k", "-tc-size", "63"), "outside the range 64..3072 KB");
+	expect_error(PARSE(&o, "-kernel", "k", "-tc-size", "3073"), "outside the range 64..3072 KB");
+	expect_error(PARSE(&o, "-kernel", "k", "-tc-size", "1M"),
+		     "-tc-size: '1M' is not a number of kilobytes");
+	expect_error(PARSE(&o, "-kernel", "k", "-tc-size", "abc"),
+		     "-tc-size: 'abc' is not a number of kilobytes");
+}
+
+static void test_usage_errors(void **state)
+{
+	struct vmx_options o;
+	(void)state;
+	expect_error(PARSE(&o, "-m", "64"), "no kernel given: use -kernel FILE");
+	expect_error(PARSE(&o, "-kernel", "k", "-frobnicate"), "unknown option '-frobnicate'");
+	expect_error(PARSE(&o, "-kernel", "k", "--frob"), "unknown option '--frob'");
+	expect_error(PARSE(&o, "-kernel", "k", "-"), "unexpected argument '-'");
+	expect_error(PARSE(&o, "k.elf"), "unexpected argument 'k.elf'");
+	expect_error(PARSE(&o, "-kernel"), "-kernel: missing argument");
+	expect_error(PARSE(&o, "-kernel", "k", "-m"), "-m: missing argument");
+	expect_error(PARSE(&o, "-kernel", "k", "--append"), "--append: missing argument");
+	expect_error(PARSE(&o, "-kernel", "k", "-mode"), "-mode: missing argument");
+	expect_error(PARSE(&o, "-kernel", "k", "-stats"), "-stats: missing argument");
+	expect_error(PARSE(&o, "-kernel", "k", "-trace"), "-trace: missing argument");
+	expect_error(PARSE(&o, "-kernel", "k", "-tc-size"), "-tc-size: missing argument");
+	expect_error(PARSE(&o, "-kernel", ""), "-kernel: empty file name");
+	expect_error(PARSE(&o, "-kernel", "k", "-stats", ""), "-stats: empty file name");
+}
+
+static void test_tiny_error_buffer(void **state)
+{
+	struct vmx_options o;
+	char small[8];
+	char *argv[] = { "vmx", "-bogus", NULL };
+	(void)state;
+	memset(small, 'Z', sizeof small);
+	assert_int_equal(vmx_parse_options(2, argv, &o, small, sizeof small), -1);
+	assert_string_equal(small, "vmx: un");
+	assert_int_equal(vmx_parse_options(2, argv, &o, NULL, 0), -1);
+}
+
+static void test_help_text(void **state)
+{
+	static const char *must[] = {
+		"-kernel FILE", "-m MB", "-append STR", "-mode MODE", "-stats FILE",
+		"-stats -", "-trace LIST", "-tc-size KB", "-help", "-h",
+		"bt", "callout", "trap", "irq", "io", "all",
+		"2..3072", "default 128", "64..3072", "M", "G",
+		"COM1", "stdin", "stdout", "Ctrl-A x", "Ctrl-A Ctrl-A",
+		"0xF4", "(V << 1) | 1", "isa-debug-exit",
+		"\n  0 ", "\n  2 ", "\n  3 ", "triple", "\n  4 ", "internal monitor error",
+		"multiboot", "JSON",
+	};
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	(void)state;
+	assert_non_null(f);
+	vmx_print_help(f);
+	fclose(f);
+	for (size_t i = 0; i < sizeof must / sizeof must[0]; i++)
+		if (!strstr(buf, must[i]))
+			fail_msg("help text lacks '%s'", must[i]);
+	/* Fits an 80-column terminal. */
+	for (char *line = buf, *nl; (nl = strchr(line, '\n')); line = nl + 1)
+		assert_true(nl - line <= 79);
+	free(buf);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_every_option),
+		cmocka_unit_test(test_double_dash),
+		cmocka_unit_test(test_later_option_wins),
+		cmocka_unit_test(test_help),
+		cmocka_unit_test(test_mem_units_and_limits),
+		cmocka_unit_test(test_mem_not_a_number),
+		cmocka_unit_test(test_trace),
+		cmocka_unit_test(test_mode),
+		cmocka_unit_test(test_tc_size),
+		cmocka_unit_test(test_usage_errors),
+		cmocka_unit_test(test_tiny_error_buffer),
+		cmocka_unit_test(test_help_text),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,194 @@
+/* The callout dispatcher: translated code's far calls into the monitor land
+ * here with the record that follows them (kind, aux, arg). Each handler
+ * works on the guest registers the gate saved in the monitor area and says
+ * where translated code resumes: the continuation after the record (the
+ * next instruction's translation), or the translation of a new guest EIP. */
+#include "vm.h"
+
+struct co_rec { uint16_t kind, aux; uint32_t arg; };
+
+enum { R_CONT, R_JUMP, R_STOP };
+
+/* The translation of vm.eip; a guest jump outside RAM stops the VM. */
+static uint32_t enter_eip(uint32_t eip)
+{
+	uint32_t tc = bt_get(eip);
+	if (!tc) {
+		vmm_fatal("guest jumped outside its memory, eip", eip);
+		return 0;
+	}
+	return tc;
+}
+
+static uint32_t do_halt(uint32_t next)
+{
+	stat_inc(&vs.halts);
+	for (;;) {
+		vmm_poll_devices();
+		if (vm.stopped)
+			return 0;
+		if (irq_deliverable()) {
+			if (!deliver_irq(next))
+				return 0;
+			return enter_eip(vm.eip);
+		}
+		if (!vm.ma->vif) {
+			vmm_log("vmx: guest halted with interrupts disabled; stopping the VM");
+			vmm_stop(EXIT_QUIT);
+			return 0;
+		}
+		stat_inc(&vs.halt_sleeps);
+		vm.w->wait(pit_next_deadline(&vm.pit));
+	}
+}
+
+static void port_io(const struct co_rec *r)
+{
+	unsigned size = r->aux & 7;
+	uint16_t port = (r->aux & 8) ? (uint16_t)vm.ma->edx : (uint16_t)(r->aux >> 8);
+	uint64_t now = vm.w->now_ns();
+	pit_advance(&vm.pit, now);
+	cmos_advance(&vm.cmos, now);
+	uint32_t mask = size == 1 ? 0xffu : size == 2 ? 0xffffu : 0xffffffffu;
+	if (r->kind == CO_IN) {
+		uint32_t v = io_in(&vm.io, port, size) & mask;
+		vm.ma->eax = (vm.ma->eax & ~mask) | v;
+	} else {
+		io_out(&vm.io, port, size, vm.ma->eax & mask);
+		if (port >= 0x40 && port <= 0x43)
+			vm.w->arm_timer(pit_next_deadline(&vm.pit));
+		vmm_update_pending();    /* notices a debug-exit write at once */
+	}
+	if (vm.cfg.trace & VMX_TRACE_IO)
+		vmm_logx(r->kind == CO_IN ? "vmx: in port" : "vmx: out port", port);
+}
+
+uint32_t vmm_callout(struct mon_area *ma, uint32_t site)
+{
+	const struct co_rec *r = (const struct co_rec *)(uintptr_t)site;
+	uint32_t cont = site + CO_REC_SIZE;
+	uint64_t epoch = bt_flush_epoch();
+	int res = R_CONT;
+	bool end = false, irq_ok = true;
+	uint32_t next = 0;
+
+	ma->step = 0;
+	if (r->kind < CO_NKINDS)
+		stat_inc(&vs.callout[r->kind]);
+	if (vm.async_pending) {
+		vm.async_pending = false;
+		vmm_poll_devices();
+	}
+	if (vm.cfg.trace & VMX_TRACE_CALLOUT)
+		vmm_logx("vmx: callout kind", r->kind);
+
+	switch (r->kind) {
+	case CO_EXIT: {
+		uint32_t target = 0;
+		uint32_t tc = bt_exit_taken(r->arg, &target);
+		if (!tc)
+			return vmm_fatal("guest jumped outside its memory, eip", target), 0;
+		if (irq_deliverable()) {
+			if (!deliver_irq(target))
+				return 0;
+			return enter_eip(vm.eip);
+		}
+		return tc;
+	}
+	case CO_IBL_MISS: {
+		uint32_t target = ma->s_target;
+		if (irq_deliverable()) {
+			if (!deliver_irq(target))
+				return 0;
+			return enter_eip(vm.eip);
+		}
+		uint32_t tc = bt_ibl_miss(target);
+		if (!tc)
+			return vmm_fatal("guest jumped outside its memory, eip", target), 0;
+		return tc;
+	}
+	case CO_IRQ_CHECK:
+		vmm_update_pending();
+		if (irq_deliverable()) {
+			if (!deliver_irq(r->arg))
+				return 0;
+			return enter_eip(vm.eip);
+		}
+		return cont;
+	case CO_IN: case CO_OUT:
+		vm.eip = r->arg;
+		next = r->arg + ((r->aux >> 4) & 15);
+		port_io(r);
+		break;
+	case CO_INS: case CO_OUTS: {
+		vm.eip = r->arg;
+		next = r->arg + r->aux;
+		int rc = emulate_string_io(r->arg, r->kind == CO_INS);
+		if (rc == -1)
+			res = R_JUMP;
+		break;
+	}
+	case CO_HLT:
+		return do_halt(r->arg + r->aux);
+	case CO_INT: {
+		unsigned vec = r->aux & 0xff, len = (r->aux >> 8) & 15, k = (r->aux >> 12) & 3;
+		vm.eip = r->arg + len;
+		if (k == 2 && !(ma->eflags & 0x800)) {
+			res = R_JUMP;            /* into with OF clear */
+			break;
+		}
+		if (!deliver(vec, false, 0, r->arg + len, true))
+			return 0;
+		res = R_JUMP;
+		break;
+	}
+	case CO_IRET:
+		vm.eip = r->arg;
+		do_iret(r->aux & 0x100);
+		res = R_JUMP;
+		break;
+	case CO_UD:
+		vm.eip = r->arg;
+		deliver_exception(EXC_UD, false, 0);
+		res = R_JUMP;
+		break;
+	case CO_EMULATE: {
+		vm.eip = r->arg;
+		next = r->arg + (r->aux & 0xff);
+		end = r->aux & CO_END;
+		irq_ok = false;           /* e.g. mov ss opens an interrupt shadow */
+		int rc = emulate_insn(r->arg, r->aux & 0xff);
+		if (rc == 1 || rc == -1)
+			res = R_JUMP;
+		else if (rc == -2)
+			res = R_STOP;
+		break;
+	}
+	default:
+		vmm_fatal("bad callout record kind", r->kind);
+		return 0;
+	}
+
+	if (vm.stopped || res == R_STOP) {
+		ma->exit_reason = 1;
+		return 0;
+	}
+	vmm_update_pending();
+	if (res == R_CONT) {
+		if (irq_ok && irq_deliverable()) {
+			if (!deliver_irq(next))
+				return 0;
+			return enter_eip(vm.eip);
+		}
+		if (end || epoch != bt_flush_epoch())
+			return enter_eip(next);
+		return cont;
+	}
+	if (irq_deliverable()) {
+		if (!deliver_irq(vm.eip))
+			return 0;
+	}
+	if (vm.stopped)
+		return 0;
+	return enter_eip(vm.eip);
+}

@@ -1,0 +1,519 @@
+/* Emulation of the sensitive instructions translated code hands to the
+ * monitor (CO_EMULATE and string I/O): descriptor-table and control-register
+ * access, segment loads, far transfers, MSRs, CPUID, TSC, lar/lsl/verr/verw.
+ * The instruction is decoded again from guest memory: callouts of this kind
+ * are rare enough that a second decode costs less than storing operands. */
+#include "vm.h"
+
+#define FL_ZF 0x40u
+#define FL_DF 0x400u
+#define FL_OF 0x800u
+
+static uint64_t tsc_offset;
+static uint32_t dr[8];
+static uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
+
+static bool fault(int vec, uint32_t err)
+{
+	bool has = vec == EXC_GP || vec == EXC_NP || vec == EXC_SS || vec == EXC_TS || vec == EXC_DF || vec == EXC_AC;
+	deliver_exception((unsigned)vec, has, err);
+	return false;
+}
+
+struct ctx {
+	struct bt_insn in;
+	uint8_t code[16];
+	uint8_t mod, regf, rm;
+	uint32_t next;
+};
+
+static uint32_t ea(const struct ctx *c)
+{
+	uint32_t a = (uint32_t)c->in.mem_disp;
+	if (c->in.mem_base != 0xff)
+		a += ma_reg(c->in.mem_base);
+	if (c->in.mem_index != 0xff)
+		a += ma_reg(c->in.mem_index) * (c->in.mem_scale ? c->in.mem_scale : 1);
+	return a;
+}
+static int mseg(const struct ctx *c) { return c->in.mem_seg == SEG_NONE ? SEG_DS : c->in.mem_seg; }
+
+static bool mem_read(const struct ctx *c, uint32_t extra, void *d, uint32_t len)
+{
+	int vec;
+	if (!seg_read(mseg(c), ea(c) + extra, d, len, &vec))
+		return fault(vec, 0);
+	return true;
+}
+static bool mem_write(const struct ctx *c, uint32_t extra, const void *s, uint32_t len)
+{
+	int vec;
+	if (!seg_write(mseg(c), ea(c) + extra, s, len, &vec))
+		return fault(vec, 0);
+	return true;
+}
+
+/* The r/m operand as 16 or 32 bits. */
+static bool rm_read(const struct ctx *c, unsigned bits, uint32_t *v)
+{
+	if (c->mod == 3) {
+		*v = ma_reg(c->rm);
+		if (bits == 16)
+			*v &= 0xffff;
+		return true;
+	}
+	*v = 0;
+	return mem_read(c, 0, v, bits / 8);
+}
+static bool rm_write(const struct ctx *c, unsigned bits, uint32_t v)
+{
+	if (c->mod == 3) {
+		if (bits == 16)
+			v = (ma_reg(c->rm) & 0xffff0000u) | (v & 0xffff);
+		ma_set_reg(c->rm, v);
+		return true;
+	}
+	return mem_write(c, 0, &v, bits / 8);
+}
+static void reg_write(int r, unsigned bits, uint32_t v)
+{
+	if (bits == 16)
+		v = (ma_reg(r) & 0xffff0000u) | (v & 0xffff);
+	ma_set_reg(r, v);
+}
+
+static void set_zf(bool z)
+{
+	if (z) vm.ma->eflags |= FL_ZF; else vm.ma->eflags &= ~FL_ZF;
+}
+
+static bool push(unsigned bytes, uint32_t v)
+{
+	int vec;
+	if (!seg_write(SEG_SS, vm.ma->esp - bytes, &v, bytes, &vec))
+		return fault(vec, 0);
+	vm.ma->esp -= bytes;
+	return true;
+}
+
+static inline void host_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
+}
+
+/* What the guest sees of the host CPU: features the monitor does not
+ * virtualize (APIC, PAE, long mode, XSAVE/AVX, VMX, MONITOR, PCID...) hidden. */
+static void guest_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+	uint32_t max[4], xmax[4];
+	host_cpuid(0, 0, max);
+	host_cpuid(0x80000000u, 0, xmax);
+	uint32_t top = max[0] > 7 ? 7 : max[0];
+	uint32_t xtop = xmax[0] > 0x80000008u ? 0x80000008u : xmax[0];
+	if ((leaf < 0x80000000u && leaf > top) || (leaf >= 0x80000000u && leaf > xtop)) {
+		r[0] = r[1] = r[2] = r[3] = 0;
+		return;
+	}
+	host_cpuid(leaf, sub, r);
+	switch (leaf) {
+	case 0: r[0] = top; break;
+	case 1:
+		r[1] &= 0x0000ffffu;        /* one logical CPU, APIC id 0 */
+		r[2] &= ~((1u << 3) | (1u << 5) | (1u << 17) | (1u << 21) | (1u << 24) |
+			  (1u << 26) | (1u << 27) | (1u << 28) | (1u << 12) | (1u << 29) | (1u << 30));
+		r[2] |= 1u << 31;           /* hypervisor present */
+		r[3] &= ~((1u << 6) | (1u << 9) | (1u << 12) | (1u << 17) | (1u << 22) | (1u << 28) |
+			  (1u << 29) | (1u << 7) | (1u << 14));
+		break;
+	case 4: case 7: case 0xb: case 0xd: r[0] = r[1] = r[2] = r[3] = 0; break;
+	case 6: r[0] = r[1] = r[2] = r[3] = 0; break;
+	case 0x80000000u: r[0] = xtop; break;
+	case 0x80000001u:
+		r[2] &= (1u << 0);          /* lahf in 32-bit mode only */
+		r[3] &= ~((1u << 29) | (1u << 20) | (1u << 27) | (1u << 11) | (1u << 26) | (1u << 9));
+		r[3] &= 0x0183f3ffu;
+		break;
+	default: break;
+	}
+}
+
+static bool rdmsr(uint32_t idx, uint64_t *v)
+{
+	switch (idx) {
+	case 0x10: *v = __builtin_ia32_rdtsc() - tsc_offset; return true;
+	case 0x174: *v = sysenter_cs; return true;
+	case 0x175: *v = sysenter_esp; return true;
+	case 0x176: *v = sysenter_eip; return true;
+	case 0x1a0: *v = 1; return true;                        /* fast strings */
+	case 0x8b: case 0x17: case 0xfe: case 0x2ff: case 0x277: case 0x179: case 0x17a: *v = 0; return true;
+	default:
+		if (idx >= 0x200 && idx < 0x210) { *v = 0; return true; }
+		return false;
+	}
+}
+static bool wrmsr(uint32_t idx, uint64_t v)
+{
+	switch (idx) {
+	case 0x10: tsc_offset = __builtin_ia32_rdtsc() - v; return true;
+	case 0x174: sysenter_cs = (uint32_t)v; return true;
+	case 0x175: sysenter_esp = (uint32_t)v; return true;
+	case 0x176: sysenter_eip = (uint32_t)v; return true;
+	case 0x1a0: case 0x8b: case 0x2ff: case 0x277: case 0x179: case 0x17a: return true;
+	default:
+		return idx >= 0x200 && idx < 0x210;
+	}
+}
+
+/* lar/lsl/verr/verw: descriptor visibility at CPL0 (RPL from the selector). */
+static bool desc_visible(uint16_t sel, uint32_t *lo, uint32_t *hi)
+{
+	if ((sel & ~3u) == 0 || !desc_read(sel, lo, hi))
+		return false;
+	unsigned type = (*hi >> 8) & 0x1f;
+	unsigned dpl = (*hi >> 13) & 3;
+	bool conforming = (type & 0x1c) == 0x1c;
+	if (!conforming && (dpl < (unsigned)vm.cpl || dpl < (sel & 3u)))
+		return false;
+	return true;
+}
+
+int emulate_string_io(uint32_t eip, bool in_dir)
+{
+	struct ctx c;
+	uint32_t lin = vm.seg[SEG_CS].base + eip;
+	m_memset(&c, 0, sizeof(c));
+	if (!glin_read(lin, c.code, 15) && !glin_read(lin, c.code, 1))
+		vmm_fatal("cannot re-read instruction at", eip);
+	bt_decode(c.code, 15, &c.in, NULL);
+	unsigned size = (c.code[c.in.opcode_off] & 1) ? c.in.opsize / 8 : 1;
+	if (c.in.addrsize != 32)
+		vmm_fatal("16-bit addressing in string I/O is not supported, eip", eip);
+	uint16_t port = (uint16_t)vm.ma->edx;
+	int step = (vm.ma->eflags & FL_DF) ? -(int)size : (int)size;
+	uint32_t count = c.in.rep ? vm.ma->ecx : 1;
+	int seg = in_dir ? SEG_ES : (c.in.mem_seg == SEG_NONE ? SEG_DS : c.in.mem_seg);
+	while (count) {
+		int vec;
+		if (in_dir) {
+			uint32_t v = io_in(&vm.io, port, size);
+			if (!seg_write(seg, vm.ma->edi, &v, size, &vec))
+				return fault(vec, 0), -1;
+			vm.ma->edi += (uint32_t)step;
+		} else {
+			uint32_t v = 0;
+			if (!seg_read(seg, vm.ma->esi, &v, size, &vec))
+				return fault(vec, 0), -1;
+			io_out(&vm.io, port, size, v);
+			vm.ma->esi += (uint32_t)step;
+		}
+		count--;
+		if (c.in.rep)
+			vm.ma->ecx = count;
+		if (vm.stopped)
+			return -2;
+	}
+	return 0;
+}
+
+int emulate_insn(uint32_t eip, unsigned len_hint)
+{
+	(void)len_hint;
+	stat_inc(&vs.emulated);
+	struct ctx c;
+	m_memset(&c, 0, sizeof(c));
+	uint32_t lin = vm.seg[SEG_CS].base + eip;
+	if (!glin_read(lin, c.code, 15)) {
+		unsigned n = 0;
+		while (n < 15 && glin_read(lin + n, c.code + n, 1))
+			n++;
+	}
+	bool trunc;
+	if (!bt_decode(c.code, 15, &c.in, &trunc)) {
+		fault(EXC_UD, 0);
+		return -1;
+	}
+	struct bt_insn *in = &c.in;
+	if (in->modrm_off != 0xff) {
+		uint8_t m = c.code[in->modrm_off];
+		c.mod = m >> 6; c.regf = (m >> 3) & 7; c.rm = m & 7;
+	}
+	if (in->has_mem && in->addrsize != 32)
+		vmm_fatal("16-bit addressing in an emulated instruction is not supported, eip", eip);
+	c.next = eip + in->len;
+	unsigned bits = in->opsize;
+	int vec; uint32_t err;
+	uint32_t v;
+
+	switch (in->mnem) {
+	case M_LGDT: case M_LIDT: {
+		uint16_t lim; uint32_t base;
+		if (!mem_read(&c, 0, &lim, 2) || !mem_read(&c, 2, &base, 4))
+			return -1;
+		if (bits == 16)
+			base &= 0x00ffffffu;
+		if (in->mnem == M_LGDT) { vm.gdt_base = base; vm.gdt_limit = lim; }
+		else { vm.idt_base = base; vm.idt_limit = lim; }
+		return 0;
+	}
+	case M_SGDT: case M_SIDT: {
+		uint16_t lim = (uint16_t)(in->mnem == M_SGDT ? vm.gdt_limit : vm.idt_limit);
+		uint32_t base = in->mnem == M_SGDT ? vm.gdt_base : vm.idt_base;
+		if (!mem_write(&c, 0, &lim, 2) || !mem_write(&c, 2, &base, 4))
+			return -1;
+		return 0;
+	}
+	case M_SLDT: case M_STR:
+		v = in->mnem == M_SLDT ? vm.ldtr.sel : vm.tr.sel;
+		return rm_write(&c, c.mod == 3 ? bits : 16, v) ? 0 : -1;
+	case M_SMSW:
+		return rm_write(&c, c.mod == 3 ? bits : 16, c.mod == 3 ? vm.cr0 : (vm.cr0 & 0xffff)) ? 0 : -1;
+	case M_LMSW:
+		if (!rm_read(&c, 16, &v))
+			return -1;
+		vm.cr0 = (vm.cr0 & ~0xeu) | (v & 0xf) | (vm.cr0 & 1);
+		return 0;
+	case M_LLDT: case M_LTR: {
+		if (!rm_read(&c, 16, &v))
+			return -1;
+		uint16_t sel = (uint16_t)v;
+		struct segcache *s = in->mnem == M_LLDT ? &vm.ldtr : &vm.tr;
+		if ((sel & ~3u) == 0) {
+			if (in->mnem == M_LTR)
+				return fault(EXC_GP, 0), -1;
+			*s = (struct segcache){ .sel = sel };
+			return 0;
+		}
+		uint32_t lo, hi;
+		if ((sel & 4) || !desc_read(sel, &lo, &hi))
+			return fault(EXC_GP, sel & ~3u), -1;
+		unsigned type = (hi >> 8) & 0x1f;
+		if (in->mnem == M_LLDT ? type != 0x02 : (type != 0x09 && type != 0x01))
+			return fault(EXC_GP, sel & ~3u), -1;
+		if (!(hi & 0x8000))
+			return fault(EXC_NP, sel & ~3u), -1;
+		seg_from_desc(s, sel, lo, hi);
+		if (in->mnem == M_LTR) {     /* mark the TSS busy, as the CPU does */
+			hi |= 0x200;
+			glin_write(vm.gdt_base + (sel & ~7u) + 4, &hi, 4);
+		}
+		return 0;
+	}
+	case M_MOV_CR: {
+		bool to_cr = c.code[in->opcode_off + 1] == 0x22;
+		if (in->crn != 0 && in->crn != 2 && in->crn != 3 && in->crn != 4)
+			return fault(EXC_UD, 0), -1;
+		if (!to_cr) {
+			uint32_t val = in->crn == 0 ? vm.cr0 : in->crn == 2 ? vm.cr2 : in->crn == 3 ? vm.cr3 : vm.cr4;
+			ma_set_reg(c.rm, val);
+			return 0;
+		}
+		v = ma_reg(c.rm);
+		switch (in->crn) {
+		case 0:
+			if (!(v & 1))
+				vmm_fatal("guest left protected mode (real mode is not supported), cr0", v);
+			if (v & 0x80000000u)
+				vmm_fatal("guest enabled paging: the shadow MMU is not implemented yet, cr0", v);
+			vm.cr0 = v | 0x10;
+			break;
+		case 2: vm.cr2 = v; break;
+		case 3: vm.cr3 = v; break;
+		case 4:
+			if (v & ~0x000000ffu & ~0x600u)   /* up to PGE/PCE, OSFXSR, OSXMMEXCPT */
+				return fault(EXC_GP, 0), -1;
+			if (v & 0x20)
+				vmm_fatal("guest enabled PAE, which is not supported, cr4", v);
+			vm.cr4 = v;
+			break;
+		}
+		return 0;
+	}
+	case M_MOV_DR: {
+		bool to_dr = c.code[in->opcode_off + 1] == 0x23;
+		unsigned n = in->crn & 7;
+		if (to_dr) dr[n] = ma_reg(c.rm);
+		else ma_set_reg(c.rm, n == 6 ? (dr[6] | 0xffff0ff0u) : n == 7 ? (dr[7] | 0x400) : dr[n]);
+		return 0;
+	}
+	case M_CLTS: vm.cr0 &= ~8u; return 0;
+	case M_INVD: case M_WBINVD: case M_INVLPG: return 0;
+	case M_RDMSR: case M_WRMSR: {
+		uint64_t val = ((uint64_t)vm.ma->edx << 32) | vm.ma->eax;
+		bool ok = in->mnem == M_RDMSR ? rdmsr(vm.ma->ecx, &val) : wrmsr(vm.ma->ecx, val);
+		if (!ok)
+			return fault(EXC_GP, 0), -1;
+		if (in->mnem == M_RDMSR) { vm.ma->eax = (uint32_t)val; vm.ma->edx = (uint32_t)(val >> 32); }
+		return 0;
+	}
+	case M_CPUID: {
+		uint32_t r[4];
+		guest_cpuid(vm.ma->eax, vm.ma->ecx, r);
+		vm.ma->eax = r[0]; vm.ma->ebx = r[1]; vm.ma->ecx = r[2]; vm.ma->edx = r[3];
+		return 0;
+	}
+	case M_RDTSC: case M_RDTSCP: {
+		uint64_t t = __builtin_ia32_rdtsc() - tsc_offset;
+		vm.ma->eax = (uint32_t)t; vm.ma->edx = (uint32_t)(t >> 32);
+		if (in->mnem == M_RDTSCP) vm.ma->ecx = 0;
+		return 0;
+	}
+	case M_LAR: case M_LSL: {
+		if (!rm_read(&c, 16, &v))
+			return -1;
+		uint32_t lo, hi;
+		bool ok = desc_visible((uint16_t)v, &lo, &hi);
+		unsigned type = (hi >> 8) & 0x1f;
+		if (ok && !(type & 0x10)) {     /* system descriptors: only some are valid */
+			static const uint8_t lar_ok[16] = {0,1,1,1,1,1,0,0,0,1,0,1,1,0,0,0};
+			static const uint8_t lsl_ok[16] = {0,1,1,1,0,0,0,0,0,1,0,1,0,0,0,0};
+			ok = in->mnem == M_LAR ? lar_ok[type & 0xf] : lsl_ok[type & 0xf];
+		}
+		set_zf(ok);
+		if (ok) {
+			uint32_t r;
+			if (in->mnem == M_LAR) {
+				r = hi & 0x00f0ff00u;
+			} else {
+				r = (lo & 0xffff) | (hi & 0x000f0000u);
+				if (hi & (1u << 23))
+					r = (r << 12) | 0xfff;
+			}
+			reg_write(c.regf, bits, r);
+		}
+		return 0;
+	}
+	case M_VERR: case M_VERW: {
+		if (!rm_read(&c, 16, &v))
+			return -1;
+		uint32_t lo, hi;
+		bool ok = desc_visible((uint16_t)v, &lo, &hi) && (hi & 0x1000);
+		unsigned type = (hi >> 8) & 0xf;
+		if (ok) {
+			if (in->mnem == M_VERR)
+				ok = !(type & 8) || (type & 2);
+			else
+				ok = !(type & 8) && (type & 2);
+		}
+		set_zf(ok);
+		return 0;
+	}
+	case M_ARPL: {
+		uint32_t dst;
+		if (!rm_read(&c, 16, &dst))
+			return -1;
+		uint32_t src = ma_reg(c.regf) & 0xffff;
+		if ((dst & 3) < (src & 3)) {
+			dst = (dst & ~3u) | (src & 3);
+			set_zf(true);
+			return rm_write(&c, 16, dst) ? 0 : -1;
+		}
+		set_zf(false);
+		return 0;
+	}
+	case M_MOV_SREG_LOAD: case M_POP_SREG: {
+		if (in->sreg == SEG_CS)
+			return fault(EXC_UD, 0), -1;
+		uint32_t sel = 0;
+		if (in->mnem == M_POP_SREG) {
+			if (!seg_read(SEG_SS, vm.ma->esp, &sel, 2, &vec))
+				return fault(vec, 0), -1;
+		} else if (!rm_read(&c, 16, &sel)) {
+			return -1;
+		}
+		if (seg_load(in->sreg, (uint16_t)sel, &vec, &err) != 0)
+			return fault(vec, err), -1;
+		if (in->mnem == M_POP_SREG)
+			vm.ma->esp += bits / 8;
+		return 0;
+	}
+	case M_MOV_SREG_STORE:
+		return rm_write(&c, c.mod == 3 ? bits : 16, vm.seg[in->sreg].sel) ? 0 : -1;
+	case M_LDS: case M_LES: case M_LFS: case M_LGS: case M_LSS: {
+		uint32_t off = 0; uint16_t sel;
+		if (!mem_read(&c, 0, &off, bits / 8) || !mem_read(&c, bits / 8, &sel, 2))
+			return -1;
+		int s = in->mnem == M_LDS ? SEG_DS : in->mnem == M_LES ? SEG_ES : in->mnem == M_LFS ? SEG_FS :
+			in->mnem == M_LGS ? SEG_GS : SEG_SS;
+		if (seg_load(s, sel, &vec, &err) != 0)
+			return fault(vec, err), -1;
+		reg_write(c.regf, bits, off);
+		return 0;
+	}
+	case M_JMP: case M_CALL: {
+		if (!in->far)
+			break;
+		uint32_t off = 0; uint16_t sel;
+		if (in->target == T_PTR) {
+			off = in->imm; sel = in->imm_sel;
+		} else if (!mem_read(&c, 0, &off, bits / 8) || !mem_read(&c, bits / 8, &sel, 2)) {
+			return -1;
+		}
+		if (bits == 16)
+			off &= 0xffff;
+		if (in->mnem == M_CALL) {
+			uint32_t frame[2] = { c.next, vm.seg[SEG_CS].sel };
+			if (bits != 32)
+				vmm_fatal("16-bit far call is not supported, eip", eip);
+			if (!seg_write(SEG_SS, vm.ma->esp - 8, frame, 8, &vec))
+				return fault(vec, 0), -1;
+			if (seg_load_cs(sel, &vec, &err) != 0)
+				return fault(vec, err), -1;
+			vm.ma->esp -= 8;
+		} else if (seg_load_cs(sel, &vec, &err) != 0) {
+			return fault(vec, err), -1;
+		}
+		vm.eip = off;
+		return 1;
+	}
+	case M_RET: {
+		if (!in->far || bits != 32)
+			break;
+		uint32_t frame[2];
+		if (!seg_read(SEG_SS, vm.ma->esp, frame, 8, &vec))
+			return fault(vec, 0), -1;
+		if ((frame[1] & 3) != 0)
+			vmm_fatal("far return to user mode is not supported yet, selector", frame[1]);
+		if (seg_load_cs((uint16_t)frame[1], &vec, &err) != 0)
+			return fault(vec, err), -1;
+		vm.ma->esp += 8 + (in->imm & 0xffff);
+		vm.eip = frame[0];
+		return 1;
+	}
+	case M_PUSHF:
+		return push(bits / 8, guest_eflags() & (bits == 16 ? 0xffffu : 0x00fcffffu)) ? 0 : -1;
+	case M_POPF: {
+		uint32_t f = 0;
+		if (!seg_read(SEG_SS, vm.ma->esp, &f, bits / 8, &vec))
+			return fault(vec, 0), -1;
+		vm.ma->esp += bits / 8;
+		if (bits == 16)
+			f = (guest_eflags() & 0xffff0000u) | (f & 0xffff);
+		set_guest_eflags(f, true);
+		return 0;
+	}
+	case M_INT1:
+		vm.eip = c.next;
+		deliver(EXC_DB, false, 0, c.next, true);
+		return 1;
+	case M_BOUND: {
+		int32_t lo, hi;
+		if (!mem_read(&c, 0, &lo, 4) || !mem_read(&c, 4, &hi, 4))
+			return -1;
+		int32_t idx = (int32_t)ma_reg(c.regf);
+		if (idx < lo || idx > hi)
+			return fault(EXC_BR, 0), -1;
+		return 0;
+	}
+	case M_SYSCALL: case M_SYSRET: case M_XGETBV: case M_MONITOR: case M_MWAIT: case M_RDPMC:
+		return fault(EXC_UD, 0), -1;
+	case M_SYSENTER: case M_SYSEXIT:
+		vmm_fatal("sysenter/sysexit are not supported yet, eip", eip);
+		return -2;
+	default:
+		break;
+	}
+	vmm_logx("vmx: unsupported instruction, first bytes", (uint32_t)c.code[0] | (uint32_t)c.code[1] << 8 |
+		 (uint32_t)c.code[2] << 16 | (uint32_t)c.code[3] << 24);
+	vmm_fatal("unsupported instruction at eip", eip);
+	return -2;
+}

@@ -1,0 +1,278 @@
+/* The monitor's core: the virtual machine's state, its initialization and
+ * reset to the multiboot entry state, guest memory access, device polling
+ * and the virtual EFLAGS, plus the monitor's named counters. */
+#include "vm.h"
+
+struct vm vm;
+
+#define C(n) { n, 0 }
+struct vmm_stats vs = {
+	.callout = {
+		C("vmm.callout.none"), C("vmm.callout.exit"), C("vmm.callout.ibl_miss"),
+		C("vmm.callout.irq_check"), C("vmm.callout.in"), C("vmm.callout.out"),
+		C("vmm.callout.ins"), C("vmm.callout.outs"), C("vmm.callout.hlt"),
+		C("vmm.callout.cli_sti"), C("vmm.callout.emulate"), C("vmm.callout.int"),
+		C("vmm.callout.iret"), C("vmm.callout.ud"), C("vmm.callout.pushf16"), C("vmm.callout.reserved"),
+	},
+	.trap_segv = C("vmm.trap.sigsegv"), .trap_bus = C("vmm.trap.sigbus"),
+	.trap_fpe = C("vmm.trap.sigfpe"), .trap_ill = C("vmm.trap.sigill"),
+	.trap_trap = C("vmm.trap.sigtrap"), .trap_sys = C("vmm.trap.sigsys"),
+	.trap_alarm = C("vmm.trap.sigalrm"),
+	.exc_delivered = C("vmm.exception.delivered"), .irq_delivered = C("vmm.irq.delivered"),
+	.irq_async = C("vmm.irq.async"), .halts = C("vmm.hlt"), .halt_sleeps = C("vmm.hlt.sleeps"),
+	.steps = C("vmm.singlestep"), .smc_write_faults = C("vmm.smc.write_faults"),
+	.seg_loads = C("vmm.seg.loads"), .ldt_writes = C("vmm.seg.ldt_writes"),
+	.emulated = C("vmm.emulated"),
+};
+static stat_counter io_unclaimed = C("dev.unclaimed.io");
+
+#define POLL_NS 10000000ull   /* console input is looked at at least this often */
+
+static char hexd(unsigned v) { return (char)(v < 10 ? '0' + v : 'a' + v - 10); }
+
+void vmm_log(const char *s) { vm.w->log(s); }
+
+void vmm_logx(const char *prefix, uint32_t v)
+{
+	char buf[160];
+	unsigned n = 0;
+	while (*prefix && n < sizeof(buf) - 12)
+		buf[n++] = *prefix++;
+	buf[n++] = ' '; buf[n++] = '0'; buf[n++] = 'x';
+	for (int i = 7; i >= 0; i--)
+		buf[n++] = hexd((v >> (i * 4)) & 0xf);
+	buf[n] = 0;
+	vm.w->log(buf);
+}
+
+void vmm_stop(int status)
+{
+	if (!vm.stopped) {
+		vm.stopped = true;
+		vm.exit_status = status;
+	}
+	vm.ma->exit_reason = 1;
+}
+
+void vmm_fatal(const char *what, uint32_t arg)
+{
+	char buf[200] = "vmx: ";
+	unsigned n = 5;
+	while (*what && n < 150)
+		buf[n++] = *what++;
+	buf[n] = 0;
+	vmm_logx(buf, arg);
+	vmm_dump_state();
+	vmm_stop(EXIT_INTERNAL);
+}
+
+bool vmm_stopped(int *st)
+{
+	if (vm.stopped && st)
+		*st = vm.exit_status;
+	return vm.stopped;
+}
+
+void vmm_dump_state(void)
+{
+	struct mon_area *ma = vm.ma;
+	vmm_logx("  eip", vm.eip);
+	vmm_logx("  eax", ma->eax); vmm_logx("  ecx", ma->ecx); vmm_logx("  edx", ma->edx);
+	vmm_logx("  ebx", ma->ebx); vmm_logx("  esp", ma->esp); vmm_logx("  ebp", ma->ebp);
+	vmm_logx("  esi", ma->esi); vmm_logx("  edi", ma->edi);
+	vmm_logx("  eflags", guest_eflags());
+	vmm_logx("  cs", vm.seg[SEG_CS].sel); vmm_logx("  ss", vm.seg[SEG_SS].sel);
+	vmm_logx("  ds", vm.seg[SEG_DS].sel);
+	vmm_logx("  cr0", vm.cr0); vmm_logx("  cr2", vm.cr2); vmm_logx("  cr3", vm.cr3);
+	vmm_logx("  gdt base", vm.gdt_base); vmm_logx("  gdt limit", vm.gdt_limit);
+	vmm_logx("  idt base", vm.idt_base); vmm_logx("  idt limit", vm.idt_limit);
+}
+
+/* ---- guest memory: paging off, linear == physical ---- */
+void *gphys(uint32_t pa, uint32_t len)
+{
+	if (pa >= vm.cfg.ram_size || len > vm.cfg.ram_size - pa)
+		return (void *)0;
+	return vm.cfg.ram + pa;
+}
+
+bool glin_read(uint32_t lin, void *dst, uint32_t len)
+{
+	void *p = gphys(lin, len);
+	if (!p)
+		return false;
+	m_memcpy(dst, p, len);
+	return true;
+}
+
+bool glin_write(uint32_t lin, const void *src, uint32_t len)
+{
+	void *p = gphys(lin, len);
+	if (!p)
+		return false;
+	bt_notify_write(lin, len);
+	m_memcpy(p, src, len);
+	return true;
+}
+
+/* ---- virtual EFLAGS ---- */
+uint32_t guest_eflags(void)
+{
+	return (vm.ma->eflags & 0xcd5u) | vm.ma->veflags | vm.ma->vif | 2u;
+}
+
+void set_guest_eflags(uint32_t f, bool cpl0)
+{
+	(void)cpl0;
+	vm.ma->eflags = (f & 0xcd5u) | 0x202u;
+	vm.ma->vif = f & 0x200u;
+	vm.ma->veflags = (f & 0x00247000u) | 2u;
+}
+
+/* ---- devices ---- */
+static void uart_tx(void *opaque, uint8_t b)
+{
+	(void)opaque;
+	vm.w->console_write(&b, 1);
+}
+
+static void debug_exit_check(void)
+{
+	if (vm.dbg.fired && !vm.stopped)
+		vmm_stop((int)((vm.dbg.value << 1) | 1));
+}
+
+void vmm_update_pending(void)
+{
+	debug_exit_check();
+	vm.ma->pending = pic_intr_pending(&vm.pic) ? 1 : 0;
+}
+
+void vmm_poll_devices(void)
+{
+	uint64_t now = vm.w->now_ns();
+	pit_advance(&vm.pit, now);
+	cmos_advance(&vm.cmos, now);
+	unsigned room = uart_rx_space(&vm.uart);
+	if (room) {
+		uint8_t buf[64];
+		bool quit = false;
+		size_t n = vm.w->console_read(buf, room < sizeof(buf) ? room : sizeof(buf), &quit);
+		for (size_t i = 0; i < n; i++)
+			uart_receive(&vm.uart, buf[i]);
+		if (quit) {
+			vmm_log("vmx: quit requested (Ctrl-A x)");
+			vmm_stop(EXIT_QUIT);
+		}
+	}
+	vmm_update_pending();
+	uint64_t dl = pit_next_deadline(&vm.pit);
+	if (dl > now + POLL_NS)
+		dl = now + POLL_NS;
+	vm.w->arm_timer(dl);
+}
+
+/* ---- the translator's view of guest memory ---- */
+static const uint8_t *code_ptr(void *ctx, uint32_t lin, uint32_t *avail, uint32_t *phys)
+{
+	(void)ctx;
+	if (lin >= vm.cfg.ram_size)
+		return (const uint8_t *)0;
+	*avail = vm.cfg.ram_size - lin;
+	*phys = lin;
+	return vm.cfg.ram + lin;
+}
+
+static void trace_code_page(void *ctx, uint32_t ppn, bool on)
+{
+	(void)ctx;
+	if (ppn == 0)
+		return;     /* never mapped in the guest's view */
+	vm.w->protect(ppn << 12, 4096, on ? WP_RO : WP_RW);
+}
+
+int vmm_init(const struct vmm_config *cfg)
+{
+	vm = (struct vm){ 0 };
+	vm.cfg = *cfg;
+	vm.w = cfg->world;
+	vm.ma = mon_area();
+	for (unsigned i = 1; i < CO_NKINDS - 1; i++)
+		if (i != CO_CLI_STI && i != CO_PUSHF16)
+			stats_register(&vs.callout[i]);
+	stat_counter *rest = &vs.trap_segv;
+	unsigned nrest = (unsigned)(sizeof(vs) - sizeof(vs.callout)) / sizeof(stat_counter);
+	for (unsigned i = 0; i < nrest; i++)
+		stats_register(&rest[i]);
+	stats_register(&io_unclaimed);
+
+	uint64_t now = vm.w->now_ns();
+	io_bus_init(&vm.io, &io_unclaimed);
+	pic_init(&vm.pic);
+	pit_init(&vm.pit, &vm.pic, now);
+	uart_init(&vm.uart, 0x3f8, 4, &vm.pic, uart_tx, (void *)0);
+	cmos_init(&vm.cmos, vm.w->wall_seconds(), now, cfg->ram_size / 1024);
+	debug_exit_init(&vm.dbg, 0xf4);
+	if (pic_attach(&vm.pic, &vm.io) || pit_attach(&vm.pit, &vm.io) || uart_attach(&vm.uart, &vm.io) ||
+	    cmos_attach(&vm.cmos, &vm.io) || debug_exit_attach(&vm.dbg, &vm.io))
+		return -1;
+
+	struct bt_env env = {
+		.code_ptr = code_ptr, .trace_code_page = trace_code_page, .ctx = (void *)0,
+		.ram_pages = cfg->ram_size >> 12,
+		.tc_base = MON_BASE + MON_OFF_TC, .tc_size = cfg->tc_size,
+		.ibl_table = MON_BASE + MON_OFF_IBLTAB,
+		.gate_callout = cfg->gate_callout, .gate_ibl = cfg->gate_ibl, .gate_ibl_miss = cfg->gate_ibl_miss,
+		.meta = cfg->meta, .meta_size = cfg->meta_size, .max_tu_insns = 12,
+	};
+	if (bt_init(&env) != 0)
+		return -1;
+	seg_init();
+
+	struct mon_area *ma = vm.ma;
+	ma->monstk_esp = MON_BASE + MON_OFF_STACK_TOP;
+	ma->monstk_ss = cfg->sel_flat;
+	ma->resume_cs = cfg->sel_code32;
+	ma->mongs_sel = cfg->sel_mongs;
+	return 0;
+}
+
+void vmm_reset(uint32_t eip, uint32_t eax, uint32_t ebx)
+{
+	struct mon_area *ma = vm.ma;
+	ma->eax = eax; ma->ebx = ebx;
+	ma->ecx = ma->edx = ma->esi = ma->edi = ma->ebp = 0;
+	ma->esp = 0x7c00;   /* undefined by multiboot; guests set their own */
+	set_guest_eflags(0x2, true);
+	vm.cr0 = 0x11;      /* PE | ET */
+	vm.cpl = 0;
+	/* Multiboot leaves GDTR undefined; a flat GDT is not installed for
+	 * the guest, which must load its own before touching segments. */
+	vm.gdt_base = 0; vm.gdt_limit = 0;
+	vm.idt_base = 0; vm.idt_limit = 0x3ff;
+	seg_set_flat(SEG_CS, 0x10, true);
+	seg_set_flat(SEG_SS, 0x18, false);
+	seg_set_flat(SEG_DS, 0x18, false);
+	seg_set_flat(SEG_ES, 0x18, false);
+	seg_set_flat(SEG_FS, 0x18, false);
+	seg_set_flat(SEG_GS, 0x18, false);
+	seg_publish();
+	struct bt_mode m = { .cs_base = 0, .cpl = 0 };
+	bt_set_mode(&m);
+
+	vm.eip = eip;
+}
+
+bool vmm_prepare_entry(void)
+{
+	if (vm.stopped)
+		return false;
+	vmm_poll_devices();
+	uint32_t tc = bt_get(vm.eip);
+	if (!tc) {
+		vmm_fatal("guest entry point is outside its memory, eip", vm.eip);
+		return false;
+	}
+	vm.ma->resume_eip = tc;
+	return true;
+}

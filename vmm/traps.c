@@ -1,0 +1,174 @@
+/* Host traps taken while guest code ran: faults inside translated code
+ * (mapped back to the guest instruction and reflected as guest exceptions,
+ * or absorbed when they are the monitor's business, like writes to traced
+ * code pages), the periodic timer (interrupts delivered at an instruction
+ * boundary, single-stepping to one if need be), and single-step traps. */
+#include "vm.h"
+
+#define STEP_IRQ 1
+#define STEP_SMC 2
+#define FL_TF 0x100u
+
+static enum trap_action resume_at_eip(uint32_t eip)
+{
+	uint32_t tc = bt_get(eip);
+	if (!tc) {
+		vmm_fatal("guest jumped outside its memory, eip", eip);
+		return TRAP_EXIT_WORLD;
+	}
+	vm.ma->resume_eip = tc;
+	vm.ma->eflags &= ~FL_TF;
+	vm.ma->step = 0;
+	return TRAP_RESUME_AT;
+}
+
+static enum trap_action resume_same(uint32_t rip, bool step)
+{
+	vm.ma->resume_eip = rip;
+	if (step)
+		vm.ma->eflags |= FL_TF;
+	else
+		vm.ma->eflags &= ~FL_TF;
+	return TRAP_RESUME_AT;
+}
+
+static enum trap_action reflect(const struct bt_pc *pc, unsigned vec, bool has_err, uint32_t err)
+{
+	if (pc->ecx_in_scratch)
+		vm.ma->ecx = vm.ma->s_ecx;
+	vm.ma->eflags &= ~FL_TF;
+	vm.eip = pc->eip;
+	if (!deliver_exception(vec, has_err, err) || vm.stopped)
+		return TRAP_EXIT_WORLD;
+	if (irq_deliverable() && !deliver_irq(vm.eip))
+		return TRAP_EXIT_WORLD;
+	return resume_at_eip(vm.eip);
+}
+
+static stat_counter *trap_counter(enum trap_kind k)
+{
+	switch (k) {
+	case TRAP_SEGV: return &vs.trap_segv;
+	case TRAP_BUS: return &vs.trap_bus;
+	case TRAP_FPE: return &vs.trap_fpe;
+	case TRAP_ILL: return &vs.trap_ill;
+	case TRAP_TRAP: return &vs.trap_trap;
+	case TRAP_SYS: return &vs.trap_sys;
+	default: return &vs.trap_alarm;
+	}
+}
+
+enum trap_action vmm_trap(struct vmm_trap *t)
+{
+	struct mon_area *ma = vm.ma;
+	stat_inc(trap_counter(t->kind));
+	if (!t->in_tc) {
+		/* The monitor (or the gate) was running: never touch device state
+		 * from here, leave a note for the monitor instead. */
+		if (t->kind == TRAP_ALARM) {
+			vm.async_pending = true;
+			return TRAP_RESUME;
+		}
+		if (t->kind == TRAP_TRAP) {
+			ma->step = 0;
+			return TRAP_RESUME;
+		}
+		vmm_logx("vmx: host fault inside the monitor, trap", t->trapno);
+		vmm_logx("vmx:   address", (uint32_t)t->addr);
+		vmm_fatal("monitor fault at rip", t->rip);
+		return TRAP_EXIT_WORLD;
+	}
+	if (vm.cfg.trace & VMX_TRACE_TRAP)
+		vmm_logx("vmx: trap in translated code, kind", t->kind);
+	struct bt_pc pc;
+	bool have = bt_pc_lookup(t->rip, &pc);
+
+	switch (t->kind) {
+	case TRAP_ALARM:
+		vmm_poll_devices();
+		if (vm.stopped)
+			return TRAP_EXIT_WORLD;
+		if (!irq_deliverable())
+			return resume_same(t->rip, ma->step != 0);
+		if (have && pc.boundary && !pc.irq_shadow && ma->step != STEP_SMC) {
+			stat_inc(&vs.irq_async);
+			if (!deliver_irq(pc.eip))
+				return TRAP_EXIT_WORLD;
+			return resume_at_eip(vm.eip);
+		}
+		if (!ma->step)
+			ma->step = STEP_IRQ;
+		return resume_same(t->rip, true);
+
+	case TRAP_TRAP:
+		if (!ma->step)
+			break;
+		stat_inc(&vs.steps);
+		if (!have || !pc.boundary)
+			return resume_same(t->rip, true);
+		if (ma->step == STEP_SMC) {
+			ma->step = 0;
+			if (pc.dead)
+				return resume_at_eip(pc.eip);
+			return resume_same(t->rip, false);
+		}
+		if (pc.irq_shadow)
+			return resume_same(t->rip, true);
+		ma->step = 0;
+		if (irq_deliverable()) {
+			stat_inc(&vs.irq_async);
+			if (!deliver_irq(pc.eip))
+				return TRAP_EXIT_WORLD;
+			return resume_at_eip(vm.eip);
+		}
+		return resume_same(t->rip, false);
+
+	case TRAP_SEGV: case TRAP_BUS:
+		if (!have)
+			break;
+		if (t->trapno == 14) {
+			uint32_t a = (uint32_t)t->addr;
+			if ((t->err & 2) && a < vm.cfg.ram_size && bt_page_traced(a >> 12)) {
+				/* A write to translated code: drop the translations and let
+				 * the write happen. If the running block was among them,
+				 * step to the next instruction and continue from a fresh
+				 * translation (the write may have changed what follows). */
+				stat_inc(&vs.smc_write_faults);
+				bt_notify_write(a, 1);
+				bt_pc_lookup(t->rip, &pc);
+				if (pc.dead) {
+					ma->step = STEP_SMC;
+					return resume_same(t->rip, true);
+				}
+				return resume_same(t->rip, ma->step != 0);
+			}
+			if (a < 4096)
+				vmm_fatal("guest accessed linear page 0 (not emulated yet), eip", pc.eip);
+			vmm_logx("vmx: guest accessed memory outside RAM at", a);
+			vmm_fatal("no device there (MMIO is not supported yet), eip", pc.eip);
+			return TRAP_EXIT_WORLD;
+		}
+		if (t->trapno == 12)
+			return reflect(&pc, EXC_SS, true, t->err);
+		if (t->trapno == 17)
+			return reflect(&pc, EXC_AC, true, 0);
+		return reflect(&pc, EXC_GP, true, t->err);
+	case TRAP_FPE:
+		if (!have)
+			break;
+		return reflect(&pc, t->trapno == 16 ? EXC_MF : t->trapno == 19 ? EXC_XM : EXC_DE, false, 0);
+	case TRAP_ILL:
+		if (!have)
+			break;
+		return reflect(&pc, EXC_UD, false, 0);
+	case TRAP_SYS:
+		vmm_fatal("guest code made a host system call (int 0x80/sysenter outside translation), rip", t->rip);
+		return TRAP_EXIT_WORLD;
+	default:
+		break;
+	}
+	vmm_logx("vmx: unexpected host trap in translated code, kind", t->kind);
+	vmm_logx("vmx:   trapno", t->trapno);
+	vmm_fatal("at rip", t->rip);
+	return TRAP_EXIT_WORLD;
+}

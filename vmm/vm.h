@@ -1,0 +1,134 @@
+/* The monitor's private view of the virtual machine: the virtual CPU's
+ * state beyond what translated code touches (segment caches, descriptor
+ * tables, control registers), the devices, and the helpers the monitor's
+ * parts share. */
+#ifndef VMM_VM_H
+#define VMM_VM_H
+#include <stdint.h>
+#include <stdbool.h>
+#include "world.h"
+#include "devices.h"
+#include "io.h"
+#include "bt.h"
+#include "stats.h"
+#include "callout_kinds.h"
+#include "../bt/decode.h"
+
+
+struct segcache {
+	uint16_t sel;
+	uint32_t base, limit;      /* limit: last valid offset, granularity applied */
+	uint8_t type;              /* descriptor type nibble (bit 3 code, bit 1 W/R, bit 2 E/C) */
+	uint8_t s, dpl, present, db;
+	uint16_t shadow;           /* host LDT selector used for data accesses */
+};
+
+/* Vectors. */
+enum { EXC_DE = 0, EXC_DB = 1, EXC_BP = 3, EXC_OF = 4, EXC_BR = 5, EXC_UD = 6, EXC_NM = 7,
+       EXC_DF = 8, EXC_TS = 10, EXC_NP = 11, EXC_SS = 12, EXC_GP = 13, EXC_PF = 14,
+       EXC_MF = 16, EXC_AC = 17, EXC_XM = 19 };
+
+/* Exit statuses. */
+#define EXIT_QUIT      0
+#define EXIT_TRIPLE    3
+#define EXIT_INTERNAL  4
+
+struct vm {
+	struct vmm_config cfg;
+	const struct world_ops *w;
+	struct mon_area *ma;
+	struct segcache seg[6];    /* indexed by enum bt_seg */
+	uint32_t gdt_base, gdt_limit, idt_base, idt_limit;
+	struct segcache ldtr, tr;
+	uint32_t cr0, cr2, cr3, cr4;
+	uint32_t eip;              /* guest EIP of the instruction being handled */
+	int cpl;
+	bool stopped;
+	int exit_status;
+	bool async_pending;        /* a timer fired while the monitor was busy */
+	uint64_t next_poll_ns;
+	struct io_bus io;
+	struct pic pic;
+	struct pit pit;
+	struct uart uart;
+	struct cmos cmos;
+	struct debug_exit dbg;
+	uint16_t port80;
+};
+extern struct vm vm;
+
+/* Named counters of the monitor itself. */
+struct vmm_stats {
+	stat_counter callout[CO_NKINDS];
+	stat_counter trap_segv, trap_bus, trap_fpe, trap_ill, trap_trap, trap_sys, trap_alarm;
+	stat_counter exc_delivered, irq_delivered, irq_async, halts, halt_sleeps, steps;
+	stat_counter smc_write_faults, seg_loads, ldt_writes, emulated;
+};
+extern struct vmm_stats vs;
+
+/* monitor.c */
+void vmm_fatal(const char *what, uint32_t arg);
+void vmm_stop(int status);
+void vmm_log(const char *s);
+void vmm_logx(const char *prefix, uint32_t v);
+void vmm_poll_devices(void);
+void vmm_update_pending(void);
+uint32_t guest_eflags(void);
+void set_guest_eflags(uint32_t f, bool cpl0);
+
+/* guest memory (paging off: linear == physical) */
+void *gphys(uint32_t pa, uint32_t len);
+bool glin_read(uint32_t lin, void *dst, uint32_t len);
+bool glin_write(uint32_t lin, const void *src, uint32_t len);
+
+/* segments.c */
+void seg_init(void);
+/* Loads a segment register from a selector with the checks of a data/stack
+ * segment load; returns -1 and sets the vector and error code on a fault. */
+int seg_load(int sreg, uint16_t sel, int *vec, uint32_t *err);
+int seg_load_cs(uint16_t sel, int *vec, uint32_t *err);
+bool desc_read(uint16_t sel, uint32_t *lo, uint32_t *hi);
+void seg_from_desc(struct segcache *s, uint16_t sel, uint32_t lo, uint32_t hi);
+void seg_set_flat(int sreg, uint16_t sel, bool code);
+void seg_publish(void);
+/* Segment-relative accesses with limit checks; false on a fault (*vec set). */
+bool seg_read(int sreg, uint32_t off, void *dst, uint32_t len, int *vec);
+bool seg_write(int sreg, uint32_t off, const void *src, uint32_t len, int *vec);
+
+/* exceptions.c */
+/* Delivers a vector through the guest IDT with return address ret_eip.
+ * Returns false when the VM shut down (triple fault). */
+bool deliver(unsigned vec, bool has_err, uint32_t err, uint32_t ret_eip, bool soft);
+bool deliver_exception(unsigned vec, bool has_err, uint32_t err);
+bool irq_deliverable(void);
+bool deliver_irq(uint32_t ret_eip);
+int do_iret(bool op16);
+
+/* emulate.c: returns 0 continue with next insn, 1 control changed (vm.eip
+ * holds the new EIP), -1 fault raised (delivered), -2 stop */
+int emulate_insn(uint32_t eip, unsigned len_hint);
+int emulate_string_io(uint32_t eip, bool in);
+
+static inline uint32_t ma_reg(int r)
+{
+	switch (r) {
+	case 0: return vm.ma->eax; case 1: return vm.ma->ecx; case 2: return vm.ma->edx;
+	case 3: return vm.ma->ebx; case 4: return vm.ma->esp; case 5: return vm.ma->ebp;
+	case 6: return vm.ma->esi; default: return vm.ma->edi;
+	}
+}
+static inline void ma_set_reg(int r, uint32_t v)
+{
+	switch (r) {
+	case 0: vm.ma->eax = v; break; case 1: vm.ma->ecx = v; break; case 2: vm.ma->edx = v; break;
+	case 3: vm.ma->ebx = v; break; case 4: vm.ma->esp = v; break; case 5: vm.ma->ebp = v; break;
+	case 6: vm.ma->esi = v; break; default: vm.ma->edi = v; break;
+	}
+}
+
+static inline void *m_memcpy(void *d, const void *s, uint32_t n)
+{ uint8_t *a = d; const uint8_t *b = s; while (n--) *a++ = *b++; return d; }
+static inline void *m_memset(void *d, int c, uint32_t n)
+{ uint8_t *a = d; while (n--) *a++ = (uint8_t)c; return d; }
+
+#endif

@@ -1,0 +1,133 @@
+/* The host end of the guest's COM1: raw-mode terminal handling for stdin,
+ * non-blocking input with the Ctrl-A escape (x quits, Ctrl-A passes one
+ * Ctrl-A), and unbuffered output to stdout. */
+#include "vmx.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <termios.h>
+#include <unistd.h>
+
+#define CTRL_A 0x01
+
+static struct termios saved_tio;
+static bool tio_saved;
+static bool atexit_done;
+static bool input_eof;
+static bool escape_pending;   /* last byte seen was an unconsumed Ctrl-A */
+
+void console_restore(void)
+{
+	if (!tio_saved)
+		return;
+	/* TCSADRAIN: let the guest's last output reach the terminal under
+	 * the mode it was written in. */
+	tcsetattr(STDIN_FILENO, TCSADRAIN, &saved_tio);
+	tio_saved = false;
+}
+
+void console_init(void)
+{
+	struct termios t;
+
+	input_eof = fcntl(STDIN_FILENO, F_GETFD) < 0;
+	escape_pending = false;
+	if (input_eof || tio_saved || !isatty(STDIN_FILENO) ||
+	    tcgetattr(STDIN_FILENO, &saved_tio) < 0)
+		return;
+	t = saved_tio;
+	/* Like QEMU's stdio chardev: raw input so every key (Ctrl-C, Ctrl-Z,
+	 * Ctrl-S...) reaches the guest, but output post-processing kept so a
+	 * guest's bare "\n" still starts a new line on the terminal. */
+	t.c_iflag &= ~(tcflag_t)(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR | ICRNL | IXON);
+	t.c_lflag &= ~(tcflag_t)(ECHO | ECHONL | ICANON | ISIG | IEXTEN);
+	t.c_cflag &= ~(tcflag_t)(CSIZE | PARENB);
+	t.c_cflag |= CS8;
+	t.c_oflag |= OPOST;
+	t.c_cc[VMIN] = 1;
+	t.c_cc[VTIME] = 0;
+	if (tcsetattr(STDIN_FILENO, TCSADRAIN, &t) < 0)
+		return;
+	tio_saved = true;
+	if (!atexit_done && atexit(console_restore) == 0)
+		atexit_done = true;
+}
+
+void console_write(const uint8_t *buf, size_t n)
+{
+	while (n) {
+		ssize_t w = write(STDOUT_FILENO, buf, n);
+		if (w > 0) {
+			buf += w;
+			n -= (size_t)w;
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			/* stdout may be a non-blocking fd shared with another
+			 * process; wait instead of dropping guest output. */
+			struct pollfd p = { .fd = STDOUT_FILENO, .events = POLLOUT };
+			if (poll(&p, 1, -1) >= 0 || errno == EINTR)
+				continue;
+		}
+		/* A closed or failing stdout cannot be fixed from here; losing
+		 * output beats stalling the guest. */
+		return;
+	}
+}
+
+int console_input_fd(void)
+{
+	return input_eof ? -1 : STDIN_FILENO;
+}
+
+size_t console_read(uint8_t *buf, size_t n, bool *quit)
+{
+	struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
+	ssize_t r;
+	size_t out = 0;
+
+	if (input_eof || n == 0)
+		return 0;
+	/* poll instead of O_NONBLOCK: the flag would be shared with the shell
+	 * through the inherited open file description (even via dup) and
+	 * could be left set if vmx dies. One read after POLLIN never blocks. */
+	r = poll(&p, 1, 0);
+	if (r <= 0)
+		return 0;
+	if (p.revents & POLLNVAL) {
+		input_eof = true;
+		return 0;
+	}
+	r = read(STDIN_FILENO, buf, n);
+	if (r < 0) {
+		if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
+			input_eof = true;   /* e.g. EIO after a terminal hangup */
+		return 0;
+	}
+	if (r == 0) {
+		input_eof = true;
+		escape_pending = false;
+		return 0;
+	}
+	/* Filter in place: the output never outgrows the input. */
+	for (size_t i = 0; i < (size_t)r; i++) {
+		uint8_t c = buf[i];
+		if (escape_pending) {
+			escape_pending = false;
+			if (c == 'x') {
+				if (quit)
+					*quit = true;
+				return out;
+			}
+			buf[out++] = c;   /* Ctrl-A itself, or the key after an unknown escape */
+		} else if (c == CTRL_A) {
+			escape_pending = true;
+		} else {
+			buf[out++] = c;
+		}
+	}
+	return out;
+}

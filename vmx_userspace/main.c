@@ -1,0 +1,85 @@
+/* The vmx command: parse options, set up the user-level world, load the
+ * multiboot guest, hand it to the monitor, run until the guest stops, and
+ * report. Exit status: the guest's debug-exit value (QEMU convention), 0 on
+ * Ctrl-A x, 2 on bad input, 3 on a guest triple fault, 4 on a monitor error. */
+#define _GNU_SOURCE
+#include "vmx.h"
+#include "uworld/uworld.h"
+#include "stats.h"
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define DEFAULT_TC_KB 3072u
+
+int main(int argc, char **argv)
+{
+	char err[512];
+	struct vmx_options o;
+	if (vmx_parse_options(argc, argv, &o, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		fprintf(stderr, "vmx: try 'vmx -help'\n");
+		return 2;
+	}
+	if (o.help) {
+		vmx_print_help(stdout);
+		return 0;
+	}
+	uint32_t ram_size = o.mem_mb << 20;
+	struct uworld_info wi;
+	if (uworld_init(ram_size, &wi, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		return 4;
+	}
+	char cmdline[4096];
+	if (multiboot_cmdline(cmdline, sizeof(cmdline), o.kernel, o.append) >= sizeof(cmdline)) {
+		fprintf(stderr, "vmx: -append: command line too long\n");
+		return 2;
+	}
+	struct boot_state bs;
+	if (multiboot_load(o.kernel, wi.ram, ram_size, cmdline, &bs, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		return 2;
+	}
+	uint32_t tc_kb = o.tc_kb ? o.tc_kb : DEFAULT_TC_KB;
+	if ((tc_kb << 10) > MON_TC_MAX)
+		tc_kb = MON_TC_MAX >> 10;
+	size_t meta_size = (size_t)64 << 20;
+	meta_size += (size_t)(ram_size >> 12) * 8;
+	void *meta = mmap(NULL, meta_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (meta == MAP_FAILED) {
+		fprintf(stderr, "vmx: cannot allocate translation metadata\n");
+		return 4;
+	}
+	struct vmm_config cfg = {
+		.ram = wi.ram, .ram_size = ram_size, .meta = meta, .meta_size = meta_size,
+		.tc_size = tc_kb << 10, .trace = o.trace_mask,
+		.gate_callout = wi.gate_callout, .gate_ibl = wi.gate_ibl, .gate_ibl_miss = wi.gate_ibl_miss,
+		.sel_code32 = wi.sel_code32, .sel_flat = wi.sel_flat, .sel_mongs = wi.sel_mongs,
+		.world = &uworld_ops,
+	};
+	if (vmm_init(&cfg) != 0) {
+		fprintf(stderr, "vmx: monitor initialization failed\n");
+		return 4;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	console_init();
+	vmm_reset(bs.entry, bs.eax, bs.ebx);
+	while (vmm_prepare_entry()) {
+		uworld_enter();
+		if (vmm_stopped(NULL))
+			break;
+	}
+	int status = 4;
+	vmm_stopped(&status);
+	uworld_fini();
+	console_restore();
+	if (o.stats_path && stats_report(o.stats_path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		if (status == 1)
+			status = 4;
+	}
+	return status;
+}

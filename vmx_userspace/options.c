@@ -1,0 +1,254 @@
+/* The vmx command line: QEMU-style single-dash options (double-dash spellings
+ * accepted too) parsed into struct vmx_options, and the -help text, which is
+ * the user-facing description of options, console escapes and exit statuses. */
+#include "vmx.h"
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static const struct {
+	const char *name;
+	unsigned mask;
+} trace_names[] = {
+	{ "bt", VMX_TRACE_BT },
+	{ "callout", VMX_TRACE_CALLOUT },
+	{ "trap", VMX_TRACE_TRAP },
+	{ "irq", VMX_TRACE_IRQ },
+	{ "io", VMX_TRACE_IO },
+	{ "all", VMX_TRACE_ALL },
+};
+#define TRACE_NAME_LIST "bt, callout, trap, irq, io, all"
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+/* Decimal digits only: strtoul would silently accept signs, blanks and hex,
+ * which are more likely typos than intent on a command line. Sets *end to
+ * the first non-digit; returns -1 on no digits or overflow past `limit`. */
+static int parse_digits(const char *s, unsigned long long limit,
+			unsigned long long *out, const char **end)
+{
+	unsigned long long v = 0;
+	const char *p = s;
+	if (*p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		v = v * 10 + (unsigned)(*p - '0');
+		if (v > limit)
+			return -1;
+	}
+	*out = v;
+	*end = p;
+	return 0;
+}
+
+static int parse_mem(const char *opt, const char *arg, unsigned *mb, char *err, size_t errlen)
+{
+	unsigned long long v;
+	const char *end;
+	/* Anything past 2^32 MB is out of range anyway; the cap only keeps
+	 * the multiplication below from overflowing. */
+	if (parse_digits(arg, 0xffffffffull, &v, &end) < 0)
+		goto bad;
+	if (*end == 'G' || *end == 'g') {
+		v *= 1024;
+		end++;
+	} else if (*end == 'M' || *end == 'm') {
+		end++;
+	}
+	if (*end)
+		goto bad;
+	if (v < VMX_MEM_MIN_MB)
+		return fail(err, errlen, "vmx: %s: %llu MB is below the minimum of %u MB",
+			    opt, v, VMX_MEM_MIN_MB);
+	if (v > VMX_MEM_MAX_MB)
+		return fail(err, errlen, "vmx: %s: %llu MB is above the maximum of %u MB",
+			    opt, v, VMX_MEM_MAX_MB);
+	*mb = (unsigned)v;
+	return 0;
+bad:
+	return fail(err, errlen,
+		    "vmx: %s: '%s' is not a number of megabytes (e.g. 128, 512M or 1G)",
+		    opt, arg);
+}
+
+static int parse_tc(const char *opt, const char *arg, unsigned *kb, char *err, size_t errlen)
+{
+	unsigned long long v;
+	const char *end;
+	if (parse_digits(arg, 0xffffffffull, &v, &end) < 0 ||
+	    ((*end == 'K' || *end == 'k') ? end[1] : *end) != '\0')
+		return fail(err, errlen, "vmx: %s: '%s' is not a number of kilobytes", opt, arg);
+	if (v < VMX_TC_MIN_KB || v > VMX_TC_MAX_KB)
+		return fail(err, errlen, "vmx: %s: %llu KB is outside the range %u..%u KB",
+			    opt, v, VMX_TC_MIN_KB, VMX_TC_MAX_KB);
+	*kb = (unsigned)v;
+	return 0;
+}
+
+static int parse_trace(const char *opt, const char *arg, unsigned *mask, char *err, size_t errlen)
+{
+	unsigned m = 0;
+	const char *p = arg;
+	if (!*arg)
+		return fail(err, errlen, "vmx: %s: empty list; valid names: " TRACE_NAME_LIST, opt);
+	for (;;) {
+		size_t len = strcspn(p, ",");
+		size_t i;
+		for (i = 0; i < sizeof trace_names / sizeof trace_names[0]; i++)
+			if (strlen(trace_names[i].name) == len &&
+			    memcmp(trace_names[i].name, p, len) == 0)
+				break;
+		if (i == sizeof trace_names / sizeof trace_names[0])
+			return fail(err, errlen,
+				    "vmx: %s: unknown trace name '%.*s'; valid names: " TRACE_NAME_LIST,
+				    opt, (int)len, p);
+		m |= trace_names[i].mask;
+		if (!p[len])
+			break;
+		p += len + 1;
+	}
+	/* Accumulate like QEMU's repeated -trace rather than replace. */
+	*mask |= m;
+	return 0;
+}
+
+int vmx_parse_options(int argc, char **argv, struct vmx_options *o, char *err, size_t errlen)
+{
+	memset(o, 0, sizeof *o);
+	o->mem_mb = 128;
+	o->append = "";
+	o->mode = VMX_MODE_BT;
+	if (err && errlen)
+		err[0] = '\0';
+
+	for (int i = 1; i < argc; i++) {
+		const char *opt = argv[i];
+		const char *name;
+		const char *arg;
+
+		if (opt[0] != '-' || opt[1] == '\0')
+			return fail(err, errlen,
+				    "vmx: unexpected argument '%s' (the kernel is given with -kernel FILE; see -help)",
+				    opt);
+		name = opt + 1;
+		if (*name == '-')
+			name++;
+
+		if (!strcmp(name, "help") || !strcmp(name, "h")) {
+			/* QEMU acts on -help as soon as it sees it, so later
+			 * arguments need not be valid. */
+			o->help = true;
+			return 0;
+		}
+
+		if (strcmp(name, "kernel") && strcmp(name, "m") && strcmp(name, "append") &&
+		    strcmp(name, "mode") && strcmp(name, "stats") && strcmp(name, "trace") &&
+		    strcmp(name, "tc-size"))
+			return fail(err, errlen, "vmx: unknown option '%s' (see -help)", opt);
+
+		if (i + 1 >= argc)
+			return fail(err, errlen, "vmx: %s: missing argument", opt);
+		arg = argv[++i];
+
+		if (!strcmp(name, "kernel")) {
+			if (!*arg)
+				return fail(err, errlen, "vmx: %s: empty file name", opt);
+			o->kernel = arg;
+		} else if (!strcmp(name, "m")) {
+			if (parse_mem(opt, arg, &o->mem_mb, err, errlen) < 0)
+				return -1;
+		} else if (!strcmp(name, "append")) {
+			o->append = arg;
+		} else if (!strcmp(name, "mode")) {
+			if (strcmp(arg, "bt"))
+				return fail(err, errlen, "vmx: %s: unknown mode '%s'; valid modes: bt",
+					    opt, arg);
+			o->mode = VMX_MODE_BT;
+		} else if (!strcmp(name, "stats")) {
+			if (!*arg)
+				return fail(err, errlen,
+					    "vmx: %s: empty file name (use a FILE.json, or - for a table on stderr)",
+					    opt);
+			o->stats_path = arg;
+		} else if (!strcmp(name, "trace")) {
+			if (parse_trace(opt, arg, &o->trace_mask, err, errlen) < 0)
+				return -1;
+		} else {
+			if (parse_tc(opt, arg, &o->tc_kb, err, errlen) < 0)
+				return -1;
+		}
+	}
+
+	if (!o->kernel)
+		return fail(err, errlen, "vmx: no kernel given: use -kernel FILE (see -help)");
+	return 0;
+}
+
+void vmx_print_help(void *stdio_file)
+{
+	FILE *f = stdio_file;
+	fprintf(f,
+"Usage: vmx -kernel FILE [options]\n"
+"\n"
+"Runs a 32-bit x86 multiboot (version 1) kernel under the vmx binary-translation\n"
+"monitor. The guest's first serial port is the console.\n"
+"\n"
+"Options (each may also be written with two dashes, e.g. --kernel):\n"
+"  -kernel FILE   the kernel to boot (required): a 32-bit x86 ELF executable\n"
+"                 (ELFCLASS32, EM_386, ET_EXEC) with a multiboot header in its\n"
+"                 first 8192 bytes, or any image whose multiboot header sets\n"
+"                 the a.out kludge (flag bit 16). Segments are loaded at their\n"
+"                 physical addresses.\n"
+"  -m MB          guest RAM in megabytes, %u..%u (default 128). A suffix M\n"
+"                 (megabytes) or G (gigabytes) is accepted: -m 512M, -m 1G.\n"
+"  -append STR    kernel command line arguments. As with QEMU, the guest's\n"
+"                 multiboot command line is the -kernel FILE argument exactly\n"
+"                 as given, a space, then STR.\n"
+"  -mode MODE     execution mode; the only mode is bt (binary translation),\n"
+"                 the default.\n"
+"  -stats FILE    at exit, write every statistics counter to FILE as one flat\n"
+"                 JSON object {\"name\": integer, ...} sorted by name; the file\n"
+"                 is replaced atomically. -stats - prints an aligned table on\n"
+"                 stderr instead.\n"
+"  -trace LIST    comma-separated events to trace: bt (each translation),\n"
+"                 callout (exits from translated code into the monitor),\n"
+"                 trap (host signals taken), irq (interrupts delivered),\n"
+"                 io (guest port accesses), all. May be repeated.\n"
+"  -tc-size KB    translation cache size in kilobytes, %u..%u (default: the\n"
+"                 monitor's built-in size).\n"
+"  -help, -h      print this help and exit.\n"
+"\n"
+"Guest machine:\n"
+"  The multiboot information gives the memory sizes (639 KB lower memory),\n"
+"  a memory map, the command line and the boot loader name \"vmx\".\n"
+"\n"
+"Console:\n"
+"  COM1 (16550 UART, port 0x3F8, IRQ 4) is connected to stdin and stdout.\n"
+"  When stdin is a terminal it is switched to raw mode while vmx runs, so\n"
+"  keys such as Ctrl-C go to the guest. Escapes:\n"
+"    Ctrl-A x        quit vmx\n"
+"    Ctrl-A Ctrl-A   send one Ctrl-A to the guest\n"
+"  Ctrl-A followed by any other key sends only that key. When stdin reaches\n"
+"  end of file the guest keeps running without further input.\n"
+"\n"
+"Exit status:\n"
+"  (V << 1) | 1   the guest wrote V to the debug-exit port 0xF4 (as with\n"
+"                 QEMU's -device isa-debug-exit,iobase=0xf4,iosize=4)\n"
+"  0              quit with Ctrl-A x\n"
+"  2              bad command line or unusable kernel file\n"
+"  3              the guest triple-faulted\n"
+"  4              internal monitor error, or guest behaviour vmx does not\n"
+"                 support\n",
+		VMX_MEM_MIN_MB, VMX_MEM_MAX_MB, VMX_TC_MIN_KB, VMX_TC_MAX_KB);
+}

@@ -1,0 +1,178 @@
+/* The exit-time statistics report: every registered counter (include/stats.h)
+ * sorted by name, either as a flat JSON object written atomically to a file
+ * (temp file + rename) or as an aligned table on stderr. */
+#include "vmx.h"
+#include "stats.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	const stat_counter *x = *(const stat_counter *const *)a;
+	const stat_counter *y = *(const stat_counter *const *)b;
+	int d = strcmp(x->name, y->name);
+	/* Keep duplicates in a stable order: qsort itself is not stable. */
+	if (d)
+		return d;
+	return x < y ? -1 : x > y;
+}
+
+/* A snapshot of the registry, sorted bytewise by name so the output does not
+ * depend on registration order or locale. Duplicated names are kept (each
+ * printed) rather than merged, so a double registration stays visible. */
+static stat_counter **sorted_counters(unsigned *n)
+{
+	unsigned total = stats_count(), k = 0;
+	stat_counter **v = malloc((total ? total : 1) * sizeof *v);
+	if (!v)
+		return NULL;
+	for (unsigned i = 0; i < total; i++) {
+		stat_counter *c = stats_at(i);
+		if (c && c->name)
+			v[k++] = c;
+	}
+	qsort(v, k, sizeof *v, by_name);
+	*n = k;
+	return v;
+}
+
+static void json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
+static void write_json(FILE *f, stat_counter **v, unsigned n)
+{
+	fputs("{\n", f);
+	for (unsigned i = 0; i < n; i++) {
+		fputs("  ", f);
+		json_string(f, v[i]->name);
+		fprintf(f, ": %" PRIu64 "%s\n", v[i]->value, i + 1 < n ? "," : "");
+	}
+	fputs("}\n", f);
+}
+
+static void write_table(FILE *f, stat_counter **v, unsigned n)
+{
+	static const char hname[] = "counter", hval[] = "value";
+	int wname = (int)strlen(hname), wval = (int)strlen(hval);
+	char num[24];
+	for (unsigned i = 0; i < n; i++) {
+		int l = (int)strlen(v[i]->name);
+		int d = snprintf(num, sizeof num, "%" PRIu64, v[i]->value);
+		if (l > wname)
+			wname = l;
+		if (d > wval)
+			wval = d;
+	}
+	fprintf(f, "%-*s  %*s\n", wname, hname, wval, hval);
+	for (unsigned i = 0; i < n; i++)
+		fprintf(f, "%-*s  %*" PRIu64 "\n", wname, v[i]->name, wval, v[i]->value);
+}
+
+static int report_json(const char *path, stat_counter **v, unsigned n, char *err, size_t errlen)
+{
+	size_t tlen = strlen(path) + 48;
+	char *tmp = malloc(tlen);
+	FILE *f;
+	int fd = -1, e = 0;
+
+	if (!tmp)
+		return fail(err, errlen, "vmx: -stats: out of memory");
+	/* Same directory as the target so rename() is atomic; open() with
+	 * O_EXCL and mode 0666 (not mkstemp's 0600) so the report gets the
+	 * permissions the umask gives any new file. */
+	for (unsigned attempt = 0; fd < 0 && attempt < 100; attempt++) {
+		snprintf(tmp, tlen, "%s.tmp.%ld.%u", path, (long)getpid(), attempt);
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+		e = errno;
+		if (fd < 0 && e != EEXIST)
+			break;
+	}
+	if (fd < 0) {
+		free(tmp);
+		return fail(err, errlen, "vmx: -stats: cannot create a temporary file next to '%s': %s",
+			    path, strerror(e));
+	}
+	f = fdopen(fd, "w");
+	if (!f) {
+		e = errno;
+		close(fd);
+		goto fail_unlink;
+	}
+	errno = 0;
+	write_json(f, v, n);
+	if (fflush(f) != 0 || ferror(f)) {
+		e = errno ? errno : EIO;
+		fclose(f);
+		goto fail_unlink;
+	}
+	if (fclose(f) != 0) {
+		e = errno;
+		goto fail_unlink;
+	}
+	if (rename(tmp, path) < 0) {
+		e = errno;
+		unlink(tmp);
+		free(tmp);
+		return fail(err, errlen, "vmx: -stats: cannot rename the report into '%s': %s",
+			    path, strerror(e));
+	}
+	free(tmp);
+	return 0;
+fail_unlink:
+	unlink(tmp);
+	free(tmp);
+	return fail(err, errlen, "vmx: -stats: cannot write '%s': %s", path, strerror(e));
+}
+
+int stats_report(const char *path, char *err, size_t errlen)
+{
+	stat_counter **v;
+	unsigned n = 0;
+	int rc = 0;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (!path)
+		return 0;
+	v = sorted_counters(&n);
+	if (!v)
+		return fail(err, errlen, "vmx: -stats: out of memory");
+	if (!strcmp(path, "-")) {
+		write_table(stderr, v, n);
+		fflush(stderr);
+	} else {
+		rc = report_json(path, v, n, err, errlen);
+	}
+	free(v);
+	return rc;
+}

@@ -1,0 +1,137 @@
+/* The user-level world's switch code.
+ *
+ * gate_blob_* is copied into the monitor area below 4 GiB (far pointers from
+ * 32-bit code carry 32-bit offsets, so whatever translated code calls must
+ * live there). It holds:
+ *  - gate_callout (64-bit): translated code reaches it by
+ *      mov %esp,%gs:MA_ESP; lss %gs:MA_MONSTK,%esp; lcall $0x33,$gate_callout
+ *    so the guest stack is never touched. It saves the guest registers in the
+ *    monitor area, switches to the host stack and FS base, and calls the
+ *    monitor with the address of the record that follows the far call. The
+ *    monitor answers with the TC address to resume at, or 0 to leave the world.
+ *  - gate_resume: reloads guest state from the monitor area and far-jumps
+ *    back into 32-bit code (lss then ljmp: flags are restored before either).
+ *  - gate_exit: unwinds to uworld_switch_in's caller.
+ *  - ibl (32-bit): the shared indirect-branch lookup. Flag-free (lea + jecxz),
+ *    so guest flags survive without a save.
+ * uworld_switch_in (in the VMX's own text) saves host callee-saved registers and
+ * jumps to gate_resume.
+ */
+#include "mon_area.h"
+#include "callout_kinds.h"
+
+#define STUB(sym) (MON_BASE + MON_OFF_STUBS + ((sym) - gate_blob_start))
+
+	.section .rodata.gate, "a"
+	.p2align 12
+	.globl gate_blob_start, gate_blob_end
+	.globl gate_callout, gate_resume, gate_exit, gate_ibl, gate_ibl_miss
+gate_blob_start:
+
+	.code64
+gate_callout:
+	movl	%esp, %esp
+	movl	%eax, %gs:MA_EAX
+	movl	%ecx, %gs:MA_ECX
+	movl	%edx, %gs:MA_EDX
+	movl	%ebx, %gs:MA_EBX
+	movl	%ebp, %gs:MA_EBP
+	movl	%esi, %gs:MA_ESI
+	movl	%edi, %gs:MA_EDI
+	pushfq
+	popq	%rax
+	movl	%eax, %gs:MA_EFLAGS
+	movl	(%rsp), %esi			/* the record after the far call */
+	movq	%gs:MA_HOST_RSP, %rsp
+	cld
+	rdfsbase %rax
+	movq	%rax, %gs:MA_GUEST_FSBASE
+	movq	%gs:MA_HOST_FSBASE, %rax
+	wrfsbase %rax
+	movq	%gs:MA_SELF, %rdi
+	call	*%gs:MA_CALLOUT_FN
+	testl	%eax, %eax
+	jz	gate_exit
+	movl	%eax, %gs:MA_RESUME
+gate_resume:
+	cmpl	$0, %gs:MA_SEG_DIRTY
+	je	1f
+	movw	%gs:MA_DS_SEL, %ds
+	movw	%gs:MA_ES_SEL, %es
+	movw	%gs:MA_FS_SEL, %fs
+	movl	$0, %gs:MA_SEG_DIRTY
+1:	movq	%gs:MA_GUEST_FSBASE, %rax
+	wrfsbase %rax
+	movl	%gs:MA_EFLAGS, %eax
+	pushq	%rax
+	popfq
+	movl	%gs:MA_EAX, %eax
+	movl	%gs:MA_ECX, %ecx
+	movl	%gs:MA_EDX, %edx
+	movl	%gs:MA_EBX, %ebx
+	movl	%gs:MA_EBP, %ebp
+	movl	%gs:MA_ESI, %esi
+	movl	%gs:MA_EDI, %edi
+	lssl	%gs:MA_ESP, %esp
+	ljmpl	*%gs:MA_RESUME
+
+gate_exit:
+	movq	%gs:MA_HOST_RSP, %rsp
+	movl	%gs:MA_EXIT, %eax
+	addq	$8, %rsp
+	popq	%r15
+	popq	%r14
+	popq	%r13
+	popq	%r12
+	popq	%rbp
+	popq	%rbx
+	ret
+
+	.code32
+	/* Entered by jmp with the target EIP in %ecx and the guest's %ecx in
+	 * S_ECX. Table entries are {-eip, tc}: lea gives zero exactly on a hit. */
+gate_ibl:
+	movl	%ecx, %gs:MA_S_TARGET
+	movl	%edx, %gs:MA_S_EDX
+	movzwl	%cx, %edx
+	movl	%gs:MON_OFF_IBLTAB(,%edx,8), %edx
+	leal	(%ecx,%edx,1), %ecx
+	jecxz	2f
+	movl	%gs:MA_S_EDX, %edx
+	movl	%gs:MA_S_ECX, %ecx
+	jmp	gate_ibl_miss
+2:	movzwl	%gs:MA_S_TARGET, %edx
+	movl	%gs:MON_OFF_IBLTAB+4(,%edx,8), %edx
+	movl	%edx, %gs:MA_S_JMP
+	movl	%gs:MA_S_EDX, %edx
+	movl	%gs:MA_S_ECX, %ecx
+	jmp	*%gs:MA_S_JMP
+	/* Also the tc of empty table entries: guest registers intact, target in S_TARGET. */
+gate_ibl_miss:
+	movl	%esp, %gs:MA_ESP
+	lssl	%gs:MA_MONSTK, %esp
+	lcall	$HOST_CS64, $STUB(gate_callout)
+	.short	CO_IBL_MISS, 0
+	.long	0
+gate_blob_end:
+
+	.text
+	.code64
+	.globl uworld_switch_in
+	.type uworld_switch_in, @function
+/* int uworld_switch_in(void): resume translated code at MA_RESUME; returns MA_EXIT. */
+uworld_switch_in:
+	pushq	%rbx
+	pushq	%rbp
+	pushq	%r12
+	pushq	%r13
+	pushq	%r14
+	pushq	%r15
+	subq	$8, %rsp
+	movq	%rsp, %gs:MA_HOST_RSP
+	rdfsbase %rax
+	movq	%rax, %gs:MA_HOST_FSBASE
+	movl	$STUB(gate_resume), %eax
+	jmp	*%rax
+	.size uworld_switch_in, .-uworld_switch_in
+	.section .note.GNU-stack, "", @progbits

@@ -1,0 +1,345 @@
+/* The user-level world's host side: guest RAM in a memfd mapped twice (at
+ * linear 0 for the guest, high up for the monitor), the monitor area at the
+ * top of the low 4 GiB, the LDT descriptors translated code runs on, the
+ * signal handlers that turn host traps into monitor traps, syscall user
+ * dispatch so guest int 0x80/sysenter never reach the host kernel, and the
+ * host services of include/world.h. */
+#define _GNU_SOURCE
+#include "uworld.h"
+#include "vmx.h"
+#include <asm/ldt.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#ifndef PR_SET_SYSCALL_USER_DISPATCH
+#define PR_SET_SYSCALL_USER_DISPATCH 59
+#define PR_SYS_DISPATCH_ON 1
+#endif
+#ifndef SYSCALL_DISPATCH_FILTER_BLOCK
+#define SYSCALL_DISPATCH_FILTER_BLOCK 1
+#endif
+
+extern const uint8_t gate_blob_start[], gate_blob_end[];
+extern const uint8_t gate_callout[], gate_resume[], gate_exit[], gate_ibl[], gate_ibl_miss[];
+extern int uworld_switch_in(void);
+
+#define LOW_START 0x1000ul
+#define STUB(sym) (MON_BASE + MON_OFF_STUBS + (uint32_t)((sym) - gate_blob_start))
+
+static struct {
+	int ram_fd;
+	uint8_t *ram;
+	uint32_t ram_size;
+	timer_t timer;
+	bool timer_ok;
+	uint64_t host_fsbase;
+	volatile uint8_t sud_selector;
+	void *altstack;
+} uw;
+
+static inline uint64_t rdfsbase(void) { uint64_t v; __asm__ volatile("rdfsbase %0" : "=r"(v)); return v; }
+static inline void wrfsbase(uint64_t v) { __asm__ volatile("wrfsbase %0" :: "r"(v)); }
+
+static int set_ldt(unsigned slot, uint32_t base, uint32_t limit, unsigned flags)
+{
+	struct user_desc d;
+	memset(&d, 0, sizeof(d));
+	d.entry_number = slot;
+	d.base_addr = base;
+	if (limit > 0xfffff) {
+		d.limit = limit >> 12;
+		d.limit_in_pages = 1;
+	} else {
+		d.limit = limit;
+	}
+	d.seg_32bit = (flags & WD_32) ? 1 : 0;
+	if (flags & WD_CODE) {
+		d.contents = MODIFY_LDT_CONTENTS_CODE;
+		d.read_exec_only = (flags & WD_READABLE) ? 0 : 1;
+	} else {
+		d.contents = (flags & WD_EXPDOWN) ? MODIFY_LDT_CONTENTS_STACK : MODIFY_LDT_CONTENTS_DATA;
+		d.read_exec_only = (flags & WD_WRITABLE) ? 0 : 1;
+	}
+	d.seg_not_present = (flags & WD_PRESENT) ? 0 : 1;
+	d.useable = 1;
+	return syscall(SYS_modify_ldt, 1, &d, sizeof(d)) == 0 ? 0 : -1;
+}
+
+static int protect(uint32_t lin, uint32_t len, int prot)
+{
+	if (lin < LOW_START) {
+		if (lin + len <= LOW_START)
+			return 0;
+		len -= LOW_START - lin;
+		lin = LOW_START;
+	}
+	int p = prot == WP_RW ? PROT_READ | PROT_WRITE : prot == WP_RO ? PROT_READ : PROT_NONE;
+	return mprotect((void *)(uintptr_t)lin, len, p);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void arm_timer(uint64_t deadline)
+{
+	if (!uw.timer_ok)
+		return;
+	struct itimerspec its = { 0 };
+	if (deadline == UINT64_MAX)
+		deadline = now_ns() + 10000000ull;
+	if (deadline == 0)
+		deadline = 1;
+	its.it_value.tv_sec = (time_t)(deadline / 1000000000ull);
+	its.it_value.tv_nsec = (long)(deadline % 1000000000ull);
+	timer_settime(uw.timer, TIMER_ABSTIME, &its, NULL);
+}
+
+static void w_console_write(const uint8_t *b, size_t n) { console_write(b, n); }
+static size_t w_console_read(uint8_t *b, size_t n, bool *quit) { return console_read(b, n, quit); }
+
+static void wait_for(uint64_t deadline)
+{
+	uint64_t now = now_ns();
+	if (deadline <= now)
+		return;
+	uint64_t d = deadline - now;
+	if (d > 100000000ull)
+		d = 100000000ull;     /* bounded: the caller re-evaluates */
+	struct timespec ts = { (time_t)(d / 1000000000ull), (long)(d % 1000000000ull) };
+	struct pollfd p = { .fd = console_input_fd(), .events = POLLIN };
+	ppoll(&p, p.fd >= 0 ? 1 : 0, &ts, NULL);
+}
+
+static void w_log(const char *line)
+{
+	fprintf(stderr, "%s\n", line);
+}
+
+static uint64_t wall_seconds(void) { return (uint64_t)time(NULL); }
+
+/* Host calls made by the monitor may run libc, which uses SSE registers the
+ * guest owns: keep the guest's FPU/SSE image across them. */
+#define HOSTCALL(expr) do { \
+	uint8_t fx_[512] __attribute__((aligned(16))); \
+	__asm__ volatile("fxsave64 %0" : "=m"(fx_)); \
+	expr; \
+	__asm__ volatile("fxrstor64 %0" :: "m"(fx_)); \
+} while (0)
+
+static int g_set_ldt(unsigned s, uint32_t b, uint32_t l, unsigned f) { int r; HOSTCALL(r = set_ldt(s, b, l, f)); return r; }
+static int g_protect(uint32_t lin, uint32_t len, int prot) { int r; HOSTCALL(r = protect(lin, len, prot)); return r; }
+static void g_console_write(const uint8_t *b, size_t n) { HOSTCALL(w_console_write(b, n)); }
+static size_t g_console_read(uint8_t *b, size_t n, bool *q) { size_t r; HOSTCALL(r = w_console_read(b, n, q)); return r; }
+static void g_wait(uint64_t d) { HOSTCALL(wait_for(d)); }
+static void g_log(const char *l) { HOSTCALL(w_log(l)); }
+static void g_arm_timer(uint64_t d) { HOSTCALL(arm_timer(d)); }
+
+const struct world_ops uworld_ops = {
+	.set_ldt = g_set_ldt, .protect = g_protect, .now_ns = now_ns, .arm_timer = g_arm_timer,
+	.console_write = g_console_write, .console_read = g_console_read, .wait = g_wait,
+	.log = g_log, .wall_seconds = wall_seconds,
+};
+
+/* ---- signals ---- */
+
+static enum trap_kind kind_of(int sig)
+{
+	switch (sig) {
+	case SIGSEGV: return TRAP_SEGV;
+	case SIGBUS: return TRAP_BUS;
+	case SIGFPE: return TRAP_FPE;
+	case SIGILL: return TRAP_ILL;
+	case SIGTRAP: return TRAP_TRAP;
+	case SIGSYS: return TRAP_SYS;
+	default: return TRAP_ALARM;
+	}
+}
+
+static inline void load_seg_regs(const struct mon_area *ma)
+{
+	__asm__ volatile("mov %0, %%ds" :: "r"((uint32_t)ma->ds_sel));
+	__asm__ volatile("mov %0, %%es" :: "r"((uint32_t)ma->es_sel));
+	__asm__ volatile("mov %0, %%fs" :: "r"((uint32_t)ma->fs_sel));
+}
+
+static void on_signal(int sig, siginfo_t *si, void *ucv)
+{
+	uint64_t saved_fs = rdfsbase();
+	wrfsbase(uw.host_fsbase);
+	ucontext_t *uc = ucv;
+	greg_t *g = uc->uc_mcontext.gregs;
+	struct mon_area *ma = mon_area();
+	uint16_t cs = (uint16_t)(g[REG_CSGSFS] & 0xffff);
+	struct vmm_trap t = {
+		.kind = kind_of(sig), .trapno = (uint32_t)g[REG_TRAPNO], .err = (uint32_t)g[REG_ERR],
+		.addr = (uint64_t)(uintptr_t)si->si_addr, .rip = (uint32_t)g[REG_RIP],
+		.in_tc = cs == LDT_SEL(LDT_MON_CODE32),
+	};
+	if (sig == SIGALRM)
+		t.trapno = 0xff;
+	if (t.in_tc) {
+		ma->eax = (uint32_t)g[REG_RAX]; ma->ecx = (uint32_t)g[REG_RCX];
+		ma->edx = (uint32_t)g[REG_RDX]; ma->ebx = (uint32_t)g[REG_RBX];
+		ma->esp = (uint32_t)g[REG_RSP]; ma->ebp = (uint32_t)g[REG_RBP];
+		ma->esi = (uint32_t)g[REG_RSI]; ma->edi = (uint32_t)g[REG_RDI];
+		ma->eflags = (uint32_t)g[REG_EFL];
+	}
+	enum trap_action a = vmm_trap(&t);
+	uint32_t mongs = LDT_SEL(LDT_MON_GS);
+	if (a == TRAP_RESUME) {
+		if (sig == SIGTRAP && !t.in_tc)
+			g[REG_EFL] &= ~0x100;
+		wrfsbase(saved_fs);
+		return;
+	}
+	__asm__ volatile("mov %0, %%gs" :: "r"(mongs));
+	if (a == TRAP_EXIT_WORLD) {
+		g[REG_RIP] = STUB(gate_exit);
+		g[REG_CSGSFS] = (g[REG_CSGSFS] & ~0xffff00000000ffffll) | HOST_CS64 | ((greg_t)HOST_DS << 48);
+		g[REG_EFL] &= ~0x100;
+		return;   /* host FS base stays: gate_exit returns to host code */
+	}
+	g[REG_RAX] = ma->eax; g[REG_RCX] = ma->ecx; g[REG_RDX] = ma->edx; g[REG_RBX] = ma->ebx;
+	g[REG_RSP] = ma->esp; g[REG_RBP] = ma->ebp; g[REG_RSI] = ma->esi; g[REG_RDI] = ma->edi;
+	g[REG_RIP] = ma->resume_eip;
+	g[REG_EFL] = (g[REG_EFL] & ~0xcd5ll & ~0x100ll) | (ma->eflags & (0xcd5 | 0x100));
+	g[REG_CSGSFS] = (g[REG_CSGSFS] & ~0xffff00000000ffffll) | LDT_SEL(LDT_MON_CODE32) |
+			((greg_t)ma->ss << 48);
+	if (ma->seg_dirty) {
+		load_seg_regs(ma);
+		ma->seg_dirty = 0;
+		wrfsbase(ma->guest_fsbase);
+	} else {
+		wrfsbase(saved_fs);
+	}
+}
+
+static int install_handlers(char *err, size_t errlen)
+{
+	size_t sz = 256 * 1024;
+	uw.altstack = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (uw.altstack == MAP_FAILED) {
+		snprintf(err, errlen, "vmx: cannot allocate the signal stack: %s", strerror(errno));
+		return -1;
+	}
+	stack_t ss = { .ss_sp = uw.altstack, .ss_size = sz, .ss_flags = 0 };
+	if (sigaltstack(&ss, NULL) != 0) {
+		snprintf(err, errlen, "vmx: sigaltstack: %s", strerror(errno));
+		return -1;
+	}
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_signal;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGALRM);
+	int sigs[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGALRM };
+	for (unsigned i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (sigaction(sigs[i], &sa, NULL) != 0) {
+			snprintf(err, errlen, "vmx: sigaction: %s", strerror(errno));
+			return -1;
+		}
+	struct sigevent sev;
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_SIGNAL;
+	sev.sigev_signo = SIGALRM;
+	if (timer_create(CLOCK_MONOTONIC, &sev, &uw.timer) != 0) {
+		snprintf(err, errlen, "vmx: timer_create: %s", strerror(errno));
+		return -1;
+	}
+	uw.timer_ok = true;
+	return 0;
+}
+
+int uworld_init(uint32_t ram_size, struct uworld_info *info, char *err, size_t errlen)
+{
+	uw.ram_size = ram_size;
+	void *low = mmap((void *)LOW_START, (1ul << 32) - LOW_START, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+	if (low != (void *)LOW_START) {
+		snprintf(err, errlen, "vmx: cannot reserve the low 4 GiB of the address space for the guest: %s",
+			 low == MAP_FAILED ? strerror(errno) : "placed elsewhere");
+		return -1;
+	}
+	uw.ram_fd = memfd_create("vmx-guest-ram", MFD_CLOEXEC);
+	if (uw.ram_fd < 0 || ftruncate(uw.ram_fd, ram_size) != 0) {
+		snprintf(err, errlen, "vmx: cannot create guest RAM (%u MiB): %s", ram_size >> 20, strerror(errno));
+		return -1;
+	}
+	uw.ram = mmap(NULL, ram_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, uw.ram_fd, 0);
+	if (uw.ram == MAP_FAILED || (uintptr_t)uw.ram < (1ull << 32)) {
+		snprintf(err, errlen, "vmx: cannot map guest RAM for the monitor: %s", strerror(errno));
+		return -1;
+	}
+	if (mmap((void *)LOW_START, ram_size - LOW_START, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
+		 uw.ram_fd, LOW_START) == MAP_FAILED) {
+		snprintf(err, errlen, "vmx: cannot map guest RAM at linear 0: %s", strerror(errno));
+		return -1;
+	}
+	if (mmap((void *)(uintptr_t)MON_BASE, MON_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED) {
+		snprintf(err, errlen, "vmx: cannot map the monitor area: %s", strerror(errno));
+		return -1;
+	}
+	memcpy((void *)(uintptr_t)(MON_BASE + MON_OFF_STUBS), gate_blob_start,
+	       (size_t)(gate_blob_end - gate_blob_start));
+	if (set_ldt(LDT_MON_CODE32, 0, 0xffffffffu, WD_CODE | WD_READABLE | WD_32 | WD_PRESENT) ||
+	    set_ldt(LDT_MON_FLAT, 0, 0xffffffffu, WD_WRITABLE | WD_32 | WD_PRESENT) ||
+	    set_ldt(LDT_MON_GS, MON_BASE, MON_SIZE - 1, WD_WRITABLE | WD_32 | WD_PRESENT)) {
+		snprintf(err, errlen, "vmx: modify_ldt failed (%s): this host kernel cannot run 32-bit code from user space",
+			 strerror(errno));
+		return -1;
+	}
+	uint32_t mongs = LDT_SEL(LDT_MON_GS);
+	__asm__ volatile("mov %0, %%gs" :: "r"(mongs));
+	uw.host_fsbase = rdfsbase();
+	struct mon_area *ma = mon_area();
+	ma->callout_fn = (uint64_t)(uintptr_t)vmm_callout;
+	ma->self = MON_BASE;
+	ma->host_fsbase = uw.host_fsbase;
+	if (install_handlers(err, errlen))
+		return -1;
+	/* From here on a system call from below 4 GiB (guest code) is a SIGSYS. */
+	uw.sud_selector = SYSCALL_DISPATCH_FILTER_BLOCK;
+	if (prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON, 1ul << 32, (1ul << 47) - (1ul << 32),
+		  &uw.sud_selector) != 0) {
+		snprintf(err, errlen, "vmx: syscall user dispatch is unavailable: %s", strerror(errno));
+		return -1;
+	}
+	info->ram = uw.ram;
+	info->ram_size = ram_size;
+	info->gate_callout = STUB(gate_callout);
+	info->gate_ibl = STUB(gate_ibl);
+	info->gate_ibl_miss = STUB(gate_ibl_miss);
+	info->sel_code32 = LDT_SEL(LDT_MON_CODE32);
+	info->sel_flat = LDT_SEL(LDT_MON_FLAT);
+	info->sel_mongs = (uint16_t)mongs;
+	return 0;
+}
+
+int uworld_enter(void)
+{
+	return uworld_switch_in();
+}
+
+void uworld_fini(void)
+{
+	if (uw.timer_ok) {
+		timer_delete(uw.timer);
+		uw.timer_ok = false;
+	}
+}

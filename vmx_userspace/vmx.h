@@ -1,0 +1,79 @@
+/* Interfaces between the parts of the vmx command (host side, libc allowed):
+ * options, the multiboot loader, the console back-end and the statistics
+ * report. main.c glues them to the world and the monitor. */
+#ifndef VMX_H
+#define VMX_H
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include "world.h"
+
+/* ---- options ---- */
+enum vmx_mode { VMX_MODE_BT = 0 };
+
+struct vmx_options {
+	const char *kernel;      /* -kernel FILE (required) */
+	unsigned mem_mb;         /* -m MB, default 128, range [VMX_MEM_MIN_MB, VMX_MEM_MAX_MB] */
+	const char *append;      /* -append CMDLINE, default "" */
+	enum vmx_mode mode;      /* -mode bt (only value for now) */
+	const char *stats_path;  /* -stats FILE.json or "-" (table on stderr); NULL: none */
+	unsigned trace_mask;     /* -trace LIST: comma separated names, see VMX_TRACE_* */
+	unsigned tc_kb;          /* -tc-size KB: translation cache size, default 0 = built-in */
+	bool help;
+};
+#define VMX_MEM_MIN_MB 2u
+#define VMX_MEM_MAX_MB 3072u
+/* VMX_TRACE_* bits: include/world.h */
+#define VMX_TRACE_ALL    0x1fu       /* "all" */
+#define VMX_TC_MIN_KB 64u            /* -tc-size range */
+#define VMX_TC_MAX_KB 3072u
+
+/* Error messages written into `err` by this interface are complete lines
+ * starting with "vmx: " and without a trailing newline. */
+
+/* Parses argv. On error writes a one-line message (no trailing newline
+ * needed by caller) into err and returns -1. "-help"/"--help"/"-h" set help. */
+int vmx_parse_options(int argc, char **argv, struct vmx_options *o, char *err, size_t errlen);
+/* The full --help text. */
+void vmx_print_help(void *stdio_file); /* a FILE * */
+
+/* ---- multiboot v1 loader ---- */
+struct boot_state {
+	uint32_t entry;          /* EIP */
+	uint32_t eax, ebx;       /* 0x2BADB002, physical address of the multiboot info */
+	uint32_t load_lo, load_hi; /* lowest and one-past-highest guest-physical bytes loaded */
+};
+/* Loads the multiboot ELF `path` into guest RAM (ram[0..ram_size) is guest
+ * physical 0..ram_size) with libelf, builds the multiboot info (flags: mem,
+ * cmdline, mmap, boot loader name) in low memory, and fills `bs`. On error
+ * writes a one-line message naming the problem into err and returns -1. */
+int multiboot_load(const char *path, uint8_t *ram, size_t ram_size, const char *cmdline,
+		   struct boot_state *bs, char *err, size_t errlen);
+/* The multiboot command line QEMU gives a -kernel guest: the kernel path as
+ * given, a space, then the -append string (so "FILE " when append is empty).
+ * Writes it like snprintf and returns the length it needs, excluding NUL. */
+size_t multiboot_cmdline(char *buf, size_t len, const char *kernel, const char *append);
+
+/* ---- console: COM1 on stdin/stdout ---- */
+/* Puts a terminal stdin into raw mode (restored by console_restore and at
+ * exit via atexit; not from signal handlers); harmless when stdin is not a
+ * terminal or is closed. */
+void console_init(void);
+void console_restore(void);
+/* Writes guest output bytes to stdout (unbuffered enough that output is not
+ * lost at exit). */
+void console_write(const uint8_t *buf, size_t n);
+/* Non-blocking read of host input into buf; returns bytes read (0: none).
+ * Handles the escape: Ctrl-A x sets *quit; Ctrl-A Ctrl-A passes one Ctrl-A.
+ * At EOF on stdin, returns 0 forever and never blocks. */
+size_t console_read(uint8_t *buf, size_t n, bool *quit);
+/* The fd to poll for input, or -1 when there is none (EOF or closed). */
+int console_input_fd(void);
+
+/* ---- statistics report ---- */
+/* Writes all registered counters (include/stats.h): as one flat JSON object
+ * name -> integer to `path`, or as an aligned table to stderr if path is "-".
+ * Returns 0, or -1 with a message in err. */
+int stats_report(const char *path, char *err, size_t errlen);
+
+#endif
