@@ -69,6 +69,8 @@ UNIT_NAMES := $(basename $(notdir $(wildcard tests/unit/test_*.c)))
 UNIT_BINS  := $(patsubst %,$(BUILD)/unit/%,$(UNIT_NAMES))
 UNIT_ASAN  := $(patsubst %,$(BUILD)/unit-asan/%,$(UNIT_NAMES))
 
+# Prerequisites name per-test variables, so they are expanded a second time.
+.SECONDEXPANSION:
 $(BUILD)/unit/%: tests/unit/%.c $$(unit_srcs_%) | $(BUILD)/.deps-build
 	@mkdir -p $(dir $@)
 	$(CC) $(UNIT_CFLAGS) -o $@ $^ $(unit_libs_$*) -lcmocka
@@ -76,7 +78,6 @@ $(BUILD)/unit-asan/%: tests/unit/%.c $$(unit_srcs_%) | $(BUILD)/.deps-build
 	@mkdir -p $(dir $@)
 	$(CC) $(UNIT_CFLAGS) $(SAN_FLAGS) -o $@ $^ $(unit_libs_$*) -lcmocka
 
-.SECONDEXPANSION:
 
 unit: $(UNIT_BINS)
 	@./tests/scripts/run-units.sh $(UNIT_BINS)

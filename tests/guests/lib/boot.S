@@ -32,6 +32,12 @@ _start:
 	movl $boot_stack_top, %esp
 	pushl $2		/* EFLAGS: only the always-one bit; DF=0, IF=0 */
 	popfl
+	/* No LDT (QEMU leaves the reset-time LDTR, base 0 limit 0xFFFF, which
+	 * would make LDT selectors hit the real-mode IVT), and an empty IDT so
+	 * an early exception shuts down instead of using the loader's table. */
+	xorl %ecx, %ecx
+	lldt %cx
+	lidt boot_null_idt
 
 	/* Some loaders do not zero .bss; the stack lives there too, so do this
 	 * before the first push that matters. */
@@ -61,6 +67,12 @@ boot_gdt:
 	.quad 0x00CF9B000000FFFF	/* 0x08 code: base 0, 4 GiB, ring 0, accessed */
 	.quad 0x00CF93000000FFFF	/* 0x10 data: base 0, 4 GiB, ring 0, accessed */
 boot_gdt_end:
+
+	.p2align 2
+	.word 0
+boot_null_idt:
+	.word 0
+	.long 0
 
 	.p2align 2
 	.word 0
