@@ -92,7 +92,12 @@ check: unit unit-asan guest-tests
 run: $(BUILD)/vmx $(GUEST_OUT)/hello.elf
 	$(BUILD)/vmx -kernel $(GUEST_OUT)/hello.elf -append "demo" -stats -
 
-bench-bt: $(BUILD)/vmx $(GUEST_ELFS)
+# Benchmarks (not tests): figures measured side by side in one run.
+$(eval $(call GUEST_LINK_RULE,bench_loop))
+$(BUILD)/bench/native_loop: tests/bench/native_loop.c tests/bench/bench_kernel.h | $(BUILD)/.deps-build
+	@mkdir -p $(dir $@)
+	$(CC) -m32 -O2 -o $@ $<
+bench-bt: $(BUILD)/vmx $(GUEST_OUT)/bench_loop.elf $(GUEST_OUT)/tc_pressure.elf $(BUILD)/bench/native_loop $(BUILD)/.deps-test
 	@./tests/scripts/bench-bt.sh $(BUILD)/vmx
 
 clean:

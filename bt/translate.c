@@ -385,5 +385,7 @@ uint32_t bt_translate(uint32_t eip)
 	stat_add(&bts.tc_bytes, c->tc_len);
 	stat_add(&bts.guest_bytes, guest_bytes);
 	stat_add(&bts.tu_cycles, __builtin_ia32_rdtsc() - t0);
+	if (bt.env.on_translate)
+		bt.env.on_translate(bt.env.ctx, eip, c->tc, c->ninsn, c->tc_len);
 	return c->tc;
 }

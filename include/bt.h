@@ -28,6 +28,8 @@ struct bt_env {
 	uint32_t gate_callout, gate_ibl, gate_ibl_miss; /* linear addresses of the gate entry points */
 	void *meta; size_t meta_size;/* arena for translation metadata */
 	unsigned max_tu_insns;       /* tunable: instructions per translation unit */
+	/* Called after each translation when tracing (may be NULL). */
+	void (*on_translate)(void *ctx, uint32_t eip, uint32_t tc, unsigned ninsn, unsigned tc_len);
 };
 
 /* Returns 0, or -1 when the arena is too small for the TC size. */

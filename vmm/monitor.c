@@ -2,6 +2,7 @@
  * reset to the multiboot entry state, guest memory access, device polling
  * and the virtual EFLAGS, plus the monitor's named counters. */
 #include "vm.h"
+#include <stdarg.h>
 
 struct vm vm;
 
@@ -31,6 +32,57 @@ static stat_counter io_unclaimed = C("dev.unclaimed.io");
 static char hexd(unsigned v) { return (char)(v < 10 ? '0' + v : 'a' + v - 10); }
 
 void vmm_log(const char *s) { vm.w->log(s); }
+
+/* printf for monitor diagnostics: %s %c %u %d %x %08x only. */
+void vmm_logf(const char *fmt, ...)
+{
+	char buf[256];
+	unsigned n = 0;
+	va_list ap;
+	va_start(ap, fmt);
+	for (const char *f = fmt; *f && n < sizeof(buf) - 24; f++) {
+		if (*f != '%') {
+			buf[n++] = *f;
+			continue;
+		}
+		f++;
+		unsigned width = 0;
+		bool zero = *f == '0';
+		while (*f >= '0' && *f <= '9')
+			width = width * 10 + (unsigned)(*f++ - '0');
+		char tmp[16];
+		unsigned t = 0;
+		if (*f == 's') {
+			for (const char *a = va_arg(ap, const char *); *a && n < sizeof(buf) - 24; a++)
+				buf[n++] = *a;
+			continue;
+		} else if (*f == 'c') {
+			buf[n++] = (char)va_arg(ap, int);
+			continue;
+		} else if (*f == 'x' || *f == 'u' || *f == 'd') {
+			uint32_t v = va_arg(ap, uint32_t);
+			bool neg = *f == 'd' && (int32_t)v < 0;
+			if (neg)
+				v = 0u - v;
+			unsigned base = *f == 'x' ? 16 : 10;
+			do { tmp[t++] = hexd(v % base); v /= base; } while (v);
+			if (neg)
+				tmp[t++] = '-';
+		} else {
+			buf[n++] = '%';
+			if (*f)
+				buf[n++] = *f;
+			continue;
+		}
+		while (t < width && t < sizeof(tmp))
+			tmp[t++] = zero ? '0' : ' ';
+		while (t)
+			buf[n++] = tmp[--t];
+	}
+	va_end(ap);
+	buf[n] = 0;
+	vm.w->log(buf);
+}
 
 void vmm_logx(const char *prefix, uint32_t v)
 {
@@ -191,6 +243,12 @@ static void trace_code_page(void *ctx, uint32_t ppn, bool on)
 	vm.w->protect(ppn << 12, 4096, on ? WP_RO : WP_RW);
 }
 
+static void trace_translation(void *ctx, uint32_t eip, uint32_t tc, unsigned ninsn, unsigned tc_len)
+{
+	(void)ctx;
+	vmm_logf("vmx: bt: eip %08x -> tc %08x: %u instructions, %u bytes", eip, tc, ninsn, tc_len);
+}
+
 int vmm_init(const struct vmm_config *cfg)
 {
 	vm = (struct vm){ 0 };
@@ -224,6 +282,7 @@ int vmm_init(const struct vmm_config *cfg)
 		.ibl_table = MON_BASE + MON_OFF_IBLTAB,
 		.gate_callout = cfg->gate_callout, .gate_ibl = cfg->gate_ibl, .gate_ibl_miss = cfg->gate_ibl_miss,
 		.meta = cfg->meta, .meta_size = cfg->meta_size, .max_tu_insns = 12,
+		.on_translate = (cfg->trace & VMX_TRACE_BT) ? trace_translation : (void *)0,
 	};
 	if (bt_init(&env) != 0)
 		return -1;

@@ -71,6 +71,7 @@ void vmm_fatal(const char *what, uint32_t arg);
 void vmm_stop(int status);
 void vmm_log(const char *s);
 void vmm_logx(const char *prefix, uint32_t v);
+void vmm_logf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void vmm_poll_devices(void);
 void vmm_update_pending(void);
 uint32_t guest_eflags(void);
