@@ -190,7 +190,8 @@ bool bt_decode(const uint8_t *code, unsigned avail, struct bt_insn *o, bool *tru
 			break;
 		case ZYDIS_OPERAND_TYPE_REGISTER: {
 			ZydisRegisterClass cls = ZydisRegisterGetClass(op->reg.value);
-			if (cls == ZYDIS_REGCLASS_SEGMENT && op->visibility == ZYDIS_OPERAND_VISIBILITY_EXPLICIT) {
+			/* push/pop %es & co. encode the register in the opcode: implicit, not explicit. */
+			if (cls == ZYDIS_REGCLASS_SEGMENT) {
 				o->sreg = seg_num(op->reg.value);
 				bool w = op->actions & ZYDIS_OPERAND_ACTION_MASK_WRITE;
 				if (in.mnemonic == ZYDIS_MNEMONIC_MOV)

@@ -132,11 +132,12 @@ uint32_t vmm_callout(struct mon_area *ma, uint32_t site)
 		return do_halt(r->arg + r->aux);
 	case CO_INT: {
 		unsigned vec = r->aux & 0xff, len = (r->aux >> 8) & 15, k = (r->aux >> 12) & 3;
-		vm.eip = r->arg + len;
 		if (k == 2 && !(ma->eflags & 0x800)) {
+			vm.eip = r->arg + len;
 			res = R_JUMP;            /* into with OF clear */
 			break;
 		}
+		vm.eip = r->arg;
 		if (!deliver(vec, false, 0, r->arg + len, true))
 			return 0;
 		res = R_JUMP;

@@ -517,3 +517,75 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 	vmm_fatal("unsupported instruction at eip", eip);
 	return -2;
 }
+
+/* A #GP from translated code may only mean the shadow segment was truncated
+ * (or could not be built) where the guest's own segment allows the access:
+ * then the access is performed here against the guest's real segment. The
+ * common data moves are handled; anything else there is reported.
+ * Returns 1 when emulated (vm.eip = next instruction), 0 for a genuine #GP. */
+int emulate_truncated_access(uint32_t eip)
+{
+	struct ctx c;
+	m_memset(&c, 0, sizeof(c));
+	uint32_t lin = vm.seg[SEG_CS].base + eip;
+	if (!glin_read(lin, c.code, 15) && !glin_read(lin, c.code, 1))
+		return 0;
+	if (!bt_decode(c.code, 15, &c.in, NULL) || !c.in.has_mem || c.in.addrsize != 32)
+		return 0;
+	struct bt_insn *in = &c.in;
+	uint8_t op = c.code[in->opcode_off];
+	if (in->modrm_off != 0xff) {
+		uint8_t m = c.code[in->modrm_off];
+		c.mod = m >> 6; c.regf = (m >> 3) & 7; c.rm = m & 7;
+	}
+	unsigned size = (op & 1) ? in->opsize / 8 : 1;
+	int sreg = mseg(&c);
+	uint32_t off = ea(&c);
+	const struct segcache *s = &vm.seg[sreg];
+	bool write = op == 0x88 || op == 0x89 || op == 0xc6 || op == 0xc7 || op == 0xa2 || op == 0xa3;
+	bool read = op == 0x8a || op == 0x8b || op == 0xa0 || op == 0xa1;
+	if (!read && !write)
+		goto unsupported_if_allowed;
+	if (op == 0xa0 || op == 0xa1 || op == 0xa2 || op == 0xa3)
+		off = in->imm ? in->imm : (uint32_t)in->mem_disp;
+	/* The guest's own limit and rights decide, as the hardware would. */
+	int vec;
+	uint32_t v = 0;
+	if (read) {
+		if (!s->present || (s->type & 8 && !(s->type & 2)) || off + size - 1 < off || off + size - 1 > s->limit)
+			return 0;
+		if (!glin_read(s->base + off, &v, size))
+			goto unmapped;
+		unsigned r = (op == 0xa0 || op == 0xa1) ? 0 : c.regf;
+		if (size == 1 && !(op == 0xa0))
+			ma_set_reg(r & 3, (ma_reg(r & 3) & ~(0xffu << ((r & 4) ? 8 : 0))) | (v << ((r & 4) ? 8 : 0)));
+		else if (size == 1)
+			ma_set_reg(0, (ma_reg(0) & ~0xffu) | v);
+		else
+			reg_write(r, size * 8, v);
+	} else {
+		if (!s->present || (s->type & 8) || !(s->type & 2) || off + size - 1 < off || off + size - 1 > s->limit)
+			return 0;
+		if (op == 0xc6 || op == 0xc7) {
+			v = in->imm;
+		} else {
+			unsigned r = (op == 0xa2 || op == 0xa3) ? 0 : c.regf;
+			v = ma_reg(size == 1 ? (r & 3) : r);
+			if (size == 1 && (r & 4))
+				v >>= 8;
+		}
+		if (!glin_write(s->base + off, &v, size))
+			goto unmapped;
+	}
+	(void)vec;
+	vm.eip = eip + in->len;
+	return 1;
+unsupported_if_allowed:
+	if (s->present && off <= s->limit && (uint32_t)(s->base + off) >= MON_BASE)
+		vmm_fatal("unsupported instruction touching the monitor's linear range, eip", eip);
+	return 0;
+unmapped:
+	vmm_logx("vmx: guest access outside its memory at linear", s->base + off);
+	vmm_fatal("(no device there), eip", eip);
+	return -2;
+}

@@ -90,6 +90,9 @@ bool deliver(unsigned vec, bool has_err, uint32_t err, uint32_t ret_eip, bool so
 	int f = try_deliver(vec, has_err, err, ret_eip, soft, &ferr);
 	if (f == 0)
 		return true;
+	/* A fault while delivering is reported at the instruction (vm.eip),
+	 * even when the event was an int n that would have returned past it. */
+	ret_eip = vm.eip;
 	/* A fault while delivering: benign+anything is delivered serially;
 	 * contributory/page-fault pairs become #DF; a fault delivering #DF shuts down. */
 	if (vec == EXC_DF)

@@ -23,7 +23,7 @@ struct vmm_stats vs = {
 	.irq_async = C("vmm.irq.async"), .halts = C("vmm.hlt"), .halt_sleeps = C("vmm.hlt.sleeps"),
 	.steps = C("vmm.singlestep"), .smc_write_faults = C("vmm.smc.write_faults"),
 	.seg_loads = C("vmm.seg.loads"), .ldt_writes = C("vmm.seg.ldt_writes"),
-	.emulated = C("vmm.emulated"),
+	.emulated = C("vmm.emulated"), .monitor_range = C("mmu.monitor_range.emulated"),
 };
 static stat_counter io_unclaimed = C("dev.unclaimed.io");
 

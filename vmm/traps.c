@@ -152,6 +152,17 @@ enum trap_action vmm_trap(struct vmm_trap *t)
 			return reflect(&pc, EXC_SS, true, t->err);
 		if (t->trapno == 17)
 			return reflect(&pc, EXC_AC, true, 0);
+		if (t->err == 0 && !pc.ecx_in_scratch) {
+			int r = emulate_truncated_access(pc.eip);
+			if (r == 1) {
+				stat_inc(&vs.monitor_range);
+				if (irq_deliverable() && !deliver_irq(vm.eip))
+					return TRAP_EXIT_WORLD;
+				return resume_at_eip(vm.eip);
+			}
+			if (r < 0 || vm.stopped)
+				return TRAP_EXIT_WORLD;
+		}
 		return reflect(&pc, EXC_GP, true, t->err);
 	case TRAP_FPE:
 		if (!have)

@@ -62,7 +62,7 @@ struct vmm_stats {
 	stat_counter callout[CO_NKINDS];
 	stat_counter trap_segv, trap_bus, trap_fpe, trap_ill, trap_trap, trap_sys, trap_alarm;
 	stat_counter exc_delivered, irq_delivered, irq_async, halts, halt_sleeps, steps;
-	stat_counter smc_write_faults, seg_loads, ldt_writes, emulated;
+	stat_counter smc_write_faults, seg_loads, ldt_writes, emulated, monitor_range;
 };
 extern struct vmm_stats vs;
 
@@ -97,7 +97,8 @@ bool seg_read(int sreg, uint32_t off, void *dst, uint32_t len, int *vec);
 bool seg_write(int sreg, uint32_t off, const void *src, uint32_t len, int *vec);
 
 /* exceptions.c */
-/* Delivers a vector through the guest IDT with return address ret_eip.
+/* Delivers a vector through the guest IDT with return address ret_eip; a
+ * fault raised on the way is reported at vm.eip (the instruction).
  * Returns false when the VM shut down (triple fault). */
 bool deliver(unsigned vec, bool has_err, uint32_t err, uint32_t ret_eip, bool soft);
 bool deliver_exception(unsigned vec, bool has_err, uint32_t err);
@@ -109,6 +110,7 @@ int do_iret(bool op16);
  * holds the new EIP), -1 fault raised (delivered), -2 stop */
 int emulate_insn(uint32_t eip, unsigned len_hint);
 int emulate_string_io(uint32_t eip, bool in);
+int emulate_truncated_access(uint32_t eip);
 
 static inline uint32_t ma_reg(int r)
 {
