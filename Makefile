@@ -22,7 +22,7 @@ ASM_SRCS  := vmx_userspace/uworld/gate.S
 MON_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(MON_SRCS))
 HOST_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(HOST_SRCS)) $(patsubst %.S,$(BUILD)/obj/%.o,$(ASM_SRCS))
 
-.PHONY: all deps check unit unit-asan guest-tests run bench-bt clean
+.PHONY: all deps check unit unit-asan guest-tests cli-tests run bench-bt clean
 all: $(BUILD)/vmx
 
 # Installs what is missing when run as root; otherwise says what to run.
@@ -87,7 +87,10 @@ unit-asan: $(UNIT_ASAN)
 guest-tests: $(BUILD)/vmx $(GUEST_ELFS) $(BUILD)/.deps-test
 	@./tests/scripts/run-guests.sh $(BUILD)/vmx $(GUEST_ELFS)
 
-check: unit unit-asan guest-tests
+cli-tests: $(BUILD)/vmx $(GUEST_ELFS) $(GUEST_OUT)/bench_loop.elf
+	@./tests/scripts/cli-tests.sh $(BUILD)/vmx $(GUEST_OUT)
+
+check: unit unit-asan guest-tests cli-tests
 
 run: $(BUILD)/vmx $(GUEST_OUT)/hello.elf
 	$(BUILD)/vmx -kernel $(GUEST_OUT)/hello.elf -append "demo" -stats -

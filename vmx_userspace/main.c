@@ -20,7 +20,6 @@ int main(int argc, char **argv)
 	struct vmx_options o;
 	if (vmx_parse_options(argc, argv, &o, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s\n", err);
-		fprintf(stderr, "vmx: try 'vmx -help'\n");
 		return 2;
 	}
 	if (o.help) {

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Behaviour of the vmx command itself: one-line errors and exit status 2 on
+# bad input, Ctrl-A x, the -stats outputs, and translator counters that add
+# up. Usage: cli-tests.sh VMX GUEST_DIR
+set -u
+vmx=$1 g=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "PASS cli $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL cli $1: $2"; }
+
+# expect_error NAME STATUS MESSAGE-SUBSTRING ARGS...
+expect_error() {
+	local name=$1 want=$2 msg=$3; shift 3
+	"$vmx" "$@" </dev/null >"$tmp/out" 2>"$tmp/err"
+	local st=$?
+	if [ "$st" -ne "$want" ]; then bad "$name" "exit status $st, want $want"; return; fi
+	if ! grep -q -- "$msg" "$tmp/err"; then bad "$name" "stderr lacks '$msg': $(head -c 200 "$tmp/err")"; return; fi
+	if [ "$(wc -l <"$tmp/err")" -ne 1 ]; then bad "$name" "error is not one line"; return; fi
+	ok "$name"
+}
+
+head -c 64 /dev/urandom >"$tmp/junk"
+printf '\177ELF\002\001\001' >"$tmp/elf64"; head -c 100 /dev/zero >>"$tmp/elf64"
+expect_error missing-file 2 "No such file" -kernel "$tmp/nope.elf"
+expect_error not-elf 2 "not an ELF" -kernel "$tmp/junk"
+expect_error elf64 2 "64-bit" -kernel /bin/true
+expect_error no-kernel 2 "no kernel" -m 64
+expect_error mem-too-large 2 "maximum" -kernel "$g/hello.elf" -m 4096
+expect_error mem-too-small 2 "minimum" -kernel "$g/hello.elf" -m 1
+expect_error mem-not-number 2 "not a number" -kernel "$g/hello.elf" -m 12x
+expect_error bad-option 2 "unknown option" -kernel "$g/hello.elf" -frobnicate
+expect_error bad-mode 2 "bt" -kernel "$g/hello.elf" -mode te
+expect_error bad-trace 2 "trace" -kernel "$g/hello.elf" -trace nonsense
+
+# -help tells the truth about the options it lists.
+"$vmx" -help >"$tmp/help" 2>&1
+st=$?
+if [ $st -eq 0 ] && grep -q -- "-kernel" "$tmp/help" && grep -q -- "-stats" "$tmp/help" && grep -q "Ctrl-A x" "$tmp/help"; then
+	ok help
+else
+	bad help "status $st or missing options in the help text"
+fi
+
+# Ctrl-A x ends a guest that would otherwise run for minutes: status 0.
+(printf '\001x'; sleep 5) | timeout 30 "$vmx" -kernel "$g/bench_loop.elf" -append iters=4000000000 >"$tmp/out" 2>"$tmp/err"
+st=$?
+[ $st -eq 0 ] && ok ctrl-a-x || bad ctrl-a-x "exit status $st"
+
+# -stats FILE.json: one flat object of integers whose translator counters add up.
+"$vmx" -kernel "$g/jcc.elf" -stats "$tmp/s.json" </dev/null >/dev/null 2>&1
+get() { grep "\"$1\"" "$tmp/s.json" | grep -o '[0-9]*' | tail -1; }
+t=$(get bt.insn.translated); i=$(get bt.insn.ident); n=$(get bt.insn.inline); c=$(get bt.insn.callout)
+if [ -n "$t" ] && [ "$t" -gt 0 ] && [ "$t" -eq $((i + n + c)) ]; then
+	ok stats-add-up
+else
+	bad stats-add-up "translated=$t ident=$i inline=$n callout=$c"
+fi
+if head -1 "$tmp/s.json" | grep -q '^{' && tail -1 "$tmp/s.json" | grep -q '^}' &&
+   ! grep -vE '^[{}]$|^  "[a-z0-9_.]+": [0-9]+,?$' "$tmp/s.json" | grep -q .; then
+	ok stats-json-shape
+else
+	bad stats-json-shape "$(head -3 "$tmp/s.json")"
+fi
+for k in bt.tu.translated bt.chain.patched bt.lookup.miss bt.invalidate.smc bt.tc.flushes bt.tc.bytes \
+	 vmm.callout.out vmm.trap.sigsegv dev.uart.io; do
+	grep -q "\"$k\"" "$tmp/s.json" || { bad stats-names "missing $k"; k=; break; }
+done
+[ -n "$k" ] && ok stats-names
+# -stats - prints the table on stderr, guest output stays on stdout.
+"$vmx" -kernel "$g/hello.elf" -stats - </dev/null >"$tmp/out" 2>"$tmp/err"
+if grep -q "^PASS hello" "$tmp/out" && grep -q "bt.insn.translated" "$tmp/err"; then ok stats-table; else bad stats-table "no table on stderr"; fi
+
+echo "cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
