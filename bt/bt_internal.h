@@ -28,6 +28,9 @@ struct exit_rec {
 	uint32_t patch;              /* TC address of the rel32 to patch */
 	uint32_t stub;               /* TC address of the exit stub */
 	uint32_t owner, to, in_next;
+	/* Inline-cache exits of indirect branches: where the predicted target
+	 * sits in the two lea displacements and the miss jump (0 otherwise). */
+	uint32_t ic_neg, ic_pos, ic_miss;
 };
 
 #define PC_NO_IRQ   0x01
@@ -57,7 +60,7 @@ struct bt_stats {
 	stat_counter tu_translated, insn_translated, insn_ident, insn_inline, insn_callout;
 	stat_counter guest_bytes, tc_bytes, tc_flushes, chain_patched, chain_unpatched;
 	stat_counter lookup_hit, lookup_miss, ibl_miss, invalidate_smc, pages_traced;
-	stat_counter tu_cycles, exits;
+	stat_counter tu_cycles, exits, ic_learned;
 };
 extern struct bt_stats bts;
 

@@ -52,3 +52,32 @@ uint32_t bt_exit_taken(uint32_t exit_idx, uint32_t *target_eip)
 		bt_chain(exit_idx, to);
 	return tc;
 }
+
+static void patch32(uint32_t at, uint32_t v)
+{
+	uint8_t *p = tc_ptr(at);
+	p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
+}
+
+/* The site predicts its first target (monomorphic sites are the common
+ * case: a function returning to one caller, a jump table entry used from
+ * one place); later misses go to the shared IBL, never back here. */
+uint32_t bt_ic_learn(uint32_t exit_idx, uint32_t target)
+{
+	if (exit_idx == 0 || exit_idx >= bt.nexit)
+		return 0;
+	uint64_t epoch = bt.epoch;
+	uint32_t tc = bt_ibl_miss(target);
+	struct exit_rec *x = &bt.exits[exit_idx];
+	if (!tc || epoch != bt.epoch || bt.ccfs[x->owner].dead || !x->ic_miss)
+		return tc;
+	patch32(x->ic_neg, 0u - target);
+	patch32(x->ic_pos, target);
+	x->target_eip = target;
+	bt_patch_rel32(x->ic_miss, bt.env.gate_ibl);
+	uint32_t to = bt_hash_find(bt.mode.cs_base + target, target);
+	if (to)
+		bt_chain(exit_idx, to);
+	stat_inc(&bts.ic_learned);
+	return tc;
+}

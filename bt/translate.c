@@ -8,9 +8,9 @@
 
 #define MAX_EXITS 3
 #define WORST_INSN_BYTES 112   /* longest sequence per guest instruction, with checks */
-#define STUB_BYTES (CO_SEQ_LEN + CO_REC_SIZE)
+#define STUB_BYTES 32   /* exit stub (movl $idx,%gs:S_TMP; jmp shared) + learning stub */
 
-struct pending_exit { uint32_t patch, target; };
+struct pending_exit { uint32_t patch, target, ic_neg, ic_pos, ic_miss; };
 
 struct tu {
 	struct emitter e;
@@ -22,9 +22,27 @@ struct tu {
 
 static void add_exit(struct tu *t, uint32_t patch, uint32_t target)
 {
-	t->ex[t->nex].patch = patch;
-	t->ex[t->nex].target = target;
+	t->ex[t->nex] = (struct pending_exit){ .patch = patch, .target = target };
 	t->nex++;
+}
+
+/* The indirect-branch tail, with the target in %ecx and the guest's %ecx in
+ * S_ECX: an inline cache compared without touching flags,
+ *     lea -pred(%ecx),%ecx; jecxz hit; lea pred(%ecx),%ecx; jmp miss
+ *     hit: mov S_ECX,%ecx; jmp <pred's CCF, a chainable exit>
+ * where miss first goes to a learning callout, then to the shared IBL. */
+static void emit_indirect_tail(struct tu *t)
+{
+	struct emitter *e = &t->e;
+	struct pending_exit *x = &t->ex[t->nex++];
+	*x = (struct pending_exit){ 0 };
+	e_u8(e, 0x8d); e_u8(e, 0x89); x->ic_neg = e->at; e_u32(e, 0);
+	e_u8(e, 0xe3); e_u8(e, 6 + 5);
+	e_u8(e, 0x8d); e_u8(e, 0x89); x->ic_pos = e->at; e_u32(e, 0);
+	x->ic_miss = e_jmp(e, 0) ;
+	e_load_gs(e, 1, MA_S_ECX);
+	x->patch = e_jmp(e, 0);
+	x->target = 0;
 }
 
 /* A copied instruction. Memory operands through %cs or %gs cannot use the
@@ -139,7 +157,7 @@ static enum cls emit_insn(struct tu *t, const uint8_t *code, const struct bt_ins
 		} else {
 			e_store_gs(e, 1, MA_S_ECX);
 			emit_load_target_ecx(t, code, in);
-			e_jmp(e, bt.env.gate_ibl);
+			emit_indirect_tail(t);
 		}
 		*end = true;
 		return C_INLINE;
@@ -170,7 +188,7 @@ static enum cls emit_insn(struct tu *t, const uint8_t *code, const struct bt_ins
 			bt.pcs[bt.npc].flags |= PC_FIX_ECX;
 			bt.pcs[bt.npc].fix = (uint8_t)(e->at - start);
 			e_u8(e, 0x68); e_u32(e, next);
-			e_jmp(e, bt.env.gate_ibl);
+			emit_indirect_tail(t);
 		}
 		*end = true;
 		return C_INLINE;
@@ -182,7 +200,7 @@ static enum cls emit_insn(struct tu *t, const uint8_t *code, const struct bt_ins
 		if (in->imm) {                                           /* lea imm(%esp),%esp */
 			e_u8(e, 0x8d); e_u8(e, 0xa4); e_u8(e, 0x24); e_u32(e, in->imm);
 		}
-		e_jmp(e, bt.env.gate_ibl);
+		emit_indirect_tail(t);
 		*end = true;
 		return C_INLINE;
 	case M_CLI:
@@ -370,9 +388,16 @@ uint32_t bt_translate(uint32_t eip)
 		uint32_t xi = bt.nexit++;
 		struct exit_rec *x = &bt.exits[xi];
 		*x = (struct exit_rec){ .target_eip = t.ex[i].target, .patch = t.ex[i].patch,
-					.stub = t.e.at, .owner = t.cidx };
-		e_callout(&t.e, bt.env.gate_callout, CO_EXIT, 0, xi);
+					.stub = t.e.at, .owner = t.cidx, .ic_neg = t.ex[i].ic_neg,
+					.ic_pos = t.ex[i].ic_pos, .ic_miss = t.ex[i].ic_miss };
+		e_store_imm_gs(&t.e, MA_S_TMP, xi);
+		e_jmp(&t.e, bt.env.gate_exit_shared);
 		bt_patch_rel32(x->patch, x->stub);
+		if (x->ic_miss) {
+			bt_patch_rel32(x->ic_miss, t.e.at);
+			e_store_imm_gs(&t.e, MA_S_TMP, xi);
+			e_jmp(&t.e, bt.env.gate_learn_shared);
+		}
 	}
 	c->nexits = (uint16_t)t.nex;
 	c->tc_len = t.e.at - c->tc;

@@ -26,6 +26,8 @@ struct bt_env {
 	uint32_t tc_base, tc_size;   /* the translation cache (linear, in the monitor area) */
 	uint32_t ibl_table;          /* linear address of the IBL table */
 	uint32_t gate_callout, gate_ibl, gate_ibl_miss; /* linear addresses of the gate entry points */
+	/* shared tails of exit stubs and inline-cache learning (index in S_TMP) */
+	uint32_t gate_exit_shared, gate_learn_shared;
 	void *meta; size_t meta_size;/* arena for translation metadata */
 	unsigned max_tu_insns;       /* tunable: instructions per translation unit */
 	/* Called after each translation when tracing (may be NULL). */
@@ -41,6 +43,8 @@ void bt_set_mode(const struct bt_mode *m);
 uint32_t bt_get(uint32_t eip);
 /* A block exit ran for the first time: translate its target, chain it. */
 uint32_t bt_exit_taken(uint32_t exit_idx, uint32_t *target_eip);
+/* An inline-cache site saw its first target: predict it from now on. */
+uint32_t bt_ic_learn(uint32_t exit_idx, uint32_t target);
 /* The IBL table missed `target`: translate and enter it. */
 uint32_t bt_ibl_miss(uint32_t target);
 /* Monotonic: bumped by every flush (callers holding TC addresses recheck). */

@@ -17,7 +17,7 @@
 #define CO_INT         11  /* int n / int3 / into: aux = vector (into: 0x100 | 4) */
 #define CO_IRET        12
 #define CO_UD          13  /* invalid or unsupported opcode: raise #UD */
-#define CO_PUSHF16     14  /* rare flag forms go through CO_EMULATE really */
+#define CO_IC_LEARN    14  /* an indirect branch site's first target: arg = exit index, target in S_TARGET */
 #define CO_NKINDS      16
 
 /* In CO_EMULATE's aux: the TU ends after this callout (no continuation). */

@@ -54,6 +54,7 @@ struct vmm_config {
 	uint32_t tc_size;          /* bytes of translation cache, <= MON_TC_MAX */
 	unsigned trace;            /* VMX_TRACE_* bits */
 	uint32_t gate_callout, gate_ibl, gate_ibl_miss; /* linear addresses in the monitor area */
+	uint32_t gate_exit_shared, gate_learn_shared;
 	uint16_t sel_code32, sel_flat, sel_mongs;
 	const struct world_ops *world;
 };

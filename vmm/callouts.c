@@ -85,7 +85,7 @@ uint32_t vmm_callout(struct mon_area *ma, uint32_t site)
 	switch (r->kind) {
 	case CO_EXIT: {
 		uint32_t target = 0;
-		uint32_t tc = bt_exit_taken(r->arg, &target);
+		uint32_t tc = bt_exit_taken(r->aux == 1 ? ma->s_tmp : r->arg, &target);
 		if (!tc)
 			return vmm_fatal("guest jumped outside its memory, eip", target), 0;
 		if (irq_deliverable()) {
@@ -103,6 +103,18 @@ uint32_t vmm_callout(struct mon_area *ma, uint32_t site)
 			return enter_eip(vm.eip);
 		}
 		uint32_t tc = bt_ibl_miss(target);
+		if (!tc)
+			return vmm_fatal("guest jumped outside its memory, eip", target), 0;
+		return tc;
+	}
+	case CO_IC_LEARN: {
+		uint32_t target = ma->s_target;
+		if (irq_deliverable()) {
+			if (!deliver_irq(target))
+				return 0;
+			return enter_eip(vm.eip);
+		}
+		uint32_t tc = bt_ic_learn(r->aux == 1 ? ma->s_tmp : r->arg, target);
 		if (!tc)
 			return vmm_fatal("guest jumped outside its memory, eip", target), 0;
 		return tc;

@@ -13,7 +13,7 @@ struct vmm_stats vs = {
 		C("vmm.callout.irq_check"), C("vmm.callout.in"), C("vmm.callout.out"),
 		C("vmm.callout.ins"), C("vmm.callout.outs"), C("vmm.callout.hlt"),
 		C("vmm.callout.cli_sti"), C("vmm.callout.emulate"), C("vmm.callout.int"),
-		C("vmm.callout.iret"), C("vmm.callout.ud"), C("vmm.callout.pushf16"), C("vmm.callout.reserved"),
+		C("vmm.callout.iret"), C("vmm.callout.ud"), C("vmm.callout.ic_learn"), C("vmm.callout.reserved"),
 	},
 	.trap_segv = C("vmm.trap.sigsegv"), .trap_bus = C("vmm.trap.sigbus"),
 	.trap_fpe = C("vmm.trap.sigfpe"), .trap_ill = C("vmm.trap.sigill"),
@@ -256,7 +256,7 @@ int vmm_init(const struct vmm_config *cfg)
 	vm.w = cfg->world;
 	vm.ma = mon_area();
 	for (unsigned i = 1; i < CO_NKINDS - 1; i++)
-		if (i != CO_CLI_STI && i != CO_PUSHF16)
+		if (i != CO_CLI_STI)
 			stats_register(&vs.callout[i]);
 	stat_counter *rest = &vs.trap_segv;
 	unsigned nrest = (unsigned)(sizeof(vs) - sizeof(vs.callout)) / sizeof(stat_counter);
@@ -281,6 +281,7 @@ int vmm_init(const struct vmm_config *cfg)
 		.tc_base = MON_BASE + MON_OFF_TC, .tc_size = cfg->tc_size,
 		.ibl_table = MON_BASE + MON_OFF_IBLTAB,
 		.gate_callout = cfg->gate_callout, .gate_ibl = cfg->gate_ibl, .gate_ibl_miss = cfg->gate_ibl_miss,
+		.gate_exit_shared = cfg->gate_exit_shared, .gate_learn_shared = cfg->gate_learn_shared,
 		.meta = cfg->meta, .meta_size = cfg->meta_size, .max_tu_insns = 12,
 		.on_translate = (cfg->trace & VMX_TRACE_BT) ? trace_translation : (void *)0,
 	};

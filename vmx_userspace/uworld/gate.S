@@ -26,6 +26,7 @@
 	.p2align 12
 	.globl gate_blob_start, gate_blob_end
 	.globl gate_callout, gate_resume, gate_exit, gate_ibl, gate_ibl_miss
+	.globl gate_exit_shared, gate_learn_shared
 gate_blob_start:
 
 	.code64
@@ -112,6 +113,23 @@ gate_ibl_miss:
 	lssl	%gs:MA_MONSTK, %esp
 	lcall	$HOST_CS64, $STUB(gate_callout)
 	.short	CO_IBL_MISS, 0
+	.long	0
+	/* Block exits and inline-cache learning share their callout: each
+	 * site only stores its exit index in S_TMP and jumps here (aux = 1
+	 * tells the monitor to take the index from S_TMP). */
+gate_exit_shared:
+	movl	%esp, %gs:MA_ESP
+	lssl	%gs:MA_MONSTK, %esp
+	lcall	$HOST_CS64, $STUB(gate_callout)
+	.short	CO_EXIT, 1
+	.long	0
+gate_learn_shared:
+	movl	%ecx, %gs:MA_S_TARGET
+	movl	%gs:MA_S_ECX, %ecx
+	movl	%esp, %gs:MA_ESP
+	lssl	%gs:MA_MONSTK, %esp
+	lcall	$HOST_CS64, $STUB(gate_callout)
+	.short	CO_IC_LEARN, 1
 	.long	0
 gate_blob_end:
 

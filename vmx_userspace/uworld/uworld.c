@@ -31,6 +31,7 @@
 
 extern const uint8_t gate_blob_start[], gate_blob_end[];
 extern const uint8_t gate_callout[], gate_resume[], gate_exit[], gate_ibl[], gate_ibl_miss[];
+extern const uint8_t gate_exit_shared[], gate_learn_shared[];
 extern int uworld_switch_in(void);
 
 #define LOW_START 0x1000ul
@@ -325,6 +326,8 @@ int uworld_init(uint32_t ram_size, struct uworld_info *info, char *err, size_t e
 	info->gate_callout = STUB(gate_callout);
 	info->gate_ibl = STUB(gate_ibl);
 	info->gate_ibl_miss = STUB(gate_ibl_miss);
+	info->gate_exit_shared = STUB(gate_exit_shared);
+	info->gate_learn_shared = STUB(gate_learn_shared);
 	info->sel_code32 = LDT_SEL(LDT_MON_CODE32);
 	info->sel_flat = LDT_SEL(LDT_MON_FLAT);
 	info->sel_mongs = (uint16_t)mongs;
