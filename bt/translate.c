@@ -146,14 +146,18 @@ static enum cls emit_insn(struct tu *t, const uint8_t *code, const struct bt_ins
 	uint32_t next = eip + in->len;
 	uint32_t gate = bt.env.gate_callout;
 	bool op16 = in->opsize == 16;
+	/* A relative branch with a 16-bit operand size truncates EIP. */
+	uint32_t rel_target = next + (uint32_t)in->rel;
+	if (op16)
+		rel_target &= 0xffff;
 	*end = false;
 
 	switch (in->mnem) {
 	case M_JMP:
-		if (in->far || op16)
+		if (in->far || (op16 && in->target != T_REL))
 			break;
 		if (in->target == T_REL) {
-			add_exit(t, e_jmp(e, 0), next + (uint32_t)in->rel);
+			add_exit(t, e_jmp(e, 0), rel_target);
 		} else {
 			e_store_gs(e, 1, MA_S_ECX);
 			emit_load_target_ecx(t, code, in);
@@ -162,16 +166,20 @@ static enum cls emit_insn(struct tu *t, const uint8_t *code, const struct bt_ins
 		*end = true;
 		return C_INLINE;
 	case M_JCC:
-		add_exit(t, e_jcc(e, in->cc, 0), next + (uint32_t)in->rel);
+		add_exit(t, e_jcc(e, in->cc, 0), rel_target);
 		add_exit(t, e_jmp(e, 0), next);
 		*end = true;
 		return C_INLINE;
 	case M_LOOP: case M_LOOPE: case M_LOOPNE: case M_JECXZ:
-		/* loopcc +2 -> taken jmp; jmp short +5 -> fallthrough jmp */
-		e_bytes(e, code, in->opcode_off);
+		/* loopcc +2 -> taken jmp; jmp short +5 -> fallthrough jmp. The
+		 * address-size prefix (CX vs ECX) stays, an operand-size one
+		 * would truncate the TC address. */
+		for (unsigned i = 0; i < in->opcode_off; i++)
+			if (code[i] != 0x66)
+				e_u8(e, code[i]);
 		e_u8(e, code[in->opcode_off]); e_u8(e, 2);
 		e_u8(e, 0xeb); e_u8(e, 5);
-		add_exit(t, e_jmp(e, 0), next + (uint32_t)in->rel);
+		add_exit(t, e_jmp(e, 0), rel_target);
 		add_exit(t, e_jmp(e, 0), next);
 		*end = true;
 		return C_INLINE;
@@ -316,8 +324,8 @@ static const uint8_t *fetch(uint32_t lin, uint8_t *buf, unsigned *avail, uint32_
 uint32_t bt_translate(uint32_t eip)
 {
 	unsigned maxn = bt.env.max_tu_insns;
-	uint32_t worst = maxn * WORST_INSN_BYTES + MAX_EXITS * STUB_BYTES + 16;
-	if (!bt_room(worst, maxn, MAX_EXITS))
+	uint32_t worst = (maxn + 1) * WORST_INSN_BYTES + MAX_EXITS * STUB_BYTES + 16;
+	if (!bt_room(worst, maxn + 1, MAX_EXITS))
 		bt_flush_all();
 	uint64_t t0 = __builtin_ia32_rdtsc();
 
@@ -333,9 +341,11 @@ uint32_t bt_translate(uint32_t eip)
 
 	uint32_t cur = eip;
 	uint8_t next_flags = 0;
-	bool check_after = false, ended = false;
+	bool ended = false;
 	uint32_t guest_bytes = 0;
-	for (unsigned n = 0; n < maxn && !ended; n++) {
+	/* One instruction past the limit when the last one was sti: its
+	 * interrupt shadow and the pending check belong to the next one. */
+	for (unsigned n = 0; (n < maxn || (next_flags & 0x80)) && !ended; n++) {
 		uint8_t buf[16];
 		unsigned avail;
 		uint32_t phys, phys_last;
@@ -345,9 +355,17 @@ uint32_t bt_translate(uint32_t eip)
 		struct bt_insn in;
 		bool truncated;
 		bt_decode(code, avail, &in, &truncated);
-		uint32_t last_byte_phys = in.len > 1 ? (in.len <= avail ? phys + in.len - 1 : phys_last) : phys;
-		if ((phys + in.len - 1) >> 12 != phys >> 12)
-			last_byte_phys = phys_last;
+		uint32_t last_byte_phys = phys;
+		uint32_t lin_here = bt.mode.cs_base + cur;
+		if (((lin_here & 0xfff) + in.len) > 0x1000) {
+			/* Crosses into the next linear page: whatever physical page
+			 * that is (contiguous or not), it is traced too. */
+			uint32_t a2, ph2;
+			if (bt.env.code_ptr(bt.env.ctx, lin_here + in.len - 1, &a2, &ph2))
+				last_byte_phys = ph2;
+			else
+				last_byte_phys = phys_last;
+		}
 		/* Keep a CCF on at most two pages. */
 		uint32_t p0 = phys >> 12, p1 = last_byte_phys >> 12;
 		if (c->page[0] == NOPAGE) {
@@ -362,8 +380,7 @@ uint32_t bt_translate(uint32_t eip)
 
 		struct pcrec *r = &bt.pcs[bt.npc];
 		*r = (struct pcrec){ .tc = t.e.at, .eip = cur, .flags = (uint8_t)(next_flags & 0x7f) };
-		bool do_check = check_after;
-		check_after = next_flags & 0x80;
+		bool do_check = next_flags & 0x80;
 		next_flags = 0;
 		enum cls k = emit_insn(&t, code, &in, cur, &ended, &next_flags);
 		cur += in.len;
