@@ -76,11 +76,17 @@ struct vmm_trap {
 	uint32_t trapno, err;   /* hardware vector and error code */
 	uint64_t addr;          /* faulting address (page faults) */
 	uint32_t rip;           /* where the CPU was (32-bit code) */
-	bool in_tc;             /* the CPU was running translated code */
+	bool in_tc;             /* the CPU was running 32-bit code on the monitor's CS */
+	/* The interrupted registers (eax ecx edx ebx esp ebp esi edi). They are
+	 * the guest's only at instruction boundaries and faults: in the middle
+	 * of a callout sequence ESP is already the monitor's. */
+	uint32_t regs[8], eflags;
+	bool step;              /* out: with TRAP_RESUME, single-step (set TF) */
 };
 enum trap_action { TRAP_RESUME = 0, TRAP_RESUME_AT, TRAP_EXIT_WORLD };
-/* Returns the action; with TRAP_RESUME_AT, MA_RESUME holds the new RIP and
- * MA_EFLAGS the flags (TF set while single-stepping). */
+/* Returns the action: TRAP_RESUME continues the interrupted context as it
+ * was (TF per t->step); TRAP_RESUME_AT continues at MA_RESUME with the guest
+ * registers, SS and flags from the monitor area; TRAP_EXIT_WORLD leaves. */
 enum trap_action vmm_trap(struct vmm_trap *t);
 
 bool vmm_stopped(int *exit_status);

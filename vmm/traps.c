@@ -9,6 +9,16 @@
 #define STEP_SMC 2
 #define FL_TF 0x100u
 
+/* The guest's registers become the interrupted ones: only when the trap is
+ * at a point where they are precise (a boundary or a faulting instruction). */
+static void take_regs(const struct vmm_trap *t)
+{
+	struct mon_area *ma = vm.ma;
+	ma->eax = t->regs[0]; ma->ecx = t->regs[1]; ma->edx = t->regs[2]; ma->ebx = t->regs[3];
+	ma->esp = t->regs[4]; ma->ebp = t->regs[5]; ma->esi = t->regs[6]; ma->edi = t->regs[7];
+	ma->eflags = t->eflags;
+}
+
 static enum trap_action resume_at_eip(uint32_t eip)
 {
 	uint32_t tc = bt_get(eip);
@@ -22,18 +32,15 @@ static enum trap_action resume_at_eip(uint32_t eip)
 	return TRAP_RESUME_AT;
 }
 
-static enum trap_action resume_same(uint32_t rip, bool step)
+static enum trap_action resume_same(struct vmm_trap *t, bool step)
 {
-	vm.ma->resume_eip = rip;
-	if (step)
-		vm.ma->eflags |= FL_TF;
-	else
-		vm.ma->eflags &= ~FL_TF;
-	return TRAP_RESUME_AT;
+	t->step = step;
+	return TRAP_RESUME;
 }
 
-static enum trap_action reflect(const struct bt_pc *pc, unsigned vec, bool has_err, uint32_t err)
+static enum trap_action reflect(const struct vmm_trap *t, const struct bt_pc *pc, unsigned vec, bool has_err, uint32_t err)
 {
+	take_regs(t);
 	if (pc->ecx_in_scratch)
 		vm.ma->ecx = vm.ma->s_ecx;
 	vm.ma->eflags &= ~FL_TF;
@@ -89,39 +96,43 @@ enum trap_action vmm_trap(struct vmm_trap *t)
 		if (vm.stopped)
 			return TRAP_EXIT_WORLD;
 		if (!irq_deliverable())
-			return resume_same(t->rip, ma->step != 0);
+			return resume_same(t, ma->step != 0);
 		if (have && pc.boundary && !pc.irq_shadow && ma->step != STEP_SMC) {
 			stat_inc(&vs.irq_async);
+			take_regs(t);
 			if (!deliver_irq(pc.eip))
 				return TRAP_EXIT_WORLD;
 			return resume_at_eip(vm.eip);
 		}
 		if (!ma->step)
 			ma->step = STEP_IRQ;
-		return resume_same(t->rip, true);
+		return resume_same(t, true);
 
 	case TRAP_TRAP:
 		if (!ma->step)
 			break;
 		stat_inc(&vs.steps);
 		if (!have || !pc.boundary)
-			return resume_same(t->rip, true);
+			return resume_same(t, true);
 		if (ma->step == STEP_SMC) {
 			ma->step = 0;
-			if (pc.dead)
+			if (pc.dead) {
+				take_regs(t);
 				return resume_at_eip(pc.eip);
-			return resume_same(t->rip, false);
+			}
+			return resume_same(t, false);
 		}
 		if (pc.irq_shadow)
-			return resume_same(t->rip, true);
+			return resume_same(t, true);
 		ma->step = 0;
 		if (irq_deliverable()) {
 			stat_inc(&vs.irq_async);
+			take_regs(t);
 			if (!deliver_irq(pc.eip))
 				return TRAP_EXIT_WORLD;
 			return resume_at_eip(vm.eip);
 		}
-		return resume_same(t->rip, false);
+		return resume_same(t, false);
 
 	case TRAP_SEGV: case TRAP_BUS:
 		if (!have)
@@ -138,9 +149,9 @@ enum trap_action vmm_trap(struct vmm_trap *t)
 				bt_pc_lookup(t->rip, &pc);
 				if (pc.dead) {
 					ma->step = STEP_SMC;
-					return resume_same(t->rip, true);
+					return resume_same(t, true);
 				}
-				return resume_same(t->rip, ma->step != 0);
+				return resume_same(t, ma->step != 0);
 			}
 			if (a < 4096)
 				vmm_fatal("guest accessed linear page 0 (not emulated yet), eip", pc.eip);
@@ -149,10 +160,11 @@ enum trap_action vmm_trap(struct vmm_trap *t)
 			return TRAP_EXIT_WORLD;
 		}
 		if (t->trapno == 12)
-			return reflect(&pc, EXC_SS, true, t->err);
+			return reflect(t, &pc, EXC_SS, true, t->err);
 		if (t->trapno == 17)
-			return reflect(&pc, EXC_AC, true, 0);
+			return reflect(t, &pc, EXC_AC, true, 0);
 		if (t->err == 0 && !pc.ecx_in_scratch) {
+			take_regs(t);
 			int r = emulate_truncated_access(pc.eip);
 			if (r == 1) {
 				stat_inc(&vs.monitor_range);
@@ -163,15 +175,15 @@ enum trap_action vmm_trap(struct vmm_trap *t)
 			if (r < 0 || vm.stopped)
 				return TRAP_EXIT_WORLD;
 		}
-		return reflect(&pc, EXC_GP, true, t->err);
+		return reflect(t, &pc, EXC_GP, true, t->err);
 	case TRAP_FPE:
 		if (!have)
 			break;
-		return reflect(&pc, t->trapno == 16 ? EXC_MF : t->trapno == 19 ? EXC_XM : EXC_DE, false, 0);
+		return reflect(t, &pc, t->trapno == 16 ? EXC_MF : t->trapno == 19 ? EXC_XM : EXC_DE, false, 0);
 	case TRAP_ILL:
 		if (!have)
 			break;
-		return reflect(&pc, EXC_UD, false, 0);
+		return reflect(t, &pc, EXC_UD, false, 0);
 	case TRAP_SYS:
 		vmm_fatal("guest code made a host system call (int 0x80/sysenter outside translation), rip", t->rip);
 		return TRAP_EXIT_WORLD;

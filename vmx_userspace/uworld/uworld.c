@@ -192,17 +192,16 @@ static void on_signal(int sig, siginfo_t *si, void *ucv)
 	};
 	if (sig == SIGALRM)
 		t.trapno = 0xff;
-	if (t.in_tc) {
-		ma->eax = (uint32_t)g[REG_RAX]; ma->ecx = (uint32_t)g[REG_RCX];
-		ma->edx = (uint32_t)g[REG_RDX]; ma->ebx = (uint32_t)g[REG_RBX];
-		ma->esp = (uint32_t)g[REG_RSP]; ma->ebp = (uint32_t)g[REG_RBP];
-		ma->esi = (uint32_t)g[REG_RSI]; ma->edi = (uint32_t)g[REG_RDI];
-		ma->eflags = (uint32_t)g[REG_EFL];
-	}
+	static const int gr[8] = { REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP, REG_RSI, REG_RDI };
+	for (int i = 0; i < 8; i++)
+		t.regs[i] = (uint32_t)g[gr[i]];
+	t.eflags = (uint32_t)g[REG_EFL];
 	enum trap_action a = vmm_trap(&t);
 	uint32_t mongs = LDT_SEL(LDT_MON_GS);
 	if (a == TRAP_RESUME) {
-		if (sig == SIGTRAP && !t.in_tc)
+		if (t.step)
+			g[REG_EFL] |= 0x100;
+		else
 			g[REG_EFL] &= ~0x100;
 		wrfsbase(saved_fs);
 		return;
