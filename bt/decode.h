@@ -56,6 +56,12 @@ struct bt_insn {
 };
 
 void bt_decoder_init(void);
+
+/* The decoder library may use SSE (through libc): the guest owns those
+ * registers, so callers bracket a run of decodes with these. */
+struct bt_fpu_save { uint8_t area[512] __attribute__((aligned(16))); };
+static inline void bt_decoder_enter(struct bt_fpu_save *s) { __asm__ volatile("fxsave64 %0" : "=m"(*s)); }
+static inline void bt_decoder_leave(struct bt_fpu_save *s) { __asm__ volatile("fxrstor64 %0" :: "m"(*s)); }
 /* Decodes at most `avail` bytes. Returns false (and sets mnem = M_INVALID,
  * len = 1) if the bytes are not a valid 32-bit instruction; `truncated` says
  * the instruction needs more bytes than given. */

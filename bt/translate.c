@@ -328,6 +328,8 @@ uint32_t bt_translate(uint32_t eip)
 	if (!bt_room(worst, maxn + 1, MAX_EXITS))
 		bt_flush_all();
 	uint64_t t0 = __builtin_ia32_rdtsc();
+	struct bt_fpu_save fpu;
+	bt_decoder_enter(&fpu);
 
 	struct tu t = { 0 };
 	t.cidx = bt.nccf;
@@ -393,6 +395,7 @@ uint32_t bt_translate(uint32_t eip)
 		stat_inc(&bts.insn_translated);
 		stat_inc(k == C_IDENT ? &bts.insn_ident : k == C_INLINE ? &bts.insn_inline : &bts.insn_callout);
 	}
+	bt_decoder_leave(&fpu);
 	if (c->ninsn == 0) {
 		bt.npc = c->pc_first;
 		return 0;

@@ -13,6 +13,15 @@ static uint64_t tsc_offset;
 static uint32_t dr[8];
 static uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
 
+static bool guarded_decode(const uint8_t *code, struct bt_insn *in, bool *trunc)
+{
+	struct bt_fpu_save fpu;
+	bt_decoder_enter(&fpu);
+	bool ok = bt_decode(code, 15, in, trunc);
+	bt_decoder_leave(&fpu);
+	return ok;
+}
+
 static bool fault(int vec, uint32_t err)
 {
 	bool has = vec == EXC_GP || vec == EXC_NP || vec == EXC_SS || vec == EXC_TS || vec == EXC_DF || vec == EXC_AC;
@@ -184,7 +193,7 @@ int emulate_string_io(uint32_t eip, bool in_dir)
 	m_memset(&c, 0, sizeof(c));
 	if (!glin_read(lin, c.code, 15) && !glin_read(lin, c.code, 1))
 		vmm_fatal("cannot re-read instruction at", eip);
-	bt_decode(c.code, 15, &c.in, NULL);
+	guarded_decode(c.code, &c.in, NULL);
 	unsigned size = (c.code[c.in.opcode_off] & 1) ? c.in.opsize / 8 : 1;
 	if (c.in.addrsize != 32)
 		vmm_fatal("16-bit addressing in string I/O is not supported, eip", eip);
@@ -228,7 +237,7 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 			n++;
 	}
 	bool trunc;
-	if (!bt_decode(c.code, 15, &c.in, &trunc)) {
+	if (!guarded_decode(c.code, &c.in, &trunc)) {
 		fault(EXC_UD, 0);
 		return -1;
 	}
@@ -530,7 +539,7 @@ int emulate_truncated_access(uint32_t eip)
 	uint32_t lin = vm.seg[SEG_CS].base + eip;
 	if (!glin_read(lin, c.code, 15) && !glin_read(lin, c.code, 1))
 		return 0;
-	if (!bt_decode(c.code, 15, &c.in, NULL) || !c.in.has_mem || c.in.addrsize != 32)
+	if (!guarded_decode(c.code, &c.in, NULL) || !c.in.has_mem || c.in.addrsize != 32)
 		return 0;
 	struct bt_insn *in = &c.in;
 	uint8_t op = c.code[in->opcode_off];

@@ -222,9 +222,7 @@ static bool seg_check(int sreg, uint32_t off, uint32_t len, bool write, int *vec
 {
 	const struct segcache *s = &vm.seg[sreg];
 	*vec = sreg == SEG_SS ? EXC_SS : EXC_GP;
-	if (!s->present || (s->sel & ~3u) == 0 ? (sreg != SEG_CS && !s->present) : false)
-		return false;
-	if (!s->present)
+	if (!s->present)       /* also a null selector: its cache is not present */
 		return false;
 	bool code = s->type & 8;
 	if (write && (code || !(s->type & 2)))
