@@ -48,6 +48,15 @@ fi
 st=$?
 [ $st -eq 0 ] && ok ctrl-a-x || bad ctrl-a-x "exit status $st"
 
+# A triple fault stops the VM: status 3, a one-line reason and a register dump.
+"$vmx" -kernel "$g/triple_fault.elf" </dev/null >"$tmp/out" 2>"$tmp/err"
+st=$?
+if [ $st -eq 3 ] && grep -q "triple fault" "$tmp/err" && grep -q "eip 0x" "$tmp/err" && grep -q "idt limit" "$tmp/err"; then
+	ok triple-fault
+else
+	bad triple-fault "status $st: $(head -2 "$tmp/err")"
+fi
+
 # -stats FILE.json: one flat object of integers whose translator counters add up.
 "$vmx" -kernel "$g/jcc.elf" -stats "$tmp/s.json" </dev/null >/dev/null 2>&1
 get() { grep "\"$1\"" "$tmp/s.json" | grep -o '[0-9]*' | tail -1; }
