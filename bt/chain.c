@@ -11,6 +11,24 @@ void bt_patch_rel32(uint32_t at, uint32_t target)
 	p[2] = (uint8_t)(rel >> 16); p[3] = (uint8_t)(rel >> 24);
 }
 
+/* Undo one exit's chain: its jump goes back to the stub and it leaves the
+ * target's incoming list. */
+static void unchain_one(uint32_t exit_idx)
+{
+	struct exit_rec *x = &bt.exits[exit_idx];
+	if (!x->to)
+		return;
+	uint32_t *pp = &bt.ccfs[x->to].in_head;
+	while (*pp && *pp != exit_idx)
+		pp = &bt.exits[*pp].in_next;
+	if (*pp)
+		*pp = x->in_next;
+	bt_patch_rel32(x->patch, x->stub);
+	x->to = 0;
+	x->in_next = 0;
+	stat_inc(&bts.chain_unpatched);
+}
+
 void bt_chain(uint32_t exit_idx, uint32_t to)
 {
 	struct exit_rec *x = &bt.exits[exit_idx];
@@ -71,6 +89,9 @@ uint32_t bt_ic_learn(uint32_t exit_idx, uint32_t target)
 	struct exit_rec *x = &bt.exits[exit_idx];
 	if (!tc || epoch != bt.epoch || bt.ccfs[x->owner].dead || !x->ic_miss)
 		return tc;
+	/* An unlearned site predicts 0, and a jump to 0 may have chained its
+	 * hit path: that chain would now serve the new prediction. */
+	unchain_one(exit_idx);
 	patch32(x->ic_neg, 0u - target);
 	patch32(x->ic_pos, target);
 	x->target_eip = target;

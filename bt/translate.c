@@ -7,7 +7,9 @@
 #include "emit.h"
 
 #define MAX_EXITS 3
-#define WORST_INSN_BYTES 112   /* longest sequence per guest instruction, with checks */
+/* Longest sequence one guest instruction can become: popf (57 bytes) with
+ * its pending-interrupt check (60) and, right after sti, a second check. */
+#define WORST_INSN_BYTES 184
 #define STUB_BYTES 32   /* exit stub (movl $idx,%gs:S_TMP; jmp shared) + learning stub */
 
 struct pending_exit { uint32_t patch, target, ic_neg, ic_pos, ic_miss; };

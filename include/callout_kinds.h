@@ -7,14 +7,14 @@
 #define CO_EXIT        1   /* direct block exit: arg = exit index (chain on first use) */
 #define CO_IBL_MISS    2   /* indirect branch not in the IBL table: target in S_TARGET */
 #define CO_IRQ_CHECK   3   /* inline sti/popf saw MA_PENDING: deliver if possible */
-#define CO_IN          4   /* in: aux = size | 0x80 if port in DX; arg = guest EIP; port imm in aux>>8 */
+#define CO_IN          4   /* in/out: aux = size (bits 0-2) | DX port (bit 3) | length (4-7) | imm port (8-15); arg = guest EIP */
 #define CO_OUT         5
 #define CO_INS         6   /* ins/outs (rep or not): emulated whole */
 #define CO_OUTS        7
 #define CO_HLT         8
 #define CO_CLI_STI     9   /* unused: cli/sti are inline */
 #define CO_EMULATE     10  /* any other sensitive instruction: re-decoded and emulated */
-#define CO_INT         11  /* int n / int3 / into: aux = vector (into: 0x100 | 4) */
+#define CO_INT         11  /* int n / int3 / into / int1: aux = vector | length << 8 | kind << 12 (0 int n, 1 int3, 2 into, 3 int1) */
 #define CO_IRET        12
 #define CO_UD          13  /* invalid or unsupported opcode: raise #UD */
 #define CO_IC_LEARN    14  /* an indirect branch site's first target: arg = exit index, target in S_TARGET */
