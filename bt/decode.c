@@ -5,6 +5,7 @@
 #include <Zydis/Zydis.h>
 
 static ZydisDecoder decoder;
+uint64_t bt_host_fsbase;
 static bool ready;
 
 void bt_decoder_init(void)

@@ -59,9 +59,24 @@ void bt_decoder_init(void);
 
 /* The decoder library may use SSE (through libc): the guest owns those
  * registers, so callers bracket a run of decodes with these. */
-struct bt_fpu_save { uint8_t area[512] __attribute__((aligned(16))); };
-static inline void bt_decoder_enter(struct bt_fpu_save *s) { __asm__ volatile("fxsave64 %0" : "=m"(*s)); }
-static inline void bt_decoder_leave(struct bt_fpu_save *s) { __asm__ volatile("fxrstor64 %0" :: "m"(*s)); }
+/* It is also compiled with the stack protector, which reads %fs:0x28: the
+ * host's FS base (bt_host_fsbase, 0 when already current) goes in too. */
+extern uint64_t bt_host_fsbase;
+struct bt_fpu_save { uint8_t area[512] __attribute__((aligned(16))); uint64_t fsbase; };
+static inline void bt_decoder_enter(struct bt_fpu_save *s)
+{
+	__asm__ volatile("fxsave64 %0" : "=m"(s->area));
+	if (bt_host_fsbase) {
+		__asm__ volatile("rdfsbase %0" : "=r"(s->fsbase));
+		__asm__ volatile("wrfsbase %0" :: "r"(bt_host_fsbase));
+	}
+}
+static inline void bt_decoder_leave(struct bt_fpu_save *s)
+{
+	if (bt_host_fsbase)
+		__asm__ volatile("wrfsbase %0" :: "r"(s->fsbase));
+	__asm__ volatile("fxrstor64 %0" :: "m"(s->area));
+}
 /* Decodes at most `avail` bytes. Returns false (and sets mnem = M_INVALID,
  * len = 1) if the bytes are not a valid 32-bit instruction; `truncated` says
  * the instruction needs more bytes than given. */

@@ -46,9 +46,12 @@ static void port_io(const struct co_rec *r)
 {
 	unsigned size = r->aux & 7;
 	uint16_t port = (r->aux & 8) ? (uint16_t)vm.ma->edx : (uint16_t)(r->aux >> 8);
-	uint64_t now = vm.w->now_ns();
-	pit_advance(&vm.pit, now);
-	cmos_advance(&vm.cmos, now);
+	/* Only the timer and the clock read time: the host clock is not free. */
+	if ((port >= 0x40 && port <= 0x43) || port == 0x61 || port == 0x70 || port == 0x71) {
+		uint64_t now = vm.w->now_ns();
+		pit_advance(&vm.pit, now);
+		cmos_advance(&vm.cmos, now);
+	}
 	uint32_t mask = size == 1 ? 0xffu : size == 2 ? 0xffffu : 0xffffffffu;
 	if (r->kind == CO_IN) {
 		uint32_t v = io_in(&vm.io, port, size) & mask;

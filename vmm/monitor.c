@@ -290,6 +290,7 @@ int vmm_init(const struct vmm_config *cfg)
 	seg_init();
 
 	struct mon_area *ma = vm.ma;
+	bt_host_fsbase = ma->host_fsbase;
 	ma->monstk_esp = MON_BASE + MON_OFF_STACK_TOP;
 	ma->monstk_ss = cfg->sel_flat;
 	ma->resume_cs = cfg->sel_code32;

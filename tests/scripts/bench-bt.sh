@@ -49,6 +49,21 @@ done
 awk -v n="${per[native]}" -v v="${per[vmx]}" -v q="${per[qemu]}" 'BEGIN {
 	printf "  ratios: vmx/native %.2f   qemu/native %.2f   qemu/vmx %.2f\n", v / n, q / n, q / v }'
 
+# The callout path: one `outb` to an unclaimed port per iteration (vmx: a
+# far call into the monitor and back; QEMU: a helper call from TCG code).
+NIO=$((N / 10))
+run_vmx_io() { "$vmx" -kernel "$elf" -append "iters=$1 io"; }
+run_qemu_io() { "$here/qemu-guest.sh" "$elf" -append "iters=$1 io"; }
+echo "bench-bt: port I/O callout, $NIO outb instructions"
+declare -A io
+for who in vmx qemu; do
+	t0=$(best_ns "run_${who}_io" 0)
+	t1=$(best_ns "run_${who}_io" "$NIO")
+	io[$who]=$(awk -v a="$t1" -v b="$t0" -v n="$NIO" 'BEGIN { printf "%.1f", (a - b) / n }')
+	printf "  %-7s %8s ns per outb\n" "$who" "${io[$who]}"
+done
+awk -v v="${io[vmx]}" -v q="${io[qemu]}" 'BEGIN { printf "  ratio: qemu/vmx %.2f\n", q / v }'
+
 stats=build/bench/tc_pressure.stats.json
 "$vmx" -kernel build/guests/tc_pressure.elf -stats "$stats" </dev/null >/dev/null 2>&1
 get() { grep "\"$1\"" "$stats" | grep -o '[0-9]*' | tail -1; }

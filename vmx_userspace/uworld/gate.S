@@ -6,8 +6,10 @@
  *  - gate_callout (64-bit): translated code reaches it by
  *      mov %esp,%gs:MA_ESP; lss %gs:MA_MONSTK,%esp; lcall $0x33,$gate_callout
  *    so the guest stack is never touched. It saves the guest registers in the
- *    monitor area, switches to the host stack and FS base, and calls the
- *    monitor with the address of the record that follows the far call. The
+ *    monitor area, switches to the host stack and calls the
+ *    monitor with the address of the record that follows the far call (the
+ *    guest's FS base stays: monitor code never uses %fs; what does, host
+ *    calls and the decoder, switches it itself). The
  *    monitor answers with the TC address to resume at, or 0 to leave the world.
  *  - gate_resume: reloads guest state from the monitor area and far-jumps
  *    back into 32-bit code (lss then ljmp: flags are restored before either).
@@ -45,10 +47,6 @@ gate_callout:
 	movl	(%rsp), %esi			/* the record after the far call */
 	movq	%gs:MA_HOST_RSP, %rsp
 	cld
-	rdfsbase %rax
-	movq	%rax, %gs:MA_GUEST_FSBASE
-	movq	%gs:MA_HOST_FSBASE, %rax
-	wrfsbase %rax
 	movq	%gs:MA_SELF, %rdi
 	call	*%gs:MA_CALLOUT_FN
 	testl	%eax, %eax
@@ -61,9 +59,9 @@ gate_resume:
 	movw	%gs:MA_ES_SEL, %es
 	movw	%gs:MA_FS_SEL, %fs
 	movl	$0, %gs:MA_SEG_DIRTY
-1:	movq	%gs:MA_GUEST_FSBASE, %rax
+	movq	%gs:MA_GUEST_FSBASE, %rax
 	wrfsbase %rax
-	movl	%gs:MA_EFLAGS, %eax
+1:	movl	%gs:MA_EFLAGS, %eax
 	pushq	%rax
 	popfq
 	movl	%gs:MA_EAX, %eax
@@ -78,6 +76,8 @@ gate_resume:
 
 gate_exit:
 	movq	%gs:MA_HOST_RSP, %rsp
+	movq	%gs:MA_HOST_FSBASE, %rax
+	wrfsbase %rax
 	movl	%gs:MA_EXIT, %eax
 	addq	$8, %rsp
 	popq	%r15
@@ -149,6 +149,7 @@ uworld_switch_in:
 	movq	%rsp, %gs:MA_HOST_RSP
 	rdfsbase %rax
 	movq	%rax, %gs:MA_HOST_FSBASE
+	movl	$1, %gs:MA_SEG_DIRTY		/* guest selectors and FS base back */
 	movl	$STUB(gate_resume), %eax
 	jmp	*%rax
 	.size uworld_switch_in, .-uworld_switch_in

@@ -132,12 +132,16 @@ static void w_log(const char *line)
 
 static uint64_t wall_seconds(void) { return (uint64_t)time(NULL); }
 
-/* Host calls made by the monitor may run libc, which uses SSE registers the
- * guest owns: keep the guest's FPU/SSE image across them. */
+/* Host calls made by the monitor run libc, which uses SSE registers the
+ * guest owns and %fs for its thread data: keep the guest's FPU/SSE image
+ * and FS base across them. */
 #define HOSTCALL(expr) do { \
 	uint8_t fx_[512] __attribute__((aligned(16))); \
 	__asm__ volatile("fxsave64 %0" : "=m"(fx_)); \
+	uint64_t fs_ = rdfsbase(); \
+	wrfsbase(uw.host_fsbase); \
 	expr; \
+	wrfsbase(fs_); \
 	__asm__ volatile("fxrstor64 %0" :: "m"(fx_)); \
 } while (0)
 
