@@ -87,7 +87,7 @@ unit-asan: $(UNIT_ASAN)
 guest-tests: $(BUILD)/vmx $(GUEST_ELFS) $(BUILD)/.deps-test
 	@./tests/scripts/run-guests.sh $(BUILD)/vmx $(GUEST_ELFS)
 
-cli-tests: $(BUILD)/vmx $(GUEST_ELFS) $(GUEST_OUT)/bench_loop.elf $(GUEST_OUT)/triple_fault.elf
+cli-tests: $(BUILD)/vmx $(GUEST_ELFS) $(GUEST_OUT)/bench_loop.elf $(GUEST_OUT)/triple_fault.elf $(GUEST_OUT)/echo.elf
 	@./tests/scripts/cli-tests.sh $(BUILD)/vmx $(GUEST_OUT)
 
 check: unit unit-asan guest-tests cli-tests
@@ -98,6 +98,7 @@ run: $(BUILD)/vmx $(GUEST_OUT)/hello.elf
 # Benchmarks (not tests): figures measured side by side in one run.
 $(eval $(call GUEST_LINK_RULE,bench_loop))
 $(eval $(call GUEST_LINK_RULE,triple_fault))
+$(eval $(call GUEST_LINK_RULE,echo))
 $(BUILD)/bench/native_loop: tests/bench/native_loop.c tests/bench/bench_kernel.h | $(BUILD)/.deps-build
 	@mkdir -p $(dir $@)
 	$(CC) -m32 -O2 -o $@ $<

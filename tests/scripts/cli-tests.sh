@@ -48,6 +48,19 @@ fi
 st=$?
 [ $st -eq 0 ] && ok ctrl-a-x || bad ctrl-a-x "exit status $st"
 
+# Console input: bytes on stdin reach the guest's UART, as under QEMU.
+here=$(cd "$(dirname "$0")" && pwd)
+printf 'hello vmx\n' | timeout 30 "$vmx" -kernel "$g/echo.elf" >"$tmp/echo.vmx" 2>"$tmp/err"
+st=$?
+printf 'hello vmx\n' | timeout 60 "${QEMU:-qemu-system-i386}" -nodefaults -display none -no-reboot -m 128 \
+	-serial stdio -monitor none -device isa-debug-exit,iobase=0xf4,iosize=4 -kernel "$g/echo.elf" >"$tmp/echo.qemu" 2>/dev/null
+qs=$?
+if [ $st -eq 1 ] && grep -q "^got: hello vmx" "$tmp/echo.vmx" && [ $qs -eq $st ] && cmp -s "$tmp/echo.vmx" "$tmp/echo.qemu"; then
+	ok console-input
+else
+	bad console-input "status $st (qemu $qs): $(tr '\n' '|' <"$tmp/echo.vmx") vs $(tr '\n' '|' <"$tmp/echo.qemu")"
+fi
+
 # A triple fault stops the VM: status 3, a one-line reason and a register dump.
 "$vmx" -kernel "$g/triple_fault.elf" </dev/null >"$tmp/out" 2>"$tmp/err"
 st=$?
