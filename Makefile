@@ -16,7 +16,7 @@ MON_CFLAGS  := $(BASE_CFLAGS) -ffreestanding -mgeneral-regs-only -fno-builtin
 HOST_CFLAGS := $(BASE_CFLAGS) -Ivmx_userspace -fPIE
 LDLIBS      := -lZydis -lelf
 
-MON_SRCS  := $(wildcard vmm/*.c vmm/devices/*.c bt/*.c)
+MON_SRCS  := $(wildcard vmm/*.c vmm/devices/*.c bt/*.c shadow_mmu/*.c)
 HOST_SRCS := $(wildcard vmx_userspace/*.c vmx_userspace/uworld/*.c)
 ASM_SRCS  := vmx_userspace/uworld/gate.S
 MON_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(MON_SRCS))
@@ -36,7 +36,7 @@ $(BUILD)/.deps-test: $(BUILD)/.deps-build
 
 $(BUILD)/obj/%.o: %.c | $(BUILD)/.deps-build
 	@mkdir -p $(dir $@)
-	$(CC) $(if $(filter vmm/% bt/%,$<),$(MON_CFLAGS),$(HOST_CFLAGS)) -MMD -MP -c $< -o $@
+	$(CC) $(if $(filter vmm/% bt/% shadow_mmu/%,$<),$(MON_CFLAGS),$(HOST_CFLAGS)) -MMD -MP -c $< -o $@
 $(BUILD)/obj/%.o: %.S | $(BUILD)/.deps-build
 	@mkdir -p $(dir $@)
 	$(CC) -Iinclude -MMD -MP -c $< -o $@

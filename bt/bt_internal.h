@@ -51,6 +51,7 @@ struct bt_state {
 	uint32_t *hash; uint32_t hash_mask;
 	uint32_t *page_head;         /* per guest-physical page: first CCF */
 	uint32_t *traced; uint32_t ntraced, max_traced; /* pages currently write-protected */
+	uint32_t *volatile_exits; uint32_t nvolatile;   /* chains across linear pages */
 	uint32_t tc_used;
 	uint64_t epoch;
 };
@@ -60,7 +61,7 @@ struct bt_stats {
 	stat_counter tu_translated, insn_translated, insn_ident, insn_inline, insn_callout;
 	stat_counter guest_bytes, tc_bytes, tc_flushes, chain_patched, chain_unpatched;
 	stat_counter lookup_hit, lookup_miss, ibl_miss, invalidate_smc, pages_traced;
-	stat_counter tu_cycles, exits, ic_learned;
+	stat_counter tu_cycles, exits, ic_learned, unchain_remap;
 };
 extern struct bt_stats bts;
 

@@ -13,6 +13,18 @@ void bt_patch_rel32(uint32_t at, uint32_t target)
 
 /* Undo one exit's chain: its jump goes back to the stub and it leaves the
  * target's incoming list. */
+static void unchain_one(uint32_t exit_idx);
+void bt_mapping_changed(void)
+{
+	for (uint32_t i = 0; i < bt.nvolatile; i++)
+		if (bt.exits[bt.volatile_exits[i]].to) {
+			unchain_one(bt.volatile_exits[i]);
+			stat_inc(&bts.unchain_remap);
+		}
+	bt.nvolatile = 0;
+	bt_ibl_reset();
+}
+
 static void unchain_one(uint32_t exit_idx)
 {
 	struct exit_rec *x = &bt.exits[exit_idx];
@@ -39,6 +51,15 @@ void bt_chain(uint32_t exit_idx, uint32_t to)
 	x->in_next = bt.ccfs[to].in_head;
 	bt.ccfs[to].in_head = exit_idx;
 	stat_inc(&bts.chain_patched);
+	/* Only a jump within the linear pages of its own block is sure to land
+	 * on the same code after the guest remaps memory. */
+	const struct ccf *o = &bt.ccfs[x->owner];
+	uint32_t tp = bt.ccfs[to].lin >> 12, op = o->lin >> 12;
+	if (tp != op && !(o->page[1] != NOPAGE && tp == op + 1)) {
+		if (bt.nvolatile == bt.max_exit)
+			bt_mapping_changed();
+		bt.volatile_exits[bt.nvolatile++] = exit_idx;
+	}
 }
 
 void bt_unchain_incoming(uint32_t idx)

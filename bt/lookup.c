@@ -5,11 +5,24 @@
 
 static inline uint32_t hkey(uint32_t lin) { return (lin ^ (lin >> 16)) & bt.hash_mask; }
 
+/* The CCF was built from the pages its linear addresses map to now. */
+static bool pages_match(const struct ccf *c)
+{
+	uint32_t avail, phys;
+	if (!bt.env.code_ptr(bt.env.ctx, c->lin, &avail, &phys) || (phys >> 12) != c->page[0])
+		return false;
+	if (c->page[1] == NOPAGE)
+		return true;
+	return bt.env.code_ptr(bt.env.ctx, (c->lin & ~0xfffu) + 0x1000, &avail, &phys) &&
+	       (phys >> 12) == c->page[1];
+}
+
 uint32_t bt_hash_find(uint32_t lin, uint32_t eip)
 {
 	for (uint32_t i = bt.hash[hkey(lin)]; i; i = bt.ccfs[i].hash_next) {
 		const struct ccf *c = &bt.ccfs[i];
-		if (c->lin == lin && c->eip == eip && c->cs_base == bt.mode.cs_base && c->cpl == bt.mode.cpl)
+		if (c->lin == lin && c->eip == eip && c->cs_base == bt.mode.cs_base && c->cpl == bt.mode.cpl &&
+		    pages_match(c))
 			return i;
 	}
 	return 0;

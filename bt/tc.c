@@ -15,6 +15,7 @@ struct bt_stats bts = {
 	.ibl_miss = {"bt.ibl.miss", 0}, .invalidate_smc = {"bt.invalidate.smc", 0},
 	.pages_traced = {"bt.pages.traced", 0}, .tu_cycles = {"bt.translate.cycles", 0},
 	.exits = {"bt.exits", 0}, .ic_learned = {"bt.ic.learned", 0},
+	.unchain_remap = {"bt.chain.unpatched_remap", 0},
 };
 
 static void *carve(uint8_t **p, size_t *left, size_t bytes)
@@ -47,7 +48,8 @@ int bt_init(const struct bt_env *env)
 	bt.hash = carve(&p, &left, sizeof(uint32_t) * (bt.hash_mask + 1));
 	bt.page_head = carve(&p, &left, sizeof(uint32_t) * env->ram_pages);
 	bt.traced = carve(&p, &left, sizeof(uint32_t) * env->ram_pages);
-	if (!bt.ccfs || !bt.exits || !bt.pcs || !bt.hash || !bt.page_head || !bt.traced)
+	bt.volatile_exits = carve(&p, &left, sizeof(uint32_t) * bt.max_exit);
+	if (!bt.ccfs || !bt.exits || !bt.pcs || !bt.hash || !bt.page_head || !bt.traced || !bt.volatile_exits)
 		return -1;
 	stat_counter *all = &bts.tu_translated;
 	for (unsigned i = 0; i < sizeof(bts) / sizeof(stat_counter); i++)
@@ -69,6 +71,7 @@ void bt_flush_all(void)
 	bt.ntraced = 0;
 	bt.nccf = 1;      /* index 0 means "none" */
 	bt.nexit = 1;
+	bt.nvolatile = 0;
 	bt.npc = 0;
 	bt.tc_used = 0;
 	for (uint32_t i = 0; i <= bt.hash_mask; i++)

@@ -285,7 +285,7 @@ static enum cls emit_insn(struct tu *t, const uint8_t *code, const struct bt_ins
 	switch (in->mnem) {
 	case M_JMP: case M_CALL: case M_RET: case M_SYSENTER: case M_SYSEXIT: case M_SYSCALL:
 	case M_SYSRET: case M_MOV_CR: case M_LMSW: case M_PUSHF: case M_POPF: case M_INT1:
-	case M_PRIV_OTHER:
+	case M_PRIV_OTHER: case M_INVLPG:
 		*end = true;
 		break;
 	default:

@@ -47,6 +47,10 @@ uint32_t bt_exit_taken(uint32_t exit_idx, uint32_t *target_eip);
 uint32_t bt_ic_learn(uint32_t exit_idx, uint32_t target);
 /* The IBL table missed `target`: translate and enter it. */
 uint32_t bt_ibl_miss(uint32_t target);
+/* Guest linear -> physical mappings changed (CR3, INVLPG, paging on/off):
+ * chains between different linear pages and the IBL table are dropped;
+ * lookups check each CCF's physical pages against the current mapping. */
+void bt_mapping_changed(void);
 /* Monotonic: bumped by every flush (callers holding TC addresses recheck). */
 uint64_t bt_flush_epoch(void);
 void bt_flush(void);

@@ -32,7 +32,10 @@
 struct world_ops {
 	/* LDT slot <- descriptor; limit in bytes (last valid offset). */
 	int (*set_ldt)(unsigned slot, uint32_t base, uint32_t limit, unsigned flags);
-	/* Guest linear pages [lin, lin+len) as the guest's code sees them. */
+	/* Guest linear pages [lin, lin+len) as the guest's code sees them:
+	 * map guest-physical [pa, pa+len) there, drop them, or change access. */
+	int (*map)(uint32_t lin, uint32_t len, uint32_t pa, int prot);
+	int (*unmap)(uint32_t lin, uint32_t len);
 	int (*protect)(uint32_t lin, uint32_t len, int prot);
 	uint64_t (*now_ns)(void);
 	/* Wake the monitor (an async trap) at or after `deadline_ns`. */

@@ -9,15 +9,23 @@ struct co_rec { uint16_t kind, aux; uint32_t arg; };
 
 enum { R_CONT, R_JUMP, R_STOP };
 
-/* The translation of vm.eip; a guest jump outside RAM stops the VM. */
-static uint32_t enter_eip(uint32_t eip)
+/* The translation of `eip`. A fetch that faults raises the guest's #PF
+ * (and enters its handler); a jump outside RAM stops the VM. */
+uint32_t enter_eip(uint32_t eip)
 {
-	uint32_t tc = bt_get(eip);
-	if (!tc) {
-		vmm_fatal("guest jumped outside its memory, eip", eip);
-		return 0;
+	for (int tries = 0; tries < 3; tries++) {
+		uint32_t tc = bt_get(eip);
+		if (tc)
+			return tc;
+		if (vm.mem_fault_vec != EXC_PF || !mmu_paging())
+			break;
+		vm.eip = eip;
+		if (!deliver_exception(EXC_PF, true, 0) || vm.stopped)
+			return 0;
+		eip = vm.eip;
 	}
-	return tc;
+	vmm_fatal("guest jumped outside its memory, eip", eip);
+	return 0;
 }
 
 static uint32_t do_halt(uint32_t next)
@@ -90,7 +98,7 @@ uint32_t vmm_callout(struct mon_area *ma, uint32_t site)
 		uint32_t target = 0;
 		uint32_t tc = bt_exit_taken(r->aux == 1 ? ma->s_tmp : r->arg, &target);
 		if (!tc)
-			return vmm_fatal("guest jumped outside its memory, eip", target), 0;
+			return enter_eip(target);
 		if (irq_deliverable()) {
 			if (!deliver_irq(target))
 				return 0;
@@ -107,7 +115,7 @@ uint32_t vmm_callout(struct mon_area *ma, uint32_t site)
 		}
 		uint32_t tc = bt_ibl_miss(target);
 		if (!tc)
-			return vmm_fatal("guest jumped outside its memory, eip", target), 0;
+			return enter_eip(target);
 		return tc;
 	}
 	case CO_IC_LEARN: {
@@ -119,7 +127,7 @@ uint32_t vmm_callout(struct mon_area *ma, uint32_t site)
 		}
 		uint32_t tc = bt_ic_learn(r->aux == 1 ? ma->s_tmp : r->arg, target);
 		if (!tc)
-			return vmm_fatal("guest jumped outside its memory, eip", target), 0;
+			return enter_eip(target);
 		return tc;
 	}
 	case CO_IRQ_CHECK:

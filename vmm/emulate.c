@@ -280,6 +280,7 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 		if (!rm_read(&c, 16, &v))
 			return -1;
 		vm.cr0 = (vm.cr0 & ~0xeu) | (v & 0xf) | (vm.cr0 & 1);
+		mmu_set_cr0(vm.cr0);
 		return 0;
 	case M_LLDT: case M_LTR: {
 		if (!rm_read(&c, 16, &v))
@@ -321,18 +322,26 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 		case 0:
 			if (!(v & 1))
 				vmm_fatal("guest left protected mode (real mode is not supported), cr0", v);
-			if (v & 0x80000000u)
-				vmm_fatal("guest enabled paging: the shadow MMU is not implemented yet, cr0", v);
+			if ((v & 0x80000000u) && !(v & 1))
+				return fault(EXC_GP, 0), -1;
 			vm.cr0 = v | 0x10;
+			if (mmu_set_cr0(vm.cr0))
+				vmm_mapping_changed();
 			break;
 		case 2: vm.cr2 = v; break;
-		case 3: vm.cr3 = v; break;
+		case 3:
+			vm.cr3 = v;
+			if (mmu_set_cr3(v))
+				vmm_mapping_changed();
+			break;
 		case 4:
 			if (v & ~0x000000ffu & ~0x600u)   /* up to PGE/PCE, OSFXSR, OSXMMEXCPT */
 				return fault(EXC_GP, 0), -1;
 			if (v & 0x20)
 				vmm_fatal("guest enabled PAE, which is not supported, cr4", v);
 			vm.cr4 = v;
+			if (mmu_set_cr4(v))
+				vmm_mapping_changed();
 			break;
 		}
 		return 0;
@@ -344,8 +353,12 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 		else ma_set_reg(c.rm, n == 6 ? (dr[6] | 0xffff0ff0u) : n == 7 ? (dr[7] | 0x400) : dr[n]);
 		return 0;
 	}
-	case M_CLTS: vm.cr0 &= ~8u; return 0;
-	case M_INVD: case M_WBINVD: case M_INVLPG: return 0;
+	case M_CLTS: vm.cr0 &= ~8u; mmu_set_cr0(vm.cr0); return 0;
+	case M_INVD: case M_WBINVD: return 0;
+	case M_INVLPG:
+		if (mmu_invlpg(vm.seg[mseg(&c)].base + ea(&c)))
+			vmm_mapping_changed();
+		return 0;
 	case M_RDMSR: case M_WRMSR: {
 		uint64_t val = ((uint64_t)vm.ma->edx << 32) | vm.ma->eax;
 		bool ok = in->mnem == M_RDMSR ? rdmsr(vm.ma->ecx, &val) : wrmsr(vm.ma->ecx, val);

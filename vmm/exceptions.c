@@ -24,8 +24,8 @@ static int try_deliver(unsigned vec, bool has_err, uint32_t err, uint32_t ret_ei
 	}
 	uint32_t g[2];
 	if (!glin_read(vm.idt_base + vec * 8, g, 8)) {
-		*ferr = vec * 8 + 2;
-		return EXC_GP;
+		*ferr = vm.mem_fault_vec == EXC_PF ? vm.pf_err : vec * 8 + 2;
+		return vm.mem_fault_vec;
 	}
 	unsigned type = (g[1] >> 8) & 0x1f;
 	if (type != 0x0e && type != 0x0f) {
@@ -65,7 +65,7 @@ static int try_deliver(unsigned vec, bool has_err, uint32_t err, uint32_t ret_ei
 	if (!push32(flags, &fv) || !push32(vm.seg[SEG_CS].sel, &fv) || !push32(ret_eip, &fv) ||
 	    (has_err && !push32(err, &fv))) {
 		vm.ma->esp = esp0;
-		*ferr = 0;
+		*ferr = fv == EXC_PF ? vm.pf_err : 0;
 		return fv;
 	}
 	if (type == 0x0e)
@@ -102,7 +102,9 @@ bool deliver(unsigned vec, bool has_err, uint32_t err, uint32_t ret_eip, bool so
 			return true;
 		goto shutdown;
 	}
-	if (try_deliver((unsigned)f, f == EXC_GP || f == EXC_NP || f == EXC_SS || f == EXC_TS, ferr, ret_eip, false, &ferr) == 0)
+	if (f == EXC_PF)
+		vm.cr2 = vm.pf_lin;
+	if (try_deliver((unsigned)f, f == EXC_GP || f == EXC_NP || f == EXC_SS || f == EXC_TS || f == EXC_PF, ferr, ret_eip, false, &ferr) == 0)
 		return true;
 	if (try_deliver(EXC_DF, true, 0, ret_eip, false, &ferr) == 0)
 		return true;
@@ -120,8 +122,12 @@ bool deliver_exception(unsigned vec, bool has_err, uint32_t err)
 		vmm_logx("vmx: exception vector", vec);
 		vmm_logx("vmx:   at eip", vm.eip);
 	}
-	if (vec == EXC_PF)
-		vm.cr2 = 0;
+	if (vec == EXC_PF) {
+		/* The access that failed left its error code and address. */
+		has_err = true;
+		err = vm.pf_err;
+		vm.cr2 = vm.pf_lin;
+	}
 	return deliver(vec, has_err, err, vm.eip, false);
 }
 

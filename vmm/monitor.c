@@ -140,31 +140,71 @@ void vmm_dump_state(void)
 	vmm_logx("  idt base", vm.idt_base); vmm_logx("  idt limit", vm.idt_limit);
 }
 
-/* ---- guest memory: paging off, linear == physical ---- */
-void *gphys(uint32_t pa, uint32_t len)
+/* ---- guest memory ---- */
+
+/* One access within a page: the guest-physical address, or a fault. */
+static uint8_t *lin_ptr(uint32_t lin, uint32_t len, bool write)
 {
-	if (pa >= vm.cfg.ram_size || len > vm.cfg.ram_size - pa)
-		return (void *)0;
-	return vm.cfg.ram + pa;
+	uint32_t pa, err;
+	if (!mmu_translate(lin, write ? ACC_WRITE : 0, &pa, &err)) {
+		vm.mem_fault_vec = EXC_PF;
+		vm.pf_err = err;
+		vm.pf_lin = lin;
+		return (uint8_t *)0;
+	}
+	uint8_t *p = mmu_phys_ptr(pa, len);
+	if (!p) {
+		vm.mem_fault_vec = EXC_GP;   /* no RAM there: nothing answers */
+		return (uint8_t *)0;
+	}
+	if (write)
+		bt_notify_write(pa, len);
+	return p;
+}
+
+/* Accesses are split at page boundaries; every page is checked before any
+ * byte is written, as the CPU does for one instruction's access. */
+static bool lin_access(uint32_t lin, uint8_t *buf, uint32_t len, bool write)
+{
+	uint8_t *parts[2] = { 0, 0 };
+	uint32_t first = 0x1000 - (lin & 0xfff);
+	if (first > len)
+		first = len;
+	if (!(parts[0] = lin_ptr(lin, first, write)))
+		return false;
+	if (first < len && !(parts[1] = lin_ptr(lin + first, len - first, write)))
+		return false;
+	for (uint32_t i = 0; i < len; i++) {
+		uint8_t *p = i < first ? parts[0] + i : parts[1] + (i - first);
+		if (write)
+			*p = buf[i];
+		else
+			buf[i] = *p;
+	}
+	return true;
 }
 
 bool glin_read(uint32_t lin, void *dst, uint32_t len)
 {
-	void *p = gphys(lin, len);
-	if (!p)
+	if (len > 0x1000) {
+		vm.mem_fault_vec = EXC_GP;
 		return false;
-	m_memcpy(dst, p, len);
-	return true;
+	}
+	return lin_access(lin, dst, len, false);
 }
 
 bool glin_write(uint32_t lin, const void *src, uint32_t len)
 {
-	void *p = gphys(lin, len);
-	if (!p)
+	if (len > 0x1000) {
+		vm.mem_fault_vec = EXC_GP;
 		return false;
-	bt_notify_write(lin, len);
-	m_memcpy(p, src, len);
-	return true;
+	}
+	return lin_access(lin, (uint8_t *)(uintptr_t)src, len, true);
+}
+
+void vmm_mapping_changed(void)
+{
+	bt_mapping_changed();
 }
 
 /* ---- virtual EFLAGS ---- */
@@ -225,22 +265,38 @@ void vmm_poll_devices(void)
 }
 
 /* ---- the translator's view of guest memory ---- */
+
+/* Instruction fetch through the guest's page tables: to the end of the page
+ * at most (the next one may be mapped elsewhere, or not at all). A fetch
+ * fault is left in vm for the #PF the caller raises. */
 static const uint8_t *code_ptr(void *ctx, uint32_t lin, uint32_t *avail, uint32_t *phys)
 {
 	(void)ctx;
-	if (lin >= vm.cfg.ram_size)
+	uint32_t pa, err;
+	if (!mmu_translate(lin, ACC_FETCH, &pa, &err)) {
+		vm.mem_fault_vec = EXC_PF;
+		vm.pf_err = err;
+		vm.pf_lin = lin;
 		return (const uint8_t *)0;
-	*avail = vm.cfg.ram_size - lin;
-	*phys = lin;
-	return vm.cfg.ram + lin;
+	}
+	if (pa >= vm.cfg.ram_size) {
+		vm.mem_fault_vec = EXC_GP;
+		return (const uint8_t *)0;
+	}
+	*avail = mmu_paging() ? 0x1000 - (lin & 0xfff) : vm.cfg.ram_size - pa;
+	*phys = pa;
+	return vm.cfg.ram + pa;
 }
 
 static void trace_code_page(void *ctx, uint32_t ppn, bool on)
 {
 	(void)ctx;
-	if (ppn == 0)
-		return;     /* never mapped in the guest's view */
-	vm.w->protect(ppn << 12, 4096, on ? WP_RO : WP_RW);
+	mmu_trace_page(ppn, on);
+}
+
+static void phys_written(uint32_t pa, uint32_t len)
+{
+	bt_notify_write(pa, len);
 }
 
 static void trace_translation(void *ctx, uint32_t eip, uint32_t tc, unsigned ninsn, unsigned tc_len)
@@ -263,6 +319,10 @@ int vmm_init(const struct vmm_config *cfg)
 	for (unsigned i = 0; i < nrest; i++)
 		stats_register(&rest[i]);
 	stats_register(&io_unclaimed);
+
+	struct mmu_config mc = { .ram = cfg->ram, .ram_size = cfg->ram_size, .w = vm.w,
+				 .phys_written = phys_written };
+	mmu_init(&mc);
 
 	uint64_t now = vm.w->now_ns();
 	io_bus_init(&vm.io, &io_unclaimed);
@@ -306,6 +366,7 @@ void vmm_reset(uint32_t eip, uint32_t eax, uint32_t ebx)
 	ma->esp = 0x7c00;   /* undefined by multiboot; guests set their own */
 	set_guest_eflags(0x2, true);
 	vm.cr0 = 0x11;      /* PE | ET */
+	mmu_set_cr0(vm.cr0);
 	vm.cpl = 0;
 	/* Multiboot leaves GDTR undefined; a flat GDT is not installed for
 	 * the guest, which must load its own before touching segments. */
@@ -329,11 +390,9 @@ bool vmm_prepare_entry(void)
 	if (vm.stopped)
 		return false;
 	vmm_poll_devices();
-	uint32_t tc = bt_get(vm.eip);
-	if (!tc) {
-		vmm_fatal("guest entry point is outside its memory, eip", vm.eip);
+	uint32_t tc = enter_eip(vm.eip);
+	if (!tc)
 		return false;
-	}
 	vm.ma->resume_eip = tc;
 	return true;
 }

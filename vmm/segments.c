@@ -247,7 +247,7 @@ bool seg_read(int sreg, uint32_t off, void *dst, uint32_t len, int *vec)
 	if (!seg_check(sreg, off, len, false, vec))
 		return false;
 	if (!glin_read(vm.seg[sreg].base + off, dst, len)) {
-		*vec = EXC_GP;
+		*vec = vm.mem_fault_vec;
 		return false;
 	}
 	return true;
@@ -258,7 +258,7 @@ bool seg_write(int sreg, uint32_t off, const void *src, uint32_t len, int *vec)
 	if (!seg_check(sreg, off, len, true, vec))
 		return false;
 	if (!glin_write(vm.seg[sreg].base + off, src, len)) {
-		*vec = EXC_GP;
+		*vec = vm.mem_fault_vec;
 		return false;
 	}
 	return true;

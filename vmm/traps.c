@@ -21,11 +21,9 @@ static void take_regs(const struct vmm_trap *t)
 
 static enum trap_action resume_at_eip(uint32_t eip)
 {
-	uint32_t tc = bt_get(eip);
-	if (!tc) {
-		vmm_fatal("guest jumped outside its memory, eip", eip);
+	uint32_t tc = enter_eip(eip);
+	if (!tc)
 		return TRAP_EXIT_WORLD;
-	}
 	vm.ma->resume_eip = tc;
 	vm.ma->eflags &= ~FL_TF;
 	vm.ma->step = 0;
@@ -138,24 +136,36 @@ enum trap_action vmm_trap(struct vmm_trap *t)
 		if (!have)
 			break;
 		if (t->trapno == 14) {
-			uint32_t a = (uint32_t)t->addr;
-			if ((t->err & 2) && a < vm.cfg.ram_size && bt_page_traced(a >> 12)) {
+			uint32_t a = (uint32_t)t->addr, pa, err;
+			bool write = t->err & 2;
+			switch (mmu_host_fault(a, write, false, &err, &pa)) {
+			case MMU_HIDDEN:
+				return resume_same(t, ma->step != 0);
+			case MMU_TRUE:
+				vm.pf_err = err;
+				vm.pf_lin = a;
+				return reflect(t, &pc, EXC_PF, true, err);
+			case MMU_TRACED:
 				/* A write to translated code: drop the translations and let
 				 * the write happen. If the running block was among them,
 				 * step to the next instruction and continue from a fresh
 				 * translation (the write may have changed what follows). */
 				stat_inc(&vs.smc_write_faults);
-				bt_notify_write(a, 1);
+				bt_notify_write(pa, 1);
+				mmu_host_fault(a, write, false, &err, &pa);   /* now writable */
 				bt_pc_lookup(t->rip, &pc);
 				if (pc.dead) {
 					ma->step = STEP_SMC;
 					return resume_same(t, true);
 				}
 				return resume_same(t, ma->step != 0);
+			case MMU_OUTSIDE:
+				break;
 			}
-			if (a < 4096)
+			if (a < 4096 && !mmu_paging())
 				vmm_fatal("guest accessed linear page 0 (not emulated yet), eip", pc.eip);
-			vmm_logx("vmx: guest accessed memory outside RAM at", a);
+			vmm_logx("vmx: guest accessed memory outside RAM at linear", a);
+			vmm_logx("vmx:   physical", pa);
 			vmm_fatal("no device there (MMIO is not supported yet), eip", pc.eip);
 			return TRAP_EXIT_WORLD;
 		}

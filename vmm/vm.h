@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 #include "world.h"
+#include "mmu.h"
 #include "devices.h"
 #include "io.h"
 #include "bt.h"
@@ -42,6 +43,10 @@ struct vm {
 	struct segcache ldtr, tr;
 	uint32_t cr0, cr2, cr3, cr4;
 	uint32_t eip;              /* guest EIP of the instruction being handled */
+	/* The last failed guest memory access by the monitor: its vector (#PF
+	 * or #GP), and for #PF the error code and linear address (CR2). */
+	int mem_fault_vec;
+	uint32_t pf_err, pf_lin;
 	int cpl;
 	bool stopped;
 	int exit_status;
@@ -77,10 +82,12 @@ void vmm_update_pending(void);
 uint32_t guest_eflags(void);
 void set_guest_eflags(uint32_t f, bool cpl0);
 
-/* guest memory (paging off: linear == physical) */
-void *gphys(uint32_t pa, uint32_t len);
+/* Guest memory as ring-0 guest code sees it (through its page tables when
+ * paging is on). false: vm.mem_fault_vec says why (#PF details in vm). */
 bool glin_read(uint32_t lin, void *dst, uint32_t len);
 bool glin_write(uint32_t lin, const void *src, uint32_t len);
+/* The translation of guest memory changed: translations recheck it. */
+void vmm_mapping_changed(void);
 
 /* segments.c */
 void seg_init(void);
@@ -105,6 +112,8 @@ bool deliver_exception(unsigned vec, bool has_err, uint32_t err);
 bool irq_deliverable(void);
 bool deliver_irq(uint32_t ret_eip);
 int do_iret(bool op16);
+/* callouts.c: the TC address of `eip`, raising #PF for a fetch fault. */
+uint32_t enter_eip(uint32_t eip);
 
 /* emulate.c: returns 0 continue with next insn, 1 control changed (vm.eip
  * holds the new EIP), -1 fault raised (delivered), -2 stop */

@@ -88,6 +88,31 @@ static int protect(uint32_t lin, uint32_t len, int prot)
 	return mprotect((void *)(uintptr_t)lin, len, p);
 }
 
+static int map_lin(uint32_t lin, uint32_t len, uint32_t pa, int prot)
+{
+	if (lin < LOW_START) {
+		if (lin + len <= LOW_START)
+			return 0;
+		uint32_t skip = LOW_START - lin;
+		lin += skip; pa += skip; len -= skip;
+	}
+	int p = prot == WP_RW ? PROT_READ | PROT_WRITE : prot == WP_RO ? PROT_READ : PROT_NONE;
+	return mmap((void *)(uintptr_t)lin, len, p, MAP_SHARED | MAP_FIXED, uw.ram_fd, pa) == MAP_FAILED ? -1 : 0;
+}
+
+static int unmap_lin(uint32_t lin, uint32_t len)
+{
+	if (lin < LOW_START) {
+		if (lin + len <= LOW_START)
+			return 0;
+		len -= LOW_START - lin;
+		lin = LOW_START;
+	}
+	/* Back to the reservation: nothing the host could place there. */
+	return mmap((void *)(uintptr_t)lin, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE,
+		    -1, 0) == MAP_FAILED ? -1 : 0;
+}
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -147,6 +172,8 @@ static uint64_t wall_seconds(void) { return (uint64_t)time(NULL); }
 
 static int g_set_ldt(unsigned s, uint32_t b, uint32_t l, unsigned f) { int r; HOSTCALL(r = set_ldt(s, b, l, f)); return r; }
 static int g_protect(uint32_t lin, uint32_t len, int prot) { int r; HOSTCALL(r = protect(lin, len, prot)); return r; }
+static int g_map(uint32_t lin, uint32_t len, uint32_t pa, int prot) { int r; HOSTCALL(r = map_lin(lin, len, pa, prot)); return r; }
+static int g_unmap(uint32_t lin, uint32_t len) { int r; HOSTCALL(r = unmap_lin(lin, len)); return r; }
 static void g_console_write(const uint8_t *b, size_t n) { HOSTCALL(w_console_write(b, n)); }
 static size_t g_console_read(uint8_t *b, size_t n, bool *q) { size_t r; HOSTCALL(r = w_console_read(b, n, q)); return r; }
 static void g_wait(uint64_t d) { HOSTCALL(wait_for(d)); }
@@ -154,7 +181,7 @@ static void g_log(const char *l) { HOSTCALL(w_log(l)); }
 static void g_arm_timer(uint64_t d) { HOSTCALL(arm_timer(d)); }
 
 const struct world_ops uworld_ops = {
-	.set_ldt = g_set_ldt, .protect = g_protect, .now_ns = now_ns, .arm_timer = g_arm_timer,
+	.set_ldt = g_set_ldt, .protect = g_protect, .map = g_map, .unmap = g_unmap, .now_ns = now_ns, .arm_timer = g_arm_timer,
 	.console_write = g_console_write, .console_read = g_console_read, .wait = g_wait,
 	.log = g_log, .wall_seconds = wall_seconds,
 };
@@ -287,11 +314,6 @@ int uworld_init(uint32_t ram_size, struct uworld_info *info, char *err, size_t e
 	uw.ram = mmap(NULL, ram_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, uw.ram_fd, 0);
 	if (uw.ram == MAP_FAILED || (uintptr_t)uw.ram < (1ull << 32)) {
 		snprintf(err, errlen, "vmx: cannot map guest RAM for the monitor: %s", strerror(errno));
-		return -1;
-	}
-	if (mmap((void *)LOW_START, ram_size - LOW_START, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED,
-		 uw.ram_fd, LOW_START) == MAP_FAILED) {
-		snprintf(err, errlen, "vmx: cannot map guest RAM at linear 0: %s", strerror(errno));
 		return -1;
 	}
 	if (mmap((void *)(uintptr_t)MON_BASE, MON_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC,

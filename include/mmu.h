@@ -1,0 +1,60 @@
+/* The shadow MMU's interface to the rest of the monitor: guest paging as the
+ * hardware does it (2-level non-PAE tables, 4 KB and 4 MB pages, U/S, R/W,
+ * CR0.WP, accessed/dirty bits written into the guest's own entries), the
+ * shadow mappings that make guest-linear addresses work for translated
+ * code (filled on demand, in runs), and the split of host faults into
+ * hidden (the monitor's business) and true (the guest's #PF). */
+#ifndef MMU_H
+#define MMU_H
+#include <stdint.h>
+#include <stdbool.h>
+#include "world.h"
+
+/* Access kinds, also the #PF error code bits they produce. */
+#define ACC_WRITE 0x02
+#define ACC_USER  0x04
+#define ACC_FETCH 0x10   /* not an error code bit without NX: used internally */
+
+#define PF_P 0x01        /* protection violation (else not present) */
+#define PF_W 0x02
+#define PF_U 0x04
+
+struct mmu_config {
+	uint8_t *ram;
+	uint32_t ram_size;
+	const struct world_ops *w;
+	/* Called when a write the MMU performs (A/D bits) or a remap concerns
+	 * pages holding translations. */
+	void (*phys_written)(uint32_t pa, uint32_t len);
+};
+
+void mmu_init(const struct mmu_config *c);
+/* Control registers as the guest loads them; each returns true when the
+ * linear -> physical mapping may have changed (translations must recheck). */
+bool mmu_set_cr0(uint32_t cr0);
+bool mmu_set_cr3(uint32_t cr3);
+bool mmu_set_cr4(uint32_t cr4);
+bool mmu_invlpg(uint32_t lin);
+bool mmu_paging(void);
+
+/* Linear -> physical for an access by the guest, as the page walk would
+ * do it (A/D bits set). Returns true, or false with the #PF error code. */
+bool mmu_translate(uint32_t lin, unsigned acc, uint32_t *pa, uint32_t *pf_err);
+/* Host pointer to guest-physical memory, NULL outside RAM. */
+void *mmu_phys_ptr(uint32_t pa, uint32_t len);
+
+/* A host fault at guest-linear `lin` while guest code ran. */
+enum mmu_fault_kind {
+	MMU_HIDDEN,      /* shadow filled or upgraded: retry the instruction */
+	MMU_TRUE,        /* the guest's #PF: *pf_err, CR2 = lin */
+	MMU_TRACED,      /* a write to a traced page: *pa says which */
+	MMU_OUTSIDE,     /* no RAM there (paging off) or page 0 */
+};
+enum mmu_fault_kind mmu_host_fault(uint32_t lin, bool write, bool user, uint32_t *pf_err, uint32_t *pa);
+
+/* Write-protect every linear alias of a guest-physical page (traced) or
+ * release it. Traced pages are mapped read-only from then on. */
+void mmu_trace_page(uint32_t ppn, bool on);
+bool mmu_page_traced(uint32_t ppn);
+
+#endif

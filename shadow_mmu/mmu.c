@@ -1,0 +1,395 @@
+/* The shadow MMU: walks the guest's 2-level page tables (4 KB and 4 MB
+ * pages), sets accessed/dirty bits in them as the hardware does, and keeps
+ * the host mappings of the low 4 GiB (the shadow) consistent with them:
+ * filled on demand in runs, read-only until a page is dirty or while it is
+ * traced, dropped on CR3 loads (but for global pages) and INVLPG, exactly
+ * the freedom a TLB has. With paging off the shadow is RAM mapped 1:1. */
+#include "mmu.h"
+#include "mon_area.h"
+#include "stats.h"
+
+#define PTE_P   0x001u
+#define PTE_W   0x002u
+#define PTE_U   0x004u
+#define PTE_A   0x020u
+#define PTE_D   0x040u
+#define PTE_PS  0x080u
+#define PTE_G   0x100u
+#define CR0_WP  0x00010000u
+#define CR0_PG  0x80000000u
+#define CR4_PSE 0x10u
+#define CR4_PGE 0x80u
+
+#define NPAGES  (1u << 20)            /* linear pages in 4 GiB */
+#define MAXRAMPAGES ((3072u << 20) >> 12)
+#define RUN_MAX 16u                   /* 4 KB pages prefetched in one fill */
+
+/* Per linear page: what the shadow maps there. */
+#define LM_MAPPED 0x1u
+#define LM_RW     0x2u
+#define LM_LARGE  0x4u                /* filled from a 4 MB guest page */
+#define LM_GLOBAL 0x8u
+#define LM_PPN_SHIFT 12
+
+static struct {
+	struct mmu_config c;
+	uint32_t cr0, cr3, cr4;
+	bool pg;
+	uint32_t nfilled;
+	stat_counter hidden, truef, fill_calls, fill_pages, flushes, invlpg, cr3_switch, ad_set,
+		     traced_writes, upgrades;
+} m = {
+	.hidden = {"mmu.fault.hidden", 0}, .truef = {"mmu.fault.true", 0},
+	.fill_calls = {"mmu.fill.calls", 0}, .fill_pages = {"mmu.fill.pages", 0},
+	.flushes = {"mmu.flush", 0}, .invlpg = {"mmu.invlpg", 0},
+	.cr3_switch = {"mmu.cr3.switch", 0}, .ad_set = {"mmu.ad.set", 0},
+	.traced_writes = {"mmu.trace.hit", 0}, .upgrades = {"mmu.fault.dirty", 0},
+};
+static uint32_t lmap[NPAGES];            /* LM_* | ppn << 12 */
+static uint32_t filled[NPAGES];          /* linear pages with LM_MAPPED, for flushes */
+static uint8_t traced[MAXRAMPAGES];
+
+static uint32_t ram_pages(void) { return m.c.ram_size >> 12; }
+
+void *mmu_phys_ptr(uint32_t pa, uint32_t len)
+{
+	if (pa >= m.c.ram_size || len > m.c.ram_size - pa)
+		return (void *)0;
+	return m.c.ram + pa;
+}
+
+static uint32_t rd32(uint32_t pa)
+{
+	uint32_t *p = mmu_phys_ptr(pa, 4);
+	return p ? *p : 0;       /* a table outside RAM reads as not present */
+}
+
+static void wr32(uint32_t pa, uint32_t v)
+{
+	uint32_t *p = mmu_phys_ptr(pa, 4);
+	if (!p)
+		return;
+	*p = v;
+	stat_inc(&m.ad_set);
+	if (m.c.phys_written)
+		m.c.phys_written(pa, 4);
+}
+
+void mmu_init(const struct mmu_config *c)
+{
+	m.c = *c;
+	m.cr0 = 0x11; m.cr3 = 0; m.cr4 = 0; m.pg = false; m.nfilled = 0;
+	stat_counter *all = &m.hidden;
+	for (unsigned i = 0; i < 10; i++)
+		stats_register(&all[i]);
+	for (uint32_t i = 0; i < ram_pages() && i < MAXRAMPAGES; i++)
+		traced[i] = 0;
+	/* Paging off: guest-linear is guest-physical. */
+	m.c.w->map(0, m.c.ram_size, 0, WP_RW);
+}
+
+bool mmu_paging(void) { return m.pg; }
+
+struct walk {
+	uint32_t pa;
+	uint32_t pte_pa;        /* the entry that maps the page (PDE for 4 MB pages) */
+	bool writable, dirty, large, global;
+};
+
+/* The hardware's walk for one access. Sets A (and D on writes) when the
+ * access is allowed, never when it faults. */
+static bool walk(uint32_t lin, unsigned acc, struct walk *w, uint32_t *err)
+{
+	bool user = acc & ACC_USER, write = acc & ACC_WRITE;
+	uint32_t pde_pa = (m.cr3 & ~0xfffu) + ((lin >> 22) << 2);
+	uint32_t pde = rd32(pde_pa);
+	*err = (acc & (ACC_WRITE | ACC_USER));
+	if (!(pde & PTE_P))
+		return false;
+	uint32_t eff_w, eff_u, pte, pte_pa;
+	if ((pde & PTE_PS) && (m.cr4 & CR4_PSE)) {
+		w->large = true;
+		pte = pde; pte_pa = pde_pa;
+		eff_w = pde & PTE_W; eff_u = pde & PTE_U;
+		w->pa = (pde & 0xffc00000u) | (lin & 0x003fffffu);
+	} else {
+		w->large = false;
+		pte_pa = (pde & ~0xfffu) + (((lin >> 12) & 0x3ffu) << 2);
+		pte = rd32(pte_pa);
+		if (!(pte & PTE_P))
+			return false;
+		eff_w = pde & pte & PTE_W; eff_u = pde & pte & PTE_U;
+		w->pa = (pte & ~0xfffu) | (lin & 0xfffu);
+	}
+	*err |= PF_P;
+	if (user && !eff_u)
+		return false;
+	bool can_write = eff_w || (!user && !(m.cr0 & CR0_WP));
+	if (write && !can_write)
+		return false;
+	/* Accessed bits on the way down, dirty on the leaf for a write. */
+	if (!w->large && !(pde & PTE_A))
+		wr32(pde_pa, pde | PTE_A);
+	uint32_t npte = pte | PTE_A | (write ? PTE_D : 0);
+	if (npte != pte)
+		wr32(pte_pa, npte);
+	w->pte_pa = pte_pa;
+	w->writable = can_write;
+	w->dirty = npte & PTE_D;
+	w->global = (npte & PTE_G) && (m.cr4 & CR4_PGE);
+	return true;
+}
+
+bool mmu_translate(uint32_t lin, unsigned acc, uint32_t *pa, uint32_t *pf_err)
+{
+	if (!m.pg) {
+		*pa = lin;
+		return true;
+	}
+	struct walk w;
+	if (!walk(lin, acc & (ACC_WRITE | ACC_USER), &w, pf_err))
+		return false;
+	*pa = w.pa;
+	return true;
+}
+
+bool mmu_page_traced(uint32_t ppn) { return ppn < ram_pages() && traced[ppn]; }
+
+/* ---- the shadow itself ---- */
+
+static void unmap_range(uint32_t lpn, uint32_t n)
+{
+	m.c.w->unmap(lpn << 12, n << 12);
+	for (uint32_t i = 0; i < n; i++)
+		lmap[lpn + i] = 0;
+}
+
+/* Maps n linear pages from lpn to guest-physical pages from ppn. Traced
+ * pages inside the run are then made read-only one by one. */
+static void map_run(uint32_t lpn, uint32_t ppn, uint32_t n, bool rw, uint32_t flags)
+{
+	m.c.w->map(lpn << 12, n << 12, ppn << 12, rw ? WP_RW : WP_RO);
+	stat_inc(&m.fill_calls);
+	stat_add(&m.fill_pages, n);
+	for (uint32_t i = 0; i < n; i++) {
+		bool t = mmu_page_traced(ppn + i);
+		if (rw && t)
+			m.c.w->protect((lpn + i) << 12, 4096, WP_RO);
+		lmap[lpn + i] = LM_MAPPED | (rw && !t ? LM_RW : 0) | flags | ((ppn + i) << LM_PPN_SHIFT);
+		filled[m.nfilled++] = lpn + i;
+	}
+}
+
+static bool fillable(uint32_t lpn) { return lpn > 0 && lpn < (MON_BASE >> 12) && !(lmap[lpn] & LM_MAPPED); }
+
+/* Fill after a walk: the page itself, plus neighbours whose entries the
+ * guest already marked accessed (and dirty, to map them writable), so the
+ * A/D bits stay exactly what the hardware would have set. */
+static void fill(uint32_t lin, const struct walk *w)
+{
+	uint32_t lpn = lin >> 12, ppn = w->pa >> 12;
+	if (ppn >= ram_pages())
+		return;
+	bool rw = w->writable && w->dirty;
+	uint32_t flags = (w->large ? LM_LARGE : 0) | (w->global ? LM_GLOBAL : 0);
+	uint32_t n = 1;
+	if (w->large) {
+		/* The rest of the 4 MB page shares one entry, its A and D bits. */
+		uint32_t end = (lpn | 0x3ffu) + 1;
+		while (lpn + n < end && fillable(lpn + n) && ppn + n < ram_pages())
+			n++;
+	} else {
+		uint32_t pte_pa = w->pte_pa;
+		while (n < RUN_MAX && ((lpn + n) & 0x3ffu) != 0 && fillable(lpn + n)) {
+			uint32_t pte = rd32(pte_pa + n * 4);
+			uint32_t need = PTE_P | PTE_A | (rw ? PTE_D | PTE_W : 0);
+			if ((pte & need) != need || (pte >> 12) != ppn + n || ppn + n >= ram_pages())
+				break;
+			if (!rw && (pte & PTE_W) && (pte & PTE_D) && w->writable)
+				break;      /* would map a writable dirty page read-only: fine but keep runs uniform */
+			if (((pte & PTE_G) && (m.cr4 & CR4_PGE)) != w->global)
+				break;
+			n++;
+		}
+	}
+	map_run(lpn, ppn, n, rw, flags);
+}
+
+static void flush(bool keep_global)
+{
+	if (!m.pg || m.nfilled == 0)
+		return;
+	stat_inc(&m.flushes);
+	uint32_t kept = 0;
+	if (!keep_global && m.nfilled > 256) {
+		/* Many pages: one call over the whole range is cheaper. */
+		m.c.w->unmap(0x1000, MON_BASE - 0x1000);
+		for (uint32_t i = 0; i < m.nfilled; i++)
+			lmap[filled[i]] = 0;
+		m.nfilled = 0;
+		return;
+	}
+	for (uint32_t i = 0; i < m.nfilled; i++) {
+		uint32_t lpn = filled[i];
+		if (!(lmap[lpn] & LM_MAPPED))
+			continue;
+		if (keep_global && (lmap[lpn] & LM_GLOBAL)) {
+			filled[kept++] = lpn;
+			continue;
+		}
+		uint32_t n = 1;
+		while (i + n < m.nfilled && filled[i + n] == lpn + n && (lmap[lpn + n] & LM_MAPPED) &&
+		       !(keep_global && (lmap[lpn + n] & LM_GLOBAL)))
+			n++;
+		unmap_range(lpn, n);
+		i += n - 1;
+	}
+	m.nfilled = kept;
+}
+
+static void set_paging(bool on)
+{
+	if (on == m.pg)
+		return;
+	if (on) {
+		m.c.w->unmap(0x1000, MON_BASE - 0x1000);
+		m.pg = true;
+		m.nfilled = 0;
+	} else {
+		flush(false);
+		m.pg = false;
+		m.c.w->map(0, m.c.ram_size, 0, WP_RW);
+		for (uint32_t p = 1; p < ram_pages(); p++)
+			if (traced[p])
+				m.c.w->protect(p << 12, 4096, WP_RO);
+	}
+}
+
+bool mmu_set_cr0(uint32_t cr0)
+{
+	uint32_t old = m.cr0;
+	m.cr0 = cr0;
+	if ((old ^ cr0) & CR0_PG) {
+		set_paging(cr0 & CR0_PG);
+		return true;
+	}
+	if ((old ^ cr0) & CR0_WP) {
+		flush(false);
+		return true;
+	}
+	return false;
+}
+
+bool mmu_set_cr3(uint32_t cr3)
+{
+	m.cr3 = cr3;
+	if (!m.pg)
+		return false;
+	stat_inc(&m.cr3_switch);
+	flush(true);
+	return true;
+}
+
+bool mmu_set_cr4(uint32_t cr4)
+{
+	uint32_t old = m.cr4;
+	m.cr4 = cr4;
+	if ((old ^ cr4) & (CR4_PSE | CR4_PGE)) {
+		flush(false);
+		return m.pg;
+	}
+	return false;
+}
+
+bool mmu_invlpg(uint32_t lin)
+{
+	stat_inc(&m.invlpg);
+	if (!m.pg)
+		return false;
+	uint32_t lpn = lin >> 12;
+	if (!(lmap[lpn] & LM_MAPPED))
+		return true;
+	if (lmap[lpn] & LM_LARGE) {
+		uint32_t base = lpn & ~0x3ffu;
+		for (uint32_t i = 0; i < 1024; i++)
+			if ((lmap[base + i] & (LM_MAPPED | LM_LARGE)) == (LM_MAPPED | LM_LARGE))
+				unmap_range(base + i, 1);
+	} else {
+		unmap_range(lpn, 1);
+	}
+	return true;
+}
+
+enum mmu_fault_kind mmu_host_fault(uint32_t lin, bool write, bool user, uint32_t *pf_err, uint32_t *pa)
+{
+	uint32_t lpn = lin >> 12;
+	if (!m.pg) {
+		*pa = lin;
+		if (lin < 0x1000 || lin >= m.c.ram_size)
+			return MMU_OUTSIDE;
+		return write && mmu_page_traced(lpn) ? MMU_TRACED : MMU_OUTSIDE;
+	}
+	if (lin >= MON_BASE)
+		return MMU_OUTSIDE;
+	struct walk w;
+	unsigned acc = (write ? ACC_WRITE : 0) | (user ? ACC_USER : 0);
+	if (!walk(lin, acc, &w, pf_err)) {
+		stat_inc(&m.truef);
+		return MMU_TRUE;
+	}
+	*pa = w.pa;
+	if (w.pa >= m.c.ram_size || lpn == 0)
+		return MMU_OUTSIDE;
+	uint32_t e = lmap[lpn];
+	if ((e & LM_MAPPED) && (e >> LM_PPN_SHIFT) != (w.pa >> 12)) {
+		/* Stale (the guest changed the entry and relies on a flush it
+		 * has not done yet would not fault): refill from the walk. */
+		unmap_range(lpn, 1);
+		e = 0;
+	}
+	if (!(e & LM_MAPPED)) {
+		stat_inc(&m.hidden);
+		fill(lin, &w);
+		if (!(write && mmu_page_traced(w.pa >> 12)))
+			return MMU_HIDDEN;
+		e = lmap[lpn];
+	}
+	if (write && !(e & LM_RW)) {
+		if (mmu_page_traced(w.pa >> 12)) {
+			stat_inc(&m.traced_writes);
+			return MMU_TRACED;
+		}
+		/* First write: D is now set in the guest's entry. */
+		stat_inc(&m.upgrades);
+		stat_inc(&m.hidden);
+		m.c.w->protect(lpn << 12, 4096, WP_RW);
+		lmap[lpn] |= LM_RW;
+		return MMU_HIDDEN;
+	}
+	/* Mapped as needed already: a fault from a stale host view. */
+	stat_inc(&m.hidden);
+	return MMU_HIDDEN;
+}
+
+void mmu_trace_page(uint32_t ppn, bool on)
+{
+	if (ppn >= ram_pages() || (bool)traced[ppn] == on)
+		return;
+	traced[ppn] = on;
+	if (!m.pg) {
+		if (ppn != 0)
+			m.c.w->protect(ppn << 12, 4096, on ? WP_RO : WP_RW);
+		return;
+	}
+	/* Every linear alias of the page. Releasing leaves them read-only:
+	 * the next write upgrades the one it goes through (hidden fault). */
+	if (!on)
+		return;
+	for (uint32_t i = 0; i < m.nfilled; i++) {
+		uint32_t lpn = filled[i];
+		if ((lmap[lpn] & LM_MAPPED) && (lmap[lpn] >> LM_PPN_SHIFT) == ppn && (lmap[lpn] & LM_RW)) {
+			m.c.w->protect(lpn << 12, 4096, WP_RO);
+			lmap[lpn] &= ~LM_RW;
+		}
+	}
+}
