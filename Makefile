@@ -55,7 +55,7 @@ $(GUEST_ELFS): | $(BUILD)/.deps-build
 # ---- unit tests (cmocka), each built plain and with ASan/UBSan ----
 UNIT_CFLAGS := -std=gnu11 $(WARN) -O1 -g -Iinclude -Ibt -Ivmx_userspace
 SAN_FLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-DEV_SRCS    := vmm/stats.c vmm/iobus.c $(wildcard vmm/devices/*.c)
+DEV_SRCS    := vmm/stats.c vmm/iobus.c shadow_mmu/mmio.c $(wildcard vmm/devices/*.c)
 BT_SRCS     := $(wildcard bt/*.c) vmm/stats.c
 unit_srcs_test_devices      := $(DEV_SRCS)
 unit_srcs_test_iobus        := $(DEV_SRCS)

@@ -56,6 +56,7 @@ struct vmm_config {
 	size_t meta_size;
 	uint32_t tc_size;          /* bytes of translation cache, <= MON_TC_MAX */
 	unsigned trace;            /* VMX_TRACE_* bits */
+	bool testdev;              /* the pc-testdev memory window at 0xFF000000 */
 	uint32_t gate_callout, gate_ibl, gate_ibl_miss; /* linear addresses in the monitor area */
 	uint32_t gate_exit_shared, gate_learn_shared;
 	uint16_t sel_code32, sel_flat, sel_mongs;

@@ -540,74 +540,124 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 	return -2;
 }
 
-/* A #GP from translated code may only mean the shadow segment was truncated
- * (or could not be built) where the guest's own segment allows the access:
- * then the access is performed here against the guest's real segment. The
- * common data moves are handled; anything else there is reported.
- * Returns 1 when emulated (vm.eip = next instruction), 0 for a genuine #GP. */
-int emulate_truncated_access(uint32_t eip)
+/* One instruction's data access that the hardware could not do itself:
+ * through a shadow segment truncated below the monitor area (the guest's
+ * own segment allows it), or into device memory (no host mapping there).
+ * The access is performed against the guest's real segment and memory
+ * (RAM or device) by the monitor: moves of 1/2/4 bytes, movzx/movsx, and
+ * movs/stos/lods with or without rep.
+ * Returns 1 when done (vm.eip = next instruction), 0 when the instruction
+ * is not one of those (the caller decides), -1 when a guest fault was
+ * delivered instead (vm.eip = handler). */
+int emulate_data_access(uint32_t eip)
 {
 	struct ctx c;
 	m_memset(&c, 0, sizeof(c));
 	uint32_t lin = vm.seg[SEG_CS].base + eip;
-	if (!glin_read(lin, c.code, 15) && !glin_read(lin, c.code, 1))
-		return 0;
-	if (!guarded_decode(c.code, &c.in, NULL) || !c.in.has_mem || c.in.addrsize != 32)
+	if (!glin_read(lin, c.code, 15)) {
+		unsigned n = 0;
+		while (n < 15 && glin_read(lin + n, c.code + n, 1))
+			n++;
+	}
+	if (!guarded_decode(c.code, &c.in, NULL) || c.in.addrsize != 32)
 		return 0;
 	struct bt_insn *in = &c.in;
 	uint8_t op = c.code[in->opcode_off];
+	uint8_t op2 = op == 0x0f ? c.code[in->opcode_off + 1] : 0;
 	if (in->modrm_off != 0xff) {
 		uint8_t m = c.code[in->modrm_off];
 		c.mod = m >> 6; c.regf = (m >> 3) & 7; c.rm = m & 7;
 	}
-	unsigned size = (op & 1) ? in->opsize / 8 : 1;
-	int sreg = mseg(&c);
-	uint32_t off = ea(&c);
-	const struct segcache *s = &vm.seg[sreg];
-	bool write = op == 0x88 || op == 0x89 || op == 0xc6 || op == 0xc7 || op == 0xa2 || op == 0xa3;
-	bool read = op == 0x8a || op == 0x8b || op == 0xa0 || op == 0xa1;
-	if (!read && !write)
-		goto unsupported_if_allowed;
-	if (op == 0xa0 || op == 0xa1 || op == 0xa2 || op == 0xa3)
-		off = in->imm ? in->imm : (uint32_t)in->mem_disp;
-	/* The guest's own limit and rights decide, as the hardware would. */
+	unsigned osz = in->opsize / 8;
 	int vec;
 	uint32_t v = 0;
-	if (read) {
-		if (!s->present || (s->type & 8 && !(s->type & 2)) || off + size - 1 < off || off + size - 1 > s->limit)
-			return 0;
-		if (!glin_read(s->base + off, &v, size))
-			goto unmapped;
-		unsigned r = (op == 0xa0 || op == 0xa1) ? 0 : c.regf;
-		if (size == 1 && !(op == 0xa0))
-			ma_set_reg(r & 3, (ma_reg(r & 3) & ~(0xffu << ((r & 4) ? 8 : 0))) | (v << ((r & 4) ? 8 : 0)));
-		else if (size == 1)
-			ma_set_reg(0, (ma_reg(0) & ~0xffu) | v);
-		else
-			reg_write(r, size * 8, v);
+	c.next = eip + in->len;
+
+	/* String instructions: element by element, registers kept exact so a
+	 * fault in the middle leaves a restartable state. */
+	if ((op >= 0xa4 && op <= 0xa5) || (op >= 0xaa && op <= 0xad)) {
+		unsigned size = (op & 1) ? osz : 1;
+		int step = (vm.ma->eflags & FL_DF) ? -(int)size : (int)size;
+		/* The source (DS:ESI) may be overridden; the destination is ES:EDI. */
+		int src = SEG_DS;
+		if (in->seg_prefix_off != 0xff) {
+			switch (c.code[in->seg_prefix_off]) {
+			case 0x26: src = SEG_ES; break;
+			case 0x2e: src = SEG_CS; break;
+			case 0x36: src = SEG_SS; break;
+			case 0x64: src = SEG_FS; break;
+			case 0x65: src = SEG_GS; break;
+			default: break;
+			}
+		}
+		uint32_t count = in->rep ? vm.ma->ecx : 1;
+		while (count) {
+			if (op == 0xaa || op == 0xab) {
+				v = vm.ma->eax;
+			} else if (!seg_read(src, vm.ma->esi, &v, size, &vec)) {
+				return fault(vec, 0), -1;
+			}
+			if (op == 0xac || op == 0xad) {
+				reg_write(0, size * 8, v);
+				if (size == 1)
+					vm.ma->eax = (vm.ma->eax & ~0xffu) | (v & 0xff);
+			} else if (!seg_write(SEG_ES, vm.ma->edi, &v, size, &vec)) {
+				return fault(vec, 0), -1;
+			}
+			if (op != 0xaa && op != 0xab)
+				vm.ma->esi += (uint32_t)step;
+			if (op != 0xac && op != 0xad)
+				vm.ma->edi += (uint32_t)step;
+			count--;
+			if (in->rep)
+				vm.ma->ecx = count;
+		}
+		vm.eip = c.next;
+		return 1;
+	}
+	if (!in->has_mem)
+		return 0;
+
+	unsigned size;
+	bool read;
+	if (op == 0x88 || op == 0x89 || op == 0xc6 || op == 0xc7 || op == 0xa2 || op == 0xa3) {
+		read = false;
+		size = (op & 1) ? osz : 1;
+	} else if (op == 0x8a || op == 0x8b || op == 0xa0 || op == 0xa1) {
+		read = true;
+		size = (op & 1) ? osz : 1;
+	} else if (op2 == 0xb6 || op2 == 0xb7 || op2 == 0xbe || op2 == 0xbf) {
+		read = true;
+		size = (op2 & 1) ? 2 : 1;
 	} else {
-		if (!s->present || (s->type & 8) || !(s->type & 2) || off + size - 1 < off || off + size - 1 > s->limit)
-			return 0;
+		return 0;
+	}
+	int sreg = mseg(&c);
+	uint32_t off = (op >= 0xa0 && op <= 0xa3) ? (uint32_t)in->mem_disp : ea(&c);
+	if (read) {
+		if (!seg_read(sreg, off, &v, size, &vec))
+			return fault(vec, 0), -1;
+		if (op2) {
+			if (op2 == 0xbe) v = (uint32_t)(int32_t)(int8_t)v;
+			if (op2 == 0xbf) v = (uint32_t)(int32_t)(int16_t)v;
+			reg_write(c.regf, osz * 8, v);
+		} else if (size == 1) {
+			unsigned r = (op == 0xa0) ? 0 : c.regf;     /* al, cl, dl, bl, ah, ch, dh, bh */
+			unsigned shift = (r & 4) ? 8 : 0;
+			ma_set_reg(r & 3, (ma_reg(r & 3) & ~(0xffu << shift)) | (v << shift));
+		} else {
+			reg_write((op == 0xa1) ? 0 : c.regf, size * 8, v);
+		}
+	} else {
 		if (op == 0xc6 || op == 0xc7) {
 			v = in->imm;
 		} else {
 			unsigned r = (op == 0xa2 || op == 0xa3) ? 0 : c.regf;
-			v = ma_reg(size == 1 ? (r & 3) : r);
-			if (size == 1 && (r & 4))
-				v >>= 8;
+			v = size == 1 ? (ma_reg(r & 3) >> ((r & 4) ? 8 : 0)) : ma_reg(r);
 		}
-		if (!glin_write(s->base + off, &v, size))
-			goto unmapped;
+		if (!seg_write(sreg, off, &v, size, &vec))
+			return fault(vec, 0), -1;
 	}
-	(void)vec;
-	vm.eip = eip + in->len;
+	vm.eip = c.next;
 	return 1;
-unsupported_if_allowed:
-	if (s->present && off <= s->limit && (uint32_t)(s->base + off) >= MON_BASE)
-		vmm_fatal("unsupported instruction touching the monitor's linear range, eip", eip);
-	return 0;
-unmapped:
-	vmm_logx("vmx: guest access outside its memory at linear", s->base + off);
-	vmm_fatal("(no device there), eip", eip);
-	return -2;
 }

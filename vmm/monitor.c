@@ -2,6 +2,8 @@
  * reset to the multiboot entry state, guest memory access, device polling
  * and the virtual EFLAGS, plus the monitor's named counters. */
 #include "vm.h"
+#include "mmio.h"
+#include "devices/testdev.h"
 #include <stdarg.h>
 
 struct vm vm;
@@ -142,45 +144,76 @@ void vmm_dump_state(void)
 
 /* ---- guest memory ---- */
 
-/* One access within a page: the guest-physical address, or a fault. */
-static uint8_t *lin_ptr(uint32_t lin, uint32_t len, bool write)
+static stat_counter unassigned = { "mmu.mmio.unassigned", 0 };
+
+/* One page's share of an access: its guest-physical address, or a fault. */
+static bool lin_phys(uint32_t lin, bool write, uint32_t *pa)
 {
-	uint32_t pa, err;
-	if (!mmu_translate(lin, write ? ACC_WRITE : 0, &pa, &err)) {
+	uint32_t err;
+	if (!mmu_translate(lin, write ? ACC_WRITE : 0, pa, &err)) {
 		vm.mem_fault_vec = EXC_PF;
 		vm.pf_err = err;
 		vm.pf_lin = lin;
-		return (uint8_t *)0;
+		return false;
 	}
+	return true;
+}
+
+/* Bytes at guest-physical pa: RAM, device memory (in pieces of at most 4
+ * bytes, never across the device's end), or nothing (reads zero as on
+ * QEMU's PC, writes dropped, counted). */
+static void phys_access(uint32_t pa, uint8_t *buf, uint32_t len, bool write)
+{
 	uint8_t *p = mmu_phys_ptr(pa, len);
-	if (!p) {
-		vm.mem_fault_vec = EXC_GP;   /* no RAM there: nothing answers */
-		return (uint8_t *)0;
+	if (p) {
+		if (write) {
+			bt_notify_write(pa, len);
+			m_memcpy(p, buf, len);
+		} else {
+			m_memcpy(buf, p, len);
+		}
+		return;
 	}
-	if (write)
-		bt_notify_write(pa, len);
-	return p;
+	while (len) {
+		const struct mmio_region *r = mmio_find(pa);
+		uint32_t n = len > 4 ? 4 : len;
+		if (r && pa + n > r->base + r->len)
+			n = r->base + r->len - pa;
+		if (n == 3)
+			n = 2;
+		uint32_t v = 0;
+		if (r && write) {
+			for (uint32_t i = 0; i < n; i++)
+				v |= (uint32_t)buf[i] << (8 * i);
+			mmio_write(r, pa, n, v);
+		} else if (r) {
+			v = mmio_read(r, pa, n);
+			for (uint32_t i = 0; i < n; i++)
+				buf[i] = (uint8_t)(v >> (8 * i));
+		} else {
+			stat_inc(&unassigned);
+			n = 1;
+			if (!write)
+				buf[0] = 0;
+		}
+		pa += n; buf += n; len -= n;
+	}
 }
 
 /* Accesses are split at page boundaries; every page is checked before any
  * byte is written, as the CPU does for one instruction's access. */
 static bool lin_access(uint32_t lin, uint8_t *buf, uint32_t len, bool write)
 {
-	uint8_t *parts[2] = { 0, 0 };
-	uint32_t first = 0x1000 - (lin & 0xfff);
+	uint32_t first = 0x1000 - (lin & 0xfff), pa0, pa1 = 0;
 	if (first > len)
 		first = len;
-	if (!(parts[0] = lin_ptr(lin, first, write)))
+	if (!lin_phys(lin, write, &pa0))
 		return false;
-	if (first < len && !(parts[1] = lin_ptr(lin + first, len - first, write)))
+	if (first < len && !lin_phys(lin + first, write, &pa1))
 		return false;
-	for (uint32_t i = 0; i < len; i++) {
-		uint8_t *p = i < first ? parts[0] + i : parts[1] + (i - first);
-		if (write)
-			*p = buf[i];
-		else
-			buf[i] = *p;
-	}
+	phys_access(pa0, buf, first, write);
+	if (first < len)
+		phys_access(pa1, buf + first, len - first, write);
 	return true;
 }
 
@@ -333,6 +366,9 @@ int vmm_init(const struct vmm_config *cfg)
 	debug_exit_init(&vm.dbg, 0xf4);
 	if (pic_attach(&vm.pic, &vm.io) || pit_attach(&vm.pit, &vm.io) || uart_attach(&vm.uart, &vm.io) ||
 	    cmos_attach(&vm.cmos, &vm.io) || debug_exit_attach(&vm.dbg, &vm.io))
+		return -1;
+	stats_register(&unassigned);
+	if (cfg->testdev && testdev_attach() != 0)
 		return -1;
 
 	struct bt_env env = {

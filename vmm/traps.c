@@ -160,6 +160,19 @@ enum trap_action vmm_trap(struct vmm_trap *t)
 				}
 				return resume_same(t, ma->step != 0);
 			case MMU_OUTSIDE:
+				/* Device memory (or nothing): the monitor performs it. */
+				if (!pc.ecx_in_scratch) {
+					take_regs(t);
+					vm.eip = pc.eip;
+					int r = emulate_data_access(pc.eip);
+					if (r != 0) {
+						if (vm.stopped)
+							return TRAP_EXIT_WORLD;
+						if (r == 1 && irq_deliverable() && !deliver_irq(vm.eip))
+							return TRAP_EXIT_WORLD;
+						return resume_at_eip(vm.eip);
+					}
+				}
 				break;
 			}
 			if (a < 4096 && !mmu_paging())
@@ -174,16 +187,18 @@ enum trap_action vmm_trap(struct vmm_trap *t)
 		if (t->trapno == 17)
 			return reflect(t, &pc, EXC_AC, true, 0);
 		if (t->err == 0 && !pc.ecx_in_scratch) {
+			/* A truncated shadow segment: the guest's own may allow it. */
 			take_regs(t);
-			int r = emulate_truncated_access(pc.eip);
-			if (r == 1) {
+			vm.eip = pc.eip;
+			int r = emulate_data_access(pc.eip);
+			if (r != 0) {
 				stat_inc(&vs.monitor_range);
-				if (irq_deliverable() && !deliver_irq(vm.eip))
+				if (vm.stopped)
+					return TRAP_EXIT_WORLD;
+				if (r == 1 && irq_deliverable() && !deliver_irq(vm.eip))
 					return TRAP_EXIT_WORLD;
 				return resume_at_eip(vm.eip);
 			}
-			if (r < 0 || vm.stopped)
-				return TRAP_EXIT_WORLD;
 		}
 		return reflect(t, &pc, EXC_GP, true, t->err);
 	case TRAP_FPE:

@@ -119,7 +119,7 @@ uint32_t enter_eip(uint32_t eip);
  * holds the new EIP), -1 fault raised (delivered), -2 stop */
 int emulate_insn(uint32_t eip, unsigned len_hint);
 int emulate_string_io(uint32_t eip, bool in);
-int emulate_truncated_access(uint32_t eip);
+int emulate_data_access(uint32_t eip);
 
 static inline uint32_t ma_reg(int r)
 {

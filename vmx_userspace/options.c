@@ -154,7 +154,7 @@ int vmx_parse_options(int argc, char **argv, struct vmx_options *o, char *err, s
 
 		if (strcmp(name, "kernel") && strcmp(name, "m") && strcmp(name, "append") &&
 		    strcmp(name, "mode") && strcmp(name, "stats") && strcmp(name, "trace") &&
-		    strcmp(name, "tc-size"))
+		    strcmp(name, "tc-size") && strcmp(name, "device"))
 			return fail(err, errlen, "vmx: unknown option '%s' (see -help)", opt);
 
 		if (i + 1 >= argc)
@@ -184,6 +184,11 @@ int vmx_parse_options(int argc, char **argv, struct vmx_options *o, char *err, s
 		} else if (!strcmp(name, "trace")) {
 			if (parse_trace(opt, arg, &o->trace_mask, err, errlen) < 0)
 				return -1;
+		} else if (!strcmp(name, "device")) {
+			if (strcmp(arg, "pc-testdev"))
+				return fail(err, errlen, "vmx: %s: unknown device '%s'; valid devices: pc-testdev",
+					    opt, arg);
+			o->testdev = true;
 		} else {
 			if (parse_tc(opt, arg, &o->tc_kb, err, errlen) < 0)
 				return -1;
@@ -227,6 +232,9 @@ void vmx_print_help(void *stdio_file)
 "                 io (guest port accesses), all. May be repeated.\n"
 "  -tc-size KB    translation cache size in kilobytes, %u..%u (default: the\n"
 "                 monitor's built-in size).\n"
+"  -device pc-testdev\n"
+"                 add the test device's memory window (64 KiB at 0xFF000000\n"
+"                 that reads back what was written), as QEMU's pc-testdev.\n"
 "  -help, -h      print this help and exit.\n"
 "\n"
 "Guest machine:\n"

@@ -19,6 +19,7 @@ struct vmx_options {
 	const char *stats_path;  /* -stats FILE.json or "-" (table on stderr); NULL: none */
 	unsigned trace_mask;     /* -trace LIST: comma separated names, see VMX_TRACE_* */
 	unsigned tc_kb;          /* -tc-size KB: translation cache size, default 0 = built-in */
+	bool testdev;            /* -device pc-testdev */
 	bool help;
 };
 #define VMX_MEM_MIN_MB 2u

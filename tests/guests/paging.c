@@ -25,6 +25,7 @@ static uint32_t pt_low[4][1024] __attribute__((aligned(4096)));   /* 0..16 MiB *
 static uint32_t pt_hi[1024] __attribute__((aligned(4096)));       /* 0xC0000000.. */
 static uint32_t pt_test[1024] __attribute__((aligned(4096)));     /* 0x40000000.. (space 1) */
 static uint32_t pt_test2[1024] __attribute__((aligned(4096)));    /* 0x40000000.. (space 2) */
+static uint32_t pt_top[1024] __attribute__((aligned(4096)));      /* 0xFFC00000.. */
 static uint8_t frames[8][PAGE] __attribute__((aligned(4096)));    /* test pages */
 
 #define TEST_LIN 0x40000000u
@@ -212,6 +213,29 @@ static void check_fetch_fault(void)
 	check_eq("code patched through another alias", 0x87654321, fn());
 }
 
+/* The top 4 MiB of the linear space is the guest's like any other. */
+static void check_top_of_linear_space(void)
+{
+	pd[1023] = phys(pt_top) | P | W;
+	pt_top[1023] = phys(frames[3]) | P | W;           /* 0xFFFFF000 */
+	pt_top[0] = phys(frames[4]) | P | W;              /* 0xFFC00000 */
+	write_cr3(phys(pd));
+	volatile uint32_t *top = (volatile uint32_t *)0xFFFFF000u;
+	volatile uint8_t *low = (volatile uint8_t *)0xFFC00000u;
+	*top = 0x70B70B;
+	top[1023] = 0xE7D;
+	*low = 0x42;
+	check_eq("write at 0xFFFFF000, read back", 0x70B70B, *top);
+	check_eq("last dword of the linear space", 0xE7D, top[1023]);
+	check_eq("byte at 0xFFC00000", 0x42, *low);
+	check_eq("seen through identity at the frame", 0x70B70B, *(uint32_t *)frames[3]);
+	check_eq("frame at the top's last dword", 0xE7D, *(uint32_t *)(frames[3] + 4092));
+	uint16_t w = *(volatile uint16_t *)0xFFFFF002u;
+	check_eq("16-bit read at 0xFFFFF002", 0x0070, w);
+	pd[1023] = 0;
+	write_cr3(phys(pd));
+}
+
 static void check_address_spaces(void)
 {
 	/* Space 1 maps TEST_LIN+8 pages -> frame 0, space 2 -> frame 1. */
@@ -254,4 +278,6 @@ void guest_main(void)
 	progress("fetch_fault");
 	check_address_spaces();
 	progress("address_spaces");
+	check_top_of_linear_space();
+	progress("top_4mb");
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs one multiboot test guest under qemu-system-i386: serial output on
-# stdout, exit status from the isa-debug-exit port ((code << 1) | 1, so 1 is
-# PASS and 5 is FAIL), 124 on timeout.
-# Usage: tests/scripts/qemu-guest.sh ELF [-append STR]
+# stdout, exit status from isa-debug-exit ((code << 1) | 1: 1 PASS, 5 FAIL).
+# Usage: tests/scripts/qemu-guest.sh ELF [-append STR]   (124 on timeout)
+# QEMU_EXTRA in the environment adds options (e.g. -device pc-testdev).
 set -u
 
 usage() {
@@ -20,8 +20,9 @@ if [ $# -gt 0 ]; then
 fi
 [ -r "$elf" ] || { echo "$0: cannot read $elf" >&2; exit 66; }
 
+# shellcheck disable=SC2086
 timeout 60 "${QEMU:-qemu-system-i386}" -nodefaults -display none -no-reboot -m 128 \
 	-serial stdio -monitor none \
-	-device isa-debug-exit,iobase=0xf4,iosize=4 \
+	-device isa-debug-exit,iobase=0xf4,iosize=4 ${QEMU_EXTRA:-} \
 	-kernel "$elf" "${extra[@]}" </dev/null
 exit $?

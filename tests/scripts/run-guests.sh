@@ -14,6 +14,14 @@ pass=0 fail=0
 vmx_args() {
 	case "$1" in
 	tc_pressure) echo "-tc-size 128" ;;
+	mmio) echo "-device pc-testdev" ;;
+	*) echo "" ;;
+	esac
+}
+# Extra QEMU options: the same devices.
+qemu_args() {
+	case "$1" in
+	mmio) echo "-device pc-testdev" ;;
 	*) echo "" ;;
 	esac
 }
@@ -24,7 +32,7 @@ for elf in "$@"; do
 	timeout 120 "$vmx" -kernel "$elf" $(vmx_args "$name") -stats "$out/$name.stats.json" \
 		</dev/null >"$out/$name.vmx.out" 2>"$out/$name.vmx.err"
 	vs=$?
-	"$here/qemu-guest.sh" "$elf" >"$out/$name.qemu.out" 2>"$out/$name.qemu.err"
+	QEMU_EXTRA=$(qemu_args "$name") "$here/qemu-guest.sh" "$elf" >"$out/$name.qemu.out" 2>"$out/$name.qemu.err"
 	qs=$?
 	why=""
 	[ "$vs" -eq 1 ] || why="vmx exit status $vs"
