@@ -22,7 +22,7 @@ ASM_SRCS  := vmx_userspace/uworld/gate.S
 MON_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(MON_SRCS))
 HOST_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(HOST_SRCS)) $(patsubst %.S,$(BUILD)/obj/%.o,$(ASM_SRCS))
 
-.PHONY: all deps check unit unit-asan guest-tests cli-tests run bench-bt clean
+.PHONY: all deps check unit unit-asan guest-tests cli-tests run bench-bt bench-mmu clean
 all: $(BUILD)/vmx
 
 # Installs what is missing when run as root; otherwise says what to run.
@@ -99,11 +99,15 @@ run: $(BUILD)/vmx $(GUEST_OUT)/hello.elf
 $(eval $(call GUEST_LINK_RULE,bench_loop))
 $(eval $(call GUEST_LINK_RULE,triple_fault))
 $(eval $(call GUEST_LINK_RULE,echo))
+$(eval $(call GUEST_LINK_RULE,bench_mmu))
 $(BUILD)/bench/native_loop: tests/bench/native_loop.c tests/bench/bench_kernel.h | $(BUILD)/.deps-build
 	@mkdir -p $(dir $@)
 	$(CC) -m32 -O2 -o $@ $<
 bench-bt: $(BUILD)/vmx $(GUEST_OUT)/bench_loop.elf $(GUEST_OUT)/tc_pressure.elf $(BUILD)/bench/native_loop $(BUILD)/.deps-test
 	@./tests/scripts/bench-bt.sh $(BUILD)/vmx
+
+bench-mmu: $(BUILD)/vmx $(GUEST_OUT)/bench_mmu.elf $(BUILD)/.deps-test
+	@./tests/scripts/bench-mmu.sh $(BUILD)/vmx
 
 clean:
 	rm -rf $(BUILD)

@@ -42,6 +42,10 @@ struct pcrec {
 	uint8_t flags, fix;
 };
 
+/* Resets clear only the IBL entries filled since the last one, up to this
+ * many; past it the whole table (512 KiB) is cleared. */
+#define IBL_USED_MAX 4096u
+
 struct bt_state {
 	struct bt_env env;
 	struct bt_mode mode;
@@ -52,6 +56,7 @@ struct bt_state {
 	uint32_t *page_head;         /* per guest-physical page: first CCF */
 	uint32_t *traced; uint32_t ntraced, max_traced; /* pages currently write-protected */
 	uint32_t *volatile_exits; uint32_t nvolatile;   /* chains across linear pages */
+	uint32_t *ibl_used; uint32_t nibl_used;         /* IBL entries filled since the last reset */
 	uint32_t tc_used;
 	uint64_t epoch;
 };

@@ -53,15 +53,29 @@ static inline struct ibl_entry *ibl_tab(void) { return (struct ibl_entry *)(uint
 void bt_ibl_reset(void)
 {
 	struct ibl_entry *t = ibl_tab();
-	for (uint32_t i = 0; i <= IBL_MASK; i++) {
-		t[i].neg_eip = 0;
-		t[i].tc = bt.env.gate_ibl_miss;
+	if (bt.nibl_used <= IBL_USED_MAX) {
+		/* Remappings are frequent (every CR3 load): clear what was used. */
+		for (uint32_t i = 0; i < bt.nibl_used; i++) {
+			t[bt.ibl_used[i]].neg_eip = 0;
+			t[bt.ibl_used[i]].tc = bt.env.gate_ibl_miss;
+		}
+	} else {
+		for (uint32_t i = 0; i <= IBL_MASK; i++) {
+			t[i].neg_eip = 0;
+			t[i].tc = bt.env.gate_ibl_miss;
+		}
 	}
+	bt.nibl_used = 0;
 }
 
 void bt_ibl_set(uint32_t eip, uint32_t tc)
 {
 	struct ibl_entry *e = &ibl_tab()[eip & IBL_MASK];
+	if (e->tc == bt.env.gate_ibl_miss) {
+		if (bt.nibl_used < IBL_USED_MAX)
+			bt.ibl_used[bt.nibl_used] = eip & IBL_MASK;
+		bt.nibl_used++;
+	}
 	e->neg_eip = 0u - eip;
 	e->tc = tc;
 }

@@ -49,7 +49,9 @@ int bt_init(const struct bt_env *env)
 	bt.page_head = carve(&p, &left, sizeof(uint32_t) * env->ram_pages);
 	bt.traced = carve(&p, &left, sizeof(uint32_t) * env->ram_pages);
 	bt.volatile_exits = carve(&p, &left, sizeof(uint32_t) * bt.max_exit);
-	if (!bt.ccfs || !bt.exits || !bt.pcs || !bt.hash || !bt.page_head || !bt.traced || !bt.volatile_exits)
+	bt.ibl_used = carve(&p, &left, sizeof(uint32_t) * IBL_USED_MAX);
+	if (!bt.ccfs || !bt.exits || !bt.pcs || !bt.hash || !bt.page_head || !bt.traced || !bt.volatile_exits ||
+	    !bt.ibl_used)
 		return -1;
 	stat_counter *all = &bts.tu_translated;
 	for (unsigned i = 0; i < sizeof(bts) / sizeof(stat_counter); i++)
@@ -57,6 +59,7 @@ int bt_init(const struct bt_env *env)
 	for (uint32_t i = 0; i < env->ram_pages; i++)
 		bt.page_head[i] = 0;
 	bt.ntraced = 0;
+	bt.nibl_used = IBL_USED_MAX + 1;   /* the table holds garbage: clear it all */
 	bt_flush_all();
 	bts.tc_flushes.value = 0;   /* the initial reset is not a flush */
 	return 0;
