@@ -106,29 +106,18 @@ uint32_t vmm_callout(struct mon_area *ma, uint32_t site)
 		}
 		return tc;
 	}
-	case CO_IBL_MISS: {
+	case CO_IBL_MISS: case CO_IC_LEARN: {
+		/* An indirect branch completed: guest state is precise at its
+		 * target, a point to take a pending interrupt at. */
 		uint32_t target = ma->s_target;
 		if (irq_deliverable()) {
 			if (!deliver_irq(target))
 				return 0;
 			return enter_eip(vm.eip);
 		}
-		uint32_t tc = bt_ibl_miss(target);
-		if (!tc)
-			return enter_eip(target);
-		return tc;
-	}
-	case CO_IC_LEARN: {
-		uint32_t target = ma->s_target;
-		if (irq_deliverable()) {
-			if (!deliver_irq(target))
-				return 0;
-			return enter_eip(vm.eip);
-		}
-		uint32_t tc = bt_ic_learn(r->aux == 1 ? ma->s_tmp : r->arg, target);
-		if (!tc)
-			return enter_eip(target);
-		return tc;
+		uint32_t tc = r->kind == CO_IBL_MISS ? bt_ibl_miss(target)
+						      : bt_ic_learn(r->aux == 1 ? ma->s_tmp : r->arg, target);
+		return tc ? tc : enter_eip(target);
 	}
 	case CO_IRQ_CHECK:
 		vmm_update_pending();

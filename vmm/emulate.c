@@ -36,6 +36,28 @@ struct ctx {
 	uint32_t next;
 };
 
+/* The guest instruction at eip, fetched again (as far as it is readable)
+ * and decoded, with its ModRM fields split out. */
+static bool fetch_insn(uint32_t eip, struct ctx *c, bool *trunc)
+{
+	m_memset(c, 0, sizeof(*c));
+	uint32_t lin = vm.seg[SEG_CS].base + eip;
+	if (!glin_read(lin, c->code, 15)) {
+		unsigned n = 0;
+		while (n < 15 && glin_read(lin + n, c->code + n, 1))
+			n++;
+	}
+	if (!guarded_decode(c->code, &c->in, trunc))
+		return false;
+	if (c->in.modrm_off != 0xff) {
+		uint8_t m = c->code[c->in.modrm_off];
+		c->mod = m >> 6; c->regf = (m >> 3) & 7; c->rm = m & 7;
+	}
+	c->next = eip + c->in.len;
+	return true;
+}
+
+
 static uint32_t ea(const struct ctx *c)
 {
 	uint32_t a = (uint32_t)c->in.mem_disp;
@@ -189,11 +211,8 @@ static bool desc_visible(uint16_t sel, uint32_t *lo, uint32_t *hi)
 int emulate_string_io(uint32_t eip, bool in_dir)
 {
 	struct ctx c;
-	uint32_t lin = vm.seg[SEG_CS].base + eip;
-	m_memset(&c, 0, sizeof(c));
-	if (!glin_read(lin, c.code, 15) && !glin_read(lin, c.code, 1))
-		vmm_fatal("cannot re-read instruction at", eip);
-	guarded_decode(c.code, &c.in, NULL);
+	if (!fetch_insn(eip, &c, NULL))
+		vmm_fatal("cannot decode the string I/O instruction again at", eip);
 	unsigned size = (c.code[c.in.opcode_off] & 1) ? c.in.opsize / 8 : 1;
 	if (c.in.addrsize != 32)
 		vmm_fatal("16-bit addressing in string I/O is not supported, eip", eip);
@@ -229,26 +248,13 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 	(void)len_hint;
 	stat_inc(&vs.emulated);
 	struct ctx c;
-	m_memset(&c, 0, sizeof(c));
-	uint32_t lin = vm.seg[SEG_CS].base + eip;
-	if (!glin_read(lin, c.code, 15)) {
-		unsigned n = 0;
-		while (n < 15 && glin_read(lin + n, c.code + n, 1))
-			n++;
-	}
-	bool trunc;
-	if (!guarded_decode(c.code, &c.in, &trunc)) {
+	if (!fetch_insn(eip, &c, NULL)) {
 		fault(EXC_UD, 0);
 		return -1;
 	}
 	struct bt_insn *in = &c.in;
-	if (in->modrm_off != 0xff) {
-		uint8_t m = c.code[in->modrm_off];
-		c.mod = m >> 6; c.regf = (m >> 3) & 7; c.rm = m & 7;
-	}
 	if (in->has_mem && in->addrsize != 32)
 		vmm_fatal("16-bit addressing in an emulated instruction is not supported, eip", eip);
-	c.next = eip + in->len;
 	unsigned bits = in->opsize;
 	int vec; uint32_t err;
 	uint32_t v;
@@ -552,26 +558,14 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 int emulate_data_access(uint32_t eip)
 {
 	struct ctx c;
-	m_memset(&c, 0, sizeof(c));
-	uint32_t lin = vm.seg[SEG_CS].base + eip;
-	if (!glin_read(lin, c.code, 15)) {
-		unsigned n = 0;
-		while (n < 15 && glin_read(lin + n, c.code + n, 1))
-			n++;
-	}
-	if (!guarded_decode(c.code, &c.in, NULL) || c.in.addrsize != 32)
+	if (!fetch_insn(eip, &c, NULL) || c.in.addrsize != 32)
 		return 0;
 	struct bt_insn *in = &c.in;
 	uint8_t op = c.code[in->opcode_off];
 	uint8_t op2 = op == 0x0f ? c.code[in->opcode_off + 1] : 0;
-	if (in->modrm_off != 0xff) {
-		uint8_t m = c.code[in->modrm_off];
-		c.mod = m >> 6; c.regf = (m >> 3) & 7; c.rm = m & 7;
-	}
 	unsigned osz = in->opsize / 8;
 	int vec;
 	uint32_t v = 0;
-	c.next = eip + in->len;
 
 	/* String instructions: element by element, registers kept exact so a
 	 * fault in the middle leaves a restartable state. */
