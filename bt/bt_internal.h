@@ -14,6 +14,7 @@ struct ccf {
 	uint8_t cpl, dead;
 	uint16_t ninsn;
 	uint32_t tc, tc_len;
+	uint32_t glen;               /* guest bytes translated, from lin */
 	uint32_t pc_first;           /* pcrecs[pc_first .. pc_first+ninsn) */
 	uint32_t hash_next;
 	uint32_t page[2];            /* guest-physical pages its bytes come from */
@@ -45,6 +46,8 @@ struct pcrec {
 /* Resets clear only the IBL entries filled since the last one, up to this
  * many; past it the whole table (512 KiB) is cleared. */
 #define IBL_USED_MAX 4096u
+/* How many instructions adaptive translation remembers (open addressing). */
+#define ADAPT_SET 1024u
 
 struct bt_state {
 	struct bt_env env;
@@ -57,6 +60,7 @@ struct bt_state {
 	uint32_t *traced; uint32_t ntraced, max_traced; /* pages currently write-protected */
 	uint32_t *volatile_exits; uint32_t nvolatile;   /* chains across linear pages */
 	uint32_t *ibl_used; uint32_t nibl_used;         /* IBL entries filled since the last reset */
+	uint32_t callout_lin[ADAPT_SET];                /* linear addresses translated as callouts */
 	uint32_t tc_used;
 	uint64_t epoch;
 };
@@ -66,7 +70,7 @@ struct bt_stats {
 	stat_counter tu_translated, insn_translated, insn_ident, insn_inline, insn_callout;
 	stat_counter guest_bytes, tc_bytes, tc_flushes, chain_patched, chain_unpatched;
 	stat_counter lookup_hit, lookup_miss, ibl_miss, invalidate_smc, pages_traced;
-	stat_counter tu_cycles, exits, ic_learned, unchain_remap;
+	stat_counter tu_cycles, exits, ic_learned, unchain_remap, adaptive;
 };
 extern struct bt_stats bts;
 
@@ -87,6 +91,7 @@ void bt_patch_rel32(uint32_t at, uint32_t target);
 /* smc.c */
 void bt_pages_add(uint32_t idx);
 void bt_invalidate_ccf(uint32_t idx);
+bool bt_is_callout(uint32_t lin);
 /* translate.c */
 uint32_t bt_translate(uint32_t eip);
 

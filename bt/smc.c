@@ -43,19 +43,77 @@ static void release_page(uint32_t pg)
 	bt.env.trace_code_page(bt.env.ctx, pg, false);
 }
 
-static void invalidate_page(uint32_t pg)
+/* The part of page pg (offsets [*lo, *hi)) that CCF c was built from. */
+static void ccf_span_in_page(const struct ccf *c, uint32_t pg, uint32_t *lo, uint32_t *hi)
 {
-	uint32_t i = bt.page_head[pg];
-	bt.page_head[pg] = 0;
-	while (i) {
-		struct ccf *c = &bt.ccfs[i];
-		uint32_t next = c->page[0] == pg ? c->page_next[0] : c->page_next[1];
-		bt_invalidate_ccf(i);
-		/* A CCF spanning two pages also sits on the other page's list;
-		 * it stays there dead, and is skipped when that page goes. */
-		i = next;
+	uint32_t start = c->lin & 0xfffu, end = start + c->glen;
+	if (c->page[0] == pg) {
+		*lo = start;
+		*hi = end > 0x1000 ? 0x1000 : end;
+	} else {
+		*lo = 0;
+		*hi = end - 0x1000;
 	}
-	release_page(pg);
+}
+
+/* A write to [lo, hi) of page pg: the CCFs built from those bytes die (a
+ * write elsewhere on the page, e.g. data next to code, leaves them alone);
+ * dead ones leave the page's list, and the page is released once empty. */
+static void invalidate_range(uint32_t pg, uint32_t lo, uint32_t hi)
+{
+	uint32_t *pp = &bt.page_head[pg];
+	while (*pp) {
+		uint32_t i = *pp;
+		struct ccf *c = &bt.ccfs[i];
+		int k = c->page[0] == pg ? 0 : 1;
+		uint32_t clo, chi;
+		ccf_span_in_page(c, pg, &clo, &chi);
+		if (!c->dead && clo < hi && lo < chi)
+			bt_invalidate_ccf(i);
+		if (c->dead)
+			*pp = c->page_next[k];     /* unlink */
+		else
+			pp = &c->page_next[k];
+	}
+	if (!bt.page_head[pg])
+		release_page(pg);
+}
+
+static uint32_t adapt_slot(uint32_t lin)
+{
+	uint32_t h = (lin * 2654435761u) >> 22;
+	for (uint32_t n = 0; n < ADAPT_SET; n++, h = (h + 1) & (ADAPT_SET - 1))
+		if (bt.callout_lin[h] == lin || bt.callout_lin[h] == 0)
+			return h;
+	return ADAPT_SET;
+}
+
+bool bt_is_callout(uint32_t lin)
+{
+	uint32_t h = adapt_slot(lin);
+	return lin && h < ADAPT_SET && bt.callout_lin[h] == lin;
+}
+
+void bt_translate_as_callout(uint32_t lin, uint32_t tc_addr)
+{
+	uint32_t h = adapt_slot(lin);
+	if (!lin || h == ADAPT_SET || bt.callout_lin[h] == lin)
+		return;
+	bt.callout_lin[h] = lin;
+	stat_inc(&bts.adaptive);
+	/* Drop the block holding the instruction now. */
+	if (!bt_in_tc(tc_addr))
+		return;
+	uint32_t lo = 1, hi = bt.nccf - 1;
+	while (lo < hi) {
+		uint32_t mid = (lo + hi + 1) / 2;
+		if (bt.ccfs[mid].tc <= tc_addr)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	if (tc_addr >= bt.ccfs[lo].tc && tc_addr < bt.ccfs[lo].tc + bt.ccfs[lo].tc_len)
+		bt_invalidate_ccf(lo);
 }
 
 bool bt_page_traced(uint32_t ppn)
@@ -71,7 +129,9 @@ bool bt_notify_write(uint32_t phys, uint32_t len)
 	uint32_t first = phys >> 12, last = (phys + len - 1) >> 12;
 	for (uint32_t pg = first; pg <= last && pg < bt.env.ram_pages; pg++)
 		if (bt.page_head[pg]) {
-			invalidate_page(pg);
+			uint32_t lo = pg == first ? (phys & 0xfffu) : 0;
+			uint32_t hi = pg == last ? ((phys + len - 1) & 0xfffu) + 1 : 0x1000;
+			invalidate_range(pg, lo, hi);
 			hit = true;
 		}
 	return hit;

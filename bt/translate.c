@@ -274,6 +274,12 @@ static enum cls emit_insn(struct tu *t, const uint8_t *code, const struct bt_ins
 		*end = true;
 		return C_CALLOUT;
 	case M_OTHER:
+		/* Adaptive: a write that kept hitting traced pages is done by
+		 * the monitor, without the trap. */
+		if (in->has_mem && in->mem_is_dst && bt_is_callout(bt.mode.cs_base + eip)) {
+			e_callout(e, gate, CO_EMULATE, in->len, eip);
+			return C_CALLOUT;
+		}
 		emit_ident(t, code, in);
 		return C_IDENT;
 	default:
@@ -422,6 +428,7 @@ uint32_t bt_translate(uint32_t eip)
 		}
 	}
 	c->nexits = (uint16_t)t.nex;
+	c->glen = guest_bytes;
 	c->tc_len = t.e.at - c->tc;
 	bt.tc_used += c->tc_len;
 	bt.tc_used = (bt.tc_used + 15) & ~15u;   /* next CCF 16-byte aligned */

@@ -70,6 +70,11 @@ struct bt_pc {
 	bool dead;           /* the block was invalidated */
 };
 bool bt_pc_lookup(uint32_t tc_addr, struct bt_pc *out);
+/* Adaptive translation: the instruction at linear address `lin` keeps
+ * writing traced pages; from now on it is translated as a callout (the
+ * monitor performs its write), and the block holding `tc_addr` is dropped
+ * so that happens at once. */
+void bt_translate_as_callout(uint32_t lin, uint32_t tc_addr);
 bool bt_in_tc(uint32_t addr);
 
 #endif

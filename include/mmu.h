@@ -56,5 +56,11 @@ enum mmu_fault_kind mmu_host_fault(uint32_t lin, bool write, bool user, uint32_t
  * release it. Traced pages are mapped read-only from then on. */
 void mmu_trace_page(uint32_t ppn, bool on);
 bool mmu_page_traced(uint32_t ppn);
+/* The monitor wrote guest-physical memory on the guest's behalf: page-table
+ * entries among it drop the shadows built from them. */
+void mmu_phys_written(uint32_t pa, uint32_t len);
+/* A page-table page is about to be written natively (by an instruction the
+ * monitor does not emulate): drop all shadows, stop tracing it. */
+void mmu_release_pt(uint32_t ppn);
 
 #endif

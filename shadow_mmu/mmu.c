@@ -37,17 +37,25 @@ static struct {
 	bool pg;
 	uint32_t nfilled;
 	stat_counter hidden, truef, fill_calls, fill_pages, flushes, invlpg, cr3_switch, ad_set,
-		     traced_writes, upgrades;
+		     traced_writes, upgrades, pt_writes, pt_dropped, pt_traced;
 } m = {
 	.hidden = {"mmu.fault.hidden", 0}, .truef = {"mmu.fault.true", 0},
 	.fill_calls = {"mmu.fill.calls", 0}, .fill_pages = {"mmu.fill.pages", 0},
 	.flushes = {"mmu.flush", 0}, .invlpg = {"mmu.invlpg", 0},
 	.cr3_switch = {"mmu.cr3.switch", 0}, .ad_set = {"mmu.ad.set", 0},
 	.traced_writes = {"mmu.trace.hit", 0}, .upgrades = {"mmu.fault.dirty", 0},
+	.pt_writes = {"mmu.trace.hit.pagetable", 0}, .pt_dropped = {"mmu.trace.shadow_dropped", 0},
+	.pt_traced = {"mmu.trace.pagetables", 0},
 };
 static uint32_t lmap[NPAGES];            /* LM_* | ppn << 12 */
 static uint32_t filled[NPAGES];          /* linear pages with LM_MAPPED, for flushes */
+/* Who traces a guest-physical page: the translator (code) and/or the MMU
+ * itself (a page directory or page table the walk went through). */
+#define TR_CODE 0x1u
+#define TR_PT   0x2u
 static uint8_t traced[MAXRAMPAGES];
+static uint32_t pt_pages[MAXRAMPAGES];   /* the pages with TR_PT, to clear them fast */
+static uint32_t npt_pages;
 
 static uint32_t ram_pages(void) { return m.c.ram_size >> 12; }
 
@@ -80,7 +88,7 @@ void mmu_init(const struct mmu_config *c)
 	m.c = *c;
 	m.cr0 = 0x11; m.cr3 = 0; m.cr4 = 0; m.pg = false; m.nfilled = 0;
 	stat_counter *all = &m.hidden;
-	for (unsigned i = 0; i < 10; i++)
+	for (unsigned i = 0; i < 13; i++)
 		stats_register(&all[i]);
 	for (uint32_t i = 0; i < ram_pages() && i < MAXRAMPAGES; i++)
 		traced[i] = 0;
@@ -89,6 +97,9 @@ void mmu_init(const struct mmu_config *c)
 }
 
 bool mmu_paging(void) { return m.pg; }
+
+static void pt_trace(uint32_t ppn);
+static void flush(bool keep_global);
 
 struct walk {
 	uint32_t pa;
@@ -104,6 +115,8 @@ static bool walk(uint32_t lin, unsigned acc, struct walk *w, uint32_t *err)
 	uint32_t pde_pa = (m.cr3 & ~0xfffu) + ((lin >> 22) << 2);
 	uint32_t pde = rd32(pde_pa);
 	*err = (acc & (ACC_WRITE | ACC_USER));
+	/* Shadows are built from this directory from now on: trace it. */
+	pt_trace(pde_pa >> 12);
 	if (!(pde & PTE_P))
 		return false;
 	uint32_t eff_w, eff_u, pte, pte_pa;
@@ -115,6 +128,7 @@ static bool walk(uint32_t lin, unsigned acc, struct walk *w, uint32_t *err)
 	} else {
 		w->large = false;
 		pte_pa = (pde & ~0xfffu) + (((lin >> 12) & 0x3ffu) << 2);
+		pt_trace(pte_pa >> 12);
 		pte = rd32(pte_pa);
 		if (!(pte & PTE_P))
 			return false;
@@ -154,6 +168,89 @@ bool mmu_translate(uint32_t lin, unsigned acc, uint32_t *pa, uint32_t *pf_err)
 }
 
 bool mmu_page_traced(uint32_t ppn) { return ppn < ram_pages() && traced[ppn]; }
+
+/* Make every present linear alias of ppn read-only in the shadow. */
+static void protect_aliases(uint32_t ppn)
+{
+	for (uint32_t i = 0; i < m.nfilled; i++) {
+		uint32_t lpn = filled[i];
+		if ((lmap[lpn] & LM_MAPPED) && (lmap[lpn] >> LM_PPN_SHIFT) == ppn && (lmap[lpn] & LM_RW)) {
+			m.c.w->protect(lpn << 12, 4096, WP_RO);
+			lmap[lpn] &= ~LM_RW;
+		}
+	}
+}
+
+static void pt_trace(uint32_t ppn)
+{
+	if (!m.pg || ppn >= ram_pages() || (traced[ppn] & TR_PT))
+		return;
+	bool was = traced[ppn];
+	traced[ppn] |= TR_PT;
+	pt_pages[npt_pages++] = ppn;
+	stat_inc(&m.pt_traced);
+	if (!was)
+		protect_aliases(ppn);
+}
+
+/* A write the monitor cannot perform itself is about to go to a page
+ * table natively: no way to know which entries change, so every shadow
+ * goes and the page is not traced until a walk goes through it again. */
+void mmu_release_pt(uint32_t ppn)
+{
+	if (ppn >= ram_pages() || !(traced[ppn] & TR_PT))
+		return;
+	traced[ppn] &= (uint8_t)~TR_PT;
+	flush(false);
+}
+
+/* The page tables of the address space being left are not traced any
+ * more: their shadows are gone (their mappings stay read-only until a
+ * write upgrades them, a hidden fault). */
+static void pt_untrace_all(void)
+{
+	for (uint32_t i = 0; i < npt_pages; i++)
+		traced[pt_pages[i]] &= (uint8_t)~TR_PT;
+	npt_pages = 0;
+}
+
+static void unmap_range(uint32_t lpn, uint32_t n);
+
+/* Guest-physical [pa, pa+len) was written by the monitor (an emulated
+ * guest write): entries of traced page tables changed, so the shadows
+ * built from them go (the next access refills from the new entry). */
+void mmu_phys_written(uint32_t pa, uint32_t len)
+{
+	if (!m.pg || !len)
+		return;
+	uint32_t ppn = pa >> 12;
+	if (ppn >= ram_pages() || !(traced[ppn] & TR_PT))
+		return;
+	stat_inc(&m.pt_writes);
+	uint32_t first = (pa & 0xfffu) >> 2, last = ((pa & 0xfffu) + len - 1) >> 2;
+	if (last > 1023)
+		last = 1023;
+	uint32_t pd_pa = m.cr3 & ~0xfffu;
+	for (uint32_t j = first; j <= last; j++) {
+		if (ppn == pd_pa >> 12) {
+			/* A directory entry: its whole 4 MB region. */
+			for (uint32_t k = 0; k < 1024; k++)
+				if (lmap[(j << 10) | k] & LM_MAPPED) {
+					unmap_range((j << 10) | k, 1);
+					stat_inc(&m.pt_dropped);
+				}
+		}
+		/* A table entry: every directory entry using this table. */
+		for (uint32_t i = 0; i < 1024; i++) {
+			uint32_t pde = rd32(pd_pa + i * 4);
+			if ((pde & PTE_P) && !((pde & PTE_PS) && (m.cr4 & CR4_PSE)) && (pde >> 12) == ppn &&
+			    (lmap[(i << 10) | j] & LM_MAPPED)) {
+				unmap_range((i << 10) | j, 1);
+				stat_inc(&m.pt_dropped);
+			}
+		}
+	}
+}
 
 /* ---- the shadow itself ---- */
 
@@ -257,6 +354,7 @@ static void set_paging(bool on)
 		m.nfilled = 0;
 	} else {
 		flush(false);
+		pt_untrace_all();
 		m.pg = false;
 		m.c.w->map(0, m.c.ram_size, 0, WP_RW);
 		for (uint32_t p = 1; p < ram_pages(); p++)
@@ -287,6 +385,7 @@ bool mmu_set_cr3(uint32_t cr3)
 		return false;
 	stat_inc(&m.cr3_switch);
 	flush(true);
+	pt_untrace_all();
 	return true;
 }
 
@@ -373,23 +472,20 @@ enum mmu_fault_kind mmu_host_fault(uint32_t lin, bool write, bool user, uint32_t
 
 void mmu_trace_page(uint32_t ppn, bool on)
 {
-	if (ppn >= ram_pages() || (bool)traced[ppn] == on)
+	if (ppn >= ram_pages() || (bool)(traced[ppn] & TR_CODE) == on)
 		return;
-	traced[ppn] = on;
+	bool was = traced[ppn];
+	if (on)
+		traced[ppn] |= TR_CODE;
+	else
+		traced[ppn] &= (uint8_t)~TR_CODE;
 	if (!m.pg) {
 		if (ppn != 0)
-			m.c.w->protect(ppn << 12, 4096, on ? WP_RO : WP_RW);
+			m.c.w->protect(ppn << 12, 4096, traced[ppn] ? WP_RO : WP_RW);
 		return;
 	}
 	/* Every linear alias of the page. Releasing leaves them read-only:
 	 * the next write upgrades the one it goes through (hidden fault). */
-	if (!on)
-		return;
-	for (uint32_t i = 0; i < m.nfilled; i++) {
-		uint32_t lpn = filled[i];
-		if ((lmap[lpn] & LM_MAPPED) && (lmap[lpn] >> LM_PPN_SHIFT) == ppn && (lmap[lpn] & LM_RW)) {
-			m.c.w->protect(lpn << 12, 4096, WP_RO);
-			lmap[lpn] &= ~LM_RW;
-		}
-	}
+	if (on && !was)
+		protect_aliases(ppn);
 }

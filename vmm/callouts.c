@@ -195,6 +195,14 @@ uint32_t vmm_callout(struct mon_area *ma, uint32_t site)
 		}
 		if (end || epoch != bt_flush_epoch())
 			return enter_eip(next);
+		/* A callout that wrote guest memory may have written this very
+		 * block (self-modifying code): then it continues from a fresh
+		 * translation of what follows. */
+		if (r->kind == CO_EMULATE || r->kind == CO_INS) {
+			struct bt_pc pc;
+			if (bt_pc_lookup(site, &pc) && pc.dead)
+				return enter_eip(next);
+		}
 		return cont;
 	}
 	if (irq_deliverable()) {

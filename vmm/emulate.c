@@ -540,6 +540,14 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 	default:
 		break;
 	}
+	if (in->mnem == M_OTHER) {
+		/* Translated as a callout by adaptive translation: its write. */
+		int r = emulate_data_access(eip);
+		if (r == 1)
+			return 0;
+		if (r == -1)
+			return -1;
+	}
 	vmm_logx("vmx: unsupported instruction, first bytes", (uint32_t)c.code[0] | (uint32_t)c.code[1] << 8 |
 		 (uint32_t)c.code[2] << 16 | (uint32_t)c.code[3] << 24);
 	vmm_fatal("unsupported instruction at eip", eip);

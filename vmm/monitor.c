@@ -26,6 +26,7 @@ struct vmm_stats vs = {
 	.steps = C("vmm.singlestep"), .smc_write_faults = C("vmm.smc.write_faults"),
 	.seg_loads = C("vmm.seg.loads"), .ldt_writes = C("vmm.seg.ldt_writes"),
 	.emulated = C("vmm.emulated"), .monitor_range = C("mmu.monitor_range.emulated"),
+	.traced_emulated = C("mmu.trace.write_emulated"),
 };
 static stat_counter io_unclaimed = C("dev.unclaimed.io");
 
@@ -167,8 +168,9 @@ static void phys_access(uint32_t pa, uint8_t *buf, uint32_t len, bool write)
 	uint8_t *p = mmu_phys_ptr(pa, len);
 	if (p) {
 		if (write) {
-			bt_notify_write(pa, len);
 			m_memcpy(p, buf, len);
+			bt_notify_write(pa, len);
+			mmu_phys_written(pa, len);
 		} else {
 			m_memcpy(buf, p, len);
 		}

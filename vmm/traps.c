@@ -50,6 +50,22 @@ static enum trap_action reflect(const struct vmm_trap *t, const struct bt_pc *pc
 	return resume_at_eip(vm.eip);
 }
 
+/* Traced-page writes per instruction: past a few, the instruction is
+ * retranslated as a callout (a trap costs tens of callouts). */
+#define ADAPT_THRESHOLD 8
+static struct { uint32_t lin, count; } adapt[256];
+
+static void adapt_count(uint32_t lin, uint32_t rip)
+{
+	uint32_t h = (lin ^ (lin >> 8)) & 255;
+	if (adapt[h].lin != lin) {
+		adapt[h].lin = lin;
+		adapt[h].count = 0;
+	}
+	if (++adapt[h].count == ADAPT_THRESHOLD)
+		bt_translate_as_callout(lin, rip);
+}
+
 static stat_counter *trap_counter(enum trap_kind k)
 {
 	switch (k) {
@@ -146,12 +162,31 @@ enum trap_action vmm_trap(struct vmm_trap *t)
 				vm.pf_lin = a;
 				return reflect(t, &pc, EXC_PF, true, err);
 			case MMU_TRACED:
-				/* A write to translated code: drop the translations and let
-				 * the write happen. If the running block was among them,
-				 * step to the next instruction and continue from a fresh
-				 * translation (the write may have changed what follows). */
+				/* A write to a traced page. The monitor performs moves and
+				 * string writes itself, so the owners learn exactly which
+				 * bytes changed (code next to data keeps its translations)
+				 * and execution continues from a fresh lookup. */
 				stat_inc(&vs.smc_write_faults);
-				bt_notify_write(pa, 1);
+				if (!pc.ecx_in_scratch) {
+					take_regs(t);
+					vm.eip = pc.eip;
+					int r = emulate_data_access(pc.eip);
+					if (r != 0) {
+						stat_inc(&vs.traced_emulated);
+						adapt_count(vm.seg[SEG_CS].base + pc.eip, t->rip);
+						if (vm.stopped)
+							return TRAP_EXIT_WORLD;
+						if (r == 1 && irq_deliverable() && !deliver_irq(vm.eip))
+							return TRAP_EXIT_WORLD;
+						return resume_at_eip(vm.eip);
+					}
+				}
+				/* Anything else: every translation of the page goes, the
+				 * page is released and the write happens natively. If the
+				 * running block was among them, step to the next
+				 * instruction and continue from a fresh translation. */
+				bt_notify_write(pa & ~0xfffu, 0x1000);
+				mmu_release_pt(pa >> 12);
 				mmu_host_fault(a, write, false, &err, &pa);   /* now writable */
 				bt_pc_lookup(t->rip, &pc);
 				if (pc.dead) {

@@ -1681,9 +1681,21 @@ static void test_smc_notify_write(void **state)
 	assert_int_equal(fx.trace_off, 0);
 	assert_false(ccf_at(a)->dead);
 
-	/* Any byte of the page counts, not only the translated ones. */
-	assert_true(bt_notify_write(0x1ffc, 4));
+	/* Only the bytes a CCF was built from count: data next to code on the
+	 * same page leaves the code's translations alone. a = 0x1000..0x1002
+	 * (nop nop int3), b = 0x1800..0x1801 (nop int3). */
+	assert_true(bt_notify_write(0x1ffc, 4));                /* the page, but no code */
+	assert_false(ccf_at(a)->dead);
+	assert_false(ccf_at(b)->dead);
+	assert_true(fx.traced[1]);
+	assert_true(bt_notify_write(0x1003, 1));                /* just past a */
+	assert_false(ccf_at(a)->dead);
+	assert_true(bt_notify_write(0x1002, 1));                /* a's last byte */
 	assert_true(ccf_at(a)->dead);
+	assert_false(ccf_at(b)->dead);
+	assert_true(fx.traced[1]);                              /* b still lives there */
+	assert_int_equal(fx.trace_off, 0);
+	assert_true(bt_notify_write(0x17ff, 2));                /* overlaps b's first byte */
 	assert_true(ccf_at(b)->dead);
 	assert_false(fx.traced[1]);
 	assert_int_equal(fx.trace_off, 1);
@@ -1707,14 +1719,17 @@ static void test_smc_write_spanning_pages(void **state)
 	PUT(0x2000, 0x90);
 	PUT(0x3000, 0x90);
 	uint32_t a = bt_get(0x1000), b = bt_get(0x2000), c = bt_get(0x3000);
-	assert_true(bt_notify_write(0x1ffe, 4));                /* 0x1ffe..0x2001 */
-	assert_true(ccf_at(a)->dead);
+	assert_true(bt_notify_write(0x1ffe, 4));                /* 0x1ffe..0x2001: b's bytes */
+	assert_false(ccf_at(a)->dead);                          /* a is 0x1000..0x1001 */
 	assert_true(ccf_at(b)->dead);
 	assert_false(ccf_at(c)->dead);
-	assert_false(fx.traced[1]);
+	assert_true(fx.traced[1]);
 	assert_false(fx.traced[2]);
 	assert_true(fx.traced[3]);
 	assert_int_equal(bt_get(0x3000), c);
+	assert_true(bt_notify_write(0x1001, 0x1000));           /* a's last byte .. 0x2000 */
+	assert_true(ccf_at(a)->dead);
+	assert_false(fx.traced[1]);
 	/* A large write over all three. */
 	bt_get(0x1000);
 	assert_true(bt_notify_write(0x0800, 0x3000));
@@ -1731,10 +1746,12 @@ static void check_ccf_across_pages(void)
 	memset(fx.ram + 0x1ffc, 0x90, 6);                       /* 4 nops on page 1, 2 on page 2 */
 	uint32_t a = bt_get(0x1ffc);
 	assert_true(fx.traced[1] && fx.traced[2]);
-	assert_true(bt_notify_write(0x2005, 1));                /* page 2 only */
+	assert_true(bt_notify_write(0x2005, 1));                /* page 2, past the code */
+	assert_false(ccf_at(a)->dead);
+	assert_true(bt_notify_write(0x2001, 1));                /* page 2, its last nop */
 	assert_true(ccf_at(a)->dead);
 	uint32_t a2 = bt_get(0x1ffc);
-	assert_true(bt_notify_write(0x1000, 1));                /* page 1 only */
+	assert_true(bt_notify_write(0x1ffd, 1));                /* page 1 only */
 	assert_true(ccf_at(a2)->dead);
 
 	/* (b) one instruction straddling the boundary, ending the TU: a jmp
