@@ -31,6 +31,7 @@ struct vmm_stats vs = {
 static stat_counter io_unclaimed = C("dev.unclaimed.io");
 
 #define POLL_NS 10000000ull   /* console input is looked at at least this often */
+#define BOOT_GDT_ADDR 0x9fc00u /* the EBDA: reserved in the memory map */
 
 static char hexd(unsigned v) { return (char)(v < 10 ? '0' + v : 'a' + v - 10); }
 
@@ -367,7 +368,7 @@ int vmm_init(const struct vmm_config *cfg)
 	cmos_init(&vm.cmos, vm.w->wall_seconds(), now, cfg->ram_size / 1024);
 	debug_exit_init(&vm.dbg, 0xf4);
 	if (pic_attach(&vm.pic, &vm.io) || pit_attach(&vm.pit, &vm.io) || uart_attach(&vm.uart, &vm.io) ||
-	    cmos_attach(&vm.cmos, &vm.io) || debug_exit_attach(&vm.dbg, &vm.io))
+	    cmos_attach(&vm.cmos, &vm.io) || debug_exit_attach(&vm.dbg, &vm.io) || legacy_attach(&vm.io))
 		return -1;
 	stats_register(&unassigned);
 	if (cfg->testdev && testdev_attach() != 0)
@@ -406,16 +407,25 @@ void vmm_reset(uint32_t eip, uint32_t eax, uint32_t ebx)
 	vm.cr0 = 0x11;      /* PE | ET */
 	mmu_set_cr0(vm.cr0);
 	vm.cpl = 0;
-	/* Multiboot leaves GDTR undefined; a flat GDT is not installed for
-	 * the guest, which must load its own before touching segments. */
-	vm.gdt_base = 0; vm.gdt_limit = 0;
+	/* Multiboot leaves GDTR undefined; QEMU's loader leaves a GDT with flat
+	 * code at 0x08 and data at 0x10 (and 16-bit ones at 0x18/0x20) and
+	 * guests come to rely on it, so the same sits in the reserved EBDA. */
+	static const uint32_t boot_gdt[10] = {
+		0, 0,
+		0x0000ffffu, 0x00cf9a00u,          /* 0x08: 32-bit code, flat */
+		0x0000ffffu, 0x00cf9200u,          /* 0x10: 32-bit data, flat */
+		0x0000ffffu, 0x00009a00u,          /* 0x18: 16-bit code, 64 KiB */
+		0x0000ffffu, 0x00009200u,          /* 0x20: 16-bit data, 64 KiB */
+	};
+	glin_write(BOOT_GDT_ADDR, boot_gdt, sizeof(boot_gdt));
+	vm.gdt_base = BOOT_GDT_ADDR; vm.gdt_limit = sizeof(boot_gdt) - 1;
 	vm.idt_base = 0; vm.idt_limit = 0x3ff;
-	seg_set_flat(SEG_CS, 0x10, true);
-	seg_set_flat(SEG_SS, 0x18, false);
-	seg_set_flat(SEG_DS, 0x18, false);
-	seg_set_flat(SEG_ES, 0x18, false);
-	seg_set_flat(SEG_FS, 0x18, false);
-	seg_set_flat(SEG_GS, 0x18, false);
+	seg_set_flat(SEG_CS, 0x08, true);
+	seg_set_flat(SEG_SS, 0x10, false);
+	seg_set_flat(SEG_DS, 0x10, false);
+	seg_set_flat(SEG_ES, 0x10, false);
+	seg_set_flat(SEG_FS, 0x10, false);
+	seg_set_flat(SEG_GS, 0x10, false);
 	seg_publish();
 	struct bt_mode m = { .cs_base = 0, .cpl = 0 };
 	bt_set_mode(&m);
