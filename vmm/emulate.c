@@ -554,6 +554,108 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 	return -2;
 }
 
+
+/* The arithmetic of read-modify-write instructions, done by the host CPU
+ * on register copies with the guest's arithmetic flags loaded and then
+ * captured: exact flags for every operation without reimplementing them. */
+enum alu_op { A_ADD, A_OR, A_ADC, A_SBB, A_AND, A_SUB, A_XOR, A_CMP, A_INC, A_DEC, A_NOT, A_NEG,
+	      A_XCHG, A_BTS, A_BTR, A_BTC, A_TEST };
+
+#define ALU2(insn, sfx, reg_a, reg_b) \
+	__asm__ volatile("pushq %[f]\n\tpopfq\n\t" insn sfx " %" reg_b "[b], %" reg_a "[a]\n\tpushfq\n\tpopq %[f]" \
+			 : [a] "+r"(a), [f] "+r"(f) : [b] "r"(b) : "cc")
+#define ALU1(insn, sfx, reg_a) \
+	__asm__ volatile("pushq %[f]\n\tpopfq\n\t" insn sfx " %" reg_a "[a]\n\tpushfq\n\tpopq %[f]" \
+			 : [a] "+r"(a), [f] "+r"(f) : : "cc")
+#define ALU_SIZES2(insn) \
+	do { if (size == 1) ALU2(insn, "b", "b", "b"); else if (size == 2) ALU2(insn, "w", "w", "w"); \
+	     else ALU2(insn, "l", "k", "k"); } while (0)
+#define ALU_SIZES1(insn) \
+	do { if (size == 1) ALU1(insn, "b", "b"); else if (size == 2) ALU1(insn, "w", "w"); \
+	     else ALU1(insn, "l", "k"); } while (0)
+#define ALU_BT(insn) \
+	do { if (size == 2) ALU2(insn, "w", "w", "w"); else ALU2(insn, "l", "k", "k"); } while (0)
+
+static uint32_t alu(enum alu_op op, unsigned size, uint32_t a, uint32_t b, uint32_t *flags)
+{
+	uint64_t f = (*flags & 0x8d5u) | 0x2u;
+	switch (op) {
+	case A_ADD: ALU_SIZES2("add"); break;
+	case A_OR:  ALU_SIZES2("or"); break;
+	case A_ADC: ALU_SIZES2("adc"); break;
+	case A_SBB: ALU_SIZES2("sbb"); break;
+	case A_AND: case A_TEST: ALU_SIZES2("and"); break;
+	case A_SUB: case A_CMP: ALU_SIZES2("sub"); break;
+	case A_XOR: ALU_SIZES2("xor"); break;
+	case A_INC: ALU_SIZES1("inc"); break;
+	case A_DEC: ALU_SIZES1("dec"); break;
+	case A_NOT: ALU_SIZES1("not"); break;
+	case A_NEG: ALU_SIZES1("neg"); break;
+	case A_BTS: ALU_BT("bts"); break;
+	case A_BTR: ALU_BT("btr"); break;
+	case A_BTC: ALU_BT("btc"); break;
+	case A_XCHG: a = b; break;
+	}
+	*flags = (*flags & ~0x8d5u) | ((uint32_t)f & 0x8d5u);
+	return a;
+}
+
+/* Decodes the read-modify-write forms: returns false if not one. */
+static bool rmw_form(const struct ctx *c, enum alu_op *op, unsigned *size, uint32_t *b, bool *writes)
+{
+	const struct bt_insn *in = &c->in;
+	uint8_t o = c->code[in->opcode_off], o2 = o == 0x0f ? c->code[in->opcode_off + 1] : 0;
+	unsigned osz = in->opsize / 8;
+	static const enum alu_op grp1[8] = { A_ADD, A_OR, A_ADC, A_SBB, A_AND, A_SUB, A_XOR, A_CMP };
+	*writes = true;
+	if (c->mod == 3)
+		return false;
+	if (o < 0x40 && (o & 7) <= 1) {                 /* op r/m, reg */
+		*op = grp1[o >> 3];
+		*size = (o & 1) ? osz : 1;
+		*b = *size == 1 ? (ma_reg(c->regf & 3) >> ((c->regf & 4) ? 8 : 0)) & 0xff : ma_reg(c->regf);
+	} else if (o == 0x80 || o == 0x81 || o == 0x83) {
+		*op = grp1[c->regf];
+		*size = o == 0x80 ? 1 : osz;
+		*b = o == 0x83 ? (uint32_t)(int32_t)(int8_t)in->imm : in->imm;
+	} else if ((o == 0xfe || o == 0xff) && c->regf <= 1) {
+		*op = c->regf ? A_DEC : A_INC;
+		*size = o == 0xfe ? 1 : osz;
+		*b = 0;
+	} else if ((o == 0xf6 || o == 0xf7) && (c->regf == 2 || c->regf == 3)) {
+		*op = c->regf == 2 ? A_NOT : A_NEG;
+		*size = o == 0xf6 ? 1 : osz;
+		*b = 0;
+	} else if ((o == 0xf6 || o == 0xf7) && c->regf == 0) {
+		*op = A_TEST;
+		*size = o == 0xf6 ? 1 : osz;
+		*b = in->imm;
+	} else if (o == 0x84 || o == 0x85) {
+		*op = A_TEST;
+		*size = o == 0x85 ? osz : 1;
+		*b = *size == 1 ? (ma_reg(c->regf & 3) >> ((c->regf & 4) ? 8 : 0)) & 0xff : ma_reg(c->regf);
+	} else if (o == 0x86 || o == 0x87) {
+		*op = A_XCHG;
+		*size = o == 0x87 ? osz : 1;
+		*b = *size == 1 ? (ma_reg(c->regf & 3) >> ((c->regf & 4) ? 8 : 0)) & 0xff : ma_reg(c->regf);
+	} else if (o2 == 0xab || o2 == 0xb3 || o2 == 0xbb || (o2 == 0xba && c->regf >= 5)) {
+		/* bts/btr/btc: only the immediate form, or a register bit index
+		 * inside the addressed word (no bit-string offset). */
+		*op = (o2 == 0xab || (o2 == 0xba && c->regf == 5)) ? A_BTS :
+		      (o2 == 0xb3 || (o2 == 0xba && c->regf == 6)) ? A_BTR : A_BTC;
+		*size = osz;
+		*b = o2 == 0xba ? in->imm : ma_reg(c->regf);
+		if (o2 != 0xba && *b >= *size * 8)
+			return false;
+		*b &= *size * 8 - 1;
+	} else {
+		return false;
+	}
+	if (*op == A_CMP || *op == A_TEST)
+		*writes = false;
+	return true;
+}
+
 /* One instruction's data access that the hardware could not do itself:
  * through a shadow segment truncated below the monitor area (the guest's
  * own segment allows it), or into device memory (no host mapping there).
@@ -632,7 +734,31 @@ int emulate_data_access(uint32_t eip)
 		read = true;
 		size = (op2 & 1) ? 2 : 1;
 	} else {
-		return 0;
+		/* Read-modify-write: arithmetic on a register copy. */
+		enum alu_op aop;
+		unsigned rsize;
+		uint32_t b;
+		bool writes;
+		if (!rmw_form(&c, &aop, &rsize, &b, &writes))
+			return 0;
+		int rs = mseg(&c);
+		uint32_t roff = ea(&c);
+		if (!seg_read(rs, roff, &v, rsize, &vec))
+			return fault(vec, 0), -1;
+		uint32_t old = v;
+		uint32_t r = alu(aop, rsize, v, b, &vm.ma->eflags);
+		if (writes && !seg_write(rs, roff, &r, rsize, &vec))
+			return fault(vec, 0), -1;
+		if (aop == A_XCHG) {          /* the register gets the old memory value */
+			if (rsize == 1) {
+				unsigned sh = (c.regf & 4) ? 8 : 0;
+				ma_set_reg(c.regf & 3, (ma_reg(c.regf & 3) & ~(0xffu << sh)) | (old << sh));
+			} else {
+				reg_write(c.regf, rsize * 8, old);
+			}
+		}
+		vm.eip = c.next;
+		return 1;
 	}
 	int sreg = mseg(&c);
 	uint32_t off = (op >= 0xa0 && op <= 0xa3) ? (uint32_t)in->mem_disp : ea(&c);
