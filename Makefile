@@ -54,9 +54,7 @@ $(GUEST_ELFS): | $(BUILD)/.deps-build
 
 # ---- guests written as an outsider would (tests/foreign) ----
 include tests/foreign/foreign.mk
-# c_os_exc also checks guest single-stepping (TF), CR0.TS/EM (#NM) and
-# CR4.OSFXSR, which the monitor does not virtualize yet: built, not checked.
-FOREIGN_CHECKED := $(filter-out %/c_os_exc.elf,$(FOREIGN_ELFS))
+FOREIGN_CHECKED := $(FOREIGN_ELFS)
 foreign-check: $(BUILD)/vmx $(FOREIGN_CHECKED) $(BUILD)/.deps-test
 	@tests/foreign/run-foreign.sh $(BUILD)/vmx $(FOREIGN_CHECKED)
 $(FOREIGN_ELFS) $(FOREIGN_REPRO_ELFS): | $(BUILD)/.deps-build

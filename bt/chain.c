@@ -44,7 +44,7 @@ static void unchain_one(uint32_t exit_idx)
 void bt_chain(uint32_t exit_idx, uint32_t to)
 {
 	struct exit_rec *x = &bt.exits[exit_idx];
-	if (x->to || bt.ccfs[x->owner].dead || bt.ccfs[to].dead)
+	if (x->to || bt.ccfs[x->owner].dead || bt.ccfs[to].dead || bt.ccfs[x->owner].tf)
 		return;
 	bt_patch_rel32(x->patch, bt.ccfs[to].tc);
 	x->to = to;

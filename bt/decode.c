@@ -157,6 +157,32 @@ bool bt_decode(const uint8_t *code, unsigned avail, struct bt_insn *o, bool *tru
 	}
 	if (o->mnem == M_JCC)
 		o->cc = (uint8_t)(in.opcode & 0x0f);
+	switch (in.meta.isa_ext) {
+	case ZYDIS_ISA_EXT_X87: o->fpu = FPU_X87; break;
+	case ZYDIS_ISA_EXT_MMX: case ZYDIS_ISA_EXT_AMD3DNOW: o->fpu = FPU_MMX; break;
+	case ZYDIS_ISA_EXT_SSE: case ZYDIS_ISA_EXT_SSE2: case ZYDIS_ISA_EXT_SSE3: case ZYDIS_ISA_EXT_SSE4:
+	case ZYDIS_ISA_EXT_SSE4A: case ZYDIS_ISA_EXT_SSSE3: case ZYDIS_ISA_EXT_AVX: case ZYDIS_ISA_EXT_AVX2:
+	case ZYDIS_ISA_EXT_AVXAES: case ZYDIS_ISA_EXT_AVX512EVEX: case ZYDIS_ISA_EXT_AVX512VEX:
+		o->fpu = FPU_SSE;
+		break;
+	default: break;
+	}
+	switch (in.mnemonic) {
+	/* Cache and ordering hints filed under SSE never fault on FPU state. */
+	case ZYDIS_MNEMONIC_PREFETCHNTA: case ZYDIS_MNEMONIC_PREFETCHT0: case ZYDIS_MNEMONIC_PREFETCHT1:
+	case ZYDIS_MNEMONIC_PREFETCHT2: case ZYDIS_MNEMONIC_SFENCE: case ZYDIS_MNEMONIC_LFENCE:
+	case ZYDIS_MNEMONIC_MFENCE: case ZYDIS_MNEMONIC_CLFLUSH: case ZYDIS_MNEMONIC_MOVNTI:
+	case ZYDIS_MNEMONIC_PAUSE:
+		o->fpu = FPU_NONE;
+		break;
+	case ZYDIS_MNEMONIC_FXSAVE: case ZYDIS_MNEMONIC_FXRSTOR:
+		o->fpu = FPU_X87;
+		break;
+	case ZYDIS_MNEMONIC_FWAIT:
+		o->fpu = FPU_WAIT;
+		break;
+	default: break;
+	}
 
 	for (unsigned i = 0; i < in.operand_count; i++) {
 		const ZydisDecodedOperand *op = &ops[i];

@@ -22,6 +22,14 @@ enum bt_mnem {
 	M_COUNT
 };
 
+/* Floating-point and SIMD instructions, for #NM/#UD by CR0.TS/EM/MP and
+ * CR4.OSFXSR. */
+#define FPU_NONE 0
+#define FPU_X87  1     /* x87, fxsave/fxrstor */
+#define FPU_MMX  2
+#define FPU_SSE  3     /* SSE..SSE4, AVX */
+#define FPU_WAIT 4     /* wait/fwait: #NM only with TS and MP */
+
 enum bt_seg { SEG_ES = 0, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS, SEG_NONE = 7 };
 
 /* Where a branch goes. */
@@ -47,6 +55,7 @@ struct bt_insn {
 	bool has_mem;          /* explicit memory operand */
 	bool mem_is_dst;       /* explicit memory operand is written */
 	bool writes_sreg_ss;   /* mov ss / pop ss: opens an interrupt shadow */
+	uint8_t fpu;           /* FPU_* below: what CR0.TS/EM and CR4.OSFXSR say about it */
 	int32_t rel;           /* T_REL: displacement from the next instruction */
 	uint32_t imm;          /* int n vector, in/out port, ret imm16, far ptr offset */
 	uint16_t imm_sel;      /* T_PTR far selector */

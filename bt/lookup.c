@@ -22,7 +22,7 @@ uint32_t bt_hash_find(uint32_t lin, uint32_t eip)
 	for (uint32_t i = bt.hash[hkey(lin)]; i; i = bt.ccfs[i].hash_next) {
 		const struct ccf *c = &bt.ccfs[i];
 		if (c->lin == lin && c->eip == eip && c->cs_base == bt.mode.cs_base && c->cpl == bt.mode.cpl &&
-		    pages_match(c))
+		    c->tf == bt.mode.tf && c->fpu == bt.mode.fpu && pages_match(c))
 			return i;
 	}
 	return 0;
@@ -91,7 +91,7 @@ void bt_ibl_drop(uint32_t eip, uint32_t tc)
 
 void bt_set_mode(const struct bt_mode *m)
 {
-	if (m->cs_base != bt.mode.cs_base || m->cpl != bt.mode.cpl) {
+	if (m->cs_base != bt.mode.cs_base || m->cpl != bt.mode.cpl || m->tf != bt.mode.tf || m->fpu != bt.mode.fpu) {
 		bt.mode = *m;
 		bt_ibl_reset();
 	}

@@ -36,6 +36,13 @@ static void add_exit(struct tu *t, uint32_t patch, uint32_t target)
 static void emit_indirect_tail(struct tu *t)
 {
 	struct emitter *e = &t->e;
+	if (bt.mode.tf) {
+		/* Single-stepping: every target goes through the monitor. */
+		e_store_gs(e, 1, MA_S_TARGET);
+		e_load_gs(e, 1, MA_S_ECX);
+		e_jmp(e, bt.env.gate_ibl_miss);
+		return;
+	}
 	struct pending_exit *x = &t->ex[t->nex++];
 	*x = (struct pending_exit){ 0 };
 	e_u8(e, 0x8d); e_u8(e, 0x89); x->ic_neg = e->at; e_u32(e, 0);
@@ -107,9 +114,13 @@ static void emit_pushf(struct tu *t)
 	e_u8(e, 0x65); e_u8(e, 0xa1); e_u32(e, MA_S_EAX);       /* mov %gs:S_EAX,%eax */
 }
 
-static void emit_popf(struct tu *t, uint32_t next_eip)
+static void emit_popf(struct tu *t, uint32_t eip, uint8_t len, uint32_t next_eip)
 {
 	struct emitter *e = &t->e;
+	/* A popf that sets TF starts single-stepping: the monitor does it. */
+	e_u8(e, 0xf7); e_u8(e, 0x04); e_u8(e, 0x24); e_u32(e, 0x100);   /* testl $TF,(%esp) */
+	e_u8(e, 0x74); e_u8(e, CO_SEQ_LEN + CO_REC_SIZE);              /* jz fast */
+	e_callout(e, bt.env.gate_callout, CO_EMULATE, (uint16_t)(len | CO_END), eip);
 	e_u8(e, 0x65); e_u8(e, 0xa3); e_u32(e, MA_S_EAX);
 	e_u8(e, 0x8b); e_u8(e, 0x04); e_u8(e, 0x24);            /* mov (%esp),%eax: may fault, precise */
 	e_u8(e, 0x25); e_u32(e, 0x200);                         /* IF */
@@ -153,6 +164,25 @@ static enum cls emit_insn(struct tu *t, const uint8_t *code, const struct bt_ins
 	if (op16)
 		rel_target &= 0xffff;
 	*end = false;
+
+	if (in->fpu && bt.mode.fpu) {
+		/* What CR0.TS/EM/MP and CR4.OSFXSR make of FPU and SIMD code. */
+		uint8_t m = bt.mode.fpu;
+		int vec = -1;
+		if (in->fpu == FPU_WAIT)
+			vec = (m & BT_FPU_TS) && (m & BT_FPU_MP) ? 7 : -1;
+		else if (in->fpu == FPU_X87)
+			vec = (m & (BT_FPU_TS | BT_FPU_EM)) ? 7 : -1;
+		else if ((m & BT_FPU_EM) || (in->fpu == FPU_SSE && (m & BT_FPU_NOSSE)))
+			vec = 6;
+		else if (m & BT_FPU_TS)
+			vec = 7;
+		if (vec >= 0) {
+			e_callout(e, gate, CO_FAULT, (uint16_t)vec, eip);
+			*end = true;
+			return C_CALLOUT;
+		}
+	}
 
 	switch (in->mnem) {
 	case M_JMP:
@@ -221,14 +251,14 @@ static enum cls emit_insn(struct tu *t, const uint8_t *code, const struct bt_ins
 		*next_flags = PC_NO_IRQ | 0x80;     /* 0x80: emit the pending check after the next insn */
 		return C_INLINE;
 	case M_PUSHF:
-		if (op16)
+		if (op16 || bt.mode.tf)
 			break;
 		emit_pushf(t);
 		return C_INLINE;
 	case M_POPF:
-		if (op16)
+		if (op16 || bt.mode.tf)
 			break;
-		emit_popf(t, next);
+		emit_popf(t, eip, in->len, next);
 		return C_INLINE;
 	case M_MOV_SREG_STORE:
 		if (in->modrm_off == 0xff || (code[in->modrm_off] & 0xc0) != 0xc0 || in->reg == 0xff)
@@ -331,7 +361,9 @@ static const uint8_t *fetch(uint32_t lin, uint8_t *buf, unsigned *avail, uint32_
 
 uint32_t bt_translate(uint32_t eip)
 {
-	unsigned maxn = bt.env.max_tu_insns;
+	/* Single-stepping guests get one instruction per unit: each one ends
+	 * at an exit the monitor sees (exits do not chain in this mode). */
+	unsigned maxn = bt.mode.tf ? 1 : bt.env.max_tu_insns;
 	uint32_t worst = (maxn + 1) * WORST_INSN_BYTES + MAX_EXITS * STUB_BYTES + 16;
 	if (!bt_room(worst, maxn + 1, MAX_EXITS))
 		bt_flush_all();
@@ -344,7 +376,8 @@ uint32_t bt_translate(uint32_t eip)
 	t.c = &bt.ccfs[t.cidx];
 	struct ccf *c = t.c;
 	*c = (struct ccf){ .eip = eip, .lin = bt.mode.cs_base + eip, .cs_base = bt.mode.cs_base,
-			   .cpl = bt.mode.cpl, .tc = bt.env.tc_base + bt.tc_used,
+			   .cpl = bt.mode.cpl, .tf = bt.mode.tf, .fpu = bt.mode.fpu,
+			   .tc = bt.env.tc_base + bt.tc_used,
 			   .pc_first = bt.npc, .page = { NOPAGE, NOPAGE } };
 	t.e.at = c->tc;
 	t.e.p = tc_ptr(c->tc);
@@ -355,7 +388,7 @@ uint32_t bt_translate(uint32_t eip)
 	uint32_t guest_bytes = 0;
 	/* One instruction past the limit when the last one was sti: its
 	 * interrupt shadow and the pending check belong to the next one. */
-	for (unsigned n = 0; (n < maxn || (next_flags & 0x80)) && !ended; n++) {
+	for (unsigned n = 0; (n < maxn || ((next_flags & 0x80) && !bt.mode.tf)) && !ended; n++) {
 		uint8_t buf[16];
 		unsigned avail;
 		uint32_t phys, phys_last;

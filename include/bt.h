@@ -11,7 +11,13 @@
 struct bt_mode {
 	uint32_t cs_base;
 	uint8_t cpl;
+	uint8_t tf;          /* guest single-stepping: one instruction per unit, a #DB after each */
+	uint8_t fpu;         /* BT_FPU_* from CR0/CR4: FPU/SIMD instructions that must fault */
 };
+#define BT_FPU_TS     0x1    /* CR0.TS */
+#define BT_FPU_EM     0x2    /* CR0.EM */
+#define BT_FPU_MP     0x4    /* CR0.MP (makes wait fault under TS) */
+#define BT_FPU_NOSSE  0x8    /* CR4.OSFXSR clear */
 
 struct bt_env {
 	/* Host pointer to the guest code byte at linear `lin`; *avail = bytes

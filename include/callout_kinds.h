@@ -18,7 +18,8 @@
 #define CO_IRET        12
 #define CO_UD          13  /* invalid or unsupported opcode: raise #UD */
 #define CO_IC_LEARN    14  /* an indirect branch site's first target: arg = exit index, target in S_TARGET */
-#define CO_NKINDS      16
+#define CO_FAULT       15  /* raise exception aux (no error code) at arg: FPU state says so */
+#define CO_NKINDS      17
 
 /* In CO_EMULATE's aux: the TU ends after this callout (no continuation). */
 #define CO_END         0x8000

@@ -13,6 +13,7 @@ enum { R_CONT, R_JUMP, R_STOP };
  * (and enters its handler); a jump outside RAM stops the VM. */
 uint32_t enter_eip(uint32_t eip)
 {
+	vmm_sync_mode();
 	for (int tries = 0; tries < 3; tries++) {
 		uint32_t tc = bt_get(eip);
 		if (tc)
@@ -23,6 +24,7 @@ uint32_t enter_eip(uint32_t eip)
 		if (!deliver_exception(EXC_PF, true, 0) || vm.stopped)
 			return 0;
 		eip = vm.eip;
+		vmm_sync_mode();
 	}
 	vmm_fatal("guest jumped outside its memory, eip", eip);
 	return 0;
@@ -74,16 +76,28 @@ static void port_io(const struct co_rec *r)
 		vmm_logx(r->kind == CO_IN ? "vmx: in port" : "vmx: out port", port);
 }
 
+/* The guest single-steps: the instruction just completed, its #DB (a trap)
+ * is taken with the return address `next`. */
+static uint32_t single_step_trap(uint32_t next)
+{
+	vm.eip = next;
+	emulate_note_single_step();
+	if (!deliver(EXC_DB, false, 0, next, false) || vm.stopped)
+		return 0;
+	return enter_eip(vm.eip);
+}
+
 uint32_t vmm_callout(struct mon_area *ma, uint32_t site)
 {
 	const struct co_rec *r = (const struct co_rec *)(uintptr_t)site;
 	uint32_t cont = site + CO_REC_SIZE;
 	uint64_t epoch = bt_flush_epoch();
 	int res = R_CONT;
-	bool end = false, irq_ok = true;
+	bool end = false, irq_ok = true, emulated_fault = false;
 	uint32_t next = 0;
 
 	ma->step = 0;
+	bool tf0 = ma->veflags & FL_TF;
 	if (r->kind < CO_NKINDS)
 		stat_inc(&vs.callout[r->kind]);
 	if (vm.async_pending) {
@@ -97,6 +111,8 @@ uint32_t vmm_callout(struct mon_area *ma, uint32_t site)
 	case CO_EXIT: {
 		uint32_t target = 0;
 		uint32_t tc = bt_exit_taken(r->aux == 1 ? ma->s_tmp : r->arg, &target);
+		if (tf0)
+			return single_step_trap(target);
 		if (!tc)
 			return enter_eip(target);
 		if (irq_deliverable()) {
@@ -110,6 +126,8 @@ uint32_t vmm_callout(struct mon_area *ma, uint32_t site)
 		/* An indirect branch completed: guest state is precise at its
 		 * target, a point to take a pending interrupt at. */
 		uint32_t target = ma->s_target;
+		if (tf0)
+			return single_step_trap(target);
 		if (irq_deliverable()) {
 			if (!deliver_irq(target))
 				return 0;
@@ -164,6 +182,13 @@ uint32_t vmm_callout(struct mon_area *ma, uint32_t site)
 		vm.eip = r->arg;
 		deliver_exception(EXC_UD, false, 0);
 		res = R_JUMP;
+		tf0 = false;                /* faults are not single-step traps */
+		break;
+	case CO_FAULT:
+		vm.eip = r->arg;
+		deliver_exception(r->aux, false, 0);
+		res = R_JUMP;
+		tf0 = false;
 		break;
 	case CO_EMULATE: {
 		vm.eip = r->arg;
@@ -171,6 +196,7 @@ uint32_t vmm_callout(struct mon_area *ma, uint32_t site)
 		end = r->aux & CO_END;
 		irq_ok = false;           /* e.g. mov ss opens an interrupt shadow */
 		int rc = emulate_insn(r->arg, r->aux & 0xff);
+		emulated_fault = rc == -1;
 		if (rc == 1 || rc == -1)
 			res = R_JUMP;
 		else if (rc == -2)
@@ -187,6 +213,13 @@ uint32_t vmm_callout(struct mon_area *ma, uint32_t site)
 		return 0;
 	}
 	vmm_update_pending();
+	/* Single-stepping: an instruction the monitor completed that ends its
+	 * unit (emulated, iret, far transfers) takes its #DB here; one that
+	 * continues in the unit reaches the unit's exit, which takes it. A
+	 * fault the instruction raised instead is no single-step trap. */
+	if (tf0 && !emulated_fault && (res == R_JUMP || end) &&
+	    (r->kind == CO_EMULATE || r->kind == CO_IRET || r->kind == CO_INT))
+		return single_step_trap(res == R_JUMP ? vm.eip : next);
 	if (res == R_CONT) {
 		if (irq_ok && irq_deliverable()) {
 			if (!deliver_irq(next))

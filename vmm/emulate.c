@@ -11,6 +11,8 @@
 
 static uint64_t tsc_offset;
 static uint32_t dr[8];
+
+void emulate_note_single_step(void) { dr[6] |= 0x4000u; }
 static uint32_t sysenter_cs, sysenter_esp, sysenter_eip;
 
 static bool guarded_decode(const uint8_t *code, struct bt_insn *in, bool *trunc)

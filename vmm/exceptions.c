@@ -70,7 +70,7 @@ static int try_deliver(unsigned vec, bool has_err, uint32_t err, uint32_t ret_ei
 	}
 	if (type == 0x0e)
 		vm.ma->vif = 0;
-	vm.ma->veflags &= ~(0x4000u | 0x10000u | 0x20000u);   /* NT, RF, VM */
+	vm.ma->veflags &= ~(0x4000u | 0x10000u | 0x20000u | FL_TF);   /* NT, RF, VM, TF */
 	vm.ma->eflags &= ~0x100u;                              /* TF */
 	int v2; uint32_t e2;
 	if (seg_load_cs(sel, &v2, &e2) != 0) {

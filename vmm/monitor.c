@@ -15,7 +15,8 @@ struct vmm_stats vs = {
 		C("vmm.callout.irq_check"), C("vmm.callout.in"), C("vmm.callout.out"),
 		C("vmm.callout.ins"), C("vmm.callout.outs"), C("vmm.callout.hlt"),
 		C("vmm.callout.cli_sti"), C("vmm.callout.emulate"), C("vmm.callout.int"),
-		C("vmm.callout.iret"), C("vmm.callout.ud"), C("vmm.callout.ic_learn"), C("vmm.callout.reserved"),
+		C("vmm.callout.iret"), C("vmm.callout.ud"), C("vmm.callout.ic_learn"), C("vmm.callout.fault"),
+		C("vmm.callout.reserved"),
 	},
 	.trap_segv = C("vmm.trap.sigsegv"), .trap_bus = C("vmm.trap.sigbus"),
 	.trap_fpe = C("vmm.trap.sigfpe"), .trap_ill = C("vmm.trap.sigill"),
@@ -254,7 +255,21 @@ void set_guest_eflags(uint32_t f, bool cpl0)
 	(void)cpl0;
 	vm.ma->eflags = (f & 0xcd5u) | 0x202u;
 	vm.ma->vif = f & 0x200u;
-	vm.ma->veflags = (f & 0x00247000u) | 2u;
+	/* TF stays virtual: single-stepping is a translation mode. */
+	vm.ma->veflags = (f & (0x00247000u | FL_TF)) | 2u;
+}
+
+/* The translation mode follows from the guest's state: CS base, CPL, TF,
+ * and what CR0/CR4 say about FPU and SIMD instructions. */
+void vmm_sync_mode(void)
+{
+	struct bt_mode m = {
+		.cs_base = vm.seg[SEG_CS].base, .cpl = (uint8_t)vm.cpl,
+		.tf = (vm.ma->veflags & FL_TF) ? 1 : 0,
+		.fpu = (uint8_t)(((vm.cr0 & 8) ? BT_FPU_TS : 0) | ((vm.cr0 & 4) ? BT_FPU_EM : 0) |
+				 ((vm.cr0 & 2) ? BT_FPU_MP : 0) | ((vm.cr4 & 0x200) ? 0 : BT_FPU_NOSSE)),
+	};
+	bt_set_mode(&m);
 }
 
 /* ---- devices ---- */
@@ -427,9 +442,7 @@ void vmm_reset(uint32_t eip, uint32_t eax, uint32_t ebx)
 	seg_set_flat(SEG_FS, 0x10, false);
 	seg_set_flat(SEG_GS, 0x10, false);
 	seg_publish();
-	struct bt_mode m = { .cs_base = 0, .cpl = 0 };
-	bt_set_mode(&m);
-
+	vmm_sync_mode();
 	vm.eip = eip;
 }
 

@@ -213,8 +213,7 @@ int seg_load_cs(uint16_t sel, int *vec, uint32_t *err)
 	vm.seg[SEG_CS] = n;
 	vm.seg[SEG_CS].sel = (uint16_t)((sel & ~3u) | (unsigned)vm.cpl);
 	seg_publish();
-	struct bt_mode m = { .cs_base = n.base, .cpl = (uint8_t)vm.cpl };
-	bt_set_mode(&m);
+	vmm_sync_mode();
 	return 0;
 }
 

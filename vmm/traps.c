@@ -7,7 +7,6 @@
 
 #define STEP_IRQ 1
 #define STEP_SMC 2
-#define FL_TF 0x100u
 
 /* The guest's registers become the interrupted ones: only when the trap is
  * at a point where they are precise (a boundary or a faulting instruction). */

@@ -79,7 +79,11 @@ void vmm_logx(const char *prefix, uint32_t v);
 void vmm_logf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void vmm_poll_devices(void);
 void vmm_update_pending(void);
+#define FL_TF 0x100u
 uint32_t guest_eflags(void);
+void vmm_sync_mode(void);
+/* emulate.c: a single-step #DB is pending: DR6.BS. */
+void emulate_note_single_step(void);
 void set_guest_eflags(uint32_t f, bool cpl0);
 
 /* Guest memory as ring-0 guest code sees it (through its page tables when

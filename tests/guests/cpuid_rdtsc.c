@@ -1,7 +1,6 @@
-/* cpuid_rdtsc guest: CPUID leaf 0 (max leaf, printable vendor string, never
- * printed) and leaf 1 (an i686-class family with the TSC, CX8 and CMOV
- * features these guests rely on), and RDTSC strictly increasing. Nothing
- * model- or speed-dependent reaches the output. */
+/* cpuid_rdtsc guest: CPUID leaf 0 (max leaf, printable vendor, never
+ * printed) and leaf 1 (i686-class family with TSC, CX8 and CMOV), and RDTSC
+ * strictly increasing; nothing model- or speed-dependent is printed. */
 #include <stdint.h>
 #include "boot.h"
 #include "exit.h"

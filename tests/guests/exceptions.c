@@ -1,8 +1,6 @@
-/* exceptions guest: the guest's own IDT taking #DE, #UD, #GP (bad selector,
- * read-only segment, segment limit, null segment), #NP, #SS, #BR, #BP,
- * INTO, software interrupts through interrupt and trap gates, a not-present
- * gate, nesting and fault restart; checks vector, error code, saved EIP
- * (against label addresses), CS, EFLAGS and register preservation. */
+/* exceptions guest: its own IDT taking #DE #UD #GP #NP #SS #BR #BP #OF and
+ * software interrupts; checks vector, error code, saved EIP/CS/EFLAGS
+ * against labels, fault restart, nesting and register preservation. */
 #include <stdint.h>
 #include "boot.h"
 #include "desc.h"

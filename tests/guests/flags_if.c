@@ -1,7 +1,6 @@
-/* flags_if guest: cli/sti/pushf/popf as seen at CPL0: IF readback, popf
- * writing IF/IOPL/NT/AC/ID and keeping reserved bits fixed, arithmetic
- * flags surviving IF changes, pushfw/popfw, and IF on entry to interrupt
- * versus trap gates. All PIC inputs stay masked, so sti is safe. */
+/* flags_if guest: cli/sti/pushf/popf at CPL0: IF readback, popf writing
+ * IF/IOPL/NT/AC/ID with reserved bits fixed, pushfw/popfw, and IF inside
+ * interrupt versus trap gates (all PIC lines masked, so sti is safe). */
 #include <stdint.h>
 #include "boot.h"
 #include "exit.h"

@@ -1,7 +1,6 @@
-/* portio guest: in/out of bytes, words and dwords through immediate and DX
- * ports on registers that read back what was written (PIC IMR, UART
- * scratch/MCR, PIT status, port 0x61), plus rep outs/ins. Multi-byte
- * accesses to these byte-wide devices split into consecutive ports. */
+/* portio guest: byte/word/dword in/out via immediate and DX ports on
+ * registers that read back (PIC IMR, UART scratch/MCR, PIT status, port
+ * 0x61), multi-byte accesses split across ports, and rep outs/ins. */
 #include <stdint.h>
 #include "boot.h"
 #include "exit.h"

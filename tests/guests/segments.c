@@ -1,7 +1,6 @@
-/* segments guest: a second GDT loaded with lgdt (sgdt readback), CS
- * reloads by ljmp/lcall/lret (direct and through memory), data segment
- * loads and readback, a non-zero base and 4 GiB wraparound, lds/les/lfs/
- * lgs/lss, push/pop of segment registers, lar/lsl and verr/verw. */
+/* segments guest: lgdt/sgdt of a second GDT, CS reloads by ljmp/lcall/lret,
+ * data/stack segment loads, non-zero and wrapping bases, lds..lss,
+ * push/pop of segment registers, lar/lsl and verr/verw. */
 #include <stdint.h>
 #include "boot.h"
 #include "desc.h"

@@ -1,8 +1,6 @@
-/* Code for the smc guest, all in the writable .smc section: functions whose
- * immediates or opcodes get rewritten, stores into the block that is
- * executing, an instruction straddling a 4 KiB boundary and code templates
- * for copying into a buffer. Immediates that will be patched are given
- * values that force the 32-bit encoding. */
+/* Code for the smc guest, in the writable .smc section: functions to be
+ * patched, stores into the executing block, a page-straddling instruction
+ * and copy templates. Patched immediates force 32-bit encodings. */
 
 	.section .smc, "awx", @progbits
 

@@ -1,7 +1,6 @@
-/* smc guest: self-modifying code. Rewrites immediates and opcodes of code
- * that already ran, stores into the instruction stream just ahead of (and
- * behind) the executing instruction, patches half of an instruction that
- * straddles a page, and runs code copied into a data buffer. */
+/* smc guest: self-modifying code: rewritten immediates and opcodes, stores
+ * just ahead of and behind the executing instruction, an instruction
+ * straddling a page, and code copied into a data buffer. */
 #include <stdint.h>
 #include "boot.h"
 #include "exit.h"

@@ -1,8 +1,6 @@
-/* Generated code for the tc_pressure guest: TC_COUNT distinct small
- * functions (two basic blocks each, all constants derived from the index)
- * and a table of their addresses. Function i maps EAX to EAX:
- *   x ^= A; x = rol(x, R); x += B; if (x & M) x *= C; x -= D; x ^= x >> S
- * with the constants defined in tc_pressure.h. About 288 KiB of code. */
+/* Generated code for tc_pressure: TC_COUNT distinct two-block functions
+ * (constants derived from the index, see tc_pressure.c's model) plus a
+ * table of their addresses. */
 
 #include "tc_pressure.h"
 

@@ -1,7 +1,6 @@
 #!/usr/bin/env python3
-# Reference model for the arith guest: computes the expected results and
-# flags of each test vector from the Intel SDM's operation descriptions and
-# writes tests/guests/arith_vectors.h. Run from the repository root:
+# Reference model for the arith guest: expected results and flags of each
+# vector from the SDM's operation pseudo-code, written as arith_vectors.h:
 #   python3 tests/guests/tools/gen_arith_vectors.py > tests/guests/arith_vectors.h
 
 CF, PF, AF, ZF, SF, OF = 0x001, 0x004, 0x010, 0x040, 0x080, 0x800
