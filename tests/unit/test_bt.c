@@ -864,8 +864,13 @@ static void test_inline_pushf_popf(void **state)
 	put_jmp(0x2001, 0x2000);
 	tc = bt_get(0x2000);
 	r = pc_of(tc, 0);
+	/* A popf that would set TF goes to the monitor (single-stepping is a
+	 * translation mode): testl $TF,(%esp); jz over the callout. */
+	static const uint8_t popf_tf[] = { 0xf7, 0x04, 0x24, 0x00, 0x01, 0x00, 0x00, 0x74, CO_SEQ_LEN + CO_REC_SIZE };
+	assert_memory_equal(at(tc), popf_tf, sizeof(popf_tf));
+	expect_callout(tc + sizeof(popf_tf), CO_EMULATE, 1 | CO_END, 0x2000);
 	static const uint8_t popf_head[] = { 0x65, 0xa3, MA_S_EAX, 0, 0, 0, 0x8b, 0x04, 0x24 };
-	assert_memory_equal(at(tc), popf_head, sizeof(popf_head));
+	assert_memory_equal(at(tc + sizeof(popf_tf) + CO_SEQ_LEN + CO_REC_SIZE), popf_head, sizeof(popf_head));
 	/* popf may set IF: it checks for pending interrupts, resuming after it. */
 	uint32_t chk = find_callout(tc, r->tc_len, CO_IRQ_CHECK);
 	assert_int_not_equal(chk, 0);
@@ -878,6 +883,41 @@ static void test_inline_pushf_popf(void **state)
 	tc = bt_get(0x3000);
 	expect_callout(tc, CO_EMULATE, 2 | CO_END, 0x3000);
 	assert_int_equal(ccf_at(tc)->ninsn, 1);
+}
+
+/* Translation modes: a single-stepping guest gets one instruction per unit
+ * whose exits never chain; CR0.TS/EM and CR4.OSFXSR turn FPU and SIMD
+ * instructions into fault callouts; units of different modes coexist. */
+static void test_modes_tf_and_fpu(void **state)
+{
+	(void)state;
+	PUT(0x1000, 0x90, 0x90, 0x90);                          /* nop nop nop int3 */
+	struct bt_mode tf = { .tf = 1 };
+	bt_set_mode(&tf);
+	uint32_t t1 = bt_get(0x1000);
+	assert_int_equal(ccf_at(t1)->ninsn, 1);
+	uint32_t target;
+	bt_exit_taken(ccf_at(t1)->exit_first, &target);
+	assert_int_equal(target, 0x1001);
+	assert_int_equal(ctr("bt.chain.patched"), 0);          /* every step reaches the monitor */
+	struct bt_mode plain = { 0 };
+	bt_set_mode(&plain);
+	uint32_t t0 = bt_get(0x1000);
+	assert_int_not_equal(t0, t1);                           /* another unit for another mode */
+	assert_int_equal(ccf_at(t0)->ninsn, 4);
+
+	PUT(0x2000, 0xd9, 0xe8, 0x0f, 0x57, 0xc0, 0x0f, 0xae, 0xf8);   /* fld1; xorps; sfence */
+	struct bt_mode ts = { .fpu = BT_FPU_TS };
+	bt_set_mode(&ts);
+	expect_callout(bt_get(0x2000), CO_FAULT, 7, 0x2000);   /* #NM */
+	struct bt_mode nosse = { .fpu = BT_FPU_NOSSE };
+	bt_set_mode(&nosse);
+	uint32_t t2 = bt_get(0x2000);
+	assert_int_equal(at(t2)[0], 0xd9);                      /* x87 runs */
+	expect_callout(t2 + 2, CO_FAULT, 6, 0x2002);            /* SSE: #UD */
+	PUT(0x3000, 0x0f, 0xae, 0xf8, 0x90);                    /* sfence never faults */
+	assert_int_equal(at(bt_get(0x3000))[0], 0x0f);
+	bt_set_mode(&plain);
 }
 
 /* sti keeps interrupts off for one more instruction: that one is marked
@@ -2018,6 +2058,7 @@ int main(void)
 		T(test_tu_max_insns_tunable),
 		T(test_inline_cli_sti),
 		T(test_inline_pushf_popf),
+		T(test_modes_tf_and_fpu),
 		T(test_sti_shadow_marks_next_insn),
 		T(test_sti_irq_check_after_next_insn),
 		T(test_sti_at_tu_limit),
