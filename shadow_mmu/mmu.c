@@ -37,7 +37,7 @@ static struct {
 	bool pg;
 	uint32_t nfilled;
 	stat_counter hidden, truef, fill_calls, fill_pages, flushes, invlpg, cr3_switch, ad_set,
-		     traced_writes, upgrades, pt_writes, pt_dropped, pt_traced;
+		     traced_writes, upgrades, pt_writes, pt_dropped, pt_traced, cr3_cached, cr3_cache_dropped;
 } m = {
 	.hidden = {"mmu.fault.hidden", 0}, .truef = {"mmu.fault.true", 0},
 	.fill_calls = {"mmu.fill.calls", 0}, .fill_pages = {"mmu.fill.pages", 0},
@@ -46,6 +46,7 @@ static struct {
 	.traced_writes = {"mmu.trace.hit", 0}, .upgrades = {"mmu.fault.dirty", 0},
 	.pt_writes = {"mmu.trace.hit.pagetable", 0}, .pt_dropped = {"mmu.trace.shadow_dropped", 0},
 	.pt_traced = {"mmu.trace.pagetables", 0},
+	.cr3_cached = {"mmu.cr3.cached_hit", 0}, .cr3_cache_dropped = {"mmu.cr3.cache_dropped", 0},
 };
 static uint32_t lmap[NPAGES];            /* LM_* | ppn << 12 */
 static uint32_t filled[NPAGES];          /* linear pages with LM_MAPPED, for flushes */
@@ -54,8 +55,31 @@ static uint32_t filled[NPAGES];          /* linear pages with LM_MAPPED, for flu
 #define TR_CODE 0x1u
 #define TR_PT   0x2u
 static uint8_t traced[MAXRAMPAGES];
-static uint32_t pt_pages[MAXRAMPAGES];   /* the pages with TR_PT, to clear them fast */
+/* The page-table pages the current address space's shadow was built from
+ * (each once: pt_stamp says which switch epoch listed it), and how many
+ * address spaces, current or cached, list each page: a page stays traced
+ * while any does. */
+static uint32_t pt_pages[MAXRAMPAGES];
 static uint32_t npt_pages;
+static uint32_t pt_stamp[MAXRAMPAGES];
+static uint8_t pt_refs[MAXRAMPAGES];
+static uint32_t epoch = 1;
+
+/* Shadows of address spaces switched away from, kept as runs and mapped
+ * back at once when their CR3 returns. One stays valid only while none of
+ * the page-table pages it was built from is written (they stay traced). */
+#define AS_SLOTS 8
+#define AS_RUNS 1024
+#define AS_PTS 128
+struct as_run { uint32_t lpn, ppn; uint16_t n, flags; };
+static struct as_slot {
+	bool valid;
+	uint32_t cr3, nruns, npts;
+	uint64_t used;
+	struct as_run runs[AS_RUNS];
+	uint32_t pts[AS_PTS];
+} slots[AS_SLOTS];
+static uint64_t as_clock;
 
 static uint32_t ram_pages(void) { return m.c.ram_size >> 12; }
 
@@ -88,7 +112,7 @@ void mmu_init(const struct mmu_config *c)
 	m.c = *c;
 	m.cr0 = 0x11; m.cr3 = 0; m.cr4 = 0; m.pg = false; m.nfilled = 0;
 	stat_counter *all = &m.hidden;
-	for (unsigned i = 0; i < 13; i++)
+	for (unsigned i = 0; i < 15; i++)
 		stats_register(&all[i]);
 	for (uint32_t i = 0; i < ram_pages() && i < MAXRAMPAGES; i++)
 		traced[i] = 0;
@@ -181,37 +205,80 @@ static void protect_aliases(uint32_t ppn)
 	}
 }
 
-static void pt_trace(uint32_t ppn)
+static void pt_ref(uint32_t ppn)
 {
-	if (!m.pg || ppn >= ram_pages() || (traced[ppn] & TR_PT))
+	pt_refs[ppn]++;
+	if (traced[ppn] & TR_PT)
 		return;
 	bool was = traced[ppn];
 	traced[ppn] |= TR_PT;
-	pt_pages[npt_pages++] = ppn;
 	stat_inc(&m.pt_traced);
 	if (!was)
 		protect_aliases(ppn);
 }
 
+/* No address space uses the page as a table any more: writes to it are
+ * plain writes again (its mappings stay read-only until a write upgrades
+ * them, a hidden fault). */
+static void pt_unref(uint32_t ppn)
+{
+	if (pt_refs[ppn] && --pt_refs[ppn] == 0)
+		traced[ppn] &= (uint8_t)~TR_PT;
+}
+
+static void pt_trace(uint32_t ppn)
+{
+	if (!m.pg || ppn >= ram_pages() || pt_stamp[ppn] == epoch)
+		return;
+	pt_stamp[ppn] = epoch;
+	pt_pages[npt_pages++] = ppn;
+	pt_ref(ppn);
+}
+
+/* The current address space's list starts over. */
+static void pt_untrace_all(void)
+{
+	for (uint32_t i = 0; i < npt_pages; i++)
+		pt_unref(pt_pages[i]);
+	npt_pages = 0;
+	epoch++;
+}
+
+static void as_drop(struct as_slot *s)
+{
+	if (!s->valid)
+		return;
+	for (uint32_t i = 0; i < s->npts; i++)
+		pt_unref(s->pts[i]);
+	s->valid = false;
+	stat_inc(&m.cr3_cache_dropped);
+}
+
+static void as_drop_all(void)
+{
+	for (unsigned i = 0; i < AS_SLOTS; i++)
+		as_drop(&slots[i]);
+}
+
+/* Cached shadows built from page ppn are stale once it is written. */
+static void as_drop_using(uint32_t ppn)
+{
+	for (unsigned i = 0; i < AS_SLOTS; i++)
+		for (uint32_t k = 0; slots[i].valid && k < slots[i].npts; k++)
+			if (slots[i].pts[k] == ppn)
+				as_drop(&slots[i]);
+}
+
 /* A write the monitor cannot perform itself is about to go to a page
  * table natively: no way to know which entries change, so every shadow
- * goes and the page is not traced until a walk goes through it again. */
+ * built from it goes and the current list starts over. */
 void mmu_release_pt(uint32_t ppn)
 {
 	if (ppn >= ram_pages() || !(traced[ppn] & TR_PT))
 		return;
-	traced[ppn] &= (uint8_t)~TR_PT;
+	as_drop_using(ppn);
 	flush(false);
-}
-
-/* The page tables of the address space being left are not traced any
- * more: their shadows are gone (their mappings stay read-only until a
- * write upgrades them, a hidden fault). */
-static void pt_untrace_all(void)
-{
-	for (uint32_t i = 0; i < npt_pages; i++)
-		traced[pt_pages[i]] &= (uint8_t)~TR_PT;
-	npt_pages = 0;
+	pt_untrace_all();
 }
 
 static void unmap_range(uint32_t lpn, uint32_t n);
@@ -227,6 +294,7 @@ void mmu_phys_written(uint32_t pa, uint32_t len)
 	if (ppn >= ram_pages() || !(traced[ppn] & TR_PT))
 		return;
 	stat_inc(&m.pt_writes);
+	as_drop_using(ppn);
 	uint32_t first = (pa & 0xfffu) >> 2, last = ((pa & 0xfffu) + len - 1) >> 2;
 	if (last > 1023)
 		last = 1023;
@@ -355,6 +423,7 @@ static void set_paging(bool on)
 	} else {
 		flush(false);
 		pt_untrace_all();
+		as_drop_all();
 		m.pg = false;
 		m.c.w->map(0, m.c.ram_size, 0, WP_RW);
 		for (uint32_t p = 1; p < ram_pages(); p++)
@@ -373,19 +442,103 @@ bool mmu_set_cr0(uint32_t cr0)
 	}
 	if ((old ^ cr0) & CR0_WP) {
 		flush(false);
+		as_drop_all();
 		return true;
 	}
 	return false;
 }
 
+/* Keep the shadow of the address space being left, as runs of pages. */
+static void as_save(void)
+{
+	struct as_slot *s = &slots[0];
+	for (unsigned i = 0; i < AS_SLOTS; i++) {
+		if (slots[i].valid && slots[i].cr3 == m.cr3) { s = &slots[i]; break; }
+		if (!slots[i].valid || slots[i].used < s->used)
+			s = &slots[i];
+	}
+	as_drop(s);
+	if (npt_pages > AS_PTS) {
+		pt_untrace_all();
+		return;
+	}
+	s->nruns = 0;
+	for (uint32_t i = 0; i < m.nfilled; i++) {
+		uint32_t lpn = filled[i], e = lmap[lpn];
+		if (!(e & LM_MAPPED) || (e & LM_GLOBAL))
+			continue;
+		uint16_t fl = (uint16_t)(e & (LM_RW | LM_LARGE));
+		struct as_run *r = s->nruns ? &s->runs[s->nruns - 1] : (struct as_run *)0;
+		if (r && r->lpn + r->n == lpn && r->ppn + r->n == (e >> LM_PPN_SHIFT) && r->flags == fl &&
+		    r->n < 0xffff) {
+			r->n++;
+			continue;
+		}
+		if (s->nruns == AS_RUNS) {        /* too scattered to keep */
+			pt_untrace_all();
+			return;
+		}
+		s->runs[s->nruns++] = (struct as_run){ lpn, e >> LM_PPN_SHIFT, 1, fl };
+	}
+	/* The slot takes over the current list's references. */
+	for (uint32_t i = 0; i < npt_pages; i++)
+		s->pts[i] = pt_pages[i];
+	s->npts = npt_pages;
+	npt_pages = 0;
+	epoch++;
+	s->cr3 = m.cr3;
+	s->used = ++as_clock;
+	s->valid = true;
+}
+
+/* The address space coming back: its runs mapped at once, its tables the
+ * current list again. */
+static void as_restore(void)
+{
+	for (unsigned i = 0; i < AS_SLOTS; i++) {
+		struct as_slot *s = &slots[i];
+		if (!s->valid || s->cr3 != m.cr3)
+			continue;
+		stat_inc(&m.cr3_cached);
+		for (uint32_t k = 0; k < s->nruns; k++) {
+			const struct as_run *r = &s->runs[k];
+			bool clear = true;
+			for (uint32_t j = 0; j < r->n && clear; j++)
+				clear = !(lmap[r->lpn + j] & LM_MAPPED);
+			if (clear) {
+				map_run(r->lpn, r->ppn, r->n, r->flags & LM_RW, r->flags & LM_LARGE);
+				continue;
+			}
+			for (uint32_t j = 0; j < r->n; j++)    /* a global page got there meanwhile */
+				if (!(lmap[r->lpn + j] & LM_MAPPED))
+					map_run(r->lpn + j, r->ppn + j, 1, r->flags & LM_RW, r->flags & LM_LARGE);
+		}
+		for (uint32_t k = 0; k < s->npts; k++) {
+			pt_stamp[s->pts[k]] = epoch;
+			pt_pages[npt_pages++] = s->pts[k];
+		}
+		s->valid = false;                 /* the references moved to the current list */
+		return;
+	}
+}
+
 bool mmu_set_cr3(uint32_t cr3)
 {
-	m.cr3 = cr3;
-	if (!m.pg)
+	if (!m.pg) {
+		m.cr3 = cr3;
 		return false;
+	}
 	stat_inc(&m.cr3_switch);
+	if (cr3 != m.cr3)
+		as_save();
 	flush(true);
-	pt_untrace_all();
+	if (cr3 == m.cr3) {
+		/* Reloading the same CR3 is a flush: its list starts over. */
+		pt_untrace_all();
+		return true;
+	}
+	m.cr3 = cr3;
+	as_restore();
 	return true;
 }
 
@@ -395,6 +548,7 @@ bool mmu_set_cr4(uint32_t cr4)
 	m.cr4 = cr4;
 	if ((old ^ cr4) & (CR4_PSE | CR4_PGE)) {
 		flush(false);
+		as_drop_all();
 		return m.pg;
 	}
 	return false;

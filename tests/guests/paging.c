@@ -252,6 +252,22 @@ static void check_address_spaces(void)
 	}
 	write_cr3(phys(pd));
 	check_eq("5000 CR3 switches, distinct contents", 2500 * 0x11 + 2500 * 0x22, sum);
+
+	/* Edit the other space's tables while it is not current (a table
+	 * entry, then a directory entry, the latter through the higher-half
+	 * alias of the directory): switching to it must see the edits. */
+	frames[2][0x800] = 0x33;
+	pt_test2[8] = phys(frames[2]) | P | W;
+	write_cr3(phys(pd2));
+	check_eq("space 2 after its table entry changed while away", 0x33, *x);
+	write_cr3(phys(pd));
+	check_eq("space 1 unchanged", 0x11, *x);
+	volatile uint32_t *pd2_alias = (volatile uint32_t *)(0xC0000000u + phys(pd2));
+	pd2_alias[TEST_LIN >> 22] = phys(pt_test) | P | W;    /* space 2 now uses space 1's table */
+	write_cr3(phys(pd2));
+	check_eq("space 2 after its directory entry changed while away", 0x11, *x);
+	pd2[TEST_LIN >> 22] = phys(pt_test2) | P | W;
+	write_cr3(phys(pd));
 }
 
 void guest_main(void)

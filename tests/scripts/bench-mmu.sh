@@ -40,4 +40,4 @@ for spec in hidden:20000 true:50000 cr3:500 pte:200000; do
 	done
 	echo
 done
-echo "bench-mmu: a cr3 op touches 200 pages after the switch (vmx refills them: no shadow caching yet)"
+echo "bench-mmu: a cr3 op switches address space and touches its 200-page working set (vmx maps cached shadows back, see mmu.cr3.cached_hit)"
