@@ -37,14 +37,16 @@ static struct {
 	bool pg;
 	uint32_t nfilled;
 	stat_counter hidden, truef, fill_calls, fill_pages, flushes, invlpg, cr3_switch, ad_set,
-		     traced_writes, upgrades, pt_writes, pt_dropped, pt_traced, cr3_cached, cr3_cache_dropped;
+		     traced_writes, upgrades, pt_writes, pt_dropped, pt_traced, cr3_cached, cr3_cache_dropped,
+		     hit_code, hit_pt;
 } m = {
 	.hidden = {"mmu.fault.hidden", 0}, .truef = {"mmu.fault.true", 0},
 	.fill_calls = {"mmu.fill.calls", 0}, .fill_pages = {"mmu.fill.pages", 0},
 	.flushes = {"mmu.flush", 0}, .invlpg = {"mmu.invlpg", 0},
 	.cr3_switch = {"mmu.cr3.switch", 0}, .ad_set = {"mmu.ad.set", 0},
 	.traced_writes = {"mmu.trace.hit", 0}, .upgrades = {"mmu.fault.dirty", 0},
-	.pt_writes = {"mmu.trace.hit.pagetable", 0}, .pt_dropped = {"mmu.trace.shadow_dropped", 0},
+	.pt_writes = {"mmu.trace.pt_entries_written", 0}, .pt_dropped = {"mmu.trace.shadow_dropped", 0},
+	.hit_code = {"mmu.trace.hit.code", 0}, .hit_pt = {"mmu.trace.hit.pagetable", 0},
 	.pt_traced = {"mmu.trace.pagetables", 0},
 	.cr3_cached = {"mmu.cr3.cached_hit", 0}, .cr3_cache_dropped = {"mmu.cr3.cache_dropped", 0},
 };
@@ -59,6 +61,9 @@ static uint8_t traced[MAXRAMPAGES];
  * (each once: pt_stamp says which switch epoch listed it), and how many
  * address spaces, current or cached, list each page: a page stays traced
  * while any does. */
+/* Per page table: 1 + the directory entry a walk last found it under, so
+ * a write to it usually needs one directory entry checked, not 1024. */
+static uint16_t pt_pde[MAXRAMPAGES];
 static uint32_t pt_pages[MAXRAMPAGES];
 static uint32_t npt_pages;
 static uint32_t pt_stamp[MAXRAMPAGES];
@@ -112,7 +117,7 @@ void mmu_init(const struct mmu_config *c)
 	m.c = *c;
 	m.cr0 = 0x11; m.cr3 = 0; m.cr4 = 0; m.pg = false; m.nfilled = 0;
 	stat_counter *all = &m.hidden;
-	for (unsigned i = 0; i < 15; i++)
+	for (unsigned i = 0; i < 17; i++)
 		stats_register(&all[i]);
 	for (uint32_t i = 0; i < ram_pages() && i < MAXRAMPAGES; i++)
 		traced[i] = 0;
@@ -153,6 +158,8 @@ static bool walk(uint32_t lin, unsigned acc, struct walk *w, uint32_t *err)
 		w->large = false;
 		pte_pa = (pde & ~0xfffu) + (((lin >> 12) & 0x3ffu) << 2);
 		pt_trace(pte_pa >> 12);
+		if ((pte_pa >> 12) < ram_pages())
+			pt_pde[pte_pa >> 12] = (uint16_t)((lin >> 22) + 1);
 		pte = rd32(pte_pa);
 		if (!(pte & PTE_P))
 			return false;
@@ -308,7 +315,19 @@ void mmu_phys_written(uint32_t pa, uint32_t len)
 					stat_inc(&m.pt_dropped);
 				}
 		}
-		/* A table entry: every directory entry using this table. */
+		/* A table entry: the directory entries using this table (the one
+		 * the walk saw it under if that still holds, else all of them). */
+		uint32_t hint = pt_pde[ppn] ? pt_pde[ppn] - 1u : 1024u;
+		if (hint < 1024) {
+			uint32_t pde = rd32(pd_pa + hint * 4);
+			if ((pde & PTE_P) && !((pde & PTE_PS) && (m.cr4 & CR4_PSE)) && (pde >> 12) == ppn) {
+				if (lmap[(hint << 10) | j] & LM_MAPPED) {
+					unmap_range((hint << 10) | j, 1);
+					stat_inc(&m.pt_dropped);
+				}
+				continue;
+			}
+		}
 		for (uint32_t i = 0; i < 1024; i++) {
 			uint32_t pde = rd32(pd_pa + i * 4);
 			if ((pde & PTE_P) && !((pde & PTE_PS) && (m.cr4 & CR4_PSE)) && (pde >> 12) == ppn &&
@@ -580,7 +599,12 @@ enum mmu_fault_kind mmu_host_fault(uint32_t lin, bool write, bool user, uint32_t
 		*pa = lin;
 		if (lin < 0x1000 || lin >= m.c.ram_size)
 			return MMU_OUTSIDE;
-		return write && mmu_page_traced(lpn) ? MMU_TRACED : MMU_OUTSIDE;
+		if (write && mmu_page_traced(lpn)) {
+			stat_inc(&m.traced_writes);
+			stat_inc(&m.hit_code);
+			return MMU_TRACED;
+		}
+		return MMU_OUTSIDE;
 	}
 	if (lin >= MON_BASE)
 		return MMU_OUTSIDE;
@@ -609,7 +633,12 @@ enum mmu_fault_kind mmu_host_fault(uint32_t lin, bool write, bool user, uint32_t
 	}
 	if (write && !(e & LM_RW)) {
 		if (mmu_page_traced(w.pa >> 12)) {
+			/* Counted per owner: one write can concern both. */
 			stat_inc(&m.traced_writes);
+			if (traced[w.pa >> 12] & TR_CODE)
+				stat_inc(&m.hit_code);
+			if (traced[w.pa >> 12] & TR_PT)
+				stat_inc(&m.hit_pt);
 			return MMU_TRACED;
 		}
 		/* First write: D is now set in the guest's entry. */

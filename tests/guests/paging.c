@@ -78,8 +78,19 @@ static void build_tables(void)
 	pd2[TEST_LIN >> 22] = phys(pt_test2) | P | W;
 }
 
+__attribute__((noinline)) static uint32_t where_am_i(uint32_t x)
+{
+	uint32_t eip;
+	__asm__ volatile("call 1f\n1:\tpopl %0" : "=r"(eip));
+	return (eip & 0xF0000000u) | (x * 3);
+}
+
 static void check_basic_and_alias(void)
 {
+	/* Code runs through the higher-half alias too (a kernel linked high). */
+	uint32_t (*hi_fn)(uint32_t) = (uint32_t (*)(uint32_t))(0xC0000000u + (uint32_t)where_am_i);
+	check_eq("code executed in the higher half", 0xC0000000u | 21, hi_fn(7));
+	check_eq("the same code executed low", 21, where_am_i(7));
 	static volatile uint32_t cell = 0x1234;
 	volatile uint32_t *hi = (volatile uint32_t *)(0xC0000000u + phys((const void *)&cell));
 	check_eq("read through the higher-half alias", 0x1234, *hi);

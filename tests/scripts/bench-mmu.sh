@@ -35,7 +35,8 @@ for spec in hidden:20000 true:50000 cr3:500 pte:200000; do
 		printf "bench-mmu: %-8s %8d %12.0f %12.0f %9.2f\n", op, n, v, q, (v > 0 ? q / v : 0) }'
 	"$vmx" -kernel "$elf" -append "op=$op iters=$n" -stats "build/bench/mmu-$op.json" </dev/null >/dev/null 2>&1
 	printf "           counters:"
-	for k in mmu.fault.hidden mmu.fault.true mmu.fill.calls mmu.fill.pages mmu.cr3.switch mmu.flush vmm.exception.delivered; do
+	for k in mmu.fault.hidden mmu.fault.true mmu.fill.calls mmu.fill.pages mmu.cr3.switch mmu.cr3.cached_hit \
+		 mmu.trace.hit.pagetable bt.adaptive.retranslated vmm.callout.emulate vmm.exception.delivered; do
 		printf " %s=%s" "${k#mmu.}" "$(grep "\"$k\"" "build/bench/mmu-$op.json" | grep -o '[0-9]*' | tail -1)"
 	done
 	echo
