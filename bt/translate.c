@@ -244,19 +244,23 @@ static enum cls emit_insn(struct tu *t, const uint8_t *code, const struct bt_ins
 		*end = true;
 		return C_INLINE;
 	case M_CLI:
+		if (bt.mode.cpl)
+			break;                   /* IOPL decides: the monitor */
 		e_store_imm_gs(e, MA_VIF, 0);
 		return C_INLINE;
 	case M_STI:
+		if (bt.mode.cpl)
+			break;
 		e_store_imm_gs(e, MA_VIF, 0x200);
 		*next_flags = PC_NO_IRQ | 0x80;     /* 0x80: emit the pending check after the next insn */
 		return C_INLINE;
 	case M_PUSHF:
-		if (op16 || bt.mode.tf)
+		if (op16 || bt.mode.tf || bt.mode.cpl)
 			break;
 		emit_pushf(t);
 		return C_INLINE;
 	case M_POPF:
-		if (op16 || bt.mode.tf)
+		if (op16 || bt.mode.tf || bt.mode.cpl)
 			break;
 		emit_popf(t, eip, in->len, next);
 		return C_INLINE;

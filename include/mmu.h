@@ -35,6 +35,8 @@ bool mmu_set_cr0(uint32_t cr0);
 bool mmu_set_cr3(uint32_t cr3);
 bool mmu_set_cr4(uint32_t cr4);
 bool mmu_invlpg(uint32_t lin);
+/* The guest's privilege: user mode gets the shadow of its pages only. */
+bool mmu_set_user(bool user);
 bool mmu_paging(void);
 
 /* Linear -> physical for an access by the guest, as the page walk would

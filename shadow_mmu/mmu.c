@@ -35,6 +35,7 @@ static struct {
 	struct mmu_config c;
 	uint32_t cr0, cr3, cr4;
 	bool pg;
+	bool user;          /* the shadow is user mode's view: user pages only */
 	uint32_t nfilled;
 	stat_counter hidden, truef, fill_calls, fill_pages, flushes, invlpg, cr3_switch, ad_set,
 		     traced_writes, upgrades, pt_writes, pt_dropped, pt_traced, cr3_cached, cr3_cache_dropped,
@@ -467,12 +468,17 @@ bool mmu_set_cr0(uint32_t cr0)
 	return false;
 }
 
+/* Which cached shadow: the address space and the privilege it serves
+ * (bit 0 of CR3 is not an address bit). */
+static uint32_t view_key(void) { return (m.cr3 & ~0xfffu) | (m.user ? 1u : 0u); }
+
 /* Keep the shadow of the address space being left, as runs of pages. */
 static void as_save(void)
 {
 	struct as_slot *s = &slots[0];
+	uint32_t key = view_key();
 	for (unsigned i = 0; i < AS_SLOTS; i++) {
-		if (slots[i].valid && slots[i].cr3 == m.cr3) { s = &slots[i]; break; }
+		if (slots[i].valid && slots[i].cr3 == key) { s = &slots[i]; break; }
 		if (!slots[i].valid || slots[i].used < s->used)
 			s = &slots[i];
 	}
@@ -505,7 +511,7 @@ static void as_save(void)
 	s->npts = npt_pages;
 	npt_pages = 0;
 	epoch++;
-	s->cr3 = m.cr3;
+	s->cr3 = key;
 	s->used = ++as_clock;
 	s->valid = true;
 }
@@ -514,9 +520,10 @@ static void as_save(void)
  * current list again. */
 static void as_restore(void)
 {
+	uint32_t key = view_key();
 	for (unsigned i = 0; i < AS_SLOTS; i++) {
 		struct as_slot *s = &slots[i];
-		if (!s->valid || s->cr3 != m.cr3)
+		if (!s->valid || s->cr3 != key)
 			continue;
 		stat_inc(&m.cr3_cached);
 		for (uint32_t k = 0; k < s->nruns; k++) {
@@ -557,6 +564,22 @@ bool mmu_set_cr3(uint32_t cr3)
 		return true;
 	}
 	m.cr3 = cr3;
+	as_restore();
+	return true;
+}
+
+/* Guest code changes privilege: kernel and user mode see different
+ * shadows of the same address space (supervisor pages are not in the
+ * user one), each kept across the switches like address spaces are. */
+bool mmu_set_user(bool user)
+{
+	if (!m.pg || user == m.user) {
+		m.user = user;
+		return false;
+	}
+	as_save();
+	flush(false);
+	m.user = user;
 	as_restore();
 	return true;
 }

@@ -76,6 +76,16 @@ static void port_io(const struct co_rec *r)
 		vmm_logx(r->kind == CO_IN ? "vmx: in port" : "vmx: out port", port);
 }
 
+/* Port I/O from user mode needs IOPL (the TSS I/O bitmap is not
+ * consulted: no guest here grants ports that way). */
+static bool io_allowed(void)
+{
+	if ((unsigned)vm.cpl <= ((vm.ma->veflags >> 12) & 3))
+		return true;
+	deliver_exception(EXC_GP, true, 0);
+	return false;
+}
+
 /* The guest single-steps: the instruction just completed, its #DB (a trap)
  * is taken with the return address `next`. */
 static uint32_t single_step_trap(uint32_t next)
@@ -148,10 +158,18 @@ uint32_t vmm_callout(struct mon_area *ma, uint32_t site)
 	case CO_IN: case CO_OUT:
 		vm.eip = r->arg;
 		next = r->arg + ((r->aux >> 4) & 15);
+		if (!io_allowed()) {
+			res = R_JUMP;
+			break;
+		}
 		port_io(r);
 		break;
 	case CO_INS: case CO_OUTS: {
 		vm.eip = r->arg;
+		if (!io_allowed()) {
+			res = R_JUMP;
+			break;
+		}
 		next = r->arg + r->aux;
 		int rc = emulate_string_io(r->arg, r->kind == CO_INS);
 		if (rc == -1)
@@ -159,6 +177,12 @@ uint32_t vmm_callout(struct mon_area *ma, uint32_t site)
 		break;
 	}
 	case CO_HLT:
+		if (vm.cpl > 0) {
+			vm.eip = r->arg;
+			deliver_exception(EXC_GP, true, 0);
+			res = R_JUMP;
+			break;
+		}
 		return do_halt(r->arg + r->aux);
 	case CO_INT: {
 		unsigned vec = r->aux & 0xff, len = (r->aux >> 8) & 15, k = (r->aux >> 12) & 3;

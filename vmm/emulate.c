@@ -257,6 +257,31 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 	struct bt_insn *in = &c.in;
 	if (in->has_mem && in->addrsize != 32)
 		vmm_fatal("16-bit addressing in an emulated instruction is not supported, eip", eip);
+	if (vm.cpl > 0) {
+		/* What user mode may not do. */
+		unsigned iopl = (vm.ma->veflags >> 12) & 3;
+		switch (in->mnem) {
+		case M_LGDT: case M_LIDT: case M_LLDT: case M_LTR: case M_LMSW: case M_MOV_CR: case M_MOV_DR:
+		case M_CLTS: case M_INVD: case M_WBINVD: case M_INVLPG: case M_RDMSR: case M_WRMSR:
+		case M_HLT: case M_PRIV_OTHER:
+			return fault(EXC_GP, 0), -1;
+		case M_RDPMC:
+			if (!(vm.cr4 & 0x100))
+				return fault(EXC_GP, 0), -1;
+			break;
+		case M_RDTSC: case M_RDTSCP:
+			if (vm.cr4 & 0x4)
+				return fault(EXC_GP, 0), -1;
+			break;
+		case M_CLI: case M_STI:
+			if ((unsigned)vm.cpl > iopl)
+				return fault(EXC_GP, 0), -1;
+			vm.ma->vif = in->mnem == M_STI ? 0x200 : 0;
+			return 0;
+		default:
+			break;
+		}
+	}
 	unsigned bits = in->opsize;
 	int vec; uint32_t err;
 	uint32_t v;
@@ -516,8 +541,15 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 		if (!seg_read(SEG_SS, vm.ma->esp, &f, bits / 8, &vec))
 			return fault(vec, 0), -1;
 		vm.ma->esp += bits / 8;
+		uint32_t cur = guest_eflags();
 		if (bits == 16)
-			f = (guest_eflags() & 0xffff0000u) | (f & 0xffff);
+			f = (cur & 0xffff0000u) | (f & 0xffff);
+		/* Outside ring 0 IOPL never changes, and IF only within IOPL:
+		 * silently, the very behaviour that makes x86 hard to virtualize. */
+		if (vm.cpl > 0)
+			f = (f & ~0x3000u) | (cur & 0x3000u);
+		if ((unsigned)vm.cpl > ((cur >> 12) & 3))
+			f = (f & ~0x200u) | (cur & 0x200u);
 		set_guest_eflags(f, true);
 		return 0;
 	}

@@ -36,6 +36,10 @@ static int try_deliver(unsigned vec, bool has_err, uint32_t err, uint32_t ret_ei
 		*ferr = vec * 8 + 2;
 		return EXC_GP;
 	}
+	if (soft && ((g[1] >> 13) & 3) < (unsigned)vm.cpl) {
+		*ferr = vec * 8 + 2;            /* int n through a gate user code may not use */
+		return EXC_GP;
+	}
 	if (!(g[1] & 0x8000)) {
 		*ferr = vec * 8 + 2;
 		return EXC_NP;
@@ -61,13 +65,31 @@ static int try_deliver(unsigned vec, bool has_err, uint32_t err, uint32_t ret_ei
 		vmm_fatal("interrupt handler outside ring 0 (not supported yet), vector", vec);
 	uint32_t flags = guest_eflags();
 	uint32_t esp0 = vm.ma->esp;
+	struct segcache ss_before = vm.seg[SEG_SS];
+	int cpl_before = vm.cpl;
 	int fv;
-	if (!push32(flags, &fv) || !push32(vm.seg[SEG_CS].sel, &fv) || !push32(ret_eip, &fv) ||
-	    (has_err && !push32(err, &fv))) {
-		vm.ma->esp = esp0;
-		*ferr = fv == EXC_PF ? vm.pf_err : 0;
-		return fv;
+	if (vm.cpl != 0) {
+		/* From user mode: the handler's stack is SS0:ESP0 from the TSS,
+		 * and the interrupted SS:ESP go on it first. */
+		uint32_t t[2];
+		int v; uint32_t e;
+		if (!vm.tr.present || vm.tr.limit < 11 || !glin_read(vm.tr.base + 4, t, 8)) {
+			*ferr = vm.tr.sel & ~3u;
+			return EXC_TS;
+		}
+		vm.cpl = 0;
+		if (seg_load(SEG_SS, (uint16_t)t[1], &v, &e) != 0) {
+			vm.cpl = cpl_before;
+			*ferr = (t[1] & 0xffff) & ~3u;
+			return EXC_TS;
+		}
+		vm.ma->esp = t[0];
+		if (!push32(ss_before.sel, &fv) || !push32(esp0, &fv))
+			goto undo;
 	}
+	if (!push32(flags, &fv) || !push32(vm.seg[SEG_CS].sel, &fv) || !push32(ret_eip, &fv) ||
+	    (has_err && !push32(err, &fv)))
+		goto undo;
 	if (type == 0x0e)
 		vm.ma->vif = 0;
 	vm.ma->veflags &= ~(0x4000u | 0x10000u | 0x20000u | FL_TF);   /* NT, RF, VM, TF */
@@ -80,6 +102,13 @@ static int try_deliver(unsigned vec, bool has_err, uint32_t err, uint32_t ret_ei
 	}
 	vm.eip = off;
 	return 0;
+undo:
+	vm.ma->esp = esp0;
+	vm.cpl = cpl_before;
+	vm.seg[SEG_SS] = ss_before;
+	seg_publish();
+	*ferr = fv == EXC_PF ? vm.pf_err : 0;
+	return fv;
 }
 
 static bool contributory(unsigned v) { return v == 0 || (v >= 10 && v <= 13); }
@@ -162,9 +191,39 @@ int do_iret(bool op16)
 		return -1;
 	}
 	uint16_t sel = (uint16_t)f[1];
-	if ((sel & 3) != 0)
-		vmm_fatal("iret to user mode is not supported yet, selector", sel);
 	uint32_t err;
+	if ((int)(sel & 3) > vm.cpl) {
+		/* Back to user mode: SS:ESP come off the stack too, and data
+		 * segments user code may not use are dropped. */
+		uint32_t o[2];
+		if (!seg_read(SEG_SS, vm.ma->esp + 12, o, 8, &vec)) {
+			deliver_exception((unsigned)vec, true, 0);
+			return -1;
+		}
+		int cpl_before = vm.cpl;
+		struct segcache cs_before = vm.seg[SEG_CS], ss_before = vm.seg[SEG_SS];
+		vm.cpl = sel & 3;
+		if (seg_load_cs(sel, &vec, &err) != 0 || seg_load(SEG_SS, (uint16_t)o[1], &vec, &err) != 0) {
+			vm.cpl = cpl_before;
+			vm.seg[SEG_CS] = cs_before;
+			vm.seg[SEG_SS] = ss_before;
+			seg_publish();
+			deliver_exception((unsigned)vec, true, err);
+			return -1;
+		}
+		set_guest_eflags(f[2], true);
+		vm.ma->esp = o[0];
+		static const int data[4] = { SEG_DS, SEG_ES, SEG_FS, SEG_GS };
+		for (int i = 0; i < 4; i++) {
+			struct segcache *s = &vm.seg[data[i]];
+			bool conforming = (s->type & 0xc) == 0xc;
+			if (s->present && !conforming && s->dpl < vm.cpl)
+				*s = (struct segcache){ .sel = 0 };
+		}
+		seg_publish();
+		vm.eip = f[0];
+		return 0;
+	}
 	if (seg_load_cs(sel, &vec, &err) != 0) {
 		deliver_exception((unsigned)vec, true, err);
 		return -1;

@@ -153,7 +153,7 @@ static stat_counter unassigned = { "mmu.mmio.unassigned", 0 };
 static bool lin_phys(uint32_t lin, bool write, uint32_t *pa)
 {
 	uint32_t err;
-	if (!mmu_translate(lin, write ? ACC_WRITE : 0, pa, &err)) {
+	if (!mmu_translate(lin, (write ? ACC_WRITE : 0) | (vm.cpl == 3 ? ACC_USER : 0), pa, &err)) {
 		vm.mem_fault_vec = EXC_PF;
 		vm.pf_err = err;
 		vm.pf_lin = lin;
@@ -270,6 +270,9 @@ void vmm_sync_mode(void)
 				 ((vm.cr0 & 2) ? BT_FPU_MP : 0) | ((vm.cr4 & 0x200) ? 0 : BT_FPU_NOSSE)),
 	};
 	bt_set_mode(&m);
+	/* User mode sees the shadow of user-accessible pages only. */
+	if (mmu_set_user(vm.cpl == 3))
+		bt_mapping_changed();
 }
 
 /* ---- devices ---- */
@@ -324,7 +327,7 @@ static const uint8_t *code_ptr(void *ctx, uint32_t lin, uint32_t *avail, uint32_
 {
 	(void)ctx;
 	uint32_t pa, err;
-	if (!mmu_translate(lin, ACC_FETCH, &pa, &err)) {
+	if (!mmu_translate(lin, ACC_FETCH | (vm.cpl == 3 ? ACC_USER : 0), &pa, &err)) {
 		vm.mem_fault_vec = EXC_PF;
 		vm.pf_err = err;
 		vm.pf_lin = lin;

@@ -202,10 +202,13 @@ int seg_load_cs(uint16_t sel, int *vec, uint32_t *err)
 		*vec = EXC_NP; *err = sel & ~3u;
 		return -1;
 	}
-	if ((sel & 3) != 0 || n.dpl != 0) {
-		/* Only ring 0 runs translated for now; user mode is a later step. */
-		if (!(n.type & 4) || (sel & 3))
-			vmm_fatal("transfer to a non-ring-0 code segment (user mode is not supported yet), selector", sel);
+	/* The caller has set vm.cpl to the privilege the transfer lands at
+	 * (the same one, or an outer one for iret): a non-conforming segment
+	 * must have exactly that DPL, a conforming one at most that. */
+	bool conforming = n.type & 4;
+	if (conforming ? n.dpl > vm.cpl : (n.dpl != vm.cpl || (sel & 3) > vm.cpl)) {
+		*vec = EXC_GP; *err = sel & ~3u;
+		return -1;
 	}
 	if (!n.db)
 		vmm_fatal("16-bit code segment is not supported, selector", sel);

@@ -153,7 +153,7 @@ enum trap_action vmm_trap(struct vmm_trap *t)
 		if (t->trapno == 14) {
 			uint32_t a = (uint32_t)t->addr, pa, err;
 			bool write = t->err & 2;
-			switch (mmu_host_fault(a, write, false, &err, &pa)) {
+			switch (mmu_host_fault(a, write, vm.cpl == 3, &err, &pa)) {
 			case MMU_HIDDEN:
 				return resume_same(t, ma->step != 0);
 			case MMU_TRUE:
@@ -186,7 +186,7 @@ enum trap_action vmm_trap(struct vmm_trap *t)
 				 * instruction and continue from a fresh translation. */
 				bt_notify_write(pa & ~0xfffu, 0x1000);
 				mmu_release_pt(pa >> 12);
-				mmu_host_fault(a, write, false, &err, &pa);   /* now writable */
+				mmu_host_fault(a, write, vm.cpl == 3, &err, &pa);   /* now writable */
 				bt_pc_lookup(t->rip, &pc);
 				if (pc.dead) {
 					ma->step = STEP_SMC;
