@@ -23,9 +23,6 @@ struct mmu_config {
 	uint8_t *ram;
 	uint32_t ram_size;
 	const struct world_ops *w;
-	/* Called when a write the MMU performs (A/D bits) or a remap concerns
-	 * pages holding translations. */
-	void (*phys_written)(uint32_t pa, uint32_t len);
 };
 
 void mmu_init(const struct mmu_config *c);
@@ -54,15 +51,29 @@ enum mmu_fault_kind {
 };
 enum mmu_fault_kind mmu_host_fault(uint32_t lin, bool write, bool user, uint32_t *pf_err, uint32_t *pa);
 
-/* Write-protect every linear alias of a guest-physical page (traced) or
- * release it. Traced pages are mapped read-only from then on. */
-void mmu_trace_page(uint32_t ppn, bool on);
+/* Traces: owners of guest-physical pages that must see every write to
+ * them, whatever linear alias it goes through. The shadow MMU itself is
+ * owner 0 (page tables); others register: the translator (code), ROM
+ * (writes discarded), ... A traced page is mapped read-only everywhere, so
+ * guest writes fault and are performed by the monitor, which tells the
+ * owners exactly what was written. */
+typedef void (*mmu_trace_fn)(void *opaque, uint32_t pa, uint32_t len);
+#define TRACE_OWNERS 8
+/* Returns the owner number, or -1 when the table is full. `discard`: the
+ * owner's pages never change (ROM): writes to them are dropped. Hits are
+ * counted as mmu.trace.hit.<name>. */
+int mmu_trace_owner(const char *name, mmu_trace_fn on_write, void *opaque, bool discard);
+void mmu_trace(uint32_t ppn, int owner, bool on);
 bool mmu_page_traced(uint32_t ppn);
-/* The monitor wrote guest-physical memory on the guest's behalf: page-table
- * entries among it drop the shadows built from them. */
+/* Whether a write to guest-physical pa may change memory (not ROM). */
+bool mmu_write_allowed(uint32_t pa);
+/* The monitor wrote [pa, pa+len) on the guest's behalf: every owner of
+ * those pages hears of it (page tables drop the shadows built from the
+ * entries written). */
 void mmu_phys_written(uint32_t pa, uint32_t len);
-/* A page-table page is about to be written natively (by an instruction the
- * monitor does not emulate): drop all shadows, stop tracing it. */
-void mmu_release_pt(uint32_t ppn);
+/* An instruction the monitor does not perform is about to write page ppn
+ * natively: each owner takes the whole page as written and lets go of it.
+ * false when an owner forbids the write (ROM). */
+bool mmu_release_page(uint32_t ppn);
 
 #endif

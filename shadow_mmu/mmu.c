@@ -36,10 +36,12 @@ static struct {
 	uint32_t cr0, cr3, cr4;
 	bool pg;
 	bool user;          /* the shadow is user mode's view: user pages only */
+	unsigned nowners;
+	uint8_t discard_mask;
 	uint32_t nfilled;
 	stat_counter hidden, truef, fill_calls, fill_pages, flushes, invlpg, cr3_switch, ad_set,
 		     traced_writes, upgrades, pt_writes, pt_dropped, pt_traced, cr3_cached, cr3_cache_dropped,
-		     hit_code, hit_pt;
+		     rom_dropped;
 } m = {
 	.hidden = {"mmu.fault.hidden", 0}, .truef = {"mmu.fault.true", 0},
 	.fill_calls = {"mmu.fill.calls", 0}, .fill_pages = {"mmu.fill.pages", 0},
@@ -47,17 +49,23 @@ static struct {
 	.cr3_switch = {"mmu.cr3.switch", 0}, .ad_set = {"mmu.ad.set", 0},
 	.traced_writes = {"mmu.trace.hit", 0}, .upgrades = {"mmu.fault.dirty", 0},
 	.pt_writes = {"mmu.trace.pt_entries_written", 0}, .pt_dropped = {"mmu.trace.shadow_dropped", 0},
-	.hit_code = {"mmu.trace.hit.code", 0}, .hit_pt = {"mmu.trace.hit.pagetable", 0},
+	.rom_dropped = {"mmu.trace.writes_discarded", 0},
 	.pt_traced = {"mmu.trace.pagetables", 0},
 	.cr3_cached = {"mmu.cr3.cached_hit", 0}, .cr3_cache_dropped = {"mmu.cr3.cache_dropped", 0},
 };
 static uint32_t lmap[NPAGES];            /* LM_* | ppn << 12 */
 static uint32_t filled[NPAGES];          /* linear pages with LM_MAPPED, for flushes */
-/* Who traces a guest-physical page: the translator (code) and/or the MMU
- * itself (a page directory or page table the walk went through). */
-#define TR_CODE 0x1u
-#define TR_PT   0x2u
+/* Which owners trace a guest-physical page: bit n for owner n; owner 0 is
+ * the MMU itself (a page directory or table the walk went through). */
+#define TR_PT   0x1u
 static uint8_t traced[MAXRAMPAGES];
+static struct trace_owner {
+	mmu_trace_fn on_write;
+	void *opaque;
+	bool discard;
+	char name[40];
+	stat_counter hits;
+} owners[TRACE_OWNERS];
 /* The page-table pages the current address space's shadow was built from
  * (each once: pt_stamp says which switch epoch listed it), and how many
  * address spaces, current or cached, list each page: a page stays traced
@@ -96,6 +104,10 @@ void *mmu_phys_ptr(uint32_t pa, uint32_t len)
 	return m.c.ram + pa;
 }
 
+static void notify(uint32_t pa, uint32_t len, uint8_t skip);
+static void pt_written(uint32_t pa, uint32_t len);
+static void count_hits(uint32_t ppn);
+
 static uint32_t rd32(uint32_t pa)
 {
 	uint32_t *p = mmu_phys_ptr(pa, 4);
@@ -109,8 +121,7 @@ static void wr32(uint32_t pa, uint32_t v)
 		return;
 	*p = v;
 	stat_inc(&m.ad_set);
-	if (m.c.phys_written)
-		m.c.phys_written(pa, 4);
+	notify(pa, 4, TR_PT);    /* A/D bits: no mapping changed, but other owners care */
 }
 
 void mmu_init(const struct mmu_config *c)
@@ -118,8 +129,10 @@ void mmu_init(const struct mmu_config *c)
 	m.c = *c;
 	m.cr0 = 0x11; m.cr3 = 0; m.cr4 = 0; m.pg = false; m.nfilled = 0;
 	stat_counter *all = &m.hidden;
-	for (unsigned i = 0; i < 17; i++)
+	for (unsigned i = 0; i < 16; i++)
 		stats_register(&all[i]);
+	m.nowners = 0;
+	mmu_trace_owner("pagetable", (mmu_trace_fn)0, (void *)0, false);
 	for (uint32_t i = 0; i < ram_pages() && i < MAXRAMPAGES; i++)
 		traced[i] = 0;
 	/* Paging off: guest-linear is guest-physical. */
@@ -277,10 +290,10 @@ static void as_drop_using(uint32_t ppn)
 				as_drop(&slots[i]);
 }
 
-/* A write the monitor cannot perform itself is about to go to a page
- * table natively: no way to know which entries change, so every shadow
- * built from it goes and the current list starts over. */
-void mmu_release_pt(uint32_t ppn)
+/* A page table is about to be written natively: no way to know which
+ * entries change, so every shadow built from it goes and the current list
+ * starts over. */
+static void pt_release(uint32_t ppn)
 {
 	if (ppn >= ram_pages() || !(traced[ppn] & TR_PT))
 		return;
@@ -291,10 +304,9 @@ void mmu_release_pt(uint32_t ppn)
 
 static void unmap_range(uint32_t lpn, uint32_t n);
 
-/* Guest-physical [pa, pa+len) was written by the monitor (an emulated
- * guest write): entries of traced page tables changed, so the shadows
- * built from them go (the next access refills from the new entry). */
-void mmu_phys_written(uint32_t pa, uint32_t len)
+/* Entries of a traced page table were written (within one page): the
+ * shadows built from them go (the next access refills from the new entry). */
+static void pt_written(uint32_t pa, uint32_t len)
 {
 	if (!m.pg || !len)
 		return;
@@ -623,8 +635,7 @@ enum mmu_fault_kind mmu_host_fault(uint32_t lin, bool write, bool user, uint32_t
 		if (lin < 0x1000 || lin >= m.c.ram_size)
 			return MMU_OUTSIDE;
 		if (write && mmu_page_traced(lpn)) {
-			stat_inc(&m.traced_writes);
-			stat_inc(&m.hit_code);
+			count_hits(lpn);
 			return MMU_TRACED;
 		}
 		return MMU_OUTSIDE;
@@ -657,11 +668,7 @@ enum mmu_fault_kind mmu_host_fault(uint32_t lin, bool write, bool user, uint32_t
 	if (write && !(e & LM_RW)) {
 		if (mmu_page_traced(w.pa >> 12)) {
 			/* Counted per owner: one write can concern both. */
-			stat_inc(&m.traced_writes);
-			if (traced[w.pa >> 12] & TR_CODE)
-				stat_inc(&m.hit_code);
-			if (traced[w.pa >> 12] & TR_PT)
-				stat_inc(&m.hit_pt);
+			count_hits(w.pa >> 12);
 			return MMU_TRACED;
 		}
 		/* First write: D is now set in the guest's entry. */
@@ -676,15 +683,46 @@ enum mmu_fault_kind mmu_host_fault(uint32_t lin, bool write, bool user, uint32_t
 	return MMU_HIDDEN;
 }
 
-void mmu_trace_page(uint32_t ppn, bool on)
+int mmu_trace_owner(const char *name, mmu_trace_fn on_write, void *opaque, bool discard)
 {
-	if (ppn >= ram_pages() || (bool)(traced[ppn] & TR_CODE) == on)
+	if (m.nowners == TRACE_OWNERS)
+		return -1;
+	struct trace_owner *o = &owners[m.nowners];
+	static const char prefix[] = "mmu.trace.hit.";
+	unsigned n = 0;
+	for (const char *p = prefix; *p; p++)
+		o->name[n++] = *p;
+	for (; *name && n < sizeof(o->name) - 1; name++)
+		o->name[n++] = *name;
+	o->name[n] = 0;
+	o->hits = (stat_counter){ o->name, 0 };
+	o->on_write = on_write;
+	o->opaque = opaque;
+	o->discard = discard;
+	stats_register(&o->hits);
+	if (discard)
+		m.discard_mask |= (uint8_t)(1u << m.nowners);
+	return (int)m.nowners++;
+}
+
+static void count_hits(uint32_t ppn)
+{
+	stat_inc(&m.traced_writes);
+	for (unsigned i = 0; i < m.nowners; i++)
+		if (traced[ppn] & (1u << i))
+			stat_inc(&owners[i].hits);
+}
+
+void mmu_trace(uint32_t ppn, int owner, bool on)
+{
+	uint8_t bit = (uint8_t)(1u << owner);
+	if (ppn >= ram_pages() || owner <= 0 || (unsigned)owner >= m.nowners || (bool)(traced[ppn] & bit) == on)
 		return;
 	bool was = traced[ppn];
 	if (on)
-		traced[ppn] |= TR_CODE;
+		traced[ppn] |= bit;
 	else
-		traced[ppn] &= (uint8_t)~TR_CODE;
+		traced[ppn] &= (uint8_t)~bit;
 	if (!m.pg) {
 		if (ppn != 0)
 			m.c.w->protect(ppn << 12, 4096, traced[ppn] ? WP_RO : WP_RW);
@@ -694,4 +732,47 @@ void mmu_trace_page(uint32_t ppn, bool on)
 	 * the next write upgrades the one it goes through (hidden fault). */
 	if (on && !was)
 		protect_aliases(ppn);
+}
+
+bool mmu_write_allowed(uint32_t pa)
+{
+	uint32_t ppn = pa >> 12;
+	if (ppn < ram_pages() && (traced[ppn] & m.discard_mask)) {
+		stat_inc(&m.rom_dropped);
+		return false;
+	}
+	return true;
+}
+
+/* Tell the owners of the pages in [pa, pa+len) (but those in skip). */
+static void notify(uint32_t pa, uint32_t len, uint8_t skip)
+{
+	while (len) {
+		uint32_t ppn = pa >> 12, n = 0x1000 - (pa & 0xfff);
+		if (n > len)
+			n = len;
+		uint8_t bits = ppn < ram_pages() ? (uint8_t)(traced[ppn] & ~skip) : 0;
+		if (bits & TR_PT)
+			pt_written(pa, n);
+		for (unsigned i = 1; i < m.nowners; i++)
+			if ((bits & (1u << i)) && owners[i].on_write)
+				owners[i].on_write(owners[i].opaque, pa, n);
+		pa += n; len -= n;
+	}
+}
+
+void mmu_phys_written(uint32_t pa, uint32_t len) { notify(pa, len, 0); }
+
+bool mmu_release_page(uint32_t ppn)
+{
+	if (ppn >= ram_pages())
+		return true;
+	if (traced[ppn] & m.discard_mask)
+		return false;
+	uint8_t bits = traced[ppn];
+	for (unsigned i = 1; i < m.nowners; i++)
+		if ((bits & (1u << i)) && owners[i].on_write)
+			owners[i].on_write(owners[i].opaque, ppn << 12, 0x1000);
+	pt_release(ppn);
+	return true;
 }

@@ -170,8 +170,9 @@ static void phys_access(uint32_t pa, uint8_t *buf, uint32_t len, bool write)
 	uint8_t *p = mmu_phys_ptr(pa, len);
 	if (p) {
 		if (write) {
-			m_memcpy(p, buf, len);
-			bt_notify_write(pa, len);
+			/* ROM keeps its bytes; owners of traced pages hear of it. */
+			if (mmu_write_allowed(pa))
+				m_memcpy(p, buf, len);
 			mmu_phys_written(pa, len);
 		} else {
 			m_memcpy(buf, p, len);
@@ -342,16 +343,24 @@ static const uint8_t *code_ptr(void *ctx, uint32_t lin, uint32_t *avail, uint32_
 	return vm.cfg.ram + pa;
 }
 
+static int code_owner;
+
 static void trace_code_page(void *ctx, uint32_t ppn, bool on)
 {
 	(void)ctx;
-	mmu_trace_page(ppn, on);
+	mmu_trace(ppn, code_owner, on);
 }
 
-static void phys_written(uint32_t pa, uint32_t len)
+/* The translator, as a trace owner: written code loses its translations. */
+static void code_written(void *opaque, uint32_t pa, uint32_t len)
 {
+	(void)opaque;
 	bt_notify_write(pa, len);
 }
+
+/* The BIOS area is ROM on QEMU's PC (0xE0000-0xFFFFF): writes are dropped. */
+#define ROM_START 0xE0000u
+#define ROM_END   0x100000u
 
 static void trace_translation(void *ctx, uint32_t eip, uint32_t tc, unsigned ninsn, unsigned tc_len)
 {
@@ -374,9 +383,12 @@ int vmm_init(const struct vmm_config *cfg)
 		stats_register(&rest[i]);
 	stats_register(&io_unclaimed);
 
-	struct mmu_config mc = { .ram = cfg->ram, .ram_size = cfg->ram_size, .w = vm.w,
-				 .phys_written = phys_written };
+	struct mmu_config mc = { .ram = cfg->ram, .ram_size = cfg->ram_size, .w = vm.w };
 	mmu_init(&mc);
+	code_owner = mmu_trace_owner("code", code_written, (void *)0, false);
+	int rom_owner = mmu_trace_owner("rom", (mmu_trace_fn)0, (void *)0, true);
+	for (uint32_t pa = ROM_START; pa < ROM_END && pa < cfg->ram_size; pa += 0x1000)
+		mmu_trace(pa >> 12, rom_owner, true);
 
 	uint64_t now = vm.w->now_ns();
 	io_bus_init(&vm.io, &io_unclaimed);

@@ -184,8 +184,10 @@ enum trap_action vmm_trap(struct vmm_trap *t)
 				 * page is released and the write happens natively. If the
 				 * running block was among them, step to the next
 				 * instruction and continue from a fresh translation. */
-				bt_notify_write(pa & ~0xfffu, 0x1000);
-				mmu_release_pt(pa >> 12);
+				if (!mmu_release_page(pa >> 12)) {
+					vmm_fatal("guest instruction writes ROM and cannot be emulated, eip", pc.eip);
+					return TRAP_EXIT_WORLD;
+				}
 				mmu_host_fault(a, write, vm.cpl == 3, &err, &pa);   /* now writable */
 				bt_pc_lookup(t->rip, &pc);
 				if (pc.dead) {

@@ -2,7 +2,8 @@
  * QEMU's pc-testdev window at 0xFF000000 (64 KiB that reads back what was
  * written, at any size); vmx provides the same with -device pc-testdev.
  * Covers 1/2/4-byte moves, movzx/movsx, rep movs/stos into and out of it,
- * and a read of the window's last dword. */
+ * and a read of the window's last dword. Also the BIOS area: ROM on a
+ * PC (0xE0000-0xFFFFF keeps its bytes), RAM below it (0xC0000). */
 #include <stdint.h>
 #include "boot.h"
 #include "exit.h"
@@ -46,4 +47,15 @@ void guest_main(void)
 	uint32_t v = 0;
 	__asm__ volatile("movl (%1), %0" : "=r"(v) : "r"(IOMEM + 0xFFFC));
 	check_eq("last dword of the window", 0, v);
+
+	volatile uint32_t *rom_f = (volatile uint32_t *)0xF0010, *rom_e = (volatile uint32_t *)0xE0010;
+	volatile uint32_t *ram_c = (volatile uint32_t *)0xC0010;
+	uint32_t f0 = *rom_f, e0 = *rom_e;
+	*rom_f = ~f0;
+	*rom_e = ~e0;
+	__asm__ volatile("incl (%0)" : : "r"(rom_f) : "memory");
+	*ram_c = 0xC0C0C0C0u;
+	check_eq("a write to ROM at 0xF0010 is dropped", f0, *rom_f);
+	check_eq("a write to ROM at 0xE0010 is dropped", e0, *rom_e);
+	check_eq("0xC0010 is RAM", 0xC0C0C0C0u, *ram_c);
 }
