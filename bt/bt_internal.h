@@ -77,6 +77,7 @@ extern struct bt_stats bts;
 /* tc.c */
 void bt_flush_all(void);
 bool bt_room(uint32_t tc_bytes, uint32_t insns, uint32_t exits);
+uint32_t bt_ccf_at(uint32_t tc_addr);
 /* lookup.c */
 uint32_t bt_hash_find(uint32_t lin, uint32_t eip);
 void bt_hash_insert(uint32_t idx);

@@ -102,18 +102,9 @@ void bt_translate_as_callout(uint32_t lin, uint32_t tc_addr)
 	bt.callout_lin[h] = lin;
 	stat_inc(&bts.adaptive);
 	/* Drop the block holding the instruction now. */
-	if (!bt_in_tc(tc_addr))
-		return;
-	uint32_t lo = 1, hi = bt.nccf - 1;
-	while (lo < hi) {
-		uint32_t mid = (lo + hi + 1) / 2;
-		if (bt.ccfs[mid].tc <= tc_addr)
-			lo = mid;
-		else
-			hi = mid - 1;
-	}
-	if (tc_addr >= bt.ccfs[lo].tc && tc_addr < bt.ccfs[lo].tc + bt.ccfs[lo].tc_len)
-		bt_invalidate_ccf(lo);
+	uint32_t idx = bt_ccf_at(tc_addr);
+	if (idx)
+		bt_invalidate_ccf(idx);
 }
 
 bool bt_page_traced(uint32_t ppn)

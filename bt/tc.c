@@ -99,11 +99,11 @@ bool bt_in_tc(uint32_t addr)
 }
 
 /* CCFs are laid out in the TC in allocation order, so a binary search over
- * their start addresses finds the one holding an address. */
-bool bt_pc_lookup(uint32_t a, struct bt_pc *out)
+ * their start addresses finds the one holding an address (0: none). */
+uint32_t bt_ccf_at(uint32_t a)
 {
 	if (!bt_in_tc(a))
-		return false;
+		return 0;
 	uint32_t lo = 1, hi = bt.nccf - 1;
 	while (lo < hi) {
 		uint32_t mid = (lo + hi + 1) / 2;
@@ -113,8 +113,15 @@ bool bt_pc_lookup(uint32_t a, struct bt_pc *out)
 			hi = mid - 1;
 	}
 	const struct ccf *c = &bt.ccfs[lo];
-	if (a < c->tc || a >= c->tc + c->tc_len)
+	return a >= c->tc && a < c->tc + c->tc_len ? lo : 0;
+}
+
+bool bt_pc_lookup(uint32_t a, struct bt_pc *out)
+{
+	uint32_t idx = bt_ccf_at(a);
+	if (!idx)
 		return false;
+	const struct ccf *c = &bt.ccfs[idx];
 	const struct pcrec *best = NULL;
 	for (uint32_t i = 0; i < c->ninsn; i++) {
 		const struct pcrec *r = &bt.pcs[c->pc_first + i];

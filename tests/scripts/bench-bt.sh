@@ -15,17 +15,8 @@ N=${BENCH_ITERS:-20000000}
 elf=build/guests/bench_loop.elf
 native=build/bench/native_loop
 
-best_ns() {  # best wall time of 3 runs of the command, in ns
-	local best=0 s e t
-	for _ in 1 2 3; do
-		s=$(date +%s%N)
-		"$@" >/dev/null 2>&1 </dev/null
-		e=$(date +%s%N)
-		t=$((e - s))
-		if [ "$best" -eq 0 ] || [ "$t" -lt "$best" ]; then best=$t; fi
-	done
-	echo "$best"
-}
+# shellcheck source=bench-lib.sh
+. "$here/bench-lib.sh"
 checksum() { "$@" 2>/dev/null </dev/null | grep -o 'checksum [0-9a-f]*'; }
 
 run_native() { "$native" "$1"; }

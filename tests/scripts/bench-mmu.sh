@@ -11,17 +11,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 elf=build/guests/bench_mmu.elf
 mkdir -p build/bench
 
-best_ns() {
-	local best=0 s e t
-	for _ in 1 2 3; do
-		s=$(date +%s%N)
-		"$@" >/dev/null 2>&1 </dev/null
-		e=$(date +%s%N)
-		t=$((e - s))
-		if [ "$best" -eq 0 ] || [ "$t" -lt "$best" ]; then best=$t; fi
-	done
-	echo "$best"
-}
+# shellcheck source=bench-lib.sh
+. "$here/bench-lib.sh"
 run_vmx() { "$vmx" -kernel "$elf" -append "op=$1 iters=$2"; }
 run_qemu() { "$here/qemu-guest.sh" "$elf" -append "op=$1 iters=$2"; }
 
