@@ -271,6 +271,20 @@ static enum cls emit_insn(struct tu *t, const uint8_t *code, const struct bt_ins
 			e_u8(e, 0x66);
 		e_load_gs(e, in->reg, gsel_off(in->sreg));
 		return C_INLINE;
+	case M_POP_SREG: case M_MOV_SREG_LOAD: {
+		/* Segment loads are frequent (interrupt stubs reload DS/ES...):
+		 * the record says which register from where, no decoding again. */
+		bool pop = in->mnem == M_POP_SREG;
+		bool reg_src = !pop && in->modrm_off != 0xff && (code[in->modrm_off] & 0xc0) == 0xc0;
+		if (in->sreg == SEG_CS || (!pop && !reg_src))
+			break;
+		uint8_t r = pop ? 0 : (uint8_t)(code[in->modrm_off] & 7);
+		e_callout(e, gate, CO_SEG_LOAD, (uint16_t)(in->sreg | (pop ? 8 : 0) | r << 4 | (op16 ? 0x80 : 0) |
+							    in->len << 8), eip);
+		if (in->writes_sreg_ss)
+			*next_flags = PC_NO_IRQ;
+		return C_CALLOUT;
+	}
 	case M_PUSH_SREG:
 		if (op16)
 			e_u8(e, 0x66);

@@ -19,7 +19,8 @@
 #define CO_UD          13  /* invalid or unsupported opcode: raise #UD */
 #define CO_IC_LEARN    14  /* an indirect branch site's first target: arg = exit index, target in S_TARGET */
 #define CO_FAULT       15  /* raise exception aux (no error code) at arg: FPU state says so */
-#define CO_NKINDS      17
+#define CO_SEG_LOAD    16  /* pop %sreg / mov %reg,%sreg: aux = sreg | pop << 3 | reg << 4 | op16 << 7 | len << 8 */
+#define CO_NKINDS      18
 
 /* In CO_EMULATE's aux: the TU ends after this callout (no continuation). */
 #define CO_END         0x8000

@@ -176,6 +176,30 @@ uint32_t vmm_callout(struct mon_area *ma, uint32_t site)
 			res = R_JUMP;
 		break;
 	}
+	case CO_SEG_LOAD: {
+		unsigned sreg = r->aux & 7, reg = (r->aux >> 4) & 7;
+		bool pop = r->aux & 8, op16 = r->aux & 0x80;
+		vm.eip = r->arg;
+		next = r->arg + ((r->aux >> 8) & 15);
+		irq_ok = sreg != SEG_SS;       /* mov/pop ss: an interrupt shadow */
+		uint32_t sel = 0, err;
+		int vec;
+		if (pop && !seg_read(SEG_SS, ma->esp, &sel, 2, &vec)) {
+			deliver_exception((unsigned)vec, true, 0);
+			res = R_JUMP;
+			break;
+		}
+		if (!pop)
+			sel = ma_reg((int)reg);
+		if (seg_load((int)sreg, (uint16_t)sel, &vec, &err) != 0) {
+			deliver_exception((unsigned)vec, true, err);
+			res = R_JUMP;
+			break;
+		}
+		if (pop)
+			ma->esp += op16 ? 2 : 4;
+		break;
+	}
 	case CO_HLT:
 		if (vm.cpl > 0) {
 			vm.eip = r->arg;

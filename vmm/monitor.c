@@ -16,7 +16,7 @@ struct vmm_stats vs = {
 		C("vmm.callout.ins"), C("vmm.callout.outs"), C("vmm.callout.hlt"),
 		C("vmm.callout.cli_sti"), C("vmm.callout.emulate"), C("vmm.callout.int"),
 		C("vmm.callout.iret"), C("vmm.callout.ud"), C("vmm.callout.ic_learn"), C("vmm.callout.fault"),
-		C("vmm.callout.reserved"),
+		C("vmm.callout.seg_load"), C("vmm.callout.reserved"),
 	},
 	.trap_segv = C("vmm.trap.sigsegv"), .trap_bus = C("vmm.trap.sigbus"),
 	.trap_fpe = C("vmm.trap.sigfpe"), .trap_ill = C("vmm.trap.sigill"),

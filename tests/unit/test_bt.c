@@ -1015,9 +1015,11 @@ static void test_push_pop_sreg_translation(void **state)
 	static const uint8_t push_ds[] = { 0x65, 0xff, 0x35, MA_GSEL_DS, 0, 0, 0 }; /* push %gs:MA_GSEL_DS */
 	static const uint8_t push_cs[] = { 0x65, 0xff, 0x35, MA_GSEL_CS, 0, 0, 0 };
 	assert_memory_equal(at(tc), push_ds, sizeof(push_ds));
-	expect_callout(tc + 7, CO_EMULATE, 1, 0x1001);
+	/* Segment loads: their own callout, operands in the record (sreg |
+	 * pop << 3 | reg << 4 | op16 << 7 | length << 8). */
+	expect_callout(tc + 7, CO_SEG_LOAD, SEG_DS | 8 | 1 << 8, 0x1001);
 	assert_memory_equal(at(tc + 37), push_cs, sizeof(push_cs));
-	expect_callout(tc + 44, CO_EMULATE, 1, 0x1003);
+	expect_callout(tc + 44, CO_SEG_LOAD, SEG_SS | 8 | 1 << 8, 0x1003);
 	assert_int_equal(ctr("bt.insn.ident"), 1);              /* only the nop */
 	struct bt_pc pc;
 	assert_true(bt_pc_lookup(tc + 74, &pc));
@@ -1370,11 +1372,16 @@ static void test_callout_emulate_and_ud(void **state)
 	tc = bt_get(0x3000);
 	expect_callout(tc, CO_UD, 1, 0x3000);
 
-	/* mov %eax,%ss: emulated, and the next instruction is in its shadow */
+	/* mov %eax,%ss: a segment-load callout, and the next instruction is in
+	 * its shadow; a load from memory is emulated whole. */
 	PUT(0x4000, 0x8e, 0xd0, 0x90, 0x90);
 	put_jmp(0x4004, 0x4000);
 	tc = bt_get(0x4000);
-	expect_callout(tc, CO_EMULATE, 2, 0x4000);
+	expect_callout(tc, CO_SEG_LOAD, SEG_SS | 0 << 4 | 2 << 8, 0x4000);
+	PUT(0x5000, 0x8e, 0x1b, 0x90);                          /* mov (%ebx),%ds */
+	expect_callout(bt_get(0x5000), CO_EMULATE, 2, 0x5000);
+	PUT(0x5100, 0x8e, 0xdb, 0x90);                          /* mov %ebx,%ds */
+	expect_callout(bt_get(0x5100), CO_SEG_LOAD, SEG_DS | 3 << 4 | 2 << 8, 0x5100);
 	struct bt_pc pc;
 	assert_true(bt_pc_lookup(tc + 30, &pc));
 	assert_int_equal(pc.eip, 0x4002);
