@@ -43,11 +43,9 @@ struct pcrec {
 	uint8_t flags, fix;
 };
 
-/* Resets clear only the IBL entries filled since the last one, up to this
- * many; past it the whole table (512 KiB) is cleared. */
-#define IBL_USED_MAX 4096u
-/* How many instructions adaptive translation remembers (open addressing). */
-#define ADAPT_SET 1024u
+#include "tunables.h"
+#define IBL_USED_MAX TUNE_IBL_USED_MAX
+#define ADAPT_SET TUNE_ADAPT_SET
 
 struct bt_state {
 	struct bt_env env;

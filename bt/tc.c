@@ -34,7 +34,7 @@ int bt_init(const struct bt_env *env)
 	bt_decoder_init();
 	bt.env = *env;
 	if (!bt.env.max_tu_insns)
-		bt.env.max_tu_insns = 12;
+		bt.env.max_tu_insns = TUNE_TU_MAX_INSNS;
 	uint8_t *p = env->meta;
 	size_t left = env->meta_size;
 	bt.max_ccf = env->tc_size / 24 + 16;

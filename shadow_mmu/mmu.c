@@ -22,7 +22,8 @@
 
 #define NPAGES  (1u << 20)            /* linear pages in 4 GiB */
 #define MAXRAMPAGES ((3072u << 20) >> 12)
-#define RUN_MAX 16u                   /* 4 KB pages prefetched in one fill */
+#include "tunables.h"
+#define RUN_MAX TUNE_FILL_RUN_MAX
 
 /* Per linear page: what the shadow maps there. */
 #define LM_MAPPED 0x1u
@@ -82,9 +83,9 @@ static uint32_t epoch = 1;
 /* Shadows of address spaces switched away from, kept as runs and mapped
  * back at once when their CR3 returns. One stays valid only while none of
  * the page-table pages it was built from is written (they stay traced). */
-#define AS_SLOTS 8
-#define AS_RUNS 1024
-#define AS_PTS 128
+#define AS_SLOTS TUNE_AS_SLOTS
+#define AS_RUNS TUNE_AS_RUNS
+#define AS_PTS TUNE_AS_PTS
 struct as_run { uint32_t lpn, ppn; uint16_t n, flags; };
 static struct as_slot {
 	bool valid;

@@ -31,7 +31,8 @@ struct vmm_stats vs = {
 };
 static stat_counter io_unclaimed = C("dev.unclaimed.io");
 
-#define POLL_NS 10000000ull   /* console input is looked at at least this often */
+#include "tunables.h"
+#define POLL_NS TUNE_POLL_NS
 #define BOOT_GDT_ADDR 0x9fc00u /* the EBDA: reserved in the memory map */
 
 static char hexd(unsigned v) { return (char)(v < 10 ? '0' + v : 'a' + v - 10); }
@@ -411,7 +412,7 @@ int vmm_init(const struct vmm_config *cfg)
 		.ibl_table = MON_BASE + MON_OFF_IBLTAB,
 		.gate_callout = cfg->gate_callout, .gate_ibl = cfg->gate_ibl, .gate_ibl_miss = cfg->gate_ibl_miss,
 		.gate_exit_shared = cfg->gate_exit_shared, .gate_learn_shared = cfg->gate_learn_shared,
-		.meta = cfg->meta, .meta_size = cfg->meta_size, .max_tu_insns = 12,
+		.meta = cfg->meta, .meta_size = cfg->meta_size, .max_tu_insns = TUNE_TU_MAX_INSNS,
 		.on_translate = (cfg->trace & VMX_TRACE_BT) ? trace_translation : (void *)0,
 	};
 	if (bt_init(&env) != 0)

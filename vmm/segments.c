@@ -5,7 +5,8 @@
  * host call only the first time a descriptor shape is seen. */
 #include "vm.h"
 
-#define SHADOW_HASH 4096u
+#include "tunables.h"
+#define SHADOW_HASH TUNE_SHADOW_DESCRIPTORS
 struct shadow_ent { uint32_t base, limit; uint16_t flags, slot; };
 static struct shadow_ent shadows[SHADOW_HASH];
 static unsigned next_slot = LDT_SHADOW_FIRST;

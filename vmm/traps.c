@@ -51,7 +51,8 @@ static enum trap_action reflect(const struct vmm_trap *t, const struct bt_pc *pc
 
 /* Traced-page writes per instruction: past a few, the instruction is
  * retranslated as a callout (a trap costs tens of callouts). */
-#define ADAPT_THRESHOLD 8
+#include "tunables.h"
+#define ADAPT_THRESHOLD TUNE_ADAPT_THRESHOLD
 static struct { uint32_t lin, count; } adapt[256];
 
 static void adapt_count(uint32_t lin, uint32_t rip)

@@ -12,7 +12,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#define DEFAULT_TC_KB 3072u
+#include "tunables.h"
+#define DEFAULT_TC_KB TUNE_TC_DEFAULT_KB
 
 int main(int argc, char **argv)
 {

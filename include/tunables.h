@@ -1,0 +1,39 @@
+/* Every tunable of the monitor in one table: what it trades, and the value
+ * in use. Components include this instead of keeping their own numbers. */
+#ifndef TUNABLES_H
+#define TUNABLES_H
+
+/* ---- translator (bt/) ---- */
+/* Guest instructions per translation unit: longer units chain less but
+ * translate more code that may never run. */
+#define TUNE_TU_MAX_INSNS        12u
+/* Translation cache in KiB when -tc-size is not given (the monitor area
+ * leaves room for at most MON_TC_MAX). */
+#define TUNE_TC_DEFAULT_KB       3072u
+/* IBL entries remembered for cheap resets (past this, a reset clears the
+ * whole 512 KiB table). */
+#define TUNE_IBL_USED_MAX        4096u
+/* Instructions adaptive translation remembers as "translate as a callout". */
+#define TUNE_ADAPT_SET           1024u
+/* Traced-page write traps from one instruction before it is retranslated
+ * as a callout (a trap costs tens of callouts). */
+#define TUNE_ADAPT_THRESHOLD     8u
+
+/* ---- shadow MMU (shadow_mmu/) ---- */
+/* 4 KB pages a hidden fault maps in one host call when their entries are
+ * already accessed (and dirty, to map them writable). */
+#define TUNE_FILL_RUN_MAX        16u
+/* Address spaces (and privilege views) whose shadows are kept across CR3
+ * loads, the runs each may hold, and the page tables each may depend on. */
+#define TUNE_AS_SLOTS            8u
+#define TUNE_AS_RUNS             1024u
+#define TUNE_AS_PTS              128u
+
+/* ---- monitor (vmm/) ---- */
+/* Host timer period when the PIT has nothing sooner: how often console
+ * input is looked at (ns). */
+#define TUNE_POLL_NS             10000000ull
+/* Distinct shadow descriptors cached (the host LDT holds 8192). */
+#define TUNE_SHADOW_DESCRIPTORS  4096u
+
+#endif
