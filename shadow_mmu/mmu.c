@@ -42,7 +42,7 @@ static struct {
 	uint32_t nfilled;
 	stat_counter hidden, truef, fill_calls, fill_pages, flushes, invlpg, cr3_switch, ad_set,
 		     traced_writes, upgrades, pt_writes, pt_dropped, pt_traced, cr3_cached, cr3_cache_dropped,
-		     rom_dropped;
+		     rom_dropped, prefilled;
 } m = {
 	.hidden = {"mmu.fault.hidden", 0}, .truef = {"mmu.fault.true", 0},
 	.fill_calls = {"mmu.fill.calls", 0}, .fill_pages = {"mmu.fill.pages", 0},
@@ -50,7 +50,7 @@ static struct {
 	.cr3_switch = {"mmu.cr3.switch", 0}, .ad_set = {"mmu.ad.set", 0},
 	.traced_writes = {"mmu.trace.hit", 0}, .upgrades = {"mmu.fault.dirty", 0},
 	.pt_writes = {"mmu.trace.pt_entries_written", 0}, .pt_dropped = {"mmu.trace.shadow_dropped", 0},
-	.rom_dropped = {"mmu.trace.writes_discarded", 0},
+	.rom_dropped = {"mmu.trace.writes_discarded", 0}, .prefilled = {"mmu.fill.on_pte_write", 0},
 	.pt_traced = {"mmu.trace.pagetables", 0},
 	.cr3_cached = {"mmu.cr3.cached_hit", 0}, .cr3_cache_dropped = {"mmu.cr3.cache_dropped", 0},
 };
@@ -130,7 +130,7 @@ void mmu_init(const struct mmu_config *c)
 	m.c = *c;
 	m.cr0 = 0x11; m.cr3 = 0; m.cr4 = 0; m.pg = false; m.nfilled = 0;
 	stat_counter *all = &m.hidden;
-	for (unsigned i = 0; i < 16; i++)
+	for (unsigned i = 0; i < 17; i++)
 		stats_register(&all[i]);
 	m.nowners = 0;
 	mmu_trace_owner("pagetable", (mmu_trace_fn)0, (void *)0, false);
@@ -305,6 +305,25 @@ static void pt_release(uint32_t ppn)
 
 static void unmap_range(uint32_t lpn, uint32_t n);
 
+/* An entry just became present (through a table the current address
+ * space uses): map it now rather than take the hidden fault that would
+ * follow, but only if the guest already marked it accessed (and dirty to
+ * map it writable), so the A/D bits stay what the hardware would set. */
+static void fill(uint32_t lin, const struct walk *w);
+
+static void prefill(uint32_t lin, uint32_t pde, uint32_t j)
+{
+	uint32_t pte = rd32((pde & ~0xfffu) + j * 4);
+	if (!(pte & PTE_P) || !(pte & PTE_A) || !(pde & PTE_A) || (lmap[lin >> 12] & LM_MAPPED) || lin >= MON_BASE)
+		return;
+	struct walk w;
+	uint32_t err;
+	if (!walk(lin, m.user ? ACC_USER : 0, &w, &err) || (w.pa >> 12) >= ram_pages())
+		return;
+	stat_inc(&m.prefilled);
+	fill(lin, &w);
+}
+
 /* Entries of a traced page table were written (within one page): the
  * shadows built from them go (the next access refills from the new entry). */
 static void pt_written(uint32_t pa, uint32_t len)
@@ -339,6 +358,7 @@ static void pt_written(uint32_t pa, uint32_t len)
 					unmap_range((hint << 10) | j, 1);
 					stat_inc(&m.pt_dropped);
 				}
+				prefill((hint << 22) | (j << 12), pde, j);
 				continue;
 			}
 		}

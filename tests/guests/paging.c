@@ -157,6 +157,13 @@ static void check_accessed_dirty(void)
 	*(volatile uint32_t *)(TEST_LIN + 4 * PAGE + 4) = 1;
 	check_eq("after a write: A and D set", A | D, pt_test[4] & (A | D));
 	check_true("the directory entry is accessed", pd[TEST_LIN >> 22] & A);
+	/* An entry made present already accessed and dirty (as kernels do for
+	 * pages they fill themselves): usable at once, bits unchanged. */
+	frames[6][0x40] = 0x77;
+	pt_test[9] = phys(frames[6]) | P | W | A | D;
+	check_eq("page mapped accessed+dirty by the guest", 0x77, *(volatile uint8_t *)(TEST_LIN + 9 * PAGE + 0x40));
+	*(volatile uint8_t *)(TEST_LIN + 9 * PAGE + 0x41) = 0x78;
+	check_eq("its entry keeps A and D", P | W | A | D, pt_test[9] & (P | W | A | D));
 	/* Cleared by the guest and flushed: set again by the next access. */
 	pt_test[4] &= ~(A | D);
 	invlpg(TEST_LIN + 4 * PAGE);
