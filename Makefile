@@ -70,6 +70,7 @@ unit_srcs_test_options      := vmx_userspace/options.c
 unit_srcs_test_loader       := vmx_userspace/loader_multiboot.c
 unit_srcs_test_stats_report := vmx_userspace/stats_report.c vmm/stats.c
 unit_srcs_test_bt           := $(BT_SRCS)
+unit_srcs_test_mmu          := shadow_mmu/mmu.c shadow_mmu/mmio.c vmm/stats.c
 unit_libs_test_loader       := -lelf
 unit_libs_test_bt           := -lZydis
 UNIT_NAMES := $(basename $(notdir $(wildcard tests/unit/test_*.c)))

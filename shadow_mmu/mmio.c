@@ -11,7 +11,8 @@ int mmio_register(const struct mmio_region *r)
 	if (nregions == MMIO_MAX || r->len == 0)
 		return -1;
 	for (unsigned i = 0; i < nregions; i++)
-		if (r->base < regions[i].base + regions[i].len && regions[i].base < r->base + r->len)
+		if ((uint64_t)r->base < (uint64_t)regions[i].base + regions[i].len &&
+		    (uint64_t)regions[i].base < (uint64_t)r->base + r->len)
 			return -1;
 	regions[nregions++] = *r;
 	if (r->counter)

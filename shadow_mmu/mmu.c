@@ -30,6 +30,7 @@
 #define LM_RW     0x2u
 #define LM_LARGE  0x4u                /* filled from a 4 MB guest page */
 #define LM_GLOBAL 0x8u
+#define LM_LISTED 0x10u               /* in filled[] (mapped or not): listed once */
 #define LM_PPN_SHIFT 12
 
 static struct {
@@ -129,6 +130,19 @@ void mmu_init(const struct mmu_config *c)
 {
 	m.c = *c;
 	m.cr0 = 0x11; m.cr3 = 0; m.cr4 = 0; m.pg = false; m.nfilled = 0;
+	m.user = false;
+	m.discard_mask = 0;
+	for (uint32_t i = 0; i < NPAGES; i++)
+		lmap[i] = 0;
+	for (unsigned i = 0; i < AS_SLOTS; i++)
+		slots[i].valid = false;
+	for (uint32_t i = 0; i < MAXRAMPAGES; i++) {
+		pt_refs[i] = 0;
+		pt_stamp[i] = 0;
+		pt_pde[i] = 0;
+	}
+	npt_pages = 0;
+	epoch = 1;
 	stat_counter *all = &m.hidden;
 	for (unsigned i = 0; i < 17; i++)
 		stats_register(&all[i]);
@@ -379,7 +393,7 @@ static void unmap_range(uint32_t lpn, uint32_t n)
 {
 	m.c.w->unmap(lpn << 12, n << 12);
 	for (uint32_t i = 0; i < n; i++)
-		lmap[lpn + i] = 0;
+		lmap[lpn + i] &= LM_LISTED;   /* stays listed: refills do not grow the list */
 }
 
 /* Maps n linear pages from lpn to guest-physical pages from ppn. Traced
@@ -393,8 +407,10 @@ static void map_run(uint32_t lpn, uint32_t ppn, uint32_t n, bool rw, uint32_t fl
 		bool t = mmu_page_traced(ppn + i);
 		if (rw && t)
 			m.c.w->protect((lpn + i) << 12, 4096, WP_RO);
-		lmap[lpn + i] = LM_MAPPED | (rw && !t ? LM_RW : 0) | flags | ((ppn + i) << LM_PPN_SHIFT);
-		filled[m.nfilled++] = lpn + i;
+		bool listed = lmap[lpn + i] & LM_LISTED;
+		lmap[lpn + i] = LM_MAPPED | LM_LISTED | (rw && !t ? LM_RW : 0) | flags | ((ppn + i) << LM_PPN_SHIFT);
+		if (!listed)
+			filled[m.nfilled++] = lpn + i;
 	}
 }
 
@@ -427,6 +443,8 @@ static void fill(uint32_t lin, const struct walk *w)
 				break;      /* would map a writable dirty page read-only: fine but keep runs uniform */
 			if (((pte & PTE_G) && (m.cr4 & CR4_PGE)) != w->global)
 				break;
+			if (m.user && !(pte & PTE_U))
+				break;      /* user mode must not see a supervisor neighbour */
 			n++;
 		}
 	}
@@ -449,8 +467,10 @@ static void flush(bool keep_global)
 	}
 	for (uint32_t i = 0; i < m.nfilled; i++) {
 		uint32_t lpn = filled[i];
-		if (!(lmap[lpn] & LM_MAPPED))
+		if (!(lmap[lpn] & LM_MAPPED)) {
+			lmap[lpn] = 0;                 /* off the list */
 			continue;
+		}
 		if (keep_global && (lmap[lpn] & LM_GLOBAL)) {
 			filled[kept++] = lpn;
 			continue;
@@ -460,6 +480,8 @@ static void flush(bool keep_global)
 		       !(keep_global && (lmap[lpn + n] & LM_GLOBAL)))
 			n++;
 		unmap_range(lpn, n);
+		for (uint32_t k = 0; k < n; k++)
+			lmap[lpn + k] = 0;
 		i += n - 1;
 	}
 	m.nfilled = kept;
@@ -505,8 +527,10 @@ bool mmu_set_cr0(uint32_t cr0)
  * (bit 0 of CR3 is not an address bit). */
 static uint32_t view_key(void) { return (m.cr3 & ~0xfffu) | (m.user ? 1u : 0u); }
 
-/* Keep the shadow of the address space being left, as runs of pages. */
-static void as_save(void)
+/* Keep the shadow of the address space (or view) being left, as runs of
+ * pages; global pages too when they are about to be dropped (a change of
+ * view), not when they stay mapped (a CR3 load). */
+static void as_save(bool with_globals)
 {
 	struct as_slot *s = &slots[0];
 	uint32_t key = view_key();
@@ -523,9 +547,9 @@ static void as_save(void)
 	s->nruns = 0;
 	for (uint32_t i = 0; i < m.nfilled; i++) {
 		uint32_t lpn = filled[i], e = lmap[lpn];
-		if (!(e & LM_MAPPED) || (e & LM_GLOBAL))
+		if (!(e & LM_MAPPED) || ((e & LM_GLOBAL) && !with_globals))
 			continue;
-		uint16_t fl = (uint16_t)(e & (LM_RW | LM_LARGE));
+		uint16_t fl = (uint16_t)(e & (LM_RW | LM_LARGE | LM_GLOBAL));
 		struct as_run *r = s->nruns ? &s->runs[s->nruns - 1] : (struct as_run *)0;
 		if (r && r->lpn + r->n == lpn && r->ppn + r->n == (e >> LM_PPN_SHIFT) && r->flags == fl &&
 		    r->n < 0xffff) {
@@ -565,12 +589,12 @@ static void as_restore(void)
 			for (uint32_t j = 0; j < r->n && clear; j++)
 				clear = !(lmap[r->lpn + j] & LM_MAPPED);
 			if (clear) {
-				map_run(r->lpn, r->ppn, r->n, r->flags & LM_RW, r->flags & LM_LARGE);
+				map_run(r->lpn, r->ppn, r->n, r->flags & LM_RW, r->flags & (LM_LARGE | LM_GLOBAL));
 				continue;
 			}
 			for (uint32_t j = 0; j < r->n; j++)    /* a global page got there meanwhile */
 				if (!(lmap[r->lpn + j] & LM_MAPPED))
-					map_run(r->lpn + j, r->ppn + j, 1, r->flags & LM_RW, r->flags & LM_LARGE);
+					map_run(r->lpn + j, r->ppn + j, 1, r->flags & LM_RW, r->flags & (LM_LARGE | LM_GLOBAL));
 		}
 		for (uint32_t k = 0; k < s->npts; k++) {
 			pt_stamp[s->pts[k]] = epoch;
@@ -589,7 +613,7 @@ bool mmu_set_cr3(uint32_t cr3)
 	}
 	stat_inc(&m.cr3_switch);
 	if (cr3 != m.cr3)
-		as_save();
+		as_save(false);
 	flush(true);
 	if (cr3 == m.cr3) {
 		/* Reloading the same CR3 is a flush: its list starts over. */
@@ -610,7 +634,7 @@ bool mmu_set_user(bool user)
 		m.user = user;
 		return false;
 	}
-	as_save();
+	as_save(true);
 	flush(false);
 	m.user = user;
 	as_restore();
