@@ -71,6 +71,9 @@ bool mmu_write_allowed(uint32_t pa);
  * those pages hears of it (page tables drop the shadows built from the
  * entries written). */
 void mmu_phys_written(uint32_t pa, uint32_t len);
+/* Just before such a write: lets the MMU see which entries change from not
+ * present to present (those are mapped at once, saving the hidden fault). */
+void mmu_before_write(uint32_t pa, uint32_t len);
 /* An instruction the monitor does not perform is about to write page ppn
  * natively: each owner takes the whole page as written and lets go of it.
  * false when an owner forbids the write (ROM). */

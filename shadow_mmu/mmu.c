@@ -319,11 +319,34 @@ static void pt_release(uint32_t ppn)
 
 static void unmap_range(uint32_t lpn, uint32_t n);
 
-/* An entry just became present (through a table the current address
- * space uses): map it now rather than take the hidden fault that would
- * follow, but only if the guest already marked it accessed (and dirty to
- * map it writable), so the A/D bits stay what the hardware would set. */
+/* An entry with no shadow (it was not present, or not used yet) was
+ * written present through a table the current address space uses: map it
+ * now rather than take the hidden fault that would follow, but only if the
+ * guest already marked it accessed (and dirty to map it writable), so the
+ * A/D bits stay what the hardware would set. */
 static void fill(uint32_t lin, const struct walk *w);
+
+/* The entries a monitor write is about to change, as they were (a write
+ * covers at most two entries of one table page: 8 bytes). */
+static struct { uint32_t page, first, n, old[2]; } pre;
+
+void mmu_before_write(uint32_t pa, uint32_t len)
+{
+	pre.n = 0;
+	uint32_t ppn = pa >> 12;
+	if (!m.pg || ppn >= ram_pages() || !(traced[ppn] & TR_PT) || len > 8)
+		return;
+	pre.page = pa & ~0xfffu;
+	pre.first = (pa & 0xfffu) >> 2;
+	for (uint32_t j = pre.first; j <= ((pa & 0xfffu) + len - 1) >> 2 && j < 1024 && pre.n < 2; j++)
+		pre.old[pre.n++] = rd32(pre.page + j * 4);
+}
+
+static bool was_not_present(uint32_t page, uint32_t j)
+{
+	return pre.n && pre.page == page && j >= pre.first && j < pre.first + pre.n &&
+	       !(pre.old[j - pre.first] & PTE_P);
+}
 
 static void prefill(uint32_t lin, uint32_t pde, uint32_t j)
 {
@@ -369,10 +392,13 @@ static void pt_written(uint32_t pa, uint32_t len)
 			uint32_t pde = rd32(pd_pa + hint * 4);
 			if ((pde & PTE_P) && !((pde & PTE_PS) && (m.cr4 & CR4_PSE)) && (pde >> 12) == ppn) {
 				if (lmap[(hint << 10) | j] & LM_MAPPED) {
+					/* A change to a mapped entry: dropped, refilled by the
+					 * next access if there is one. */
 					unmap_range((hint << 10) | j, 1);
 					stat_inc(&m.pt_dropped);
 				}
-				prefill((hint << 22) | (j << 12), pde, j);
+				if (was_not_present(pa & ~0xfffu, j))
+					prefill((hint << 22) | (j << 12), pde, j);
 				continue;
 			}
 		}

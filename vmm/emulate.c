@@ -38,6 +38,14 @@ struct ctx {
 	uint32_t next;
 };
 
+/* Decoded instructions by linear address: emulated instructions repeat
+ * (a page-table store, a segment load in a loop), and a decode costs far
+ * more than comparing the bytes, which also keeps the cache right under
+ * self-modifying code. */
+#define DECODE_CACHE 256u
+static struct { uint32_t lin; bool valid; uint8_t code[16]; struct bt_insn in; } dcache[DECODE_CACHE];
+static stat_counter decode_hits = { "vmm.emulate.decode_cached", 0 };
+
 /* The guest instruction at eip, fetched again (as far as it is readable)
  * and decoded, with its ModRM fields split out. */
 static bool fetch_insn(uint32_t eip, struct ctx *c, bool *trunc)
@@ -49,8 +57,23 @@ static bool fetch_insn(uint32_t eip, struct ctx *c, bool *trunc)
 		while (n < 15 && glin_read(lin + n, c->code + n, 1))
 			n++;
 	}
-	if (!guarded_decode(c->code, &c->in, trunc))
-		return false;
+	unsigned slot = (lin ^ (lin >> 8)) & (DECODE_CACHE - 1);
+	bool hit = dcache[slot].valid && dcache[slot].lin == lin;
+	for (unsigned i = 0; hit && i < 15; i++)
+		hit = dcache[slot].code[i] == c->code[i];
+	if (hit) {
+		if (!decode_hits.value)
+			stats_register(&decode_hits);
+		stat_inc(&decode_hits);
+		c->in = dcache[slot].in;
+	} else {
+		if (!guarded_decode(c->code, &c->in, trunc))
+			return false;
+		dcache[slot].lin = lin;
+		dcache[slot].valid = true;
+		m_memcpy(dcache[slot].code, c->code, 16);
+		dcache[slot].in = c->in;
+	}
 	if (c->in.modrm_off != 0xff) {
 		uint8_t m = c->code[c->in.modrm_off];
 		c->mod = m >> 6; c->regf = (m >> 3) & 7; c->rm = m & 7;

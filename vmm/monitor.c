@@ -172,6 +172,7 @@ static void phys_access(uint32_t pa, uint8_t *buf, uint32_t len, bool write)
 	if (p) {
 		if (write) {
 			/* ROM keeps its bytes; owners of traced pages hear of it. */
+			mmu_before_write(pa, len);
 			if (mmu_write_allowed(pa))
 				m_memcpy(p, buf, len);
 			mmu_phys_written(pa, len);
