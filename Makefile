@@ -95,7 +95,7 @@ unit-asan: $(UNIT_ASAN)
 guest-tests: $(BUILD)/vmx $(GUEST_ELFS) $(BUILD)/.deps-test
 	@./tests/scripts/run-guests.sh $(BUILD)/vmx $(GUEST_ELFS)
 
-cli-tests: $(BUILD)/vmx $(GUEST_ELFS) $(GUEST_OUT)/bench_loop.elf $(GUEST_OUT)/triple_fault.elf $(GUEST_OUT)/echo.elf
+cli-tests: $(BUILD)/vmx $(GUEST_ELFS) $(GUEST_OUT)/bench_loop.elf $(GUEST_OUT)/triple_fault.elf $(GUEST_OUT)/echo.elf $(GUEST_OUT)/poweroff.elf
 	@./tests/scripts/cli-tests.sh $(BUILD)/vmx $(GUEST_OUT)
 
 check: unit unit-asan guest-tests cli-tests foreign-check
@@ -108,6 +108,7 @@ $(eval $(call GUEST_LINK_RULE,bench_loop))
 $(eval $(call GUEST_LINK_RULE,triple_fault))
 $(eval $(call GUEST_LINK_RULE,echo))
 $(eval $(call GUEST_LINK_RULE,bench_mmu))
+$(eval $(call GUEST_LINK_RULE,poweroff))
 $(BUILD)/bench/native_loop: tests/bench/native_loop.c tests/bench/bench_kernel.h | $(BUILD)/.deps-build
 	@mkdir -p $(dir $@)
 	$(CC) -m32 -O2 -o $@ $<

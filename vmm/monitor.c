@@ -370,6 +370,13 @@ static void trace_translation(void *ctx, uint32_t eip, uint32_t tc, unsigned nin
 	vmm_logf("vmx: bt: eip %08x -> tc %08x: %u instructions, %u bytes", eip, tc, ninsn, tc_len);
 }
 
+/* A reset or power-off ends the VM with status 0, as QEMU with -no-reboot. */
+static void machine_off(const char *why)
+{
+	vmm_logf("vmx: %s: stopping", why);
+	vmm_stop(EXIT_QUIT);
+}
+
 int vmm_init(const struct vmm_config *cfg)
 {
 	vm = (struct vm){ 0 };
@@ -400,7 +407,8 @@ int vmm_init(const struct vmm_config *cfg)
 	cmos_init(&vm.cmos, vm.w->wall_seconds(), now, cfg->ram_size / 1024);
 	debug_exit_init(&vm.dbg, 0xf4);
 	if (pic_attach(&vm.pic, &vm.io) || pit_attach(&vm.pit, &vm.io) || uart_attach(&vm.uart, &vm.io) ||
-	    cmos_attach(&vm.cmos, &vm.io) || debug_exit_attach(&vm.dbg, &vm.io) || legacy_attach(&vm.io))
+	    cmos_attach(&vm.cmos, &vm.io) || debug_exit_attach(&vm.dbg, &vm.io) ||
+	    legacy_attach(&vm.io, machine_off))
 		return -1;
 	stats_register(&unassigned);
 	if (cfg->testdev && testdev_attach() != 0)

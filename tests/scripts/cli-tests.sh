@@ -61,6 +61,15 @@ else
 	bad console-input "status $st (qemu $qs): $(tr '\n' '|' <"$tmp/echo.vmx") vs $(tr '\n' '|' <"$tmp/echo.qemu")"
 fi
 
+# Reset and power-off requests end the run as QEMU's do with -no-reboot.
+for how in acpi bochs kbd cf9; do
+	timeout 30 "$vmx" -kernel "$g/poweroff.elf" -append "$how" </dev/null >"$tmp/po.vmx" 2>/dev/null
+	vs=$?
+	"$here/qemu-guest.sh" "$g/poweroff.elf" -append "$how" >"$tmp/po.qemu" 2>/dev/null
+	qs=$?
+	if [ $vs -eq $qs ] && cmp -s "$tmp/po.vmx" "$tmp/po.qemu"; then ok "poweroff-$how"; else bad "poweroff-$how" "vmx $vs, qemu $qs"; fi
+done
+
 # A triple fault stops the VM: status 3, a one-line reason and a register dump.
 "$vmx" -kernel "$g/triple_fault.elf" </dev/null >"$tmp/out" 2>"$tmp/err"
 st=$?
