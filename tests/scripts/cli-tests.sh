@@ -27,6 +27,15 @@ expect_error missing-file 2 "No such file" -kernel "$tmp/nope.elf"
 expect_error not-elf 2 "not an ELF" -kernel "$tmp/junk"
 expect_error elf64 2 "64-bit" -kernel /bin/true
 expect_error no-kernel 2 "no kernel" -m 64
+# An ELF32 executable without a multiboot header, built here.
+printf '.globl _start\n_start: hlt\n' >"$tmp/nomb.s"
+if gcc -m32 -c "$tmp/nomb.s" -o "$tmp/nomb.o" 2>/dev/null &&
+   ld -m elf_i386 -Ttext=0x100000 -e _start -o "$tmp/nomb.elf" "$tmp/nomb.o" 2>/dev/null; then
+	expect_error not-multiboot 2 "multiboot" -kernel "$tmp/nomb.elf"
+else
+	bad not-multiboot "could not build the test kernel"
+fi
+expect_error segment-outside-ram 2 "outside guest RAM" -kernel "$g/bench_mmu.elf" -m 2
 expect_error mem-too-large 2 "maximum" -kernel "$g/hello.elf" -m 4096
 expect_error mem-too-small 2 "minimum" -kernel "$g/hello.elf" -m 1
 expect_error mem-not-number 2 "not a number" -kernel "$g/hello.elf" -m 12x
