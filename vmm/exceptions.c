@@ -167,6 +167,9 @@ bool irq_deliverable(void)
 
 bool deliver_irq(uint32_t ret_eip)
 {
+	/* The interrupt is taken at ret_eip: a fault while delivering it is
+	 * reported there too. */
+	vm.eip = ret_eip;
 	uint8_t vec = pic_ack(&vm.pic);
 	stat_inc(&vs.irq_delivered);
 	if (vm.cfg.trace & VMX_TRACE_IRQ)

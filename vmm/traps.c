@@ -114,7 +114,6 @@ enum trap_action vmm_trap(struct vmm_trap *t)
 		if (have && pc.boundary && !pc.irq_shadow && ma->step != STEP_SMC) {
 			stat_inc(&vs.irq_async);
 			take_regs(t);
-			vm.eip = pc.eip;         /* where a fault while delivering is reported */
 			if (!deliver_irq(pc.eip))
 				return TRAP_EXIT_WORLD;
 			return resume_at_eip(vm.eip);
@@ -143,7 +142,6 @@ enum trap_action vmm_trap(struct vmm_trap *t)
 		if (irq_deliverable()) {
 			stat_inc(&vs.irq_async);
 			take_regs(t);
-			vm.eip = pc.eip;         /* where a fault while delivering is reported */
 			if (!deliver_irq(pc.eip))
 				return TRAP_EXIT_WORLD;
 			return resume_at_eip(vm.eip);
