@@ -469,6 +469,23 @@ void vmm_reset(uint32_t eip, uint32_t eax, uint32_t ebx)
 	seg_publish();
 	vmm_sync_mode();
 	vm.eip = eip;
+
+	/* The devices as QEMU's firmware leaves them for a multiboot kernel:
+	 * the PIC pair at vectors 0x08/0x70 with the BIOS's masks, the PIT
+	 * ticking at 18.2 Hz, the UART's OUT2 (interrupt line) enabled. Written
+	 * through the ports, as the firmware does. */
+	static const struct { uint16_t port; uint8_t val; } firmware[] = {
+		{ 0x20, 0x11 }, { 0x21, 0x08 }, { 0x21, 0x04 }, { 0x21, 0x01 },
+		{ 0xa0, 0x11 }, { 0xa1, 0x70 }, { 0xa1, 0x02 }, { 0xa1, 0x01 },
+		{ 0x21, 0xb8 }, { 0xa1, 0x8e },
+		{ 0x43, 0x36 }, { 0x40, 0x00 }, { 0x40, 0x00 },
+		{ 0x3fc, 0x08 },
+	};
+	uint64_t now = vm.w->now_ns();
+	pit_advance(&vm.pit, now);
+	for (unsigned i = 0; i < sizeof(firmware) / sizeof(firmware[0]); i++)
+		io_out(&vm.io, firmware[i].port, 1, firmware[i].val);
+	vm.w->arm_timer(pit_next_deadline(&vm.pit));
 }
 
 bool vmm_prepare_entry(void)

@@ -9,7 +9,7 @@ GUEST_STANDALONE := 1
 endif
 GUEST_SAVED_GOAL := $(.DEFAULT_GOAL)
 
-GUEST_NAMES := arith jcc string flags_if segments portio exceptions smc irq_stress paging mmio rmw_traced user_mode \
+GUEST_NAMES := arith jcc string flags_if segments portio exceptions smc irq_stress paging mmio rmw_traced user_mode firmware_state \
 	pit_irq tc_pressure cpuid_rdtsc hello
 
 GUEST_CC ?= gcc
