@@ -214,9 +214,9 @@ enum trap_action vmm_trap(struct vmm_trap *t)
 			}
 			if (a < 4096 && !mmu_paging())
 				vmm_fatal("guest accessed linear page 0 (not emulated yet), eip", pc.eip);
-			vmm_logx("vmx: guest accessed memory outside RAM at linear", a);
+			vmm_logx("vmx: guest access outside RAM and devices at linear", a);
 			vmm_logx("vmx:   physical", pa);
-			vmm_fatal("no device there (MMIO is not supported yet), eip", pc.eip);
+			vmm_fatal("by an instruction vmx does not emulate there, eip", pc.eip);
 			return TRAP_EXIT_WORLD;
 		}
 		if (t->trapno == 12)
