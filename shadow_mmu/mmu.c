@@ -363,6 +363,24 @@ static void prefill(uint32_t lin, uint32_t pde, uint32_t j)
 
 /* Entries of a traced page table were written (within one page): the
  * shadows built from them go (the next access refills from the new entry). */
+/* If directory entry i maps table page ppn, its entry j changed: the
+ * shadow built from it goes (refilled by the next access if there is
+ * one), or, for an entry that just became present, is made now. Returns
+ * whether entry i maps that table. */
+static bool table_entry_changed(uint32_t pd_pa, uint32_t i, uint32_t ppn, uint32_t j, bool became_present)
+{
+	uint32_t pde = rd32(pd_pa + i * 4);
+	if (!(pde & PTE_P) || ((pde & PTE_PS) && (m.cr4 & CR4_PSE)) || (pde >> 12) != ppn)
+		return false;
+	if (lmap[(i << 10) | j] & LM_MAPPED) {
+		unmap_range((i << 10) | j, 1);
+		stat_inc(&m.pt_dropped);
+	}
+	if (became_present)
+		prefill((i << 22) | (j << 12), pde, j);
+	return true;
+}
+
 static void pt_written(uint32_t pa, uint32_t len)
 {
 	if (!m.pg || !len)
@@ -388,28 +406,10 @@ static void pt_written(uint32_t pa, uint32_t len)
 		/* A table entry: the directory entries using this table (the one
 		 * the walk saw it under if that still holds, else all of them). */
 		uint32_t hint = pt_pde[ppn] ? pt_pde[ppn] - 1u : 1024u;
-		if (hint < 1024) {
-			uint32_t pde = rd32(pd_pa + hint * 4);
-			if ((pde & PTE_P) && !((pde & PTE_PS) && (m.cr4 & CR4_PSE)) && (pde >> 12) == ppn) {
-				if (lmap[(hint << 10) | j] & LM_MAPPED) {
-					/* A change to a mapped entry: dropped, refilled by the
-					 * next access if there is one. */
-					unmap_range((hint << 10) | j, 1);
-					stat_inc(&m.pt_dropped);
-				}
-				if (was_not_present(pa & ~0xfffu, j))
-					prefill((hint << 22) | (j << 12), pde, j);
-				continue;
-			}
-		}
-		for (uint32_t i = 0; i < 1024; i++) {
-			uint32_t pde = rd32(pd_pa + i * 4);
-			if ((pde & PTE_P) && !((pde & PTE_PS) && (m.cr4 & CR4_PSE)) && (pde >> 12) == ppn &&
-			    (lmap[(i << 10) | j] & LM_MAPPED)) {
-				unmap_range((i << 10) | j, 1);
-				stat_inc(&m.pt_dropped);
-			}
-		}
+		if (hint < 1024 && table_entry_changed(pd_pa, hint, ppn, j, was_not_present(pa & ~0xfffu, j)))
+			continue;
+		for (uint32_t i = 0; i < 1024; i++)
+			table_entry_changed(pd_pa, i, ppn, j, false);
 	}
 }
 

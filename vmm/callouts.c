@@ -30,6 +30,17 @@ uint32_t enter_eip(uint32_t eip)
 	return 0;
 }
 
+/* Guest state is precise at `at`: if an interrupt can be taken, take it
+ * there. Returns true with *tc the handler's translation (0: the VM
+ * stopped), false when nothing was delivered. */
+static bool take_irq(uint32_t at, uint32_t *tc)
+{
+	if (!irq_deliverable())
+		return false;
+	*tc = deliver_irq(at) ? enter_eip(vm.eip) : 0;
+	return true;
+}
+
 static uint32_t do_halt(uint32_t next)
 {
 	stat_inc(&vs.halts);
@@ -37,11 +48,9 @@ static uint32_t do_halt(uint32_t next)
 		vmm_poll_devices();
 		if (vm.stopped)
 			return 0;
-		if (irq_deliverable()) {
-			if (!deliver_irq(next))
-				return 0;
-			return enter_eip(vm.eip);
-		}
+		uint32_t itc;
+		if (take_irq(next, &itc))
+			return itc;
 		if (!vm.ma->vif) {
 			vmm_log("vmx: guest halted with interrupts disabled; stopping the VM");
 			vmm_stop(EXIT_QUIT);
@@ -125,11 +134,9 @@ uint32_t vmm_callout(struct mon_area *ma, uint32_t site)
 			return single_step_trap(target);
 		if (!tc)
 			return enter_eip(target);
-		if (irq_deliverable()) {
-			if (!deliver_irq(target))
-				return 0;
-			return enter_eip(vm.eip);
-		}
+		uint32_t itc;
+		if (take_irq(target, &itc))
+			return itc;
 		return tc;
 	}
 	case CO_IBL_MISS: case CO_IC_LEARN: {
@@ -138,22 +145,18 @@ uint32_t vmm_callout(struct mon_area *ma, uint32_t site)
 		uint32_t target = ma->s_target;
 		if (tf0)
 			return single_step_trap(target);
-		if (irq_deliverable()) {
-			if (!deliver_irq(target))
-				return 0;
-			return enter_eip(vm.eip);
-		}
+		uint32_t itc;
+		if (take_irq(target, &itc))
+			return itc;
 		uint32_t tc = r->kind == CO_IBL_MISS ? bt_ibl_miss(target)
 						      : bt_ic_learn(r->aux == 1 ? ma->s_tmp : r->arg, target);
 		return tc ? tc : enter_eip(target);
 	}
 	case CO_IRQ_CHECK:
 		vmm_update_pending();
-		if (irq_deliverable()) {
-			if (!deliver_irq(r->arg))
-				return 0;
-			return enter_eip(vm.eip);
-		}
+		uint32_t itc;
+		if (take_irq(r->arg, &itc))
+			return itc;
 		return cont;
 	case CO_IN: case CO_OUT:
 		vm.eip = r->arg;
@@ -269,11 +272,9 @@ uint32_t vmm_callout(struct mon_area *ma, uint32_t site)
 	    (r->kind == CO_EMULATE || r->kind == CO_IRET || r->kind == CO_INT))
 		return single_step_trap(res == R_JUMP ? vm.eip : next);
 	if (res == R_CONT) {
-		if (irq_ok && irq_deliverable()) {
-			if (!deliver_irq(next))
-				return 0;
-			return enter_eip(vm.eip);
-		}
+		uint32_t itc;
+		if (irq_ok && take_irq(next, &itc))
+			return itc;
 		if (end || epoch != bt_flush_epoch())
 			return enter_eip(next);
 		/* A callout that wrote guest memory may have written this very
@@ -286,10 +287,9 @@ uint32_t vmm_callout(struct mon_area *ma, uint32_t site)
 		}
 		return cont;
 	}
-	if (irq_deliverable()) {
-		if (!deliver_irq(vm.eip))
-			return 0;
-	}
+	uint32_t itc;
+	if (take_irq(vm.eip, &itc))
+		return itc;
 	if (vm.stopped)
 		return 0;
 	return enter_eip(vm.eip);

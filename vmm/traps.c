@@ -66,6 +66,32 @@ static void adapt_count(uint32_t lin, uint32_t rip)
 		bt_translate_as_callout(lin, rip);
 }
 
+/* A data access the hardware could not do (through a truncated segment,
+ * to device memory, to a traced page): the monitor performs the
+ * instruction and the guest goes on after it. Returns false when it is not
+ * one the monitor performs (*act untouched); `ctr` counts the cases,
+ * `adapt` feeds adaptive translation. */
+static bool emulate_here(struct vmm_trap *t, const struct bt_pc *pc, stat_counter *ctr, bool adapt,
+			 enum trap_action *act)
+{
+	if (pc->ecx_in_scratch)
+		return false;
+	take_regs(t);
+	vm.eip = pc->eip;
+	int r = emulate_data_access(pc->eip);
+	if (r == 0)
+		return false;
+	if (ctr)
+		stat_inc(ctr);
+	if (adapt)
+		adapt_count(vm.seg[SEG_CS].base + pc->eip, t->rip);
+	if (vm.stopped || (r == 1 && irq_deliverable() && !deliver_irq(vm.eip)))
+		*act = TRAP_EXIT_WORLD;
+	else
+		*act = resume_at_eip(vm.eip);
+	return true;
+}
+
 static stat_counter *trap_counter(enum trap_kind k)
 {
 	switch (k) {
@@ -103,6 +129,7 @@ enum trap_action vmm_trap(struct vmm_trap *t)
 		vmm_logx("vmx: trap in translated code, kind", t->kind);
 	struct bt_pc pc;
 	bool have = bt_pc_lookup(t->rip, &pc);
+	enum trap_action act;
 
 	switch (t->kind) {
 	case TRAP_ALARM:
@@ -167,20 +194,8 @@ enum trap_action vmm_trap(struct vmm_trap *t)
 				 * bytes changed (code next to data keeps its translations)
 				 * and execution continues from a fresh lookup. */
 				stat_inc(&vs.smc_write_faults);
-				if (!pc.ecx_in_scratch) {
-					take_regs(t);
-					vm.eip = pc.eip;
-					int r = emulate_data_access(pc.eip);
-					if (r != 0) {
-						stat_inc(&vs.traced_emulated);
-						adapt_count(vm.seg[SEG_CS].base + pc.eip, t->rip);
-						if (vm.stopped)
-							return TRAP_EXIT_WORLD;
-						if (r == 1 && irq_deliverable() && !deliver_irq(vm.eip))
-							return TRAP_EXIT_WORLD;
-						return resume_at_eip(vm.eip);
-					}
-				}
+				if (emulate_here(t, &pc, &vs.traced_emulated, true, &act))
+					return act;
 				/* Anything else: every translation of the page goes, the
 				 * page is released and the write happens natively. If the
 				 * running block was among them, step to the next
@@ -198,18 +213,8 @@ enum trap_action vmm_trap(struct vmm_trap *t)
 				return resume_same(t, ma->step != 0);
 			case MMU_OUTSIDE:
 				/* Device memory (or nothing): the monitor performs it. */
-				if (!pc.ecx_in_scratch) {
-					take_regs(t);
-					vm.eip = pc.eip;
-					int r = emulate_data_access(pc.eip);
-					if (r != 0) {
-						if (vm.stopped)
-							return TRAP_EXIT_WORLD;
-						if (r == 1 && irq_deliverable() && !deliver_irq(vm.eip))
-							return TRAP_EXIT_WORLD;
-						return resume_at_eip(vm.eip);
-					}
-				}
+				if (emulate_here(t, &pc, (stat_counter *)0, false, &act))
+					return act;
 				break;
 			}
 			if (a < 4096 && !mmu_paging())
@@ -223,20 +228,9 @@ enum trap_action vmm_trap(struct vmm_trap *t)
 			return reflect(t, &pc, EXC_SS, true, t->err);
 		if (t->trapno == 17)
 			return reflect(t, &pc, EXC_AC, true, 0);
-		if (t->err == 0 && !pc.ecx_in_scratch) {
-			/* A truncated shadow segment: the guest's own may allow it. */
-			take_regs(t);
-			vm.eip = pc.eip;
-			int r = emulate_data_access(pc.eip);
-			if (r != 0) {
-				stat_inc(&vs.monitor_range);
-				if (vm.stopped)
-					return TRAP_EXIT_WORLD;
-				if (r == 1 && irq_deliverable() && !deliver_irq(vm.eip))
-					return TRAP_EXIT_WORLD;
-				return resume_at_eip(vm.eip);
-			}
-		}
+		/* A truncated shadow segment: the guest's own may allow it. */
+		if (t->err == 0 && emulate_here(t, &pc, &vs.monitor_range, false, &act))
+			return act;
 		return reflect(t, &pc, EXC_GP, true, t->err);
 	case TRAP_FPE:
 		if (!have)

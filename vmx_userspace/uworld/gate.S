@@ -24,6 +24,16 @@
 
 #define STUB(sym) (MON_BASE + MON_OFF_STUBS + ((sym) - gate_blob_start))
 
+/* The callout sequence of translated code (bt/emit.h e_callout): park ESP,
+ * land on the monitor's stack, far call the gate, then the record. */
+.macro CALLOUT kind, aux
+	movl	%esp, %gs:MA_ESP
+	lssl	%gs:MA_MONSTK, %esp
+	lcall	$HOST_CS64, $STUB(gate_callout)
+	.short	\kind, \aux
+	.long	0
+.endm
+
 	.section .rodata.gate, "a"
 	.p2align 12
 	.globl gate_blob_start, gate_blob_end
@@ -109,28 +119,16 @@ gate_ibl:
 	jmp	*%gs:MA_S_JMP
 	/* Also the tc of empty table entries: guest registers intact, target in S_TARGET. */
 gate_ibl_miss:
-	movl	%esp, %gs:MA_ESP
-	lssl	%gs:MA_MONSTK, %esp
-	lcall	$HOST_CS64, $STUB(gate_callout)
-	.short	CO_IBL_MISS, 0
-	.long	0
+	CALLOUT	CO_IBL_MISS, 0
 	/* Block exits and inline-cache learning share their callout: each
 	 * site only stores its exit index in S_TMP and jumps here (aux = 1
 	 * tells the monitor to take the index from S_TMP). */
 gate_exit_shared:
-	movl	%esp, %gs:MA_ESP
-	lssl	%gs:MA_MONSTK, %esp
-	lcall	$HOST_CS64, $STUB(gate_callout)
-	.short	CO_EXIT, 1
-	.long	0
+	CALLOUT	CO_EXIT, 1
 gate_learn_shared:
 	movl	%ecx, %gs:MA_S_TARGET
 	movl	%gs:MA_S_ECX, %ecx
-	movl	%esp, %gs:MA_ESP
-	lssl	%gs:MA_MONSTK, %esp
-	lcall	$HOST_CS64, $STUB(gate_callout)
-	.short	CO_IC_LEARN, 1
-	.long	0
+	CALLOUT	CO_IC_LEARN, 1
 gate_blob_end:
 
 	.text
