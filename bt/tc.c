@@ -86,6 +86,7 @@ void bt_flush_all(void)
 
 void bt_flush(void) { bt_flush_all(); }
 uint64_t bt_flush_epoch(void) { return bt.epoch; }
+uint64_t bt_invalidations(void) { return bts.invalidate_smc.value; }
 
 bool bt_room(uint32_t tc_bytes, uint32_t insns, uint32_t exits)
 {

@@ -57,6 +57,9 @@ uint32_t bt_ibl_miss(uint32_t target);
  * chains between different linear pages and the IBL table are dropped;
  * lookups check each CCF's physical pages against the current mapping. */
 void bt_mapping_changed(void);
+/* Monotonic: bumped by every CCF invalidation (a callout that wrote guest
+ * memory checks whether its own block may have died). */
+uint64_t bt_invalidations(void);
 /* Monotonic: bumped by every flush (callers holding TC addresses recheck). */
 uint64_t bt_flush_epoch(void);
 void bt_flush(void);

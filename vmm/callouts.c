@@ -110,7 +110,7 @@ uint32_t vmm_callout(struct mon_area *ma, uint32_t site)
 {
 	const struct co_rec *r = (const struct co_rec *)(uintptr_t)site;
 	uint32_t cont = site + CO_REC_SIZE;
-	uint64_t epoch = bt_flush_epoch();
+	uint64_t epoch = bt_flush_epoch(), killed = bt_invalidations();
 	int res = R_CONT;
 	bool end = false, irq_ok = true, emulated_fault = false;
 	uint32_t next = 0;
@@ -280,7 +280,7 @@ uint32_t vmm_callout(struct mon_area *ma, uint32_t site)
 		/* A callout that wrote guest memory may have written this very
 		 * block (self-modifying code): then it continues from a fresh
 		 * translation of what follows. */
-		if (r->kind == CO_EMULATE || r->kind == CO_INS) {
+		if (killed != bt_invalidations()) {
 			struct bt_pc pc;
 			if (bt_pc_lookup(site, &pc) && pc.dead)
 				return enter_eip(next);

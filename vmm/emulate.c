@@ -38,6 +38,8 @@ struct ctx {
 	uint32_t next;
 };
 
+static int data_access(struct ctx *cp);
+
 /* Decoded instructions by linear address: emulated instructions repeat
  * (a page-table store, a segment load in a loop), and a decode costs far
  * more than comparing the bytes, which also keeps the cache right under
@@ -599,7 +601,7 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 	}
 	if (in->mnem == M_OTHER) {
 		/* Translated as a callout by adaptive translation: its write. */
-		int r = emulate_data_access(eip);
+		int r = data_access(&c);
 		if (r == 1)
 			return 0;
 		if (r == -1)
@@ -725,7 +727,16 @@ static bool rmw_form(const struct ctx *c, enum alu_op *op, unsigned *size, uint3
 int emulate_data_access(uint32_t eip)
 {
 	struct ctx c;
-	if (!fetch_insn(eip, &c, NULL) || c.in.addrsize != 32)
+	if (!fetch_insn(eip, &c, NULL))
+		return 0;
+	return data_access(&c);
+}
+
+/* The same, for an instruction already fetched and decoded. */
+static int data_access(struct ctx *cp)
+{
+	struct ctx c = *cp;
+	if (c.in.addrsize != 32)
 		return 0;
 	struct bt_insn *in = &c.in;
 	uint8_t op = c.code[in->opcode_off];
