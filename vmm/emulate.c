@@ -154,47 +154,6 @@ static bool push(unsigned bytes, uint32_t v)
 	return true;
 }
 
-static inline void host_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
-{
-	__asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
-}
-
-/* What the guest sees of the host CPU: features the monitor does not
- * virtualize (APIC, PAE, long mode, XSAVE/AVX, VMX, MONITOR, PCID...) hidden. */
-static void guest_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
-{
-	uint32_t max[4], xmax[4];
-	host_cpuid(0, 0, max);
-	host_cpuid(0x80000000u, 0, xmax);
-	uint32_t top = max[0] > 7 ? 7 : max[0];
-	uint32_t xtop = xmax[0] > 0x80000008u ? 0x80000008u : xmax[0];
-	if ((leaf < 0x80000000u && leaf > top) || (leaf >= 0x80000000u && leaf > xtop)) {
-		r[0] = r[1] = r[2] = r[3] = 0;
-		return;
-	}
-	host_cpuid(leaf, sub, r);
-	switch (leaf) {
-	case 0: r[0] = top; break;
-	case 1:
-		r[1] &= 0x0000ffffu;        /* one logical CPU, APIC id 0 */
-		r[2] &= ~((1u << 3) | (1u << 5) | (1u << 17) | (1u << 21) | (1u << 24) |
-			  (1u << 26) | (1u << 27) | (1u << 28) | (1u << 12) | (1u << 29) | (1u << 30));
-		r[2] |= 1u << 31;           /* hypervisor present */
-		r[3] &= ~((1u << 6) | (1u << 9) | (1u << 12) | (1u << 17) | (1u << 22) | (1u << 28) |
-			  (1u << 29) | (1u << 7) | (1u << 14));
-		break;
-	case 4: case 7: case 0xb: case 0xd: r[0] = r[1] = r[2] = r[3] = 0; break;
-	case 6: r[0] = r[1] = r[2] = r[3] = 0; break;
-	case 0x80000000u: r[0] = xtop; break;
-	case 0x80000001u:
-		r[2] &= (1u << 0);          /* lahf in 32-bit mode only */
-		r[3] &= ~((1u << 29) | (1u << 20) | (1u << 27) | (1u << 11) | (1u << 26) | (1u << 9));
-		r[3] &= 0x0183f3ffu;
-		break;
-	default: break;
-	}
-}
-
 static bool rdmsr(uint32_t idx, uint64_t *v)
 {
 	switch (idx) {
@@ -203,7 +162,8 @@ static bool rdmsr(uint32_t idx, uint64_t *v)
 	case 0x175: *v = sysenter_esp; return true;
 	case 0x176: *v = sysenter_eip; return true;
 	case 0x1a0: *v = 1; return true;                        /* fast strings */
-	case 0x8b: case 0x17: case 0xfe: case 0x2ff: case 0x277: case 0x179: case 0x17a: *v = 0; return true;
+	case 0x8b: *v = (uint64_t)CPU_MICROCODE_REV << 32; return true;  /* IA32_BIOS_SIGN_ID */
+	case 0x17: case 0xfe: case 0x2ff: case 0x277: case 0x179: case 0x17a: *v = 0; return true;
 	default:
 		if (idx >= 0x200 && idx < 0x210) { *v = 0; return true; }
 		return false;
@@ -362,7 +322,7 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 		seg_from_desc(s, sel, lo, hi);
 		if (in->mnem == M_LTR) {     /* mark the TSS busy, as the CPU does */
 			hi |= 0x200;
-			glin_write(vm.gdt_base + (sel & ~7u) + 4, &hi, 4);
+			glin_write_sys(vm.gdt_base + (sel & ~7u) + 4, &hi, 4);
 		}
 		return 0;
 	}
@@ -801,6 +761,34 @@ static int data_access(struct ctx *cp)
 	} else if (op2 == 0xb6 || op2 == 0xb7 || op2 == 0xbe || op2 == 0xbf) {
 		read = true;
 		size = (op2 & 1) ? 2 : 1;
+	} else if (op < 0x40 && (op & 7) >= 2 && (op & 7) <= 3) {
+		/* op reg, r/m: the memory operand is only read (TLS reads at
+		 * negative %gs offsets wrap past the truncated limit). */
+		static const enum alu_op grp1[8] = { A_ADD, A_OR, A_ADC, A_SBB, A_AND, A_SUB, A_XOR, A_CMP };
+		enum alu_op aop = grp1[op >> 3];
+		unsigned rsize = (op & 1) ? osz : 1;
+		if (!seg_read(mseg(&c), ea(&c), &v, rsize, &vec))
+			return fault(vec, 0), -1;
+		unsigned sh = rsize == 1 && (c.regf & 4) ? 8 : 0;
+		unsigned r = rsize == 1 ? c.regf & 3 : c.regf;
+		uint32_t a = ma_reg(r) >> sh;
+		uint32_t res = alu(aop, rsize, a, v, &vm.ma->eflags);
+		if (aop != A_CMP) {
+			if (rsize == 1)
+				ma_set_reg(r, (ma_reg(r) & ~(0xffu << sh)) | ((res & 0xff) << sh));
+			else
+				reg_write(r, rsize * 8, res);
+		}
+		vm.eip = c.next;
+		return 1;
+	} else if (op == 0xff && c.regf == 6 && c.mod != 3) {
+		/* push r/m: the address is computed before ESP moves. */
+		if (!seg_read(mseg(&c), ea(&c), &v, osz, &vec))
+			return fault(vec, 0), -1;
+		if (!push(osz, v))
+			return -1;
+		vm.eip = c.next;
+		return 1;
 	} else {
 		/* Read-modify-write: arithmetic on a register copy. */
 		enum alu_op aop;

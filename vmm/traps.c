@@ -228,8 +228,10 @@ enum trap_action vmm_trap(struct vmm_trap *t)
 			return reflect(t, &pc, EXC_SS, true, t->err);
 		if (t->trapno == 17)
 			return reflect(t, &pc, EXC_AC, true, 0);
-		/* A truncated shadow segment: the guest's own may allow it. */
-		if (t->err == 0 && emulate_here(t, &pc, &vs.monitor_range, false, &act))
+		/* A truncated shadow segment: the guest's own may allow it.
+		 * One that keeps doing so (TLS at negative %gs offsets) becomes
+		 * a callout, as for traced pages. */
+		if (t->err == 0 && emulate_here(t, &pc, &vs.monitor_range, true, &act))
 			return act;
 		return reflect(t, &pc, EXC_GP, true, t->err);
 	case TRAP_FPE:

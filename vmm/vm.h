@@ -13,6 +13,7 @@
 #include "bt.h"
 #include "stats.h"
 #include "callout_kinds.h"
+#include "x86.h"
 #include "../bt/decode.h"
 
 
@@ -28,6 +29,12 @@ struct segcache {
 enum { EXC_DE = 0, EXC_DB = 1, EXC_BP = 3, EXC_OF = 4, EXC_BR = 5, EXC_UD = 6, EXC_NM = 7,
        EXC_DF = 8, EXC_TS = 10, EXC_NP = 11, EXC_SS = 12, EXC_GP = 13, EXC_PF = 14,
        EXC_MF = 16, EXC_AC = 17, EXC_XM = 19 };
+
+/* The virtual CPU's signature (CPUID leaf 1 EAX: family 6, model 6,
+ * stepping 3) and microcode revision, as QEMU's qemu32 (cpuid.c). */
+#define CPU_SIGNATURE      0x00000663u
+#define CPU_MICROCODE_REV  1u
+void guest_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4]);
 
 /* Exit statuses. */
 #define EXIT_QUIT      0
@@ -90,6 +97,8 @@ void set_guest_eflags(uint32_t f, bool cpl0);
  * paging is on). false: vm.mem_fault_vec says why (#PF details in vm). */
 bool glin_read(uint32_t lin, void *dst, uint32_t len);
 bool glin_write(uint32_t lin, const void *src, uint32_t len);
+bool glin_read_sys(uint32_t lin, void *dst, uint32_t len);   /* implicit supervisor accesses */
+bool glin_write_sys(uint32_t lin, const void *src, uint32_t len);
 /* The translation of guest memory changed: translations recheck it. */
 void vmm_mapping_changed(void);
 

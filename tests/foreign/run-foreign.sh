@@ -8,12 +8,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 out=build/foreign/results
 mkdir -p "$out"
 pass=0 fail=0
+. "$here/../scripts/qemu-cpu.sh"
 for elf in "$@"; do
 	name=$(basename "$elf" .elf)
 	want=$(awk -v n="$name" '$1 == n { print $2 }' "$here/expected-status")
 	timeout 120 "$vmx" -kernel "$elf" </dev/null >"$out/$name.vmx.out" 2>"$out/$name.vmx.err"
 	vs=$?
-	timeout 60 "${QEMU:-qemu-system-i386}" -nodefaults -display none -no-reboot -m 128 \
+	timeout 60 "${QEMU:-qemu-system-i386}" -nodefaults -display none -no-reboot -m 128 -cpu "$QEMU_CPU" \
 		-serial stdio -monitor none -device isa-debug-exit,iobase=0xf4,iosize=4 \
 		-kernel "$elf" </dev/null >"$out/$name.qemu.out" 2>"$out/$name.qemu.err"
 	qs=$?

@@ -61,7 +61,8 @@ st=$?
 here=$(cd "$(dirname "$0")" && pwd)
 printf 'hello vmx\n' | timeout 30 "$vmx" -kernel "$g/echo.elf" >"$tmp/echo.vmx" 2>"$tmp/err"
 st=$?
-printf 'hello vmx\n' | timeout 60 "${QEMU:-qemu-system-i386}" -nodefaults -display none -no-reboot -m 128 \
+. "$here/qemu-cpu.sh"
+printf 'hello vmx\n' | timeout 60 "${QEMU:-qemu-system-i386}" -nodefaults -display none -no-reboot -m 128 -cpu "$QEMU_CPU" \
 	-serial stdio -monitor none -device isa-debug-exit,iobase=0xf4,iosize=4 -kernel "$g/echo.elf" >"$tmp/echo.qemu" 2>/dev/null
 qs=$?
 if [ $st -eq 1 ] && grep -q "^got: hello vmx" "$tmp/echo.vmx" && [ $qs -eq $st ] && cmp -s "$tmp/echo.vmx" "$tmp/echo.qemu"; then

@@ -20,8 +20,10 @@ if [ $# -gt 0 ]; then
 fi
 [ -r "$elf" ] || { echo "$0: cannot read $elf" >&2; exit 66; }
 
+# The virtual CPU of DESIGN §6: QEMU's qemu32 less what vmx does not implement.
+. "$(dirname "$0")/qemu-cpu.sh"
 # shellcheck disable=SC2086
-timeout 60 "${QEMU:-qemu-system-i386}" -nodefaults -display none -no-reboot -m 128 \
+timeout 60 "${QEMU:-qemu-system-i386}" -nodefaults -display none -no-reboot -m 128 -cpu "$QEMU_CPU" \
 	-serial stdio -monitor none \
 	-device isa-debug-exit,iobase=0xf4,iosize=4 ${QEMU_EXTRA:-} \
 	-kernel "$elf" "${extra[@]}" </dev/null
