@@ -64,8 +64,14 @@ struct vmm_config {
 };
 
 int vmm_init(const struct vmm_config *cfg);
-/* Multiboot entry state: flat segments, paging off, EIP/EAX/EBX given. */
-void vmm_reset(uint32_t eip, uint32_t eax, uint32_t ebx);
+/* The entry state a boot loader leaves: flat segments (selectors as the
+ * protocol's loader sets them), paging and interrupts off, these registers. */
+enum vmm_boot_protocol { VMM_BOOT_MULTIBOOT, VMM_BOOT_LINUX };
+struct vmm_boot {
+	enum vmm_boot_protocol proto;
+	uint32_t eip, eax, ebx, esi;
+};
+void vmm_reset(const struct vmm_boot *b);
 /* Prepares MA_RESUME for entering the guest; false when the VM has stopped. */
 bool vmm_prepare_entry(void);
 /* The gate calls this for every callout: returns the TC address to resume

@@ -23,7 +23,7 @@ static int try_deliver(unsigned vec, bool has_err, uint32_t err, uint32_t ret_ei
 		return EXC_GP;
 	}
 	uint32_t g[2];
-	if (!glin_read(vm.idt_base + vec * 8, g, 8)) {
+	if (!glin_read_sys(vm.idt_base + vec * 8, g, 8)) {
 		*ferr = vm.mem_fault_vec == EXC_PF ? vm.pf_err : vec * 8 + 2;
 		return vm.mem_fault_vec;
 	}
@@ -73,7 +73,7 @@ static int try_deliver(unsigned vec, bool has_err, uint32_t err, uint32_t ret_ei
 		 * and the interrupted SS:ESP go on it first. */
 		uint32_t t[2];
 		int v; uint32_t e;
-		if (!vm.tr.present || vm.tr.limit < 11 || !glin_read(vm.tr.base + 4, t, 8)) {
+		if (!vm.tr.present || vm.tr.limit < 11 || !glin_read_sys(vm.tr.base + 4, t, 8)) {
 			*ferr = vm.tr.sel & ~3u;
 			return EXC_TS;
 		}

@@ -151,10 +151,10 @@ void vmm_dump_state(void)
 static stat_counter unassigned = { "mmu.mmio.unassigned", 0 };
 
 /* One page's share of an access: its guest-physical address, or a fault. */
-static bool lin_phys(uint32_t lin, bool write, uint32_t *pa)
+static bool lin_phys(uint32_t lin, bool write, bool user, uint32_t *pa)
 {
 	uint32_t err;
-	if (!mmu_translate(lin, (write ? ACC_WRITE : 0) | (vm.cpl == 3 ? ACC_USER : 0), pa, &err)) {
+	if (!mmu_translate(lin, (write ? ACC_WRITE : 0) | (user ? ACC_USER : 0), pa, &err)) {
 		vm.mem_fault_vec = EXC_PF;
 		vm.pf_err = err;
 		vm.pf_lin = lin;
@@ -209,14 +209,18 @@ static void phys_access(uint32_t pa, uint8_t *buf, uint32_t len, bool write)
 
 /* Accesses are split at page boundaries; every page is checked before any
  * byte is written, as the CPU does for one instruction's access. */
-static bool lin_access(uint32_t lin, uint8_t *buf, uint32_t len, bool write)
+static bool lin_access(uint32_t lin, uint8_t *buf, uint32_t len, bool write, bool user)
 {
 	uint32_t first = 0x1000 - (lin & 0xfff), pa0, pa1 = 0;
 	if (first > len)
 		first = len;
-	if (!lin_phys(lin, write, &pa0))
+	if (len > 0x1000) {
+		vm.mem_fault_vec = EXC_GP;
 		return false;
-	if (first < len && !lin_phys(lin + first, write, &pa1))
+	}
+	if (!lin_phys(lin, write, user, &pa0))
+		return false;
+	if (first < len && !lin_phys(lin + first, write, user, &pa1))
 		return false;
 	phys_access(pa0, buf, first, write);
 	if (first < len)
@@ -226,20 +230,25 @@ static bool lin_access(uint32_t lin, uint8_t *buf, uint32_t len, bool write)
 
 bool glin_read(uint32_t lin, void *dst, uint32_t len)
 {
-	if (len > 0x1000) {
-		vm.mem_fault_vec = EXC_GP;
-		return false;
-	}
-	return lin_access(lin, dst, len, false);
+	return lin_access(lin, dst, len, false, vm.cpl == 3);
 }
 
 bool glin_write(uint32_t lin, const void *src, uint32_t len)
 {
-	if (len > 0x1000) {
-		vm.mem_fault_vec = EXC_GP;
-		return false;
-	}
-	return lin_access(lin, (uint8_t *)(uintptr_t)src, len, true);
+	return lin_access(lin, (uint8_t *)(uintptr_t)src, len, true, vm.cpl == 3);
+}
+
+/* The CPU reads and writes the GDT, LDT, IDT and TSS as supervisor
+ * accesses whatever the CPL (SDM 4.6.1, "implicit supervisor-mode
+ * accesses"): kernels keep them in supervisor-only pages. */
+bool glin_read_sys(uint32_t lin, void *dst, uint32_t len)
+{
+	return lin_access(lin, dst, len, false, false);
+}
+
+bool glin_write_sys(uint32_t lin, const void *src, uint32_t len)
+{
+	return lin_access(lin, (uint8_t *)(uintptr_t)src, len, true, false);
 }
 
 void vmm_mapping_changed(void)
@@ -437,38 +446,50 @@ int vmm_init(const struct vmm_config *cfg)
 	return 0;
 }
 
-void vmm_reset(uint32_t eip, uint32_t eax, uint32_t ebx)
+void vmm_reset(const struct vmm_boot *b)
 {
 	struct mon_area *ma = vm.ma;
-	ma->eax = eax; ma->ebx = ebx;
-	ma->ecx = ma->edx = ma->esi = ma->edi = ma->ebp = 0;
+	ma->eax = b->eax; ma->ebx = b->ebx; ma->esi = b->esi;
+	ma->ecx = ma->edx = ma->edi = ma->ebp = 0;
 	ma->esp = 0x7c00;   /* undefined by multiboot; guests set their own */
 	set_guest_eflags(0x2, true);
 	vm.cr0 = 0x11;      /* PE | ET */
 	mmu_set_cr0(vm.cr0);
 	vm.cpl = 0;
-	/* Multiboot leaves GDTR undefined; QEMU's loader leaves a GDT with flat
-	 * code at 0x08 and data at 0x10 (and 16-bit ones at 0x18/0x20) and
-	 * guests come to rely on it, so the same sits in the reserved EBDA. */
-	static const uint32_t boot_gdt[10] = {
+	/* Neither protocol defines GDTR, but each loader leaves one its kernels
+	 * come to rely on, and it sits in the reserved EBDA. QEMU's multiboot
+	 * loader: flat code at 0x08 and data at 0x10 (16-bit ones at 0x18/0x20).
+	 * The Linux 32-bit boot protocol: __BOOT_CS 0x10 and __BOOT_DS 0x18. */
+	static const uint32_t mb_gdt[10] = {
 		0, 0,
 		0x0000ffffu, 0x00cf9a00u,          /* 0x08: 32-bit code, flat */
 		0x0000ffffu, 0x00cf9200u,          /* 0x10: 32-bit data, flat */
 		0x0000ffffu, 0x00009a00u,          /* 0x18: 16-bit code, 64 KiB */
 		0x0000ffffu, 0x00009200u,          /* 0x20: 16-bit data, 64 KiB */
 	};
-	glin_write(BOOT_GDT_ADDR, boot_gdt, sizeof(boot_gdt));
-	vm.gdt_base = BOOT_GDT_ADDR; vm.gdt_limit = sizeof(boot_gdt) - 1;
+	static const uint32_t linux_gdt[8] = {
+		0, 0, 0, 0,
+		0x0000ffffu, 0x00cf9a00u,          /* 0x10: __BOOT_CS */
+		0x0000ffffu, 0x00cf9200u,          /* 0x18: __BOOT_DS */
+	};
+	bool lnx = b->proto == VMM_BOOT_LINUX;
+	uint16_t cs = lnx ? 0x10 : 0x08, ds = lnx ? 0x18 : 0x10;
+	if (lnx)
+		glin_write(BOOT_GDT_ADDR, linux_gdt, sizeof(linux_gdt));
+	else
+		glin_write(BOOT_GDT_ADDR, mb_gdt, sizeof(mb_gdt));
+	vm.gdt_base = BOOT_GDT_ADDR;
+	vm.gdt_limit = (lnx ? sizeof(linux_gdt) : sizeof(mb_gdt)) - 1;
 	vm.idt_base = 0; vm.idt_limit = 0x3ff;
-	seg_set_flat(SEG_CS, 0x08, true);
-	seg_set_flat(SEG_SS, 0x10, false);
-	seg_set_flat(SEG_DS, 0x10, false);
-	seg_set_flat(SEG_ES, 0x10, false);
-	seg_set_flat(SEG_FS, 0x10, false);
-	seg_set_flat(SEG_GS, 0x10, false);
+	seg_set_flat(SEG_CS, cs, true);
+	seg_set_flat(SEG_SS, ds, false);
+	seg_set_flat(SEG_DS, ds, false);
+	seg_set_flat(SEG_ES, ds, false);
+	seg_set_flat(SEG_FS, ds, false);
+	seg_set_flat(SEG_GS, ds, false);
 	seg_publish();
 	vmm_sync_mode();
-	vm.eip = eip;
+	vm.eip = b->eip;
 
 	/* The devices as QEMU's firmware leaves them for a multiboot kernel:
 	 * the PIC pair at vectors 0x08/0x70 with the BIOS's masks, the PIT

@@ -120,7 +120,7 @@ bool desc_read(uint16_t sel, uint32_t *lo, uint32_t *hi)
 	if (off + 7 > limit)
 		return false;
 	uint32_t d[2];
-	if (!glin_read(base + off, d, 8))
+	if (!glin_read_sys(base + off, d, 8))
 		return false;
 	*lo = d[0]; *hi = d[1];
 	return true;
@@ -133,7 +133,7 @@ static void set_accessed(uint16_t sel, uint32_t hi)
 		return;
 	uint32_t base = (sel & 4) ? vm.ldtr.base : vm.gdt_base;
 	hi |= 0x100;
-	glin_write(base + (sel & ~7u) + 4, &hi, 4);
+	glin_write_sys(base + (sel & ~7u) + 4, &hi, 4);
 }
 
 int seg_load(int sreg, uint16_t sel, int *vec, uint32_t *err)

@@ -31,7 +31,6 @@
 #define MBI_AREA_HI      0x10000u
 #define MBI_ADDR         0x9000u   /* struct multiboot_info, 116 bytes zeroed */
 #define MBI_MMAP_ADDR    0x9100u
-#define RAM_TOP_RESERVED 0x20000u   /* ACPI tables on QEMU's PC: not usable RAM */
 #define MBI_NAME_ADDR    0x91C0u
 #define MBI_CMDLINE_ADDR 0x9200u
 #define MBI_SIZE         116u      /* through the framebuffer fields of 0.6.96+ */
@@ -379,18 +378,9 @@ static int build_info(struct load_ctx *c, const char *cmdline)
 			    clen, MBI_AREA_HI - MBI_CMDLINE_ADDR - 1);
 	memset(ram + MBI_AREA_LO, 0, MBI_AREA_HI - MBI_AREA_LO);
 
-	/* As QEMU's PC firmware describes the machine: the top 128 KiB of RAM
-	 * and the BIOS flash below 4 GiB are reserved, so guests that print
-	 * their memory map see the same one under both. */
-	const struct { uint64_t base, len; uint32_t type; } map[6] = {
-		{ 0, 0x9FC00, 1 },
-		{ 0x9FC00, 0x400, 2 },          /* EBDA */
-		{ 0xF0000, 0x10000, 2 },        /* BIOS ROM */
-		{ MIB, c->ram_size - MIB - RAM_TOP_RESERVED, 1 },
-		{ c->ram_size - RAM_TOP_RESERVED, RAM_TOP_RESERVED, 2 },
-		{ 0xFFFC0000u, 0x40000, 2 },    /* BIOS flash */
-	};
-	for (size_t i = 0; i < 6; i++, mmap += 24) {
+	struct pc_mem_range map[8];
+	size_t n = pc_memory_map(c->ram_size, map, 8);
+	for (size_t i = 0; i < n; i++, mmap += 24) {
 		put32(ram + mmap, 20);      /* size excludes the size field itself */
 		put64(ram + mmap + 4, map[i].base);
 		put64(ram + mmap + 12, map[i].len);
@@ -401,7 +391,7 @@ static int build_info(struct load_ctx *c, const char *cmdline)
 
 	put32(mi + MBI_FLAGS, MBI_F_MEM | MBI_F_CMDLINE | MBI_F_MMAP | MBI_F_LOADER);
 	put32(mi + MBI_MEM_LOWER, 639);
-	put32(mi + MBI_MEM_UPPER, (uint32_t)((c->ram_size - MIB - RAM_TOP_RESERVED) / 1024));
+	put32(mi + MBI_MEM_UPPER, (uint32_t)((c->ram_size - MIB - PC_RAM_TOP_RESERVED) / 1024));
 	put32(mi + MBI_CMDLINE, MBI_CMDLINE_ADDR);
 	put32(mi + MBI_MMAP_LENGTH, mmap - MBI_MMAP_ADDR);
 	put32(mi + MBI_MMAP_ADDR_F, MBI_MMAP_ADDR);
@@ -457,6 +447,8 @@ int multiboot_load(const char *path, uint8_t *ram, size_t ram_size, const char *
 	if (build_info(&c, cmdline ? cmdline : "") < 0)
 		goto out;
 
+	memset(bs, 0, sizeof *bs);
+	bs->proto = VMM_BOOT_MULTIBOOT;
 	bs->entry = entry;
 	bs->eax = MB_BOOT_MAGIC;
 	bs->ebx = MBI_ADDR;

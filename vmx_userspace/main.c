@@ -15,6 +15,19 @@
 #include "tunables.h"
 #define DEFAULT_TC_KB TUNE_TC_DEFAULT_KB
 
+/* A file that cannot be read is left to the multiboot loader, whose errors
+ * name the problem. */
+static bool kernel_is_bzimage(const char *path)
+{
+	uint8_t head[0x208];
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return false;
+	size_t n = fread(head, 1, sizeof head, f);
+	fclose(f);
+	return bzimage_probe(head, n);
+}
+
 int main(int argc, char **argv)
 {
 	char err[512];
@@ -34,14 +47,25 @@ int main(int argc, char **argv)
 		return 4;
 	}
 	char cmdline[4096];
-	if (multiboot_cmdline(cmdline, sizeof(cmdline), o.kernel, o.append) >= sizeof(cmdline)) {
-		fprintf(stderr, "vmx: -append: command line too long\n");
-		return 2;
-	}
 	struct boot_state bs;
-	if (multiboot_load(o.kernel, wi.ram, ram_size, cmdline, &bs, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s\n", err);
-		return 2;
+	if (kernel_is_bzimage(o.kernel)) {
+		if (bzimage_load(o.kernel, o.initrd, wi.ram, ram_size, o.append, &bs, err, sizeof(err)) != 0) {
+			fprintf(stderr, "%s\n", err);
+			return 2;
+		}
+	} else {
+		if (o.initrd) {
+			fprintf(stderr, "vmx: -initrd: multiboot modules are not supported yet (%s is not a bzImage)\n", o.kernel);
+			return 2;
+		}
+		if (multiboot_cmdline(cmdline, sizeof(cmdline), o.kernel, o.append) >= sizeof(cmdline)) {
+			fprintf(stderr, "vmx: -append: command line too long\n");
+			return 2;
+		}
+		if (multiboot_load(o.kernel, wi.ram, ram_size, cmdline, &bs, err, sizeof(err)) != 0) {
+			fprintf(stderr, "%s\n", err);
+			return 2;
+		}
 	}
 	uint32_t tc_kb = o.tc_kb ? o.tc_kb : DEFAULT_TC_KB;
 	if ((tc_kb << 10) > MON_TC_MAX)
@@ -67,7 +91,8 @@ int main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	console_init();
-	vmm_reset(bs.entry, bs.eax, bs.ebx);
+	struct vmm_boot boot = { .proto = bs.proto, .eip = bs.entry, .eax = bs.eax, .ebx = bs.ebx, .esi = bs.esi };
+	vmm_reset(&boot);
 	while (vmm_prepare_entry()) {
 		uworld_enter();
 		if (vmm_stopped(NULL))

@@ -154,7 +154,7 @@ int vmx_parse_options(int argc, char **argv, struct vmx_options *o, char *err, s
 
 		if (strcmp(name, "kernel") && strcmp(name, "m") && strcmp(name, "append") &&
 		    strcmp(name, "mode") && strcmp(name, "stats") && strcmp(name, "trace") &&
-		    strcmp(name, "tc-size") && strcmp(name, "device"))
+		    strcmp(name, "tc-size") && strcmp(name, "device") && strcmp(name, "initrd"))
 			return fail(err, errlen, "vmx: unknown option '%s' (see -help)", opt);
 
 		if (i + 1 >= argc)
@@ -168,6 +168,10 @@ int vmx_parse_options(int argc, char **argv, struct vmx_options *o, char *err, s
 		} else if (!strcmp(name, "m")) {
 			if (parse_mem(opt, arg, &o->mem_mb, err, errlen) < 0)
 				return -1;
+		} else if (!strcmp(name, "initrd")) {
+			if (!*arg)
+				return fail(err, errlen, "vmx: %s: empty file name", opt);
+			o->initrd = arg;
 		} else if (!strcmp(name, "append")) {
 			o->append = arg;
 		} else if (!strcmp(name, "mode")) {
@@ -206,20 +210,23 @@ void vmx_print_help(void *stdio_file)
 	fprintf(f,
 "Usage: vmx -kernel FILE [options]\n"
 "\n"
-"Runs a 32-bit x86 multiboot (version 1) kernel under the vmx binary-translation\n"
-"monitor. The guest's first serial port is the console.\n"
+"Runs a 32-bit x86 kernel (Linux bzImage or multiboot version 1) under the vmx\n"
+"binary-translation monitor. The guest's first serial port is the console.\n"
 "\n"
 "Options (each may also be written with two dashes, e.g. --kernel):\n"
-"  -kernel FILE   the kernel to boot (required): a 32-bit x86 ELF executable\n"
-"                 (ELFCLASS32, EM_386, ET_EXEC) with a multiboot header in its\n"
-"                 first 8192 bytes, or any image whose multiboot header sets\n"
-"                 the a.out kludge (flag bit 16). Segments are loaded at their\n"
-"                 physical addresses.\n"
+"  -kernel FILE   the kernel to boot (required): a Linux bzImage (boot\n"
+"                 protocol 2.06 or later, entered at its 32-bit entry point),\n"
+"                 or a 32-bit x86 ELF executable (ELFCLASS32, EM_386, ET_EXEC)\n"
+"                 with a multiboot header in its first 8192 bytes, or any\n"
+"                 image whose multiboot header sets the a.out kludge (flag\n"
+"                 bit 16). ELF segments are loaded at their physical addresses.\n"
+"  -initrd FILE   Linux: the initial ramdisk, placed page-aligned at the top of\n"
+"                 the memory the kernel accepts (as QEMU places it).\n"
 "  -m MB          guest RAM in megabytes, %u..%u (default 128). A suffix M\n"
 "                 (megabytes) or G (gigabytes) is accepted: -m 512M, -m 1G.\n"
-"  -append STR    kernel command line arguments. As with QEMU, the guest's\n"
-"                 multiboot command line is the -kernel FILE argument exactly\n"
-"                 as given, a space, then STR.\n"
+"  -append STR    kernel command line arguments. A Linux kernel gets STR as\n"
+"                 its command line; as with QEMU, a multiboot kernel's is the\n"
+"                 -kernel FILE argument exactly as given, a space, then STR.\n"
 "  -mode MODE     execution mode; the only mode is bt (binary translation),\n"
 "                 the default.\n"
 "  -stats FILE    at exit, write every statistics counter to FILE as one flat\n"

@@ -15,6 +15,7 @@ struct vmx_options {
 	const char *kernel;      /* -kernel FILE (required) */
 	unsigned mem_mb;         /* -m MB, default 128, range [VMX_MEM_MIN_MB, VMX_MEM_MAX_MB] */
 	const char *append;      /* -append CMDLINE, default "" */
+	const char *initrd;      /* -initrd FILE (Linux), NULL: none */
 	enum vmx_mode mode;      /* -mode bt (only value for now) */
 	const char *stats_path;  /* -stats FILE.json or "-" (table on stderr); NULL: none */
 	unsigned trace_mask;     /* -trace LIST: comma separated names, see VMX_TRACE_* */
@@ -38,10 +39,12 @@ int vmx_parse_options(int argc, char **argv, struct vmx_options *o, char *err, s
 /* The full --help text. */
 void vmx_print_help(void *stdio_file); /* a FILE * */
 
-/* ---- multiboot v1 loader ---- */
+/* ---- boot loaders ---- */
 struct boot_state {
+	enum vmm_boot_protocol proto;
 	uint32_t entry;          /* EIP */
-	uint32_t eax, ebx;       /* 0x2BADB002, physical address of the multiboot info */
+	uint32_t eax, ebx;       /* multiboot: 0x2BADB002, physical address of the multiboot info */
+	uint32_t esi;            /* Linux: physical address of boot_params */
 	uint32_t load_lo, load_hi; /* lowest and one-past-highest guest-physical bytes loaded */
 };
 /* Loads the multiboot ELF `path` into guest RAM (ram[0..ram_size) is guest
@@ -50,6 +53,20 @@ struct boot_state {
  * writes a one-line message naming the problem into err and returns -1. */
 int multiboot_load(const char *path, uint8_t *ram, size_t ram_size, const char *cmdline,
 		   struct boot_state *bs, char *err, size_t errlen);
+/* The PC's physical memory map as QEMU's firmware reports it (types: 1 RAM,
+ * 2 reserved); both loaders hand it to the kernel. Returns the entries. */
+#define PC_RAM_TOP_RESERVED 0x20000u   /* ACPI tables on QEMU's PC: not usable RAM */
+struct pc_mem_range { uint64_t base, len; uint32_t type; };
+size_t pc_memory_map(uint64_t ram_size, struct pc_mem_range *map, size_t max);
+
+/* True when the first n bytes of a file are a Linux setup header. */
+bool bzimage_probe(const uint8_t *head, size_t n);
+/* Loads a Linux bzImage by the 32-bit boot protocol: the protected-mode
+ * kernel at 1 MiB, `initrd` (or NULL) at the top of usable RAM, boot_params
+ * with the e820 map and `cmdline`. One-line message in err and -1 on error. */
+int bzimage_load(const char *path, const char *initrd, uint8_t *ram, size_t ram_size,
+		 const char *cmdline, struct boot_state *bs, char *err, size_t errlen);
+
 /* The multiboot command line QEMU gives a -kernel guest: the kernel path as
  * given, a space, then the -append string (so "FILE " when append is empty).
  * Writes it like snprintf and returns the length it needs, excluding NUL. */
