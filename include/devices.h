@@ -87,6 +87,8 @@ int uart_attach(struct uart *u, struct io_bus *bus);
 bool uart_receive(struct uart *u, uint8_t byte);
 /* Room for host input. */
 unsigned uart_rx_space(const struct uart *u);
+/* The guest reads with the receive interrupt on and has taken every byte. */
+bool uart_rx_waiting(const struct uart *u);
 
 /* ---- CMOS/RTC (0x70/0x71): fixed date, periodic flags not generated ---- */
 struct cmos {

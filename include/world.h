@@ -41,7 +41,11 @@ struct world_ops {
 	/* Wake the monitor (an async trap) at or after `deadline_ns`. */
 	void (*arm_timer)(uint64_t deadline_ns);
 	void (*console_write)(const uint8_t *buf, size_t n);
-	size_t (*console_read)(uint8_t *buf, size_t n, bool *quit);
+	/* `waiting`: the guest is idle (halted), reads the console with
+	 * interrupts and has consumed everything so far, so an end-of-file
+	 * character sent at the end of host input reaches a reader rather
+	 * than a FIFO the kernel is about to reset. */
+	size_t (*console_read)(uint8_t *buf, size_t n, bool waiting, bool *quit);
 	/* Sleep until the deadline, console input or a signal. */
 	void (*wait)(uint64_t deadline_ns);
 	/* One line of diagnostics (no newline needed). */

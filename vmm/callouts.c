@@ -45,7 +45,9 @@ static uint32_t do_halt(uint32_t next)
 {
 	stat_inc(&vs.halts);
 	for (;;) {
+		vm.idle = true;
 		vmm_poll_devices();
+		vm.idle = false;
 		if (vm.stopped)
 			return 0;
 		uint32_t itc;

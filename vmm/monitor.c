@@ -315,7 +315,8 @@ void vmm_poll_devices(void)
 	if (room) {
 		uint8_t buf[64];
 		bool quit = false;
-		size_t n = vm.w->console_read(buf, room < sizeof(buf) ? room : sizeof(buf), &quit);
+		size_t n = vm.w->console_read(buf, room < sizeof(buf) ? room : sizeof(buf),
+					      vm.idle && uart_rx_waiting(&vm.uart), &quit);
 		for (size_t i = 0; i < n; i++)
 			uart_receive(&vm.uart, buf[i]);
 		if (quit) {

@@ -56,6 +56,7 @@ struct vm {
 	uint32_t pf_err, pf_lin;
 	int cpl;
 	bool stopped;
+	bool idle;                 /* polling devices from hlt: the guest waits for an event */
 	int exit_status;
 	bool async_pending;        /* a timer fired while the monitor was busy */
 	uint64_t next_poll_ns;

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CTRL_A 0x01
@@ -16,6 +17,21 @@ static bool tio_saved;
 static bool atexit_done;
 static bool input_eof;
 static bool escape_pending;   /* last byte seen was an unconsumed Ctrl-A */
+static int eof_char = -1;     /* sent once at the end of input; -1: none */
+static uint64_t last_output_ms;
+#define EOF_QUIET_MS 500      /* and silent this long: a prompt is waiting */
+
+static uint64_t now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+void console_set_eof_char(int c)
+{
+	eof_char = c;
+}
 
 void console_restore(void)
 {
@@ -56,6 +72,8 @@ void console_init(void)
 
 void console_write(const uint8_t *buf, size_t n)
 {
+	if (eof_char >= 0)
+		last_output_ms = now_ms();
 	while (n) {
 		ssize_t w = write(STDOUT_FILENO, buf, n);
 		if (w > 0) {
@@ -83,14 +101,25 @@ int console_input_fd(void)
 	return input_eof ? -1 : STDIN_FILENO;
 }
 
-size_t console_read(uint8_t *buf, size_t n, bool *quit)
+size_t console_read(uint8_t *buf, size_t n, bool waiting, bool *quit)
 {
 	struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
 	ssize_t r;
 	size_t out = 0;
 
-	if (input_eof || n == 0)
+	if (n == 0)
 		return 0;
+	if (input_eof) {
+		/* A serial line has no end of file: say it the way a terminal
+		 * user does, once, so a guest's shell reading a script ends.
+		 * Not while the guest is still talking: a kernel opens and
+		 * resets the port during boot, long before a shell reads it. */
+		if (eof_char < 0 || !waiting || now_ms() - last_output_ms < EOF_QUIET_MS)
+			return 0;
+		buf[0] = (uint8_t)eof_char;
+		eof_char = -1;
+		return 1;
+	}
 	/* poll instead of O_NONBLOCK: the flag would be shared with the shell
 	 * through the inherited open file description (even via dup) and
 	 * could be left set if vmx dies. One read after POLLIN never blocks. */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "tunables.h"
 #define DEFAULT_TC_KB TUNE_TC_DEFAULT_KB
@@ -91,6 +92,8 @@ int main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	console_init();
+	if (o.console_eof == 1 || (o.console_eof < 0 && !isatty(STDIN_FILENO)))
+		console_set_eof_char(0x04);
 	struct vmm_boot boot = { .proto = bs.proto, .eip = bs.entry, .eax = bs.eax, .ebx = bs.ebx, .esi = bs.esi };
 	vmm_reset(&boot);
 	while (vmm_prepare_entry()) {

@@ -129,6 +129,7 @@ int vmx_parse_options(int argc, char **argv, struct vmx_options *o, char *err, s
 	o->mem_mb = 128;
 	o->append = "";
 	o->mode = VMX_MODE_BT;
+	o->console_eof = -1;
 	if (err && errlen)
 		err[0] = '\0';
 
@@ -154,7 +155,8 @@ int vmx_parse_options(int argc, char **argv, struct vmx_options *o, char *err, s
 
 		if (strcmp(name, "kernel") && strcmp(name, "m") && strcmp(name, "append") &&
 		    strcmp(name, "mode") && strcmp(name, "stats") && strcmp(name, "trace") &&
-		    strcmp(name, "tc-size") && strcmp(name, "device") && strcmp(name, "initrd"))
+		    strcmp(name, "tc-size") && strcmp(name, "device") && strcmp(name, "initrd") &&
+		    strcmp(name, "console-eof"))
 			return fail(err, errlen, "vmx: unknown option '%s' (see -help)", opt);
 
 		if (i + 1 >= argc)
@@ -168,6 +170,10 @@ int vmx_parse_options(int argc, char **argv, struct vmx_options *o, char *err, s
 		} else if (!strcmp(name, "m")) {
 			if (parse_mem(opt, arg, &o->mem_mb, err, errlen) < 0)
 				return -1;
+		} else if (!strcmp(name, "console-eof")) {
+			if (strcmp(arg, "on") && strcmp(arg, "off"))
+				return fail(err, errlen, "vmx: %s: '%s' is neither on nor off", opt, arg);
+			o->console_eof = !strcmp(arg, "on");
 		} else if (!strcmp(name, "initrd")) {
 			if (!*arg)
 				return fail(err, errlen, "vmx: %s: empty file name", opt);
@@ -239,6 +245,12 @@ void vmx_print_help(void *stdio_file)
 "                 io (guest port accesses), all. May be repeated.\n"
 "  -tc-size KB    translation cache size in kilobytes, %u..%u (default: the\n"
 "                 monitor's built-in size).\n"
+"  -console-eof on|off\n"
+"                 at the end of standard input, send the guest's console one\n"
+"                 Ctrl-D (the end-of-file character of a terminal), once the\n"
+"                 guest reads its serial port with interrupts, so that a shell\n"
+"                 reading commands from a file or pipe ends (default: on when\n"
+"                 standard input is not a terminal, off when it is).\n"
 "  -device pc-testdev\n"
 "                 add the test device's memory window (64 KiB at 0xFF000000\n"
 "                 that reads back what was written), as QEMU's pc-testdev.\n"
@@ -255,7 +267,8 @@ void vmx_print_help(void *stdio_file)
 "    Ctrl-A x        quit vmx\n"
 "    Ctrl-A Ctrl-A   send one Ctrl-A to the guest\n"
 "  Ctrl-A followed by any other key sends only that key. When stdin reaches\n"
-"  end of file the guest keeps running without further input.\n"
+"  end of file the guest keeps running without further input (after one\n"
+"  Ctrl-D, see -console-eof).\n"
 "\n"
 "Exit status:\n"
 "  (V << 1) | 1   the guest wrote V to the debug-exit port 0xF4 (as with\n"

@@ -21,6 +21,7 @@ struct vmx_options {
 	unsigned trace_mask;     /* -trace LIST: comma separated names, see VMX_TRACE_* */
 	unsigned tc_kb;          /* -tc-size KB: translation cache size, default 0 = built-in */
 	bool testdev;            /* -device pc-testdev */
+	int console_eof;         /* -console-eof on|off: 1, 0; -1 (default): on unless stdin is a terminal */
 	bool help;
 };
 #define VMX_MEM_MIN_MB 2u
@@ -84,7 +85,11 @@ void console_write(const uint8_t *buf, size_t n);
 /* Non-blocking read of host input into buf; returns bytes read (0: none).
  * Handles the escape: Ctrl-A x sets *quit; Ctrl-A Ctrl-A passes one Ctrl-A.
  * At EOF on stdin, returns 0 forever and never blocks. */
-size_t console_read(uint8_t *buf, size_t n, bool *quit);
+size_t console_read(uint8_t *buf, size_t n, bool waiting, bool *quit);
+/* -console-eof: at the end of host input, send `c` (Ctrl-D, the terminal's
+ * end-of-file character) once, when the guest is `waiting` for input; a
+ * negative value sends nothing. */
+void console_set_eof_char(int c);
 /* The fd to poll for input, or -1 when there is none (EOF or closed). */
 int console_input_fd(void);
 

@@ -285,6 +285,11 @@ bool uart_receive(struct uart *u, uint8_t byte)
 	return true;
 }
 
+bool uart_rx_waiting(const struct uart *u)
+{
+	return (u->ier & IER_RDA) && u->rx_count == 0 && !(u->mcr & MCR_LOOP);
+}
+
 unsigned uart_rx_space(const struct uart *u)
 {
 	if (u->mcr & MCR_LOOP)

@@ -135,7 +135,7 @@ static void arm_timer(uint64_t deadline)
 }
 
 static void w_console_write(const uint8_t *b, size_t n) { console_write(b, n); }
-static size_t w_console_read(uint8_t *b, size_t n, bool *quit) { return console_read(b, n, quit); }
+static size_t w_console_read(uint8_t *b, size_t n, bool w, bool *quit) { return console_read(b, n, w, quit); }
 
 static void wait_for(uint64_t deadline)
 {
@@ -175,7 +175,7 @@ static int g_protect(uint32_t lin, uint32_t len, int prot) { int r; HOSTCALL(r =
 static int g_map(uint32_t lin, uint32_t len, uint32_t pa, int prot) { int r; HOSTCALL(r = map_lin(lin, len, pa, prot)); return r; }
 static int g_unmap(uint32_t lin, uint32_t len) { int r; HOSTCALL(r = unmap_lin(lin, len)); return r; }
 static void g_console_write(const uint8_t *b, size_t n) { HOSTCALL(w_console_write(b, n)); }
-static size_t g_console_read(uint8_t *b, size_t n, bool *q) { size_t r; HOSTCALL(r = w_console_read(b, n, q)); return r; }
+static size_t g_console_read(uint8_t *b, size_t n, bool w, bool *q) { size_t r; HOSTCALL(r = w_console_read(b, n, w, q)); return r; }
 static void g_wait(uint64_t d) { HOSTCALL(wait_for(d)); }
 static void g_log(const char *l) { HOSTCALL(w_log(l)); }
 static void g_arm_timer(uint64_t d) { HOSTCALL(arm_timer(d)); }
