@@ -4,6 +4,7 @@
  * Ctrl-A x, 2 on bad input, 3 on a guest triple fault, 4 on a monitor error. */
 #define _GNU_SOURCE
 #include "vmx.h"
+#include "outfile.h"
 #include "uworld/uworld.h"
 #include "stats.h"
 #include <signal.h>
@@ -26,6 +27,13 @@ int main(int argc, char **argv)
 	if (o.help) {
 		vmx_print_help(stdout);
 		return 0;
+	}
+	/* Before the guest runs: found at exit, an unusable path would cost
+	 * the whole run and its status would hide the guest's. */
+	if (o.stats_path && strcmp(o.stats_path, "-") &&
+	    outfile_check("-stats", o.stats_path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		return 2;
 	}
 	uint32_t ram_size = o.mem_mb << 20;
 	struct uworld_info wi;

@@ -73,8 +73,8 @@ int console_input_fd(void);
 
 /* ---- statistics report ---- */
 /* Writes all registered counters (include/stats.h): as one flat JSON object
- * name -> integer to `path`, or as an aligned table to stderr if path is "-".
- * Returns 0, or -1 with a message in err. */
+ * name -> integer to `path` (written as outfile.h says), or as an aligned
+ * table to stderr if path is "-". Returns 0, or -1 with a message in err. */
 int stats_report(const char *path, char *err, size_t errlen);
 
 #endif

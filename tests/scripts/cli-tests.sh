@@ -118,5 +118,61 @@ if [ -n "$pf" ] && [ "$pf" -ge 1 ]; then ok pte-write-prefill; else bad pte-writ
 "$vmx" -kernel "$g/hello.elf" -stats - </dev/null >"$tmp/out" 2>"$tmp/err"
 if grep -q "^PASS hello" "$tmp/out" && grep -q "bt.insn.translated" "$tmp/err"; then ok stats-table; else bad stats-table "no table on stderr"; fi
 
+# -stats writes what the path names without destroying it: a device stays
+# a device, a FIFO and /dev/stdout get the report, a symlink stays a link.
+json_ok() { head -1 "$1" | grep -q '^{' && grep -q '"bt.insn.translated"' "$1"; }
+# A private node first (as root the old rename replaced it), then the real one.
+if mknod "$tmp/null" c 1 3 2>/dev/null; then
+	"$vmx" -kernel "$g/hello.elf" -stats "$tmp/null" </dev/null >"$tmp/out" 2>"$tmp/err"
+	st=$?
+	if [ $st -eq 1 ] && [ -c "$tmp/null" ] && [ ! -s "$tmp/err" ]; then ok stats-private-null; else bad stats-private-null "status $st, $(ls -l "$tmp/null")"; fi
+fi
+"$vmx" -kernel "$g/hello.elf" -stats /dev/null </dev/null >"$tmp/out" 2>"$tmp/err"
+st=$?
+if [ $st -eq 1 ] && [ -c /dev/null ] && [ ! -s "$tmp/err" ]; then ok stats-dev-null; else bad stats-dev-null "status $st, $(ls -l /dev/null)"; fi
+mkfifo "$tmp/fifo"
+timeout 20 cat "$tmp/fifo" >"$tmp/fifo.out" &
+catpid=$!
+timeout 30 "$vmx" -kernel "$g/hello.elf" -stats "$tmp/fifo" </dev/null >"$tmp/out" 2>"$tmp/err"
+st=$?
+wait $catpid
+if [ $st -eq 1 ] && [ -p "$tmp/fifo" ] && json_ok "$tmp/fifo.out"; then ok stats-fifo; else bad stats-fifo "status $st, $(ls -l "$tmp/fifo")"; fi
+# /dev/stdout on a pipe: guest output, then the report; the same through a
+# private link to /proc/self/fd/1 (which the old code replaced).
+ln -s /proc/self/fd/1 "$tmp/stdout"
+for p in /dev/stdout "$tmp/stdout"; do
+	"$vmx" -kernel "$g/hello.elf" -stats "$p" </dev/null 2>"$tmp/err" | cat >"$tmp/so.out"
+	st=${PIPESTATUS[0]}
+	if [ $st -eq 1 ] && [ -L "$p" ] && grep -q "^PASS hello" "$tmp/so.out" && grep -q '"bt.insn.translated"' "$tmp/so.out"; then
+		ok "stats-stdout-pipe $p"
+	else
+		bad "stats-stdout-pipe $p" "status $st: $(head -c 200 "$tmp/err")"
+	fi
+done
+# /dev/stdout redirected to a file: the report follows the guest's output.
+"$vmx" -kernel "$g/hello.elf" -stats /dev/stdout </dev/null >"$tmp/so.txt" 2>"$tmp/err"
+st=$?
+if [ $st -eq 1 ] && head -1 "$tmp/so.txt" | grep -q "^Hello" && grep -q '"bt.insn.translated"' "$tmp/so.txt"; then
+	ok stats-stdout-file
+else
+	bad stats-stdout-file "status $st: $(head -3 "$tmp/so.txt" | tr '\n' '|')"
+fi
+echo old >"$tmp/target.json"
+ln -s target.json "$tmp/link.json"
+"$vmx" -kernel "$g/hello.elf" -stats "$tmp/link.json" </dev/null >/dev/null 2>"$tmp/err"
+st=$?
+if [ $st -eq 1 ] && [ -L "$tmp/link.json" ] && [ "$(readlink "$tmp/link.json")" = target.json ] && json_ok "$tmp/target.json"; then
+	ok stats-symlink
+else
+	bad stats-symlink "status $st, $(ls -l "$tmp/link.json")"
+fi
+# What cannot be written is refused before the guest runs: status 2, one
+# line on stderr, no guest output.
+mkdir "$tmp/dir"
+expect_error stats-directory 2 "vmx: -stats $tmp/dir: is a directory" -kernel "$g/hello.elf" -stats "$tmp/dir"
+[ -s "$tmp/out" ] && bad stats-directory-no-output "guest output: $(head -c 100 "$tmp/out")"
+expect_error stats-missing-dir 2 "vmx: -stats $tmp/nodir/s.json: .*No such file or directory" -kernel "$g/hello.elf" -stats "$tmp/nodir/s.json"
+[ -s "$tmp/out" ] && bad stats-missing-dir-no-output "guest output: $(head -c 100 "$tmp/out")"
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
