@@ -1,7 +1,8 @@
 /* The vmx command: parse options, set up the user-level world, load the
  * multiboot guest, hand it to the monitor, run until the guest stops, and
  * report. Exit status: the guest's debug-exit value (QEMU convention), 0 on
- * Ctrl-A x, 2 on bad input, 3 on a guest triple fault, 4 on a monitor error. */
+ * Ctrl-A x, 2 on bad input, 3 on a guest triple fault, 4 on a monitor error;
+ * SIGTERM/SIGHUP/SIGINT/SIGQUIT end it by that signal (uworld.c). */
 #define _GNU_SOURCE
 #include "vmx.h"
 #include "outfile.h"

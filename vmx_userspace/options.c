@@ -263,6 +263,9 @@ void vmx_print_help(void *stdio_file)
 "  2              bad command line or unusable kernel file\n"
 "  3              the guest triple-faulted\n"
 "  4              internal monitor error, or guest behaviour vmx does not\n"
-"                 support\n",
+"                 support\n"
+"  128 + N        ended by signal N (SIGTERM, SIGHUP, SIGINT or SIGQUIT, e.g.\n"
+"                 from kill): the terminal mode is restored, then vmx ends by\n"
+"                 that signal's default action (SIGQUIT may dump core)\n",
 		VMX_MEM_MIN_MB, VMX_MEM_MAX_MB, VMX_TC_MIN_KB, VMX_TC_MAX_KB);
 }

@@ -57,10 +57,13 @@ size_t multiboot_cmdline(char *buf, size_t len, const char *kernel, const char *
 
 /* ---- console: COM1 on stdin/stdout ---- */
 /* Puts a terminal stdin into raw mode (restored by console_restore and at
- * exit via atexit; not from signal handlers); harmless when stdin is not a
- * terminal or is closed. */
+ * exit via atexit); harmless when stdin is not a terminal or is closed. */
 void console_init(void);
 void console_restore(void);
+/* console_restore for a signal handler about to end the process:
+ * async-signal-safe (one tcsetattr), does not wait for output to drain.
+ * Needs the host's FS base (libc reads %fs). */
+void console_restore_signal(void);
 /* Writes guest output bytes to stdout (unbuffered enough that output is not
  * lost at exit). */
 void console_write(const uint8_t *buf, size_t n);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Behaviour of the vmx command itself: one-line errors and exit status 2 on
 # bad input, Ctrl-A x, the -stats outputs and what they leave of the path,
-# and translator counters that add up. Usage: cli-tests.sh VMX GUEST_DIR
+# the terminal restored when a signal ends vmx, and translator counters
+# that add up. Usage: cli-tests.sh VMX GUEST_DIR
 set -u
 vmx=$1 g=$2
 tmp=$(mktemp -d)
@@ -181,6 +182,44 @@ expect_error stats-directory 2 "vmx: -stats $tmp/dir: is a directory" -kernel "$
 [ -s "$tmp/out" ] && bad stats-directory-no-output "guest output: $(head -c 100 "$tmp/out")"
 expect_error stats-missing-dir 2 "vmx: -stats $tmp/nodir/s.json: .*No such file or directory" -kernel "$g/hello.elf" -stats "$tmp/nodir/s.json"
 [ -s "$tmp/out" ] && bad stats-missing-dir-no-output "guest output: $(head -c 100 "$tmp/out")"
+
+# SIGTERM, SIGHUP, SIGINT and SIGQUIT sent from outside give the terminal
+# its mode back and end vmx by that signal (status 128+N). Run in a pty
+# (script): compare stty -g before and after, inside it.
+# signal_ends NAME SIG ARGS...
+signal_ends() {
+	local name=$1 sig=$2; shift 2
+	local d=$tmp/sig.$name tty pid i
+	mkdir -p "$d"
+	local inner="tty >$d/tty; stty -g >$d/before; ulimit -c 0; sh -c 'echo \$\$ >$d/pid; exec $vmx $*'; echo \$? >$d/st; stty -g >$d/after"
+	timeout 30 script -qec "$inner" /dev/null </dev/null >"$d/out" 2>&1 &
+	local spid=$!
+	# Raw mode on means vmx is running the guest.
+	for i in $(seq 100); do
+		[ -s "$d/pid" ] && [ -s "$d/tty" ] && [ -s "$d/before" ] &&
+			[ "$(stty -F "$(cat "$d/tty")" -g 2>/dev/null)" != "$(cat "$d/before")" ] && break
+		sleep 0.1
+	done
+	sleep 0.3
+	kill -"$sig" "$(cat "$d/pid" 2>/dev/null)" 2>/dev/null
+	wait $spid
+	local want=$((128 + $(kill -l "$sig"))) st
+	st=$(cat "$d/st" 2>/dev/null)
+	if [ "$i" -eq 100 ]; then bad "$name" "vmx never switched the terminal to raw mode"
+	elif [ "$st" != "$want" ]; then bad "$name" "status $st, want $want"
+	elif ! cmp -s "$d/before" "$d/after"; then bad "$name" "terminal left as $(cat "$d/after")"
+	else ok "$name"; fi
+}
+if command -v script >/dev/null; then
+	# In translated guest code (the guest's FS base is loaded) ...
+	for sig in TERM HUP INT QUIT; do
+		signal_ends "sig$sig-guest-code" $sig -kernel "$g/bench_loop.elf" -append iters=4000000000
+	done
+	# ... and waiting for input in the monitor.
+	signal_ends sigTERM-waiting TERM -kernel "$g/echo.elf"
+else
+	bad signals "script (util-linux) is not installed"
+fi
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
