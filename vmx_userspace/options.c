@@ -86,14 +86,25 @@ static int parse_tc(const char *opt, const char *arg, unsigned *kb, char *err, s
 {
 	unsigned long long v;
 	const char *end;
-	if (parse_digits(arg, 0xffffffffull, &v, &end) < 0 ||
-	    ((*end == 'K' || *end == 'k') ? end[1] : *end) != '\0')
-		return fail(err, errlen, "vmx: %s: '%s' is not a number of kilobytes", opt, arg);
+	/* As -m: a unit suffix, here K (the default unit) or M. */
+	if (parse_digits(arg, 0xffffffffull, &v, &end) < 0)
+		goto bad;
+	if (*end == 'M' || *end == 'm') {
+		v *= 1024;
+		end++;
+	} else if (*end == 'K' || *end == 'k') {
+		end++;
+	}
+	if (*end)
+		goto bad;
 	if (v < VMX_TC_MIN_KB || v > VMX_TC_MAX_KB)
 		return fail(err, errlen, "vmx: %s: %llu KB is outside the range %u..%u KB",
 			    opt, v, VMX_TC_MIN_KB, VMX_TC_MAX_KB);
 	*kb = (unsigned)v;
 	return 0;
+bad:
+	return fail(err, errlen,
+		    "vmx: %s: '%s' is not a number of kilobytes (e.g. 512, 512K or 2M)", opt, arg);
 }
 
 static int parse_trace(const char *opt, const char *arg, unsigned *mask, char *err, size_t errlen)
@@ -235,7 +246,8 @@ void vmx_print_help(void *stdio_file)
 "                 trap (host signals taken), irq (interrupts delivered),\n"
 "                 io (guest port accesses), all. May be repeated.\n"
 "  -tc-size KB    translation cache size in kilobytes, %u..%u (default: the\n"
-"                 monitor's built-in size).\n"
+"                 monitor's built-in size). A suffix K (kilobytes) or M\n"
+"                 (megabytes) is accepted: -tc-size 512K, -tc-size 2M.\n"
 "  -device pc-testdev\n"
 "                 add the test device's memory window (64 KiB at 0xFF000000\n"
 "                 that reads back what was written), as QEMU's pc-testdev.\n"

@@ -36,7 +36,28 @@ if gcc -m32 -c "$tmp/nomb.s" -o "$tmp/nomb.o" 2>/dev/null &&
 else
 	bad not-multiboot "could not build the test kernel"
 fi
-expect_error segment-outside-ram 2 "outside guest RAM" -kernel "$g/bench_mmu.elf" -m 2
+expect_error segment-outside-ram 2 "outside guest RAM.*; try -m 4 or more" -kernel "$g/bench_mmu.elf" -m 2
+# A segment no -m can reach (above 3 GiB): no -m is suggested.
+printf '.globl _start\n.align 4\n.long 0x1BADB002, 0, -0x1BADB002\n_start: hlt\n' >"$tmp/high.s"
+if gcc -m32 -c "$tmp/high.s" -o "$tmp/high.o" 2>/dev/null &&
+   ld -m elf_i386 -Ttext=0xD0000000 -e _start -o "$tmp/high.elf" "$tmp/high.o" 2>/dev/null; then
+	expect_error segment-above-max-ram 2 "outside guest RAM.*above the most RAM vmx gives a guest (-m 3072" -kernel "$tmp/high.elf"
+	grep -q "try" "$tmp/err" && bad segment-above-max-ram-no-suggestion "$(cat "$tmp/err")"
+else
+	bad segment-above-max-ram "could not build the test kernel"
+fi
+# A cut-off copy of a good kernel is called truncated, not headerless.
+for n in 40 100 4200; do
+	head -c $n "$g/hello.elf" >"$tmp/cut.elf"
+	expect_error "truncated-kernel-$n" 2 "cut.elf: file is truncated ($n bytes)" -kernel "$tmp/cut.elf"
+done
+# -tc-size takes K and M suffixes.
+expect_error tc-size-bad-suffix 2 "'1G' is not a number of kilobytes" -kernel "$g/hello.elf" -tc-size 1G
+for sz in 64K 1M 3m; do
+	"$vmx" -kernel "$g/hello.elf" -tc-size $sz </dev/null >"$tmp/out" 2>"$tmp/err"
+	st=$?
+	if [ $st -eq 1 ] && grep -q "^PASS hello" "$tmp/out"; then ok "tc-size-$sz"; else bad "tc-size-$sz" "status $st: $(head -c 200 "$tmp/err")"; fi
+done
 expect_error mem-too-large 2 "maximum" -kernel "$g/hello.elf" -m 4096
 expect_error mem-too-small 2 "minimum" -kernel "$g/hello.elf" -m 1
 expect_error mem-not-number 2 "not a number" -kernel "$g/hello.elf" -m 12x
@@ -47,7 +68,8 @@ expect_error bad-trace 2 "trace" -kernel "$g/hello.elf" -trace nonsense
 # -help tells the truth about the options it lists.
 "$vmx" -help >"$tmp/help" 2>&1
 st=$?
-if [ $st -eq 0 ] && grep -q -- "-kernel" "$tmp/help" && grep -q -- "-stats" "$tmp/help" && grep -q "Ctrl-A x" "$tmp/help"; then
+if [ $st -eq 0 ] && grep -q -- "-kernel" "$tmp/help" && grep -q -- "-stats" "$tmp/help" && grep -q "Ctrl-A x" "$tmp/help" &&
+   grep -q -- "-tc-size 2M" "$tmp/help" && grep -q "128 + N" "$tmp/help"; then
 	ok help
 else
 	bad help "status $st or missing options in the help text"
