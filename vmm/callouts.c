@@ -26,7 +26,7 @@ uint32_t enter_eip(uint32_t eip)
 		eip = vm.eip;
 		vmm_sync_mode();
 	}
-	vmm_fatal("guest jumped outside its memory, eip", eip);
+	vmm_fatal_eip("guest jumped outside its memory, eip", eip);
 	return 0;
 }
 

@@ -199,10 +199,10 @@ int emulate_string_io(uint32_t eip, bool in_dir)
 {
 	struct ctx c;
 	if (!fetch_insn(eip, &c, NULL))
-		vmm_fatal("cannot decode the string I/O instruction again at", eip);
+		vmm_fatal_eip("cannot decode the string I/O instruction again at", eip);
 	unsigned size = (c.code[c.in.opcode_off] & 1) ? c.in.opsize / 8 : 1;
 	if (c.in.addrsize != 32)
-		vmm_fatal("16-bit addressing in string I/O is not supported, eip", eip);
+		vmm_fatal_eip("16-bit addressing in string I/O is not supported, eip", eip);
 	uint16_t port = (uint16_t)vm.ma->edx;
 	int step = (vm.ma->eflags & FL_DF) ? -(int)size : (int)size;
 	uint32_t count = c.in.rep ? vm.ma->ecx : 1;
@@ -241,7 +241,7 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 	}
 	struct bt_insn *in = &c.in;
 	if (in->has_mem && in->addrsize != 32)
-		vmm_fatal("16-bit addressing in an emulated instruction is not supported, eip", eip);
+		vmm_fatal_eip("16-bit addressing in an emulated instruction is not supported, eip", eip);
 	if (vm.cpl > 0) {
 		/* What user mode may not do. */
 		unsigned iopl = (vm.ma->veflags >> 12) & 3;
@@ -493,7 +493,7 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 		if (in->mnem == M_CALL) {
 			uint32_t frame[2] = { c.next, vm.seg[SEG_CS].sel };
 			if (bits != 32)
-				vmm_fatal("16-bit far call is not supported, eip", eip);
+				vmm_fatal_eip("16-bit far call is not supported, eip", eip);
 			if (!seg_write(SEG_SS, vm.ma->esp - 8, frame, 8, &vec))
 				return fault(vec, 0), -1;
 			if (seg_load_cs(sel, &vec, &err) != 0)
@@ -554,7 +554,7 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 	case M_SYSCALL: case M_SYSRET: case M_XGETBV: case M_MONITOR: case M_MWAIT: case M_RDPMC:
 		return fault(EXC_UD, 0), -1;
 	case M_SYSENTER: case M_SYSEXIT:
-		vmm_fatal("sysenter/sysexit are not supported yet, eip", eip);
+		vmm_fatal_eip("sysenter/sysexit are not supported yet, eip", eip);
 		return -2;
 	default:
 		break;
@@ -569,7 +569,7 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 	}
 	vmm_logx("vmx: unsupported instruction, first bytes", (uint32_t)c.code[0] | (uint32_t)c.code[1] << 8 |
 		 (uint32_t)c.code[2] << 16 | (uint32_t)c.code[3] << 24);
-	vmm_fatal("unsupported instruction at eip", eip);
+	vmm_fatal_eip("unsupported instruction at eip", eip);
 	return -2;
 }
 

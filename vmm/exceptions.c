@@ -184,9 +184,9 @@ bool deliver_irq(uint32_t ret_eip)
 int do_iret(bool op16)
 {
 	if (op16)
-		vmm_fatal("16-bit iret is not supported", vm.eip);
+		vmm_fatal_eip("16-bit iret is not supported, eip", vm.eip);
 	if (vm.ma->veflags & 0x4000)
-		vmm_fatal("iret with NT set (task return) is not supported", vm.eip);
+		vmm_fatal_eip("iret with NT set (task return) is not supported, eip", vm.eip);
 	uint32_t f[3];
 	int vec;
 	if (!seg_read(SEG_SS, vm.ma->esp, f, 12, &vec)) {

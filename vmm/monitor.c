@@ -124,6 +124,20 @@ void vmm_fatal(const char *what, uint32_t arg)
 	vmm_stop(EXIT_INTERNAL);
 }
 
+/* Guest EIPs are offsets in CS: with a nonzero CS base, also say which
+ * selector and where that is in the linear space. */
+void vmm_fatal_eip(const char *what, uint32_t eip)
+{
+	const struct segcache *cs = &vm.seg[SEG_CS];
+	if (cs->base)
+		vmm_logf("vmx: %s 0x%08x (cs:eip 0x%04x:0x%08x, linear 0x%08x)", what, eip,
+			 (uint32_t)cs->sel, eip, cs->base + eip);
+	else
+		vmm_logf("vmx: %s 0x%08x", what, eip);
+	vmm_dump_state();
+	vmm_stop(EXIT_INTERNAL);
+}
+
 bool vmm_stopped(int *st)
 {
 	if (vm.stopped && st)
@@ -134,7 +148,12 @@ bool vmm_stopped(int *st)
 void vmm_dump_state(void)
 {
 	struct mon_area *ma = vm.ma;
-	vmm_logx("  eip", vm.eip);
+	const struct segcache *cs = &vm.seg[SEG_CS];
+	if (cs->base)
+		vmm_logf("  eip 0x%08x (cs:eip 0x%04x:0x%08x, cs base 0x%08x, linear 0x%08x)", vm.eip,
+			 (uint32_t)cs->sel, vm.eip, cs->base, cs->base + vm.eip);
+	else
+		vmm_logx("  eip", vm.eip);
 	vmm_logx("  eax", ma->eax); vmm_logx("  ecx", ma->ecx); vmm_logx("  edx", ma->edx);
 	vmm_logx("  ebx", ma->ebx); vmm_logx("  esp", ma->esp); vmm_logx("  ebp", ma->ebp);
 	vmm_logx("  esi", ma->esi); vmm_logx("  edi", ma->edi);

@@ -201,7 +201,7 @@ enum trap_action vmm_trap(struct vmm_trap *t)
 				 * running block was among them, step to the next
 				 * instruction and continue from a fresh translation. */
 				if (!mmu_release_page(pa >> 12)) {
-					vmm_fatal("guest instruction writes ROM and cannot be emulated, eip", pc.eip);
+					vmm_fatal_eip("guest instruction writes ROM and cannot be emulated, eip", pc.eip);
 					return TRAP_EXIT_WORLD;
 				}
 				mmu_host_fault(a, write, vm.cpl == 3, &err, &pa);   /* now writable */
@@ -218,10 +218,10 @@ enum trap_action vmm_trap(struct vmm_trap *t)
 				break;
 			}
 			if (a < 4096 && !mmu_paging())
-				vmm_fatal("guest accessed linear page 0 (not emulated yet), eip", pc.eip);
+				vmm_fatal_eip("guest accessed linear page 0 (not emulated yet), eip", pc.eip);
 			vmm_logx("vmx: guest access outside RAM and devices at linear", a);
 			vmm_logx("vmx:   physical", pa);
-			vmm_fatal("by an instruction vmx does not emulate there, eip", pc.eip);
+			vmm_fatal_eip("by an instruction vmx does not emulate there, eip", pc.eip);
 			return TRAP_EXIT_WORLD;
 		}
 		if (t->trapno == 12)

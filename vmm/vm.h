@@ -81,6 +81,9 @@ extern struct vmm_stats vs;
 
 /* monitor.c */
 void vmm_fatal(const char *what, uint32_t arg);
+/* vmm_fatal for a guest EIP: adds CS:EIP and the linear address when CS
+ * has a nonzero base. */
+void vmm_fatal_eip(const char *what, uint32_t eip);
 void vmm_stop(int status);
 void vmm_log(const char *s);
 void vmm_logx(const char *prefix, uint32_t v);

@@ -1,10 +1,12 @@
 /* The host end of the guest's COM1: raw-mode terminal handling for stdin,
  * non-blocking input with the Ctrl-A escape (x quits, Ctrl-A passes one
- * Ctrl-A), and unbuffered output to stdout. */
+ * Ctrl-A), and unbuffered output to stdout. Environment: host code, and
+ * console_restore_signal in the handlers of signals that end vmx. */
 #include "vmx.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <termios.h>
 #include <time.h>
@@ -13,7 +15,8 @@
 #define CTRL_A 0x01
 
 static struct termios saved_tio;
-static bool tio_saved;
+/* Read by console_restore_signal in signal handlers. */
+static volatile sig_atomic_t tio_saved;
 static bool atexit_done;
 static bool input_eof;
 static bool escape_pending;   /* last byte seen was an unconsumed Ctrl-A */
@@ -43,6 +46,14 @@ void console_restore(void)
 	tio_saved = false;
 }
 
+void console_restore_signal(void)
+{
+	/* TCSANOW: TCSADRAIN could wait forever on a terminal that is hung
+	 * up or stopped by flow control, and vmx is ending anyway. */
+	if (tio_saved)
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved_tio);
+}
+
 void console_init(void)
 {
 	struct termios t;
@@ -63,9 +74,13 @@ void console_init(void)
 	t.c_oflag |= OPOST;
 	t.c_cc[VMIN] = 1;
 	t.c_cc[VTIME] = 0;
-	if (tcsetattr(STDIN_FILENO, TCSADRAIN, &t) < 0)
-		return;
+	/* Marked saved first: a signal arriving as raw mode takes effect
+	 * must still find the mode to restore. */
 	tio_saved = true;
+	if (tcsetattr(STDIN_FILENO, TCSADRAIN, &t) < 0) {
+		tio_saved = false;
+		return;
+	}
 	if (!atexit_done && atexit(console_restore) == 0)
 		atexit_done = true;
 }

@@ -195,11 +195,20 @@ static int check_flags(struct load_ctx *c, const struct mb_header *h)
 static int check_range(struct load_ctx *c, const char *what, uint64_t addr, uint64_t size)
 {
 	uint64_t end = addr + size;
-	if (end > c->ram_size)
+	uint64_t need_mb = (end + MIB - 1) / MIB;
+	/* -m can only help up to its maximum; above it (a segment at 3 GiB,
+	 * say) the kernel is linked for a machine vmx cannot give it. */
+	if (end > c->ram_size && need_mb <= VMX_MEM_MAX_MB)
 		return fail(c, "%s 0x%llx-0x%llx is outside guest RAM (%llu MB, ending at 0x%llx); "
-			    "try a larger -m", what, (unsigned long long)addr,
+			    "try -m %llu or more", what, (unsigned long long)addr,
 			    (unsigned long long)end, (unsigned long long)(c->ram_size / MIB),
-			    (unsigned long long)c->ram_size);
+			    (unsigned long long)c->ram_size, (unsigned long long)need_mb);
+	if (end > c->ram_size)
+		return fail(c, "%s 0x%llx-0x%llx is outside guest RAM (%llu MB, ending at 0x%llx), "
+			    "and above the most RAM vmx gives a guest (-m %u, ending at 0x%llx)",
+			    what, (unsigned long long)addr, (unsigned long long)end,
+			    (unsigned long long)(c->ram_size / MIB), (unsigned long long)c->ram_size,
+			    VMX_MEM_MAX_MB, (unsigned long long)VMX_MEM_MAX_MB * MIB);
 	if (addr < MBI_AREA_HI && end > MBI_AREA_LO)
 		return fail(c, "%s 0x%llx-0x%llx overlaps the multiboot information area "
 			    "0x%x-0x%x", what, (unsigned long long)addr, (unsigned long long)end,
@@ -260,6 +269,42 @@ static int load_aout(struct load_ctx *c, const struct mb_header *h, uint32_t *en
 	return 0;
 }
 
+/* Whether the program headers and every loadable segment's bytes are in
+ * the file: the usual damage of an interrupted copy or download. */
+static int check_complete(struct load_ctx *c, Elf *e, const GElf_Ehdr *eh, size_t *phnum)
+{
+	/* Checked on the header's own count first: libelf refuses a table
+	 * running past the end with a bare "invalid data". PN_XNUM (more
+	 * than 65534 headers) keeps the count in section 0: libelf's. */
+	uint64_t ph_end = eh->e_phoff + (uint64_t)eh->e_phnum * eh->e_phentsize;
+	if (eh->e_phnum != PN_XNUM && eh->e_phnum && ph_end > c->file_size)
+		return fail(c, "file is truncated (%llu bytes): its ELF program header table "
+			    "(%u entries at offset 0x%llx) ends at 0x%llx", (unsigned long long)c->file_size,
+			    (unsigned)eh->e_phnum, (unsigned long long)eh->e_phoff,
+			    (unsigned long long)ph_end);
+	if (elf_getphdrnum(e, phnum) != 0)
+		return fail(c, "cannot read the ELF program headers: %s", elf_errmsg(-1));
+	for (size_t i = 0; i < *phnum; i++) {
+		GElf_Phdr ph;
+		if (!gelf_getphdr(e, (int)i, &ph))
+			return fail(c, "cannot read ELF program header %zu: %s", i, elf_errmsg(-1));
+		if (ph.p_type == PT_LOAD && ph.p_offset + ph.p_filesz > c->file_size)
+			return fail(c, "file is truncated (%llu bytes): ELF segment %zu (offset 0x%llx, "
+				    "0x%llx bytes) extends past its end", (unsigned long long)c->file_size,
+				    i, (unsigned long long)ph.p_offset, (unsigned long long)ph.p_filesz);
+	}
+	return 0;
+}
+
+/* libelf calls a file shorter than an ELF header "not ELF": say what it
+ * is, given its magic. */
+static bool short_elf(struct load_ctx *c)
+{
+	uint8_t m[SELFMAG];
+	return c->file_size < sizeof(Elf32_Ehdr) && pread(c->fd, m, SELFMAG, 0) == SELFMAG &&
+	       memcmp(m, ELFMAG, SELFMAG) == 0;
+}
+
 static int load_elf(struct load_ctx *c, int hdr_status, uint32_t *entry)
 {
 	Elf *e = NULL;
@@ -274,6 +319,11 @@ static int load_elf(struct load_ctx *c, int hdr_status, uint32_t *entry)
 	e = elf_begin(c->fd, ELF_C_READ, NULL);
 	if (!e)
 		return fail(c, "libelf cannot read the file: %s", elf_errmsg(-1));
+	if (elf_kind(e) != ELF_K_ELF && short_elf(c)) {
+		fail(c, "file is truncated (%llu bytes): shorter than an ELF header (%zu bytes)",
+		     (unsigned long long)c->file_size, sizeof(Elf32_Ehdr));
+		goto out;
+	}
 	if (elf_kind(e) != ELF_K_ELF) {
 		fail(c, "not an ELF file%s", hdr_status == 1 ?
 		     " (and its multiboot header does not set the a.out kludge, flag bit 16)" : "");
@@ -300,17 +350,16 @@ static int load_elf(struct load_ctx *c, int hdr_status, uint32_t *entry)
 		fail(c, "ELF type is %u, not an executable (ET_EXEC)", (unsigned)eh.e_type);
 		goto out;
 	}
-	/* The format checks come first so a wrong kind of file is reported as
-	 * such rather than as a missing header. */
+	/* The format checks, then the file's completeness, come first so a
+	 * wrong kind of file or a cut-off copy is reported as such rather than
+	 * as a missing header (which a cut-off file lacks too). */
+	if (check_complete(c, e, &eh, &phnum) < 0)
+		goto out;
 	if (hdr_status < 0)
 		goto out;
 	if (hdr_status == 0) {
 		fail(c, "no multiboot header (magic 0x%08x, 4-byte aligned) in the first %u bytes",
 		     MB_HEADER_MAGIC, MB_SEARCH_BYTES);
-		goto out;
-	}
-	if (elf_getphdrnum(e, &phnum) != 0) {
-		fail(c, "cannot read the ELF program headers: %s", elf_errmsg(-1));
 		goto out;
 	}
 	*entry = (uint32_t)eh.e_entry;
@@ -327,12 +376,6 @@ static int load_elf(struct load_ctx *c, int hdr_status, uint32_t *entry)
 		if (ph.p_filesz > ph.p_memsz) {
 			fail(c, "ELF segment %zu has p_filesz 0x%llx larger than p_memsz 0x%llx", i,
 			     (unsigned long long)ph.p_filesz, (unsigned long long)ph.p_memsz);
-			goto out;
-		}
-		if (ph.p_offset + ph.p_filesz > c->file_size) {
-			fail(c, "ELF segment %zu (offset 0x%llx, 0x%llx bytes) extends past the end "
-			     "of the file (%llu bytes)", i, (unsigned long long)ph.p_offset,
-			     (unsigned long long)ph.p_filesz, (unsigned long long)c->file_size);
 			goto out;
 		}
 		/* Linkers leave p_paddr 0 for images that never set it; then

@@ -1,9 +1,11 @@
 /* The vmx command: parse options, set up the user-level world, load the
  * multiboot guest, hand it to the monitor, run until the guest stops, and
  * report. Exit status: the guest's debug-exit value (QEMU convention), 0 on
- * Ctrl-A x, 2 on bad input, 3 on a guest triple fault, 4 on a monitor error. */
+ * Ctrl-A x, 2 on bad input, 3 on a guest triple fault, 4 on a monitor error;
+ * SIGTERM/SIGHUP/SIGINT/SIGQUIT end it by that signal (uworld.c). */
 #define _GNU_SOURCE
 #include "vmx.h"
+#include "outfile.h"
 #include "uworld/uworld.h"
 #include "stats.h"
 #include <signal.h>
@@ -40,6 +42,13 @@ int main(int argc, char **argv)
 	if (o.help) {
 		vmx_print_help(stdout);
 		return 0;
+	}
+	/* Before the guest runs: found at exit, an unusable path would cost
+	 * the whole run and its status would hide the guest's. */
+	if (o.stats_path && strcmp(o.stats_path, "-") &&
+	    outfile_check("-stats", o.stats_path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		return 2;
 	}
 	uint32_t ram_size = o.mem_mb << 20;
 	struct uworld_info wi;

@@ -86,14 +86,25 @@ static int parse_tc(const char *opt, const char *arg, unsigned *kb, char *err, s
 {
 	unsigned long long v;
 	const char *end;
-	if (parse_digits(arg, 0xffffffffull, &v, &end) < 0 ||
-	    ((*end == 'K' || *end == 'k') ? end[1] : *end) != '\0')
-		return fail(err, errlen, "vmx: %s: '%s' is not a number of kilobytes", opt, arg);
+	/* As -m: a unit suffix, here K (the default unit) or M. */
+	if (parse_digits(arg, 0xffffffffull, &v, &end) < 0)
+		goto bad;
+	if (*end == 'M' || *end == 'm') {
+		v *= 1024;
+		end++;
+	} else if (*end == 'K' || *end == 'k') {
+		end++;
+	}
+	if (*end)
+		goto bad;
 	if (v < VMX_TC_MIN_KB || v > VMX_TC_MAX_KB)
 		return fail(err, errlen, "vmx: %s: %llu KB is outside the range %u..%u KB",
 			    opt, v, VMX_TC_MIN_KB, VMX_TC_MAX_KB);
 	*kb = (unsigned)v;
 	return 0;
+bad:
+	return fail(err, errlen,
+		    "vmx: %s: '%s' is not a number of kilobytes (e.g. 512, 512K or 2M)", opt, arg);
 }
 
 static int parse_trace(const char *opt, const char *arg, unsigned *mask, char *err, size_t errlen)
@@ -236,19 +247,24 @@ void vmx_print_help(void *stdio_file)
 "  -mode MODE     execution mode; the only mode is bt (binary translation),\n"
 "                 the default.\n"
 "  -stats FILE    at exit, write every statistics counter to FILE as one flat\n"
-"                 JSON object {\"name\": integer, ...} sorted by name; the file\n"
-"                 is replaced atomically. -stats - prints an aligned table on\n"
-"                 stderr instead.\n"
+"                 JSON object {\"name\": integer, ...} sorted by name. A regular\n"
+"                 file is replaced atomically (through a symlink, its target);\n"
+"                 a character device, a FIFO or /dev/stdout is written in\n"
+"                 place (a file behind /dev/stdout is appended to). A\n"
+"                 directory, a block device or a path vmx cannot write is\n"
+"                 refused before the guest starts (status 2). -stats - prints\n"
+"                 an aligned table on stderr instead.\n"
 "  -trace LIST    comma-separated events to trace: bt (each translation),\n"
 "                 callout (exits from translated code into the monitor),\n"
 "                 trap (host signals taken), irq (interrupts delivered),\n"
 "                 io (guest port accesses), all. May be repeated.\n"
 "  -tc-size KB    translation cache size in kilobytes, %u..%u (default: the\n"
-"                 monitor's built-in size).\n"
+"                 monitor's built-in size). A suffix K (kilobytes) or M\n"
+"                 (megabytes) is accepted: -tc-size 512K, -tc-size 2M.\n"
 "  -console-eof on|off\n"
 "                 at the end of standard input, send the guest's console one\n"
 "                 Ctrl-D (the end-of-file character of a terminal), once the\n"
-"                 guest reads its serial port with interrupts, so that a shell\n"
+"                 guest idles waiting on its serial port, so that a shell\n"
 "                 reading commands from a file or pipe ends (default: on when\n"
 "                 standard input is not a terminal, off when it is).\n"
 "  -device pc-testdev\n"
@@ -276,9 +292,13 @@ void vmx_print_help(void *stdio_file)
 "  0              quit with Ctrl-A x, the guest reset or powered off the\n"
 "                 machine (as QEMU with -no-reboot), or it halted with\n"
 "                 interrupts off (nothing could ever wake it)\n"
-"  2              bad command line or unusable kernel file\n"
+"  2              bad command line, unusable kernel file, or a -stats path\n"
+"                 vmx cannot write\n"
 "  3              the guest triple-faulted\n"
 "  4              internal monitor error, or guest behaviour vmx does not\n"
-"                 support\n",
+"                 support\n"
+"  128 + N        ended by signal N (SIGTERM, SIGHUP, SIGINT or SIGQUIT, e.g.\n"
+"                 from kill): the terminal mode is restored, then vmx ends by\n"
+"                 that signal's default action (SIGQUIT may dump core)\n",
 		VMX_MEM_MIN_MB, VMX_MEM_MAX_MB, VMX_TC_MIN_KB, VMX_TC_MAX_KB);
 }

@@ -1,16 +1,15 @@
 /* The exit-time statistics report: every registered counter (include/stats.h)
- * sorted by name, either as a flat JSON object written atomically to a file
- * (temp file + rename) or as an aligned table on stderr. */
+ * sorted by name, either as a flat JSON object written to a file the way
+ * outfile.h writes anything, or as an aligned table on stderr. */
+#define _GNU_SOURCE
 #include "vmx.h"
+#include "outfile.h"
 #include "stats.h"
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -100,58 +99,23 @@ static void write_table(FILE *f, stat_counter **v, unsigned n)
 
 static int report_json(const char *path, stat_counter **v, unsigned n, char *err, size_t errlen)
 {
-	size_t tlen = strlen(path) + 48;
-	char *tmp = malloc(tlen);
-	FILE *f;
-	int fd = -1, e = 0;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	int rc;
 
-	if (!tmp)
-		return fail(err, errlen, "vmx: -stats: out of memory");
-	/* Same directory as the target so rename() is atomic; open() with
-	 * O_EXCL and mode 0666 (not mkstemp's 0600) so the report gets the
-	 * permissions the umask gives any new file. */
-	for (unsigned attempt = 0; fd < 0 && attempt < 100; attempt++) {
-		snprintf(tmp, tlen, "%s.tmp.%ld.%u", path, (long)getpid(), attempt);
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-		e = errno;
-		if (fd < 0 && e != EEXIST)
-			break;
-	}
-	if (fd < 0) {
-		free(tmp);
-		return fail(err, errlen, "vmx: -stats: cannot create a temporary file next to '%s': %s",
-			    path, strerror(e));
-	}
-	f = fdopen(fd, "w");
-	if (!f) {
-		e = errno;
-		close(fd);
-		goto fail_unlink;
-	}
-	errno = 0;
+	/* Built in memory first: the file is then written in one go, and an
+	 * allocation failure leaves the old report in place. */
+	if (!f)
+		return fail(err, errlen, "vmx: -stats %s: out of memory", path);
 	write_json(f, v, n);
-	if (fflush(f) != 0 || ferror(f)) {
-		e = errno ? errno : EIO;
-		fclose(f);
-		goto fail_unlink;
+	if (fclose(f) != 0 || !buf) {
+		free(buf);
+		return fail(err, errlen, "vmx: -stats %s: out of memory", path);
 	}
-	if (fclose(f) != 0) {
-		e = errno;
-		goto fail_unlink;
-	}
-	if (rename(tmp, path) < 0) {
-		e = errno;
-		unlink(tmp);
-		free(tmp);
-		return fail(err, errlen, "vmx: -stats: cannot rename the report into '%s': %s",
-			    path, strerror(e));
-	}
-	free(tmp);
-	return 0;
-fail_unlink:
-	unlink(tmp);
-	free(tmp);
-	return fail(err, errlen, "vmx: -stats: cannot write '%s': %s", path, strerror(e));
+	rc = outfile_write("-stats", path, buf, len, err, errlen);
+	free(buf);
+	return rc;
 }
 
 int stats_report(const char *path, char *err, size_t errlen)
@@ -166,7 +130,7 @@ int stats_report(const char *path, char *err, size_t errlen)
 		return 0;
 	v = sorted_counters(&n);
 	if (!v)
-		return fail(err, errlen, "vmx: -stats: out of memory");
+		return fail(err, errlen, "vmx: -stats %s: out of memory", path);
 	if (!strcmp(path, "-")) {
 		write_table(stderr, v, n);
 		fflush(stderr);

@@ -75,10 +75,13 @@ size_t multiboot_cmdline(char *buf, size_t len, const char *kernel, const char *
 
 /* ---- console: COM1 on stdin/stdout ---- */
 /* Puts a terminal stdin into raw mode (restored by console_restore and at
- * exit via atexit; not from signal handlers); harmless when stdin is not a
- * terminal or is closed. */
+ * exit via atexit); harmless when stdin is not a terminal or is closed. */
 void console_init(void);
 void console_restore(void);
+/* console_restore for a signal handler about to end the process:
+ * async-signal-safe (one tcsetattr), does not wait for output to drain.
+ * Needs the host's FS base (libc reads %fs). */
+void console_restore_signal(void);
 /* Writes guest output bytes to stdout (unbuffered enough that output is not
  * lost at exit). */
 void console_write(const uint8_t *buf, size_t n);
@@ -95,8 +98,8 @@ int console_input_fd(void);
 
 /* ---- statistics report ---- */
 /* Writes all registered counters (include/stats.h): as one flat JSON object
- * name -> integer to `path`, or as an aligned table to stderr if path is "-".
- * Returns 0, or -1 with a message in err. */
+ * name -> integer to `path` (written as outfile.h says), or as an aligned
+ * table to stderr if path is "-". Returns 0, or -1 with a message in err. */
 int stats_report(const char *path, char *err, size_t errlen);
 
 #endif

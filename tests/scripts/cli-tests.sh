@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Behaviour of the vmx command itself: one-line errors and exit status 2 on
-# bad input, Ctrl-A x, the -stats outputs, and translator counters that add
-# up. Usage: cli-tests.sh VMX GUEST_DIR
+# bad input, Ctrl-A x, the -stats outputs and what they leave of the path,
+# the terminal restored when a signal ends vmx, and translator counters
+# that add up. Usage: cli-tests.sh VMX GUEST_DIR
 set -u
 vmx=$1 g=$2
 tmp=$(mktemp -d)
@@ -35,7 +36,28 @@ if gcc -m32 -c "$tmp/nomb.s" -o "$tmp/nomb.o" 2>/dev/null &&
 else
 	bad not-multiboot "could not build the test kernel"
 fi
-expect_error segment-outside-ram 2 "outside guest RAM" -kernel "$g/bench_mmu.elf" -m 2
+expect_error segment-outside-ram 2 "outside guest RAM.*; try -m 4 or more" -kernel "$g/bench_mmu.elf" -m 2
+# A segment no -m can reach (above 3 GiB): no -m is suggested.
+printf '.globl _start\n.align 4\n.long 0x1BADB002, 0, -0x1BADB002\n_start: hlt\n' >"$tmp/high.s"
+if gcc -m32 -c "$tmp/high.s" -o "$tmp/high.o" 2>/dev/null &&
+   ld -m elf_i386 -Ttext=0xD0000000 -e _start -o "$tmp/high.elf" "$tmp/high.o" 2>/dev/null; then
+	expect_error segment-above-max-ram 2 "outside guest RAM.*above the most RAM vmx gives a guest (-m 3072" -kernel "$tmp/high.elf"
+	grep -q "try" "$tmp/err" && bad segment-above-max-ram-no-suggestion "$(cat "$tmp/err")"
+else
+	bad segment-above-max-ram "could not build the test kernel"
+fi
+# A cut-off copy of a good kernel is called truncated, not headerless.
+for n in 40 100 4200; do
+	head -c $n "$g/hello.elf" >"$tmp/cut.elf"
+	expect_error "truncated-kernel-$n" 2 "cut.elf: file is truncated ($n bytes)" -kernel "$tmp/cut.elf"
+done
+# -tc-size takes K and M suffixes.
+expect_error tc-size-bad-suffix 2 "'1G' is not a number of kilobytes" -kernel "$g/hello.elf" -tc-size 1G
+for sz in 64K 1M 3m; do
+	"$vmx" -kernel "$g/hello.elf" -tc-size $sz </dev/null >"$tmp/out" 2>"$tmp/err"
+	st=$?
+	if [ $st -eq 1 ] && grep -q "^PASS hello" "$tmp/out"; then ok "tc-size-$sz"; else bad "tc-size-$sz" "status $st: $(head -c 200 "$tmp/err")"; fi
+done
 expect_error mem-too-large 2 "maximum" -kernel "$g/hello.elf" -m 4096
 expect_error mem-too-small 2 "minimum" -kernel "$g/hello.elf" -m 1
 expect_error mem-not-number 2 "not a number" -kernel "$g/hello.elf" -m 12x
@@ -46,7 +68,8 @@ expect_error bad-trace 2 "trace" -kernel "$g/hello.elf" -trace nonsense
 # -help tells the truth about the options it lists.
 "$vmx" -help >"$tmp/help" 2>&1
 st=$?
-if [ $st -eq 0 ] && grep -q -- "-kernel" "$tmp/help" && grep -q -- "-stats" "$tmp/help" && grep -q "Ctrl-A x" "$tmp/help"; then
+if [ $st -eq 0 ] && grep -q -- "-kernel" "$tmp/help" && grep -q -- "-stats" "$tmp/help" && grep -q "Ctrl-A x" "$tmp/help" &&
+   grep -q -- "-tc-size 2M" "$tmp/help" && grep -q "128 + N" "$tmp/help"; then
 	ok help
 else
 	bad help "status $st or missing options in the help text"
@@ -89,6 +112,34 @@ else
 	bad triple-fault "status $st: $(head -2 "$tmp/err")"
 fi
 
+# With a nonzero CS base, the stop message and the register dump give
+# CS:EIP and the linear address, not a bare offset (code segment 0x18 has
+# base 0x100000): an unsupported instruction (status 4), a triple fault
+# (status 3).
+for how in sysenter:4 ud2:3; do
+	name=cs-base-${how%:*} want=${how#*:}
+	{
+		printf '.globl _start\n.align 4\n.long 0x1BADB002, 0, -0x1BADB002\n'
+		printf '_start: lgdt gdtr\nljmp $0x18, $(1f - 0x100000)\n1: %s\n.align 8\n' "${how%:*}"
+		printf 'gdt: .quad 0, 0x00cf9a000000ffff, 0x00cf92000000ffff, 0x00cf9a100000ffff\n'
+		printf 'gdtr: .word 31\n.long gdt\n'
+	} >"$tmp/csbase.s"
+	if ! gcc -m32 -c "$tmp/csbase.s" -o "$tmp/csbase.o" 2>/dev/null ||
+	   ! ld -m elf_i386 -Ttext=0x100000 -e _start -o "$tmp/csbase.elf" "$tmp/csbase.o" 2>/dev/null; then
+		bad $name "could not build the test kernel"; continue
+	fi
+	"$vmx" -kernel "$tmp/csbase.elf" </dev/null >"$tmp/out" 2>"$tmp/err"
+	st=$?
+	line=$(grep -m1 '^  eip ' "$tmp/err")
+	eip=$(echo "$line" | sed -n 's/.*(cs:eip 0x0018:0x\([0-9a-f]*\),.*/\1/p')
+	lin=$(echo "$line" | sed -n 's/.*linear 0x\([0-9a-f]*\)).*/\1/p')
+	if [ $st -ne $want ]; then bad $name "status $st, want $want: $(head -1 "$tmp/err")"
+	elif [ -z "$eip" ] || [ -z "$lin" ] || [ $((0x$lin)) -ne $((0x$eip + 0x100000)) ]; then bad $name "dump: $line"
+	elif [ $want -eq 4 ] && ! head -1 "$tmp/err" | grep -qF "not supported yet, eip 0x$eip (cs:eip 0x0018:0x$eip, linear 0x$lin)"; then
+		bad $name "stop message: $(head -1 "$tmp/err")"
+	else ok $name; fi
+done
+
 # -stats FILE.json: one flat object of integers whose translator counters add up.
 "$vmx" -kernel "$g/jcc.elf" -stats "$tmp/s.json" </dev/null >/dev/null 2>&1
 get() { grep "\"$1\"" "$tmp/s.json" | grep -o '[0-9]*' | tail -1; }
@@ -118,6 +169,108 @@ if [ -n "$pf" ] && [ "$pf" -ge 1 ]; then ok pte-write-prefill; else bad pte-writ
 # -stats - prints the table on stderr, guest output stays on stdout.
 "$vmx" -kernel "$g/hello.elf" -stats - </dev/null >"$tmp/out" 2>"$tmp/err"
 if grep -q "^PASS hello" "$tmp/out" && grep -q "bt.insn.translated" "$tmp/err"; then ok stats-table; else bad stats-table "no table on stderr"; fi
+
+# -stats writes what the path names without destroying it: a device stays
+# a device, a FIFO and /dev/stdout get the report, a symlink stays a link.
+json_ok() { head -1 "$1" | grep -q '^{' && grep -q '"bt.insn.translated"' "$1"; }
+# Private nodes first: a vmx that replaced them (as root the old rename
+# did) is not let near the real /dev/null and /dev/stdout.
+devsafe=1
+if mknod "$tmp/null" c 1 3 2>/dev/null; then
+	"$vmx" -kernel "$g/hello.elf" -stats "$tmp/null" </dev/null >"$tmp/out" 2>"$tmp/err"
+	st=$?
+	if [ $st -eq 1 ] && [ -c "$tmp/null" ] && [ ! -s "$tmp/err" ]; then ok stats-private-null; else bad stats-private-null "status $st, $(ls -l "$tmp/null")"; devsafe=0; fi
+fi
+# /dev/stdout on a pipe: guest output, then the report (a private link to
+# /proc/self/fd/1 first).
+ln -s /proc/self/fd/1 "$tmp/stdout"
+for p in "$tmp/stdout" /dev/stdout; do
+	if [ $devsafe -eq 0 ]; then bad "stats-stdout-pipe $p" "not run: the private checks failed"; continue; fi
+	"$vmx" -kernel "$g/hello.elf" -stats "$p" </dev/null 2>"$tmp/err" | cat >"$tmp/so.out"
+	st=${PIPESTATUS[0]}
+	if [ $st -eq 1 ] && [ -L "$p" ] && grep -q "^PASS hello" "$tmp/so.out" && grep -q '"bt.insn.translated"' "$tmp/so.out"; then
+		ok "stats-stdout-pipe $p"
+	else
+		bad "stats-stdout-pipe $p" "status $st: $(head -c 200 "$tmp/err")"
+		devsafe=0
+	fi
+done
+if [ $devsafe -eq 1 ]; then
+	"$vmx" -kernel "$g/hello.elf" -stats /dev/null </dev/null >"$tmp/out" 2>"$tmp/err"
+	st=$?
+	if [ $st -eq 1 ] && [ -c /dev/null ] && [ ! -s "$tmp/err" ]; then ok stats-dev-null; else bad stats-dev-null "status $st, $(ls -l /dev/null)"; fi
+	# /dev/stdout redirected to a file: the report follows the guest's output.
+	"$vmx" -kernel "$g/hello.elf" -stats /dev/stdout </dev/null >"$tmp/so.txt" 2>"$tmp/err"
+	st=$?
+	if [ $st -eq 1 ] && head -1 "$tmp/so.txt" | grep -q "^Hello" && grep -q '"bt.insn.translated"' "$tmp/so.txt"; then
+		ok stats-stdout-file
+	else
+		bad stats-stdout-file "status $st: $(head -3 "$tmp/so.txt" | tr '\n' '|')"
+	fi
+else
+	bad stats-dev-null "not run: the private checks failed"
+fi
+mkfifo "$tmp/fifo"
+timeout 20 cat "$tmp/fifo" >"$tmp/fifo.out" &
+catpid=$!
+timeout 30 "$vmx" -kernel "$g/hello.elf" -stats "$tmp/fifo" </dev/null >"$tmp/out" 2>"$tmp/err"
+st=$?
+wait $catpid
+if [ $st -eq 1 ] && [ -p "$tmp/fifo" ] && json_ok "$tmp/fifo.out"; then ok stats-fifo; else bad stats-fifo "status $st, $(ls -l "$tmp/fifo")"; fi
+echo old >"$tmp/target.json"
+ln -s target.json "$tmp/link.json"
+"$vmx" -kernel "$g/hello.elf" -stats "$tmp/link.json" </dev/null >/dev/null 2>"$tmp/err"
+st=$?
+if [ $st -eq 1 ] && [ -L "$tmp/link.json" ] && [ "$(readlink "$tmp/link.json")" = target.json ] && json_ok "$tmp/target.json"; then
+	ok stats-symlink
+else
+	bad stats-symlink "status $st, $(ls -l "$tmp/link.json")"
+fi
+# What cannot be written is refused before the guest runs: status 2, one
+# line on stderr, no guest output.
+mkdir "$tmp/dir"
+expect_error stats-directory 2 "vmx: -stats $tmp/dir: is a directory" -kernel "$g/hello.elf" -stats "$tmp/dir"
+[ -s "$tmp/out" ] && bad stats-directory-no-output "guest output: $(head -c 100 "$tmp/out")"
+expect_error stats-missing-dir 2 "vmx: -stats $tmp/nodir/s.json: .*No such file or directory" -kernel "$g/hello.elf" -stats "$tmp/nodir/s.json"
+[ -s "$tmp/out" ] && bad stats-missing-dir-no-output "guest output: $(head -c 100 "$tmp/out")"
+
+# SIGTERM, SIGHUP, SIGINT and SIGQUIT sent from outside give the terminal
+# its mode back and end vmx by that signal (status 128+N). Run in a pty
+# (script): compare stty -g before and after, inside it.
+# signal_ends NAME SIG ARGS...
+signal_ends() {
+	local name=$1 sig=$2; shift 2
+	local d=$tmp/sig.$name tty pid i
+	mkdir -p "$d"
+	local inner="tty >$d/tty; stty -g >$d/before; ulimit -c 0; sh -c 'echo \$\$ >$d/pid; exec $vmx $*'; echo \$? >$d/st; stty -g >$d/after"
+	timeout 30 script -qec "$inner" /dev/null </dev/null >"$d/out" 2>&1 &
+	local spid=$!
+	# Raw mode on means vmx is running the guest.
+	for i in $(seq 100); do
+		[ -s "$d/pid" ] && [ -s "$d/tty" ] && [ -s "$d/before" ] &&
+			[ "$(stty -F "$(cat "$d/tty")" -g 2>/dev/null)" != "$(cat "$d/before")" ] && break
+		sleep 0.1
+	done
+	sleep 0.3
+	kill -"$sig" "$(cat "$d/pid" 2>/dev/null)" 2>/dev/null
+	wait $spid
+	local want=$((128 + $(kill -l "$sig"))) st
+	st=$(cat "$d/st" 2>/dev/null)
+	if [ "$i" -eq 100 ]; then bad "$name" "vmx never switched the terminal to raw mode"
+	elif [ "$st" != "$want" ]; then bad "$name" "status $st, want $want"
+	elif ! cmp -s "$d/before" "$d/after"; then bad "$name" "terminal left as $(cat "$d/after")"
+	else ok "$name"; fi
+}
+if command -v script >/dev/null; then
+	# In translated guest code (the guest's FS base is loaded) ...
+	for sig in TERM HUP INT QUIT; do
+		signal_ends "sig$sig-guest-code" $sig -kernel "$g/bench_loop.elf" -append iters=4000000000
+	done
+	# ... and waiting for input in the monitor.
+	signal_ends sigTERM-waiting TERM -kernel "$g/echo.elf"
+else
+	bad signals "script (util-linux) is not installed"
+fi
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -565,9 +565,43 @@ static void test_segment_outside_ram(void **state)
 	(void)state;
 	simple_kernel(0x3FF000, 0x40, 0x2000, 0);
 	EXPECT_FAIL(build_and_load(), "ELF segment 0", "0x3ff000-0x401000",
-		    "outside guest RAM", "4 MB", "try a larger -m");
+		    "outside guest RAM", "4 MB", "try -m 5 or more");
+	/* Ending exactly at the largest RAM: that -m fits. */
+	simple_kernel(0xBFFFFF00, 0x40, 0x100, 0);
+	EXPECT_FAIL(build_and_load(), "outside guest RAM", "try -m 3072 or more");
+	/* No -m reaches a segment above the largest RAM: none is suggested. */
+	simple_kernel(0xBFFFFF00, 0x40, 0x101, 0);
+	EXPECT_FAIL(build_and_load(), "outside guest RAM", "above the most RAM vmx gives a guest",
+		    "-m 3072, ending at 0xc0000000");
+	assert_null(strstr(err, "try"));
 	simple_kernel(0xC0000000, 0x40, 0x40, 0);
-	EXPECT_FAIL(build_and_load(), "0xc0000000-0xc0000040", "outside guest RAM");
+	EXPECT_FAIL(build_and_load(), "0xc0000000-0xc0000040", "outside guest RAM",
+		    "above the most RAM");
+	assert_null(strstr(err, "try"));
+}
+
+/* A cut-off copy of a good kernel is called truncated, not headerless. */
+static void test_truncated(void **state)
+{
+	(void)state;
+	simple_kernel(0x100000, 0x40, 0x40, 0);
+	size_t full = img_len;
+	/* Every cut: inside the ELF header, the program headers, before the
+	 * segment (and its multiboot header), inside the segment. */
+	static const size_t cuts[] = { 4, 51, 52, 60, 0x80, 0x100, 0x10c, 0x13f };
+	for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+		img_len = cuts[i];
+		EXPECT_FAIL(build_and_load(), "file is truncated");
+		assert_null(strstr(err, "multiboot"));
+	}
+	img_len = 40;
+	EXPECT_FAIL(build_and_load(), "(40 bytes): shorter than an ELF header (52 bytes)");
+	img_len = 60;
+	EXPECT_FAIL(build_and_load(), "program header table (1 entries at offset 0x34) ends at 0x54");
+	img_len = 0x80;
+	EXPECT_FAIL(build_and_load(), "(128 bytes): ELF segment 0 (offset 0x100, 0x40 bytes) extends past its end");
+	img_len = full;
+	assert_int_equal(build_and_load(), 0);
 }
 
 static void test_segment_over_info_area(void **state)
@@ -601,7 +635,7 @@ static void test_bad_segments(void **state)
 	phdr32(0, PT_LOAD, 0x100, 0x100000, 0x100000, 0x10000, 0x10000);
 	mb_header(0x100, 0);
 	grow(0x200);
-	EXPECT_FAIL(build_and_load(), "extends past the end of the file");
+	EXPECT_FAIL(build_and_load(), "file is truncated", "extends past its end");
 }
 
 static void test_ram_size_checked(void **state)
@@ -639,6 +673,7 @@ int main(void)
 		cmocka_unit_test(test_bad_checksum),
 		cmocka_unit_test(test_unsupported_flags),
 		cmocka_unit_test(test_segment_outside_ram),
+		cmocka_unit_test(test_truncated),
 		cmocka_unit_test(test_segment_over_info_area),
 		cmocka_unit_test(test_no_load_segments),
 		cmocka_unit_test(test_bad_segments),

@@ -189,8 +189,17 @@ static void test_tc_size(void **state)
 	assert_int_equal(o.tc_kb, 128);
 	expect_error(PARSE(&o, "-kernel", "k", "-tc-size", "63"), "outside the range 64..3072 KB");
 	expect_error(PARSE(&o, "-kernel", "k", "-tc-size", "3073"), "outside the range 64..3072 KB");
-	expect_error(PARSE(&o, "-kernel", "k", "-tc-size", "1M"),
-		     "-tc-size: '1M' is not a number of kilobytes");
+	assert_int_equal(PARSE(&o, "-kernel", "k", "-tc-size", "64k"), 0);
+	assert_int_equal(o.tc_kb, 64);
+	assert_int_equal(PARSE(&o, "-kernel", "k", "-tc-size", "2M"), 0);
+	assert_int_equal(o.tc_kb, 2048);
+	assert_int_equal(PARSE(&o, "-kernel", "k", "-tc-size", "3m"), 0);
+	assert_int_equal(o.tc_kb, 3072);
+	expect_error(PARSE(&o, "-kernel", "k", "-tc-size", "4M"), "4096 KB is outside the range 64..3072 KB");
+	expect_error(PARSE(&o, "-kernel", "k", "-tc-size", "1G"),
+		     "-tc-size: '1G' is not a number of kilobytes (e.g. 512, 512K or 2M)");
+	expect_error(PARSE(&o, "-kernel", "k", "-tc-size", "1MK"),
+		     "-tc-size: '1MK' is not a number of kilobytes");
 	expect_error(PARSE(&o, "-kernel", "k", "-tc-size", "abc"),
 		     "-tc-size: 'abc' is not a number of kilobytes");
 }
@@ -233,7 +242,7 @@ static void test_help_text(void **state)
 		"-kernel FILE", "-m MB", "-append STR", "-mode MODE", "-stats FILE",
 		"-stats -", "-trace LIST", "-tc-size KB", "-help", "-h",
 		"bt", "callout", "trap", "irq", "io", "all",
-		"2..3072", "default 128", "64..3072", "M", "G",
+		"2..3072", "default 128", "64..3072", "M", "G", "-tc-size 512K", "-tc-size 2M",
 		"COM1", "stdin", "stdout", "Ctrl-A x", "Ctrl-A Ctrl-A",
 		"0xF4", "(V << 1) | 1", "isa-debug-exit",
 		"\n  0 ", "\n  2 ", "\n  3 ", "triple", "\n  4 ", "internal monitor error",

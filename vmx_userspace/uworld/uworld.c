@@ -2,8 +2,9 @@
  * linear 0 for the guest, high up for the monitor), the monitor area at the
  * top of the low 4 GiB, the LDT descriptors translated code runs on, the
  * signal handlers that turn host traps into monitor traps, syscall user
- * dispatch so guest int 0x80/sysenter never reach the host kernel, and the
- * host services of include/world.h. */
+ * dispatch so guest int 0x80/sysenter never reach the host kernel, the
+ * host services of include/world.h, and the handlers of the signals that
+ * end vmx (the terminal's mode restored on the way out). */
 #define _GNU_SOURCE
 #include "uworld.h"
 #include "vmx.h"
@@ -259,6 +260,60 @@ static void on_signal(int sig, siginfo_t *si, void *ucv)
 	}
 }
 
+/* SIGTERM, SIGHUP, SIGINT (raw mode turns off ISIG, so these come from
+ * kill, not the keyboard) and SIGQUIT end vmx: the terminal gets its mode
+ * back, then the signal's default action ends the process, so the parent
+ * sees it killed by that signal (a shell's status 128+N).
+ *
+ * Handled at once rather than blocked in guest code and taken at the next
+ * monitor exit: a guest in a tight translated loop may not exit for a long
+ * time, and blocking would need a sigprocmask per world switch. Running
+ * at once, the handler may interrupt guest code, with the guest's FS base
+ * loaded (DESIGN 3.1) and the guest's stack below: it runs on the
+ * sigaltstack, and its first act is loading the host's FS base, as
+ * libc reads %fs for errno, the thread pointer and glibc's own
+ * stack-protector canaries (tcsetattr has one). It never returns into
+ * the interrupted code, so the guest's base needs no saving. This file
+ * is built without a stack protector, so nothing reads %fs before that. */
+static void on_exit_signal(int sig)
+{
+	if (uw.host_fsbase)
+		wrfsbase(uw.host_fsbase);
+	console_restore_signal();
+	struct sigaction dfl;
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	sigemptyset(&dfl.sa_mask);
+	sigaction(sig, &dfl, NULL);
+	sigset_t s;
+	sigemptyset(&s);
+	sigaddset(&s, sig);
+	sigprocmask(SIG_UNBLOCK, &s, NULL);
+	raise(sig);
+	_exit(128 + sig);   /* a default action that did not end the process */
+}
+
+static int install_exit_handlers(char *err, size_t errlen)
+{
+	static const int sigs[] = { SIGTERM, SIGHUP, SIGINT, SIGQUIT };
+	struct sigaction sa, old;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_exit_signal;
+	sa.sa_flags = SA_ONSTACK;
+	/* Nothing else (the timer) runs in the middle of ending. */
+	sigfillset(&sa.sa_mask);
+	for (unsigned i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		/* An ignored signal (nohup, a background job) stays ignored. */
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+			continue;
+		if (sigaction(sigs[i], &sa, NULL) != 0) {
+			snprintf(err, errlen, "vmx: sigaction: %s", strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int install_handlers(char *err, size_t errlen)
 {
 	size_t sz = 256 * 1024;
@@ -293,7 +348,7 @@ static int install_handlers(char *err, size_t errlen)
 		return -1;
 	}
 	uw.timer_ok = true;
-	return 0;
+	return install_exit_handlers(err, errlen);
 }
 
 int uworld_init(uint32_t ram_size, struct uworld_info *info, char *err, size_t errlen)
