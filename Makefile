@@ -68,6 +68,7 @@ unit_srcs_test_devices      := $(DEV_SRCS)
 unit_srcs_test_iobus        := $(DEV_SRCS)
 unit_srcs_test_options      := vmx_userspace/options.c
 unit_srcs_test_loader       := vmx_userspace/loader_multiboot.c vmx_userspace/loader_bzimage.c vmx_userspace/pc_memmap.c
+unit_srcs_test_bzimage      := vmx_userspace/loader_bzimage.c vmx_userspace/pc_memmap.c
 unit_srcs_test_stats_report := vmx_userspace/stats_report.c vmm/stats.c
 unit_srcs_test_bt           := $(BT_SRCS)
 unit_srcs_test_mmu          := shadow_mmu/mmu.c shadow_mmu/mmio.c vmm/stats.c
