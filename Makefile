@@ -22,7 +22,7 @@ ASM_SRCS  := vmx_userspace/uworld/gate.S
 MON_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(MON_SRCS))
 HOST_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(HOST_SRCS)) $(patsubst %.S,$(BUILD)/obj/%.o,$(ASM_SRCS))
 
-.PHONY: all deps check unit unit-asan guest-tests cli-tests foreign-check run bench-bt bench-mmu clean
+.PHONY: all deps check unit unit-asan guest-tests cli-tests foreign-check userprog-native run bench-bt bench-mmu clean
 all: $(BUILD)/vmx
 
 # Installs what is missing when run as root; otherwise says what to run.
@@ -68,6 +68,7 @@ unit_srcs_test_devices      := $(DEV_SRCS)
 unit_srcs_test_iobus        := $(DEV_SRCS)
 unit_srcs_test_options      := vmx_userspace/options.c
 unit_srcs_test_loader       := vmx_userspace/loader_multiboot.c vmx_userspace/loader_bzimage.c vmx_userspace/pc_memmap.c
+unit_srcs_test_bzimage      := vmx_userspace/loader_bzimage.c vmx_userspace/pc_memmap.c
 unit_srcs_test_stats_report := vmx_userspace/stats_report.c vmx_userspace/outfile.c vmm/stats.c
 unit_srcs_test_outfile      := vmx_userspace/outfile.c
 unit_srcs_test_bt           := $(BT_SRCS)
@@ -99,7 +100,7 @@ guest-tests: $(BUILD)/vmx $(GUEST_ELFS) $(BUILD)/.deps-test
 cli-tests: $(BUILD)/vmx $(GUEST_ELFS) $(GUEST_OUT)/bench_loop.elf $(GUEST_OUT)/triple_fault.elf $(GUEST_OUT)/echo.elf $(GUEST_OUT)/poweroff.elf $(GUEST_OUT)/bench_mmu.elf
 	@./tests/scripts/cli-tests.sh $(BUILD)/vmx $(GUEST_OUT)
 
-check: unit unit-asan guest-tests cli-tests foreign-check
+check: unit unit-asan guest-tests cli-tests foreign-check userprog-native
 
 # The demo guest passes by writing 0 to the debug-exit port: vmx exit
 # status 1, as under QEMU. That is success here.
@@ -122,6 +123,16 @@ bench-bt: $(BUILD)/vmx $(GUEST_OUT)/bench_loop.elf $(GUEST_OUT)/tc_pressure.elf 
 
 bench-mmu: $(BUILD)/vmx $(GUEST_OUT)/bench_mmu.elf $(BUILD)/.deps-test
 	@./tests/scripts/bench-mmu.sh $(BUILD)/vmx
+
+# ---- the user program of the Linux guest test (tests/linux) ----
+# Static i386, so it runs from an initramfs with no libraries; `make check`
+# runs it natively too, which keeps the program itself honest.
+LINUX_OUT := $(BUILD)/linux
+$(LINUX_OUT)/userprog: tests/linux/userprog.c | $(BUILD)/.deps-build
+	@mkdir -p $(dir $@)
+	$(CC) -m32 -static -O2 $(WARN) -o $@ $< -lm
+userprog-native: $(LINUX_OUT)/userprog
+	@./tests/scripts/run-userprog.sh $<
 
 clean:
 	rm -rf $(BUILD)

@@ -29,6 +29,7 @@
 #define HDR_KERNEL_ALIGN  0x230
 #define HDR_RELOCATABLE   0x234
 #define HDR_CMDLINE_SIZE  0x238
+#define HDR_PREF_ADDRESS  0x258
 #define HDR_INIT_SIZE     0x260
 #define HDR_END_MIN       0x268   /* what version 2.10+ headers reach */
 
@@ -115,20 +116,28 @@ static int open_regular(struct bz_ctx *c, const char *what, uint64_t *size)
 	return fd;
 }
 
+/* Either mark is enough, so that an image with one of them damaged gets the
+ * bzImage loader's message naming the other, not the multiboot loader's. */
 bool bzimage_probe(const uint8_t *head, size_t n)
 {
-	return n >= HDR_MAGIC + 4 && get16(head + HDR_BOOT_FLAG) == 0xAA55 &&
-	       memcmp(head + HDR_MAGIC, "HdrS", 4) == 0;
+	if (n < HDR_MAGIC + 4 || memcmp(head, "\177ELF", 4) == 0)
+		return false;
+	return get16(head + HDR_BOOT_FLAG) == 0xAA55 || memcmp(head + HDR_MAGIC, "HdrS", 4) == 0;
 }
 
 /* Checks the header and returns the protected-mode kernel's file offset and
- * size, and the memory it needs at PM_ADDR while it decompresses itself. */
+ * size, and the end of the memory it needs while it decompresses itself. */
 static int check_header(struct bz_ctx *c, const uint8_t *h, uint64_t file_size,
-			uint64_t *pm_off, uint64_t *pm_size, uint64_t *need)
+			uint64_t *pm_off, uint64_t *pm_size, uint64_t *kend)
 {
 	uint16_t version = get16(h + HDR_VERSION);
-	if (!bzimage_probe(h, file_size < HDR_END_MIN ? (size_t)file_size : HDR_END_MIN))
-		return fail(c, "not a Linux bzImage (no 0xAA55 boot flag and \"HdrS\" magic)");
+	if (file_size < HDR_MAGIC + 4)
+		return fail(c, "not a Linux bzImage: %llu bytes, too short for a setup header",
+			    (unsigned long long)file_size);
+	if (get16(h + HDR_BOOT_FLAG) != 0xAA55)
+		return fail(c, "not a Linux bzImage: no 0xAA55 boot flag at 0x1fe");
+	if (memcmp(h + HDR_MAGIC, "HdrS", 4) != 0)
+		return fail(c, "not a Linux bzImage: no \"HdrS\" magic at 0x202");
 	if (file_size < HDR_END_MIN)
 		return fail(c, "bzImage is truncated: %llu bytes, shorter than its setup header",
 			    (unsigned long long)file_size);
@@ -144,10 +153,7 @@ static int check_header(struct bz_ctx *c, const uint8_t *h, uint64_t file_size,
 		return fail(c, "bzImage is truncated: %llu bytes, its header describes %llu",
 			    (unsigned long long)file_size, (unsigned long long)(*pm_off + sys));
 	*pm_size = file_size - *pm_off;
-	*need = *pm_size;
-	uint32_t init_size = get32(h + HDR_INIT_SIZE);
-	if (version >= 0x020a && init_size > *need)
-		*need = init_size;
+	*kend = PM_ADDR + *pm_size;
 	if (get32(h + HDR_CODE32_START) != PM_ADDR && !h[HDR_RELOCATABLE])
 		return fail(c, "code32_start 0x%x: a non-relocatable kernel that is not linked at 1 MiB",
 			    get32(h + HDR_CODE32_START));
@@ -156,6 +162,21 @@ static int check_header(struct bz_ctx *c, const uint8_t *h, uint64_t file_size,
 		return fail(c, "kernel_alignment 0x%x is not a power of two", align);
 	if (align && PM_ADDR % align && !h[HDR_RELOCATABLE])
 		return fail(c, "kernel_alignment 0x%x: 1 MiB is not aligned to it", align);
+	/* init_size counts from where the kernel moves itself to decompress
+	 * (boot.rst, init_size): a relocatable kernel loaded below
+	 * pref_address goes there first (16 MiB for Debian's), not 1 MiB. */
+	if (version >= 0x020a) {
+		uint64_t start = get32(h + HDR_PREF_ADDRESS);
+		if (h[HDR_RELOCATABLE]) {
+			if (start < PM_ADDR)
+				start = PM_ADDR;
+			if (align)
+				start = (start + align - 1) & ~(uint64_t)(align - 1);
+		}
+		uint64_t end = start + get32(h + HDR_INIT_SIZE);
+		if (end > *kend)
+			*kend = end;
+	}
 	return 0;
 }
 
@@ -164,7 +185,7 @@ int bzimage_load(const char *path, const char *initrd, uint8_t *ram, size_t ram_
 {
 	struct bz_ctx c = { .path = path ? path : "(null)", .err = err, .errlen = errlen };
 	uint8_t h[0x8000];
-	uint64_t fsize, pm_off = 0, pm_size = 0, need = 0;
+	uint64_t fsize, pm_off = 0, pm_size = 0, kend = 0;
 	int rc = -1;
 
 	if (err && errlen)
@@ -179,17 +200,19 @@ int bzimage_load(const char *path, const char *initrd, uint8_t *ram, size_t ram_
 	size_t hn = fsize < sizeof h ? (size_t)fsize : sizeof h;
 	if (read_at(&c, fd, h, 0, hn, "bzImage") < 0)
 		goto out;
-	if (check_header(&c, h, fsize, &pm_off, &pm_size, &need) < 0)
+	if (check_header(&c, h, fsize, &pm_off, &pm_size, &kend) < 0)
 		goto out;
 	uint64_t usable_top = ram_size - PC_RAM_TOP_RESERVED;
-	if (PM_ADDR + need > usable_top) {
-		fail(&c, "the kernel needs %llu MB at 1 MiB to decompress, more than the "
-		     "%zu MB of guest RAM hold: use a larger -m",
-		     (unsigned long long)((need + MIB - 1) / MIB), ram_size >> 20);
+	if (kend > usable_top) {
+		fail(&c, "the kernel needs RAM up to %llu MB to decompress (its init_size), more "
+		     "than the %zu MB of guest RAM: use a larger -m",
+		     (unsigned long long)((kend + MIB - 1) / MIB), ram_size >> 20);
 		goto out;
 	}
 
 	uint16_t version = get16(h + HDR_VERSION);
+	if (!cmdline)
+		cmdline = "";
 	size_t clen = strlen(cmdline);
 	uint32_t cmax = get32(h + HDR_CMDLINE_SIZE);
 	if (cmax > CMDLINE_MAX)
@@ -206,9 +229,10 @@ int bzimage_load(const char *path, const char *initrd, uint8_t *ram, size_t ram_
 	 * boot loader fills in. */
 	uint8_t *bp = ram + BP_ADDR;
 	memset(bp, 0, 4096);
+	/* Only the header: what follows it in the file is setup code, which
+	 * would otherwise fill boot_params fields the kernel's header version
+	 * does not define, where the loader owes zeros. */
 	size_t hdr_end = HDR_MAGIC + h[HDR_JUMP + 1];
-	if (hdr_end > 4096 || hdr_end < HDR_END_MIN)
-		hdr_end = HDR_END_MIN;
 	memcpy(bp + HDR_SETUP_SECTS, h + HDR_SETUP_SECTS, hdr_end - HDR_SETUP_SECTS);
 	put16(bp + HDR_VID_MODE, 0xffff);      /* "normal": the kernel sets no mode */
 	bp[HDR_TYPE_LOADER] = LOADER_UNDEFINED;
@@ -238,7 +262,6 @@ int bzimage_load(const char *path, const char *initrd, uint8_t *ram, size_t ram_
 		uint64_t imax = version >= 0x0203 ? get32(h + HDR_INITRD_MAX) : 0x37ffffffu;
 		if (imax >= usable_top)
 			imax = usable_top - 1;
-		uint64_t kend = PM_ADDR + need;
 		if (isize == 0 || isize > imax + 1 || ((imax + 1 - isize) & ~0xfffull) < kend) {
 			close(ifd);
 			fail(&ic, isize == 0 ? "initrd is empty" :

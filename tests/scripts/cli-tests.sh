@@ -19,6 +19,7 @@ expect_error() {
 	if [ "$st" -ne "$want" ]; then bad "$name" "exit status $st, want $want"; return; fi
 	if ! grep -q -- "$msg" "$tmp/err"; then bad "$name" "stderr lacks '$msg': $(head -c 200 "$tmp/err")"; return; fi
 	if [ "$(wc -l <"$tmp/err")" -ne 1 ]; then bad "$name" "error is not one line"; return; fi
+	if ! grep -q '^vmx: ' "$tmp/err"; then bad "$name" "error does not start with 'vmx: '"; return; fi
 	ok "$name"
 }
 
@@ -64,6 +65,40 @@ expect_error mem-not-number 2 "not a number" -kernel "$g/hello.elf" -m 12x
 expect_error bad-option 2 "unknown option" -kernel "$g/hello.elf" -frobnicate
 expect_error bad-mode 2 "bt" -kernel "$g/hello.elf" -mode te
 expect_error bad-trace 2 "trace" -kernel "$g/hello.elf" -trace nonsense
+
+# Linux bzImages, built here: a protocol 2.15 header (4 setup sectors,
+# loaded high, relocatable, init_size 3 MiB at 1 MiB) and a 4 KiB kernel.
+put() { printf "$3" | dd of="$1" bs=1 seek=$(($2)) conv=notrunc status=none; }
+mkbz() {
+	head -c $((5 * 512 + 4096)) /dev/zero >"$1"
+	put "$1" 0x1f1 '\004'
+	put "$1" 0x1f4 '\000\001\000\000'          # syssize: 4096 bytes
+	put "$1" 0x1fe '\125\252'                    # boot flag
+	put "$1" 0x201 '\146HdrS\017\002'            # header to 0x268, version 2.15
+	put "$1" 0x211 '\001'                        # LOADED_HIGH
+	put "$1" 0x214 '\000\000\020\000'          # code32_start
+	put "$1" 0x22c '\377\377\377\177'          # initrd_addr_max
+	put "$1" 0x230 '\000\000\020\000\001'      # kernel_alignment, relocatable
+	put "$1" 0x238 '\377\007'                    # cmdline_size
+	put "$1" 0x258 '\000\000\020\000'          # pref_address
+	put "$1" 0x260 '\000\000\060\000'          # init_size
+}
+mkbz "$tmp/bz"
+# The kernel checks ESI = boot_params and type_of_loader, then writes 5
+# (all good: status 11) or 6 (status 13) to the debug-exit port.
+put "$tmp/bz" $((5 * 512)) '\201\376\000\000\001\000\165\016\200\276\020\002\000\000\377\165\005\260\005\346\364\364\260\006\346\364\364'
+timeout 30 "$vmx" -kernel "$tmp/bz" -append "console=ttyS0" </dev/null >"$tmp/out" 2>"$tmp/err"
+st=$?
+[ $st -eq 11 ] && ok bz-entry || bad bz-entry "exit status $st, want 11: $(head -c 200 "$tmp/err")"
+head -c 2048 "$tmp/bz" >"$tmp/bz-short"
+expect_error bz-truncated 2 "truncated" -kernel "$tmp/bz-short"
+mkbz "$tmp/bz-magic"; put "$tmp/bz-magic" 0x202 'HdrX'
+expect_error bz-wrong-magic 2 "HdrS" -kernel "$tmp/bz-magic"
+mkbz "$tmp/bz-old"; put "$tmp/bz-old" 0x206 '\005\002'
+expect_error bz-old-protocol 2 "too old" -kernel "$tmp/bz-old"
+expect_error bz-initrd-missing 2 "No such file" -kernel "$tmp/bz" -initrd "$tmp/nope.img"
+truncate -s 9M "$tmp/big.img"
+expect_error bz-initrd-too-large 2 "does not fit" -kernel "$tmp/bz" -initrd "$tmp/big.img" -m 8
 
 # -help tells the truth about the options it lists.
 "$vmx" -help >"$tmp/help" 2>&1
