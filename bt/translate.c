@@ -322,9 +322,10 @@ static enum cls emit_insn(struct tu *t, const uint8_t *code, const struct bt_ins
 		*end = true;
 		return C_CALLOUT;
 	case M_OTHER:
-		/* Adaptive: a write that kept hitting traced pages is done by
+		/* Adaptive: an access that kept trapping (a write to traced
+		 * pages, a read past a truncated segment's limit) is done by
 		 * the monitor, without the trap. */
-		if (in->has_mem && in->mem_is_dst && bt_is_callout(bt.mode.cs_base + eip)) {
+		if (in->has_mem && bt_is_callout(bt.mode.cs_base + eip)) {
 			e_callout(e, gate, CO_EMULATE, in->len, eip);
 			return C_CALLOUT;
 		}
