@@ -32,8 +32,14 @@ bool mmu_set_cr0(uint32_t cr0);
 bool mmu_set_cr3(uint32_t cr3);
 bool mmu_set_cr4(uint32_t cr4);
 bool mmu_invlpg(uint32_t lin);
-/* The guest's privilege: user mode gets the shadow of its pages only. */
+/* The guest's privilege: user mode gets the shadow of its pages only, or,
+ * when every supervisor page mapped lies above every user page (and
+ * CR0.WP makes both modes see the same write rights), the same shadow
+ * with user mode's segments cut at mmu_user_limit(). */
 bool mmu_set_user(bool user);
+/* The linear address user-mode data accesses must stay below, or 0 when
+ * user mode has a shadow of its own (no limit beyond the monitor's). */
+uint32_t mmu_user_limit(void);
 bool mmu_paging(void);
 
 /* Linear -> physical for an access by the guest, as the page walk would

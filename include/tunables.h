@@ -15,6 +15,10 @@
 #define TUNE_IBL_USED_MAX        4096u
 /* Instructions adaptive translation remembers as "translate as a callout". */
 #define TUNE_ADAPT_SET           1024u
+/* The lowest supervisor page for which user mode shares the kernel's
+ * shadow, cut off by segment limits (below it, a kernel mapped low would
+ * leave user mode almost no room: switch views instead). */
+#define TUNE_SPLIT_MIN_FLOOR     0x40000000u
 /* Traced-page write traps from one instruction before it is retranslated
  * as a callout (a trap costs tens of callouts). */
 #define TUNE_ADAPT_THRESHOLD     8u

@@ -31,6 +31,7 @@
 #define LM_LARGE  0x4u                /* filled from a 4 MB guest page */
 #define LM_GLOBAL 0x8u
 #define LM_LISTED 0x10u               /* in filled[] (mapped or not): listed once */
+#define LM_USER   0x20u               /* a user page (U/S=1 in both levels) */
 #define LM_PPN_SHIFT 12
 
 static struct {
@@ -38,12 +39,19 @@ static struct {
 	uint32_t cr0, cr3, cr4;
 	bool pg;
 	bool user;          /* the shadow is user mode's view: user pages only */
+	/* User mode served by segment limits instead of a view of its own:
+	 * every supervisor page of the shadow lies at or above sup_floor and
+	 * every user page below it, so truncating user mode's segments there
+	 * hides the kernel without unmapping it (kernels that keep user space
+	 * below themselves, as Linux does, cross the boundary for free). */
+	bool split;
+	uint32_t sup_floor, user_top;   /* linear page numbers */
 	unsigned nowners;
 	uint8_t discard_mask;
 	uint32_t nfilled;
 	stat_counter hidden, truef, fill_calls, fill_pages, flushes, invlpg, cr3_switch, ad_set,
 		     traced_writes, upgrades, pt_writes, pt_dropped, pt_traced, cr3_cached, cr3_cache_dropped,
-		     rom_dropped, prefilled;
+		     rom_dropped, prefilled, split_entries;
 } m = {
 	.hidden = {"mmu.fault.hidden", 0}, .truef = {"mmu.fault.true", 0},
 	.fill_calls = {"mmu.fill.calls", 0}, .fill_pages = {"mmu.fill.pages", 0},
@@ -54,6 +62,7 @@ static struct {
 	.rom_dropped = {"mmu.trace.writes_discarded", 0}, .prefilled = {"mmu.fill.on_pte_write", 0},
 	.pt_traced = {"mmu.trace.pagetables", 0},
 	.cr3_cached = {"mmu.cr3.cached_hit", 0}, .cr3_cache_dropped = {"mmu.cr3.cache_dropped", 0},
+	.split_entries = {"mmu.user.split_entries", 0},
 };
 static uint32_t lmap[NPAGES];            /* LM_* | ppn << 12 */
 static uint32_t filled[NPAGES];          /* linear pages with LM_MAPPED, for flushes */
@@ -107,6 +116,7 @@ void *mmu_phys_ptr(uint32_t pa, uint32_t len)
 }
 
 static void notify(uint32_t pa, uint32_t len, uint8_t skip);
+static void split_reset(void);
 static void pt_written(uint32_t pa, uint32_t len);
 static void count_hits(uint32_t ppn);
 
@@ -144,8 +154,10 @@ void mmu_init(const struct mmu_config *c)
 	npt_pages = 0;
 	epoch = 1;
 	stat_counter *all = &m.hidden;
-	for (unsigned i = 0; i < 17; i++)
+	for (unsigned i = 0; i < 18; i++)
 		stats_register(&all[i]);
+	m.split = false;
+	split_reset();
 	m.nowners = 0;
 	mmu_trace_owner("pagetable", (mmu_trace_fn)0, (void *)0, false);
 	for (uint32_t i = 0; i < ram_pages() && i < MAXRAMPAGES; i++)
@@ -156,13 +168,15 @@ void mmu_init(const struct mmu_config *c)
 
 bool mmu_paging(void) { return m.pg; }
 
+uint32_t mmu_user_limit(void) { return m.split ? m.sup_floor << 12 : 0; }
+
 static void pt_trace(uint32_t ppn);
 static void flush(bool keep_global);
 
 struct walk {
 	uint32_t pa;
 	uint32_t pte_pa;        /* the entry that maps the page (PDE for 4 MB pages) */
-	bool writable, dirty, large, global;
+	bool writable, dirty, large, global, user;
 };
 
 /* The hardware's walk for one access. Sets A (and D on writes) when the
@@ -211,6 +225,7 @@ static bool walk(uint32_t lin, unsigned acc, struct walk *w, uint32_t *err)
 	w->writable = can_write;
 	w->dirty = npte & PTE_D;
 	w->global = (npte & PTE_G) && (m.cr4 & CR4_PGE);
+	w->user = eff_u;
 	return true;
 }
 
@@ -355,7 +370,7 @@ static void prefill(uint32_t lin, uint32_t pde, uint32_t j)
 		return;
 	struct walk w;
 	uint32_t err;
-	if (!walk(lin, m.user ? ACC_USER : 0, &w, &err) || (w.pa >> 12) >= ram_pages())
+	if (!walk(lin, (m.user || m.split) ? ACC_USER : 0, &w, &err) || (w.pa >> 12) >= ram_pages())
 		return;
 	stat_inc(&m.prefilled);
 	fill(lin, &w);
@@ -427,6 +442,12 @@ static void unmap_range(uint32_t lpn, uint32_t n)
 static void map_run(uint32_t lpn, uint32_t ppn, uint32_t n, bool rw, uint32_t flags)
 {
 	m.c.w->map(lpn << 12, n << 12, ppn << 12, rw ? WP_RW : WP_RO);
+	if (flags & LM_USER) {
+		if (lpn + n > m.user_top)
+			m.user_top = lpn + n;
+	} else if (lpn < m.sup_floor) {
+		m.sup_floor = lpn;
+	}
 	stat_inc(&m.fill_calls);
 	stat_add(&m.fill_pages, n);
 	for (uint32_t i = 0; i < n; i++) {
@@ -451,7 +472,7 @@ static void fill(uint32_t lin, const struct walk *w)
 	if (ppn >= ram_pages())
 		return;
 	bool rw = w->writable && w->dirty;
-	uint32_t flags = (w->large ? LM_LARGE : 0) | (w->global ? LM_GLOBAL : 0);
+	uint32_t flags = (w->large ? LM_LARGE : 0) | (w->global ? LM_GLOBAL : 0) | (w->user ? LM_USER : 0);
 	uint32_t n = 1;
 	if (w->large) {
 		/* The rest of the 4 MB page shares one entry, its A and D bits. */
@@ -469,12 +490,19 @@ static void fill(uint32_t lin, const struct walk *w)
 				break;      /* would map a writable dirty page read-only: fine but keep runs uniform */
 			if (((pte & PTE_G) && (m.cr4 & CR4_PGE)) != w->global)
 				break;
-			if (m.user && !(pte & PTE_U))
-				break;      /* user mode must not see a supervisor neighbour */
+			if (!(pte & PTE_U) == w->user)
+				break;      /* runs are all user or all supervisor pages */
 			n++;
 		}
 	}
 	map_run(lpn, ppn, n, rw, flags);
+}
+
+/* Nothing mapped: no page constrains the boundary yet. */
+static void split_reset(void)
+{
+	m.sup_floor = MON_BASE >> 12;
+	m.user_top = 0;
 }
 
 static void flush(bool keep_global)
@@ -489,6 +517,7 @@ static void flush(bool keep_global)
 		for (uint32_t i = 0; i < m.nfilled; i++)
 			lmap[filled[i]] = 0;
 		m.nfilled = 0;
+		split_reset();
 		return;
 	}
 	for (uint32_t i = 0; i < m.nfilled; i++) {
@@ -511,6 +540,8 @@ static void flush(bool keep_global)
 		i += n - 1;
 	}
 	m.nfilled = kept;
+	if (!kept)
+		split_reset();
 }
 
 static void set_paging(bool on)
@@ -575,7 +606,7 @@ static void as_save(bool with_globals)
 		uint32_t lpn = filled[i], e = lmap[lpn];
 		if (!(e & LM_MAPPED) || ((e & LM_GLOBAL) && !with_globals))
 			continue;
-		uint16_t fl = (uint16_t)(e & (LM_RW | LM_LARGE | LM_GLOBAL));
+		uint16_t fl = (uint16_t)(e & (LM_RW | LM_LARGE | LM_GLOBAL | LM_USER));
 		struct as_run *r = s->nruns ? &s->runs[s->nruns - 1] : (struct as_run *)0;
 		if (r && r->lpn + r->n == lpn && r->ppn + r->n == (e >> LM_PPN_SHIFT) && r->flags == fl &&
 		    r->n < 0xffff) {
@@ -615,12 +646,12 @@ static void as_restore(void)
 			for (uint32_t j = 0; j < r->n && clear; j++)
 				clear = !(lmap[r->lpn + j] & LM_MAPPED);
 			if (clear) {
-				map_run(r->lpn, r->ppn, r->n, r->flags & LM_RW, r->flags & (LM_LARGE | LM_GLOBAL));
+				map_run(r->lpn, r->ppn, r->n, r->flags & LM_RW, r->flags & (LM_LARGE | LM_GLOBAL | LM_USER));
 				continue;
 			}
 			for (uint32_t j = 0; j < r->n; j++)    /* a global page got there meanwhile */
 				if (!(lmap[r->lpn + j] & LM_MAPPED))
-					map_run(r->lpn + j, r->ppn + j, 1, r->flags & LM_RW, r->flags & (LM_LARGE | LM_GLOBAL));
+					map_run(r->lpn + j, r->ppn + j, 1, r->flags & LM_RW, r->flags & (LM_LARGE | LM_GLOBAL | LM_USER));
 		}
 		for (uint32_t k = 0; k < s->npts; k++) {
 			pt_stamp[s->pts[k]] = epoch;
@@ -653,9 +684,20 @@ bool mmu_set_cr3(uint32_t cr3)
 
 /* Guest code changes privilege: kernel and user mode see different
  * shadows of the same address space (supervisor pages are not in the
- * user one), each kept across the switches like address spaces are. */
+ * user one), each kept across the switches like address spaces are —
+ * unless the split above serves user mode with the kernel's own shadow. */
 bool mmu_set_user(bool user)
 {
+	if (m.split) {
+		m.split = user;
+		return false;
+	}
+	if (user && !m.user && !m.split && m.pg && (m.cr0 & CR0_WP) && m.user_top <= m.sup_floor &&
+	    m.sup_floor >= (TUNE_SPLIT_MIN_FLOOR >> 12)) {
+		m.split = true;
+		stat_inc(&m.split_entries);
+		return false;
+	}
 	if (!m.pg || user == m.user) {
 		m.user = user;
 		return false;

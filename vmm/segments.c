@@ -10,11 +10,15 @@
 struct shadow_ent { uint32_t base, limit; uint16_t flags, slot; };
 static struct shadow_ent shadows[SHADOW_HASH];
 static unsigned next_slot = LDT_SHADOW_FIRST;
+/* The last linear byte a shadow may reach: below the monitor, and below
+ * the kernel too while user mode shares its shadow (mmu_user_limit). */
+static uint32_t seg_top = GUEST_LIN_LIMIT;
 
 void seg_init(void)
 {
 	m_memset(shadows, 0, sizeof(shadows));
 	next_slot = LDT_SHADOW_FIRST;
+	seg_top = GUEST_LIN_LIMIT;
 }
 
 static uint16_t shadow_for(uint32_t base, uint32_t limit, unsigned flags)
@@ -48,9 +52,9 @@ static uint16_t make_shadow(const struct segcache *s)
 	bool code = s->type & 8;
 	if (code && !(s->type & 2))
 		return 0;                       /* execute-only: no data access at all */
-	if (s->base > GUEST_LIN_LIMIT)
+	if (s->base > seg_top)
 		return 0;
-	uint32_t room = GUEST_LIN_LIMIT - s->base;
+	uint32_t room = seg_top - s->base;
 	uint32_t limit = s->limit;
 	unsigned flags = WD_PRESENT | (s->db ? WD_32 : 0);
 	if (!code && (s->type & 4)) {
@@ -85,6 +89,17 @@ void seg_set_flat(int sreg, uint16_t sel, bool code)
 	*s = (struct segcache){ .sel = sel, .base = 0, .limit = 0xffffffffu, .type = code ? 0xb : 0x3,
 				.s = 1, .dpl = 0, .present = 1, .db = 1 };
 	s->shadow = make_shadow(s);
+}
+
+void seg_set_user_limit(uint32_t limit)
+{
+	uint32_t top = limit && limit - 1 < GUEST_LIN_LIMIT ? limit - 1 : GUEST_LIN_LIMIT;
+	if (top == seg_top)
+		return;
+	seg_top = top;
+	for (int i = 0; i < 6; i++)
+		vm.seg[i].shadow = make_shadow(&vm.seg[i]);
+	seg_publish();
 }
 
 void seg_publish(void)

@@ -116,6 +116,8 @@ bool desc_read(uint16_t sel, uint32_t *lo, uint32_t *hi);
 void seg_from_desc(struct segcache *s, uint16_t sel, uint32_t lo, uint32_t hi);
 void seg_set_flat(int sreg, uint16_t sel, bool code);
 void seg_publish(void);
+/* Cut every shadow below `limit` (0: only below the monitor). */
+void seg_set_user_limit(uint32_t limit);
 /* Segment-relative accesses with limit checks; false on a fault (*vec set). */
 bool seg_read(int sreg, uint32_t off, void *dst, uint32_t len, int *vec);
 bool seg_write(int sreg, uint32_t off, const void *src, uint32_t len, int *vec);

@@ -777,7 +777,7 @@ static void test_user_view_run_skips_supervisor_pages(void **state)
 	*pte(PT_A, L(0)) = F(0) | P | W | U;
 	*pte(PT_A, L(1)) = F(1) | P | W | A;              /* supervisor, accessed, next frame */
 	paging_on(PD_A, CR0_WP);
-	assert_true(mmu_set_user(true));
+	mmu_set_user(true);         /* a view of its own or the split: both skip it */
 	uint32_t pa, err;
 	assert_false(mmu_translate(L(1), ACC_USER, &pa, &err));
 	assert_int_equal(err, PF_P | PF_U);
@@ -785,6 +785,69 @@ static void test_user_view_run_skips_supervisor_pages(void **state)
 	assert_int_equal(mmu_host_fault(L(0), false, true, &err, &pa), MMU_HIDDEN);
 	assert_host(L(1), WP_NONE, 0);
 	assert_call(c0, OP_MAP, L(0), 4096, F(0), WP_RO);
+}
+
+/* A kernel above its user space (Linux at 0xC0000000): user mode keeps the
+ * kernel's shadow, nothing is unmapped or mapped, and its segments are to
+ * end at the lowest supervisor page. */
+#define KLIN 0xC0000000u
+static void test_user_split_keeps_kernel_shadow(void **state)
+{
+	(void)state;
+	build_as(PD_A, PT_A);
+	*pte(PT_A, L(0)) = F(0) | P | W | U;
+	*pde(PD_A, KLIN) = PT_B | P | W;
+	*pte(PT_B, KLIN + 0x3000) = F(7) | P | W;     /* supervisor */
+	paging_on(PD_A, CR0_WP);
+	uint32_t pa, err;
+	assert_int_equal(mmu_host_fault(L(0), false, false, &err, &pa), MMU_HIDDEN);
+	assert_int_equal(mmu_host_fault(KLIN + 0x3000, false, false, &err, &pa), MMU_HIDDEN);
+	unsigned c0 = ncalls;
+	uint64_t split = ctr("mmu.user.split_entries");
+	assert_false(mmu_set_user(true));
+	assert_int_equal(ncalls, c0);
+	assert_int_equal(mmu_user_limit(), KLIN + 0x3000);
+	assert_int_equal(ctr("mmu.user.split_entries"), split + 1);
+	assert_host(KLIN + 0x3000, WP_RO, F(7));
+	/* User mode still gets only what its walk allows. */
+	*pte(PT_A, L(2)) = F(9) | P | W;                /* supervisor, below the kernel */
+	assert_int_equal(mmu_host_fault(L(2), false, true, &err, &pa), MMU_TRUE);
+	assert_int_equal(err, PF_P | PF_U);
+	assert_false(mmu_set_user(true));              /* again: no change */
+	assert_false(mmu_set_user(false));
+	assert_int_equal(mmu_user_limit(), 0);
+	assert_int_equal(ncalls, c0);
+}
+
+/* Without CR0.WP the kernel may write pages user mode may only read: the
+ * views differ, so user mode gets its own. */
+static void test_user_split_needs_wp(void **state)
+{
+	(void)state;
+	build_as(PD_A, PT_A);
+	*pte(PT_A, L(0)) = F(0) | P | W | U;
+	paging_on(PD_A, 0);
+	uint32_t pa, err;
+	assert_int_equal(mmu_host_fault(L(0), false, false, &err, &pa), MMU_HIDDEN);
+	assert_true(mmu_set_user(true));
+	assert_int_equal(mmu_user_limit(), 0);
+}
+
+/* A supervisor page below a user page: no boundary separates them. */
+static void test_user_split_refused_when_kernel_is_low(void **state)
+{
+	(void)state;
+	build_as(PD_A, PT_A);
+	*pte(PT_A, L(0)) = F(0) | P | W;                /* supervisor */
+	*pde(PD_A, KLIN) = PT_B | P | W | U;
+	*pte(PT_B, KLIN) = F(3) | P | W | U;            /* user, above it */
+	paging_on(PD_A, CR0_WP);
+	uint32_t pa, err;
+	assert_int_equal(mmu_host_fault(L(0), false, false, &err, &pa), MMU_HIDDEN);
+	assert_int_equal(mmu_host_fault(KLIN, false, false, &err, &pa), MMU_HIDDEN);
+	assert_true(mmu_set_user(true));
+	assert_int_equal(mmu_user_limit(), 0);
+	assert_host(L(0), WP_NONE, 0);
 }
 
 /* Regression (a slowdown, fixed): mmu_set_user (shadow_mmu/mmu.c) flushes global pages with
@@ -1038,6 +1101,9 @@ int main(void)
 		T(test_invlpg),
 		T(test_user_view),
 		T(test_user_view_run_skips_supervisor_pages),
+		T(test_user_split_keeps_kernel_shadow),
+		T(test_user_split_needs_wp),
+		T(test_user_split_refused_when_kernel_is_low),
 		T(test_user_switch_restores_global_kernel_pages),
 		T(test_filled_list_does_not_grow_on_refill),
 		T(test_filled_overflow),
