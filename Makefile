@@ -71,6 +71,7 @@ unit_srcs_test_loader       := vmx_userspace/loader_multiboot.c
 unit_srcs_test_stats_report := vmx_userspace/stats_report.c vmm/stats.c
 unit_srcs_test_bt           := $(BT_SRCS)
 unit_srcs_test_mmu          := shadow_mmu/mmu.c shadow_mmu/mmio.c vmm/stats.c
+unit_srcs_test_vclock       := vmm/vclock.c $(DEV_SRCS)
 unit_libs_test_loader       := -lelf
 unit_libs_test_bt           := -lZydis
 UNIT_NAMES := $(basename $(notdir $(wildcard tests/unit/test_*.c)))
@@ -95,7 +96,7 @@ unit-asan: $(UNIT_ASAN)
 guest-tests: $(BUILD)/vmx $(GUEST_ELFS) $(BUILD)/.deps-test
 	@./tests/scripts/run-guests.sh $(BUILD)/vmx $(GUEST_ELFS)
 
-cli-tests: $(BUILD)/vmx $(GUEST_ELFS) $(GUEST_OUT)/bench_loop.elf $(GUEST_OUT)/triple_fault.elf $(GUEST_OUT)/echo.elf $(GUEST_OUT)/poweroff.elf $(GUEST_OUT)/bench_mmu.elf
+cli-tests: $(BUILD)/vmx $(GUEST_ELFS) include/tunables.h $(GUEST_OUT)/bench_loop.elf $(GUEST_OUT)/triple_fault.elf $(GUEST_OUT)/echo.elf $(GUEST_OUT)/poweroff.elf $(GUEST_OUT)/bench_mmu.elf
 	@./tests/scripts/cli-tests.sh $(BUILD)/vmx $(GUEST_OUT)
 
 check: unit unit-asan guest-tests cli-tests foreign-check

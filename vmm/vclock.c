@@ -28,6 +28,7 @@ void vclock_init(struct vclock *c, uint64_t (*host_now)(void), uint64_t min_peri
 	c->host_now = host_now;
 	c->host_base = host_now();
 	c->min_period = min_period_ns;
+	c->tsc_last = UINT64_MAX;           /* the first read may be 0 */
 	c->runs.name = "vmm.clock.timer_runs";
 	stats_register(&c->runs);
 }
