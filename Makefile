@@ -22,7 +22,7 @@ ASM_SRCS  := vmx_userspace/uworld/gate.S
 MON_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(MON_SRCS))
 HOST_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(HOST_SRCS)) $(patsubst %.S,$(BUILD)/obj/%.o,$(ASM_SRCS))
 
-.PHONY: all deps check unit unit-asan guest-tests cli-tests foreign-check run bench-bt bench-mmu clean
+.PHONY: all deps check unit unit-asan guest-tests cli-tests foreign-check run bench-bt bench-mmu bench-timer clean
 all: $(BUILD)/vmx
 
 # Installs what is missing when run as root; otherwise says what to run.
@@ -122,6 +122,9 @@ bench-bt: $(BUILD)/vmx $(GUEST_OUT)/bench_loop.elf $(GUEST_OUT)/tc_pressure.elf 
 
 bench-mmu: $(BUILD)/vmx $(GUEST_OUT)/bench_mmu.elf $(BUILD)/.deps-test
 	@./tests/scripts/bench-mmu.sh $(BUILD)/vmx
+
+bench-timer: $(BUILD)/vmx $(GUEST_OUT)/bench_loop.elf $(BUILD)/.deps-test
+	@./tests/scripts/bench-timer.sh $(BUILD)/vmx
 
 clean:
 	rm -rf $(BUILD)
