@@ -22,7 +22,7 @@ ASM_SRCS  := vmx_userspace/uworld/gate.S
 MON_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(MON_SRCS))
 HOST_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(HOST_SRCS)) $(patsubst %.S,$(BUILD)/obj/%.o,$(ASM_SRCS))
 
-.PHONY: all deps check unit unit-asan guest-tests cli-tests foreign-check userprog-native run bench-bt bench-mmu clean
+.PHONY: all deps check unit unit-asan guest-tests cli-tests foreign-check userprog-native run bench-bt bench-mmu bench-timer clean
 all: $(BUILD)/vmx
 
 # Installs what is missing when run as root; otherwise says what to run.
@@ -73,6 +73,7 @@ unit_srcs_test_stats_report := vmx_userspace/stats_report.c vmx_userspace/outfil
 unit_srcs_test_outfile      := vmx_userspace/outfile.c
 unit_srcs_test_bt           := $(BT_SRCS)
 unit_srcs_test_mmu          := shadow_mmu/mmu.c shadow_mmu/mmio.c vmm/stats.c
+unit_srcs_test_vclock       := vmm/vclock.c $(DEV_SRCS)
 unit_libs_test_loader       := -lelf
 unit_libs_test_bt           := -lZydis
 UNIT_NAMES := $(basename $(notdir $(wildcard tests/unit/test_*.c)))
@@ -97,7 +98,7 @@ unit-asan: $(UNIT_ASAN)
 guest-tests: $(BUILD)/vmx $(GUEST_ELFS) $(BUILD)/.deps-test
 	@./tests/scripts/run-guests.sh $(BUILD)/vmx $(GUEST_ELFS)
 
-cli-tests: $(BUILD)/vmx $(GUEST_ELFS) $(GUEST_OUT)/bench_loop.elf $(GUEST_OUT)/triple_fault.elf $(GUEST_OUT)/echo.elf $(GUEST_OUT)/poweroff.elf $(GUEST_OUT)/bench_mmu.elf
+cli-tests: $(BUILD)/vmx $(GUEST_ELFS) include/tunables.h $(GUEST_OUT)/bench_loop.elf $(GUEST_OUT)/triple_fault.elf $(GUEST_OUT)/echo.elf $(GUEST_OUT)/poweroff.elf $(GUEST_OUT)/bench_mmu.elf
 	@./tests/scripts/cli-tests.sh $(BUILD)/vmx $(GUEST_OUT)
 
 check: unit unit-asan guest-tests cli-tests foreign-check userprog-native
@@ -133,6 +134,8 @@ $(LINUX_OUT)/userprog: tests/linux/userprog.c | $(BUILD)/.deps-build
 	$(CC) -m32 -static -O2 $(WARN) -o $@ $< -lm
 userprog-native: $(LINUX_OUT)/userprog
 	@./tests/scripts/run-userprog.sh $<
+bench-timer: $(BUILD)/vmx $(GUEST_OUT)/bench_loop.elf $(BUILD)/.deps-test
+	@./tests/scripts/bench-timer.sh $(BUILD)/vmx
 
 clean:
 	rm -rf $(BUILD)

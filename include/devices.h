@@ -23,11 +23,13 @@ struct pic_chip {
 };
 struct pic {
 	struct pic_chip chip[2];
-	stat_counter io, irqs_raised, acks;
+	stat_counter io, irqs_raised, irqs_coalesced, acks;
 };
 void pic_init(struct pic *p);
 int pic_attach(struct pic *p, struct io_bus *bus);
-/* Input line changes (irq 0..15). Edge-triggered lines latch on a 0->1 edge. */
+/* Input line changes (irq 0..15). Edge-triggered lines latch on a 0->1 edge;
+ * an edge while the line's request is still in IRR adds nothing (counted in
+ * irqs_coalesced), as on the chip. */
 void pic_set_irq(struct pic *p, unsigned irq, bool level);
 static inline void pic_pulse_irq(struct pic *p, unsigned irq) { pic_set_irq(p, irq, 1); pic_set_irq(p, irq, 0); }
 /* True when the master would assert INTR to the CPU. */
@@ -55,13 +57,16 @@ struct pit {
 	uint8_t port61;         /* bits 0 (gate2) and 1 (speaker) as written */
 	uint64_t now_ns;        /* the latest time the caller gave */
 	uint64_t next_irq_ns;   /* channel 0's next output edge; UINT64_MAX if none */
-	stat_counter io, ticks;
+	stat_counter io, ticks, ticks_coalesced;
 };
 void pit_init(struct pit *t, struct pic *pic, uint64_t now_ns);
 int pit_attach(struct pit *t, struct io_bus *bus);
-/* Advance time: raises IRQ0 (edge) if channel 0's output fired since the
- * last call (at most once per call; missed periods are coalesced, counted in
- * `ticks` once per raise). Call before port accesses too, so reads are current. */
+/* The time port accesses see (call before them, so reads are exact); it
+ * raises nothing, so a guest polling the counter does not pace IRQ0. */
+void pit_set_time(struct pit *t, uint64_t now_ns);
+/* Advance time and raise IRQ0 (edge) if channel 0's output rose since the
+ * last call: at most once per call, counted in `ticks`; the periods that
+ * ended meanwhile are coalesced into it, counted in `ticks_coalesced`. */
 void pit_advance(struct pit *t, uint64_t now_ns);
 /* When the next IRQ0 edge is due (ns, same clock); UINT64_MAX when none. */
 uint64_t pit_next_deadline(const struct pit *t);

@@ -40,4 +40,16 @@
 /* Distinct shadow descriptors cached (the host LDT holds 8192). */
 #define TUNE_SHADOW_DESCRIPTORS  4096u
 
+/* ---- virtual clock (vmm/vclock.c) ---- */
+/* Guest time between two runs of the device timers, i.e. the shortest host
+ * timer period (ns). Each run costs a host signal (~3.5 us here) plus the
+ * guest's interrupt handler; a guest timer programmed faster has its
+ * missed periods coalesced into one interrupt per run, as an i8259 merges
+ * edges into one IRR bit. Counter and TSC reads stay exact. */
+#define TUNE_TIMER_MIN_PERIOD_NS 100000ull
+/* The guest TSC's rate (Hz): one cycle per guest nanosecond, so a guest
+ * calibrating it against any PIT channel measures 1000 MHz. Guest-visible:
+ * changing it changes what guests calibrate. */
+#define TUNE_TSC_HZ              1000000000ull
+
 #endif

@@ -59,7 +59,7 @@ static uint32_t do_halt(uint32_t next)
 			return 0;
 		}
 		stat_inc(&vs.halt_sleeps);
-		vm.w->wait(pit_next_deadline(&vm.pit));
+		vm.w->wait(vmm_wake_deadline());
 	}
 }
 
@@ -67,10 +67,11 @@ static void port_io(const struct co_rec *r)
 {
 	unsigned size = r->aux & 7;
 	uint16_t port = (r->aux & 8) ? (uint16_t)vm.ma->edx : (uint16_t)(r->aux >> 8);
-	/* Only the timer and the clock read time: the host clock is not free. */
+	/* Only the timer and the clock read time: the host clock is not free.
+	 * Reads are exact; IRQ0 is the clock's business (vmm_poll_devices). */
 	if ((port >= 0x40 && port <= 0x43) || port == 0x61 || port == 0x70 || port == 0x71) {
-		uint64_t now = vm.w->now_ns();
-		pit_advance(&vm.pit, now);
+		uint64_t now = vclock_now(&vm.clock);
+		pit_set_time(&vm.pit, now);
 		cmos_advance(&vm.cmos, now);
 	}
 	uint32_t mask = size == 1 ? 0xffu : size == 2 ? 0xffffu : 0xffffffffu;
@@ -80,7 +81,7 @@ static void port_io(const struct co_rec *r)
 	} else {
 		io_out(&vm.io, port, size, vm.ma->eax & mask);
 		if (port >= 0x40 && port <= 0x43)
-			vm.w->arm_timer(pit_next_deadline(&vm.pit));
+			vmm_timer_changed();
 		vmm_update_pending();    /* notices a debug-exit write at once */
 	}
 	if (vm.cfg.trace & VMX_TRACE_IO)

@@ -9,7 +9,6 @@
 #define FL_DF 0x400u
 #define FL_OF 0x800u
 
-static uint64_t tsc_offset;
 static uint32_t dr[8];
 
 void emulate_note_single_step(void) { dr[6] |= 0x4000u; }
@@ -157,7 +156,7 @@ static bool push(unsigned bytes, uint32_t v)
 static bool rdmsr(uint32_t idx, uint64_t *v)
 {
 	switch (idx) {
-	case 0x10: *v = __builtin_ia32_rdtsc() - tsc_offset; return true;
+	case 0x10: *v = vclock_tsc(&vm.clock); return true;
 	case 0x174: *v = sysenter_cs; return true;
 	case 0x175: *v = sysenter_esp; return true;
 	case 0x176: *v = sysenter_eip; return true;
@@ -172,7 +171,7 @@ static bool rdmsr(uint32_t idx, uint64_t *v)
 static bool wrmsr(uint32_t idx, uint64_t v)
 {
 	switch (idx) {
-	case 0x10: tsc_offset = __builtin_ia32_rdtsc() - v; return true;
+	case 0x10: vclock_set_tsc(&vm.clock, v); return true;
 	case 0x174: sysenter_cs = (uint32_t)v; return true;
 	case 0x175: sysenter_esp = (uint32_t)v; return true;
 	case 0x176: sysenter_eip = (uint32_t)v; return true;
@@ -392,7 +391,7 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 		return 0;
 	}
 	case M_RDTSC: case M_RDTSCP: {
-		uint64_t t = __builtin_ia32_rdtsc() - tsc_offset;
+		uint64_t t = vclock_tsc(&vm.clock);
 		vm.ma->eax = (uint32_t)t; vm.ma->edx = (uint32_t)(t >> 32);
 		if (in->mnem == M_RDTSCP) vm.ma->ecx = 0;
 		return 0;

@@ -28,6 +28,7 @@ struct vmm_stats vs = {
 	.seg_loads = C("vmm.seg.loads"), .ldt_writes = C("vmm.seg.ldt_writes"),
 	.emulated = C("vmm.emulated"), .monitor_range = C("mmu.monitor_range.emulated"),
 	.traced_emulated = C("mmu.trace.write_emulated"),
+	.host_arms = C("vmm.clock.host_arms"),
 };
 static stat_counter io_unclaimed = C("dev.unclaimed.io");
 
@@ -327,11 +328,46 @@ void vmm_update_pending(void)
 	vm.ma->pending = pic_intr_pending(&vm.pic) ? 1 : 0;
 }
 
-void vmm_poll_devices(void)
+/* PIT channel 0 on the virtual clock: a run raises IRQ0 once, however many
+ * periods ended since the last one. */
+static void pit_timer_fire(void *opaque, uint64_t now)
+{
+	(void)opaque;
+	pit_advance(&vm.pit, now);
+	vclock_timer_mod(&vm.pit_timer, pit_next_deadline(&vm.pit));
+}
+
+/* The host timer: the clock's next run, or the console poll. Setting it is
+ * a host call, so one already pending at least as early stays (waking
+ * early costs one idle poll, and polling re-arms). */
+static void arm_host_timer(void)
 {
 	uint64_t now = vm.w->now_ns();
-	pit_advance(&vm.pit, now);
-	cmos_advance(&vm.cmos, now);
+	uint64_t dl = vclock_host_deadline(&vm.clock);
+	if (dl > now + POLL_NS)
+		dl = now + POLL_NS;
+	if (vm.timer_armed > now && vm.timer_armed <= dl)
+		return;
+	vm.timer_armed = dl;
+	stat_inc(&vs.host_arms);
+	vm.w->arm_timer(dl);
+}
+
+void vmm_timer_changed(void)
+{
+	vclock_timer_mod(&vm.pit_timer, pit_next_deadline(&vm.pit));
+	arm_host_timer();
+}
+
+uint64_t vmm_wake_deadline(void)
+{
+	return vm.timer_armed;
+}
+
+void vmm_poll_devices(void)
+{
+	vclock_run(&vm.clock);
+	cmos_advance(&vm.cmos, vclock_now(&vm.clock));
 	unsigned room = uart_rx_space(&vm.uart);
 	if (room) {
 		uint8_t buf[64];
@@ -346,10 +382,7 @@ void vmm_poll_devices(void)
 		}
 	}
 	vmm_update_pending();
-	uint64_t dl = pit_next_deadline(&vm.pit);
-	if (dl > now + POLL_NS)
-		dl = now + POLL_NS;
-	vm.w->arm_timer(dl);
+	arm_host_timer();
 }
 
 /* ---- the translator's view of guest memory ---- */
@@ -430,10 +463,13 @@ int vmm_init(const struct vmm_config *cfg)
 	for (uint32_t pa = ROM_START; pa < ROM_END && pa < cfg->ram_size; pa += 0x1000)
 		mmu_trace(pa >> 12, rom_owner, true);
 
-	uint64_t now = vm.w->now_ns();
+	vclock_init(&vm.clock, vm.w->now_ns, TUNE_TIMER_MIN_PERIOD_NS);
+	uint64_t now = vclock_now(&vm.clock);
 	io_bus_init(&vm.io, &io_unclaimed);
 	pic_init(&vm.pic);
 	pit_init(&vm.pit, &vm.pic, now);
+	if (vclock_timer_init(&vm.clock, &vm.pit_timer, pit_timer_fire, (void *)0))
+		return -1;
 	uart_init(&vm.uart, 0x3f8, 4, &vm.pic, uart_tx, (void *)0);
 	cmos_init(&vm.cmos, vm.w->wall_seconds(), now, cfg->ram_size / 1024);
 	debug_exit_init(&vm.dbg, 0xf4);
@@ -524,11 +560,10 @@ void vmm_reset(const struct vmm_boot *b)
 		{ 0x43, 0x36 }, { 0x40, 0x00 }, { 0x40, 0x00 },
 		{ 0x3fc, 0x08 },
 	};
-	uint64_t now = vm.w->now_ns();
-	pit_advance(&vm.pit, now);
+	pit_set_time(&vm.pit, vclock_now(&vm.clock));
 	for (unsigned i = 0; i < sizeof(firmware) / sizeof(firmware[0]); i++)
 		io_out(&vm.io, firmware[i].port, 1, firmware[i].val);
-	vm.w->arm_timer(pit_next_deadline(&vm.pit));
+	vmm_timer_changed();
 }
 
 bool vmm_prepare_entry(void)

@@ -4,6 +4,7 @@
  * code pages), the periodic timer (interrupts delivered at an instruction
  * boundary, single-stepping to one if need be), and single-step traps. */
 #include "vm.h"
+#include "tunables.h"
 
 #define STEP_IRQ 1
 #define STEP_SMC 2
@@ -51,7 +52,6 @@ static enum trap_action reflect(const struct vmm_trap *t, const struct bt_pc *pc
 
 /* Traced-page writes per instruction: past a few, the instruction is
  * retranslated as a callout (a trap costs tens of callouts). */
-#include "tunables.h"
 #define ADAPT_THRESHOLD TUNE_ADAPT_THRESHOLD
 static struct { uint32_t lin, count; } adapt[256];
 
@@ -113,7 +113,10 @@ enum trap_action vmm_trap(struct vmm_trap *t)
 		/* The monitor (or the gate) was running: never touch device state
 		 * from here, leave a note for the monitor instead. */
 		if (t->kind == TRAP_ALARM) {
+			/* The next callout polls; a wake-up one period on covers a
+			 * return into a loop that makes no callout. */
 			vm.async_pending = true;
+			vm.w->arm_timer(vm.w->now_ns() + TUNE_TIMER_MIN_PERIOD_NS);
 			return TRAP_RESUME;
 		}
 		if (t->kind == TRAP_TRAP) {

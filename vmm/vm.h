@@ -9,6 +9,7 @@
 #include "world.h"
 #include "mmu.h"
 #include "devices.h"
+#include "vclock.h"
 #include "io.h"
 #include "bt.h"
 #include "stats.h"
@@ -59,7 +60,9 @@ struct vm {
 	bool idle;                 /* polling devices from hlt: the guest waits for an event */
 	int exit_status;
 	bool async_pending;        /* a timer fired while the monitor was busy */
-	uint64_t next_poll_ns;
+	struct vclock clock;       /* guest time, the TSC, the device timers */
+	struct vclock_timer pit_timer;
+	uint64_t timer_armed;      /* host ns the host timer is set for */
 	struct io_bus io;
 	struct pic pic;
 	struct pit pit;
@@ -76,6 +79,7 @@ struct vmm_stats {
 	stat_counter trap_segv, trap_bus, trap_fpe, trap_ill, trap_trap, trap_sys, trap_alarm;
 	stat_counter exc_delivered, irq_delivered, irq_async, halts, halt_sleeps, steps;
 	stat_counter smc_write_faults, seg_loads, ldt_writes, emulated, monitor_range, traced_emulated;
+	stat_counter host_arms;
 };
 extern struct vmm_stats vs;
 
@@ -90,6 +94,12 @@ void vmm_logx(const char *prefix, uint32_t v);
 void vmm_logf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void vmm_poll_devices(void);
 void vmm_update_pending(void);
+/* The guest programmed a timer device: its deadline moves, and so may the
+ * host timer. */
+void vmm_timer_changed(void);
+/* When the host timer next wakes the monitor (host ns): how long a halt
+ * may sleep. */
+uint64_t vmm_wake_deadline(void);
 #define FL_TF 0x100u
 uint32_t guest_eflags(void);
 void vmm_sync_mode(void);

@@ -201,6 +201,24 @@ done
 pf=$(grep '"mmu.fill.on_pte_write"' "$tmp/p.json" | grep -o '[0-9]*' | tail -1)
 if [ -n "$pf" ] && [ "$pf" -ge 1 ]; then ok pte-write-prefill; else bad pte-write-prefill "mmu.fill.on_pte_write=$pf"; fi
 
+# A fast guest timer (pit_fast: divisors 1..64) costs a bounded host timer
+# rate: signals per second of run time stay below 1.5 / the minimum timer
+# period whatever the guest programs, and the periods in between coalesce.
+minp=$(sed -n 's/^#define TUNE_TIMER_MIN_PERIOD_NS *\([0-9]*\).*/\1/p' include/tunables.h)
+s=$(date +%s%N)
+timeout 30 "$vmx" -kernel "$g/pit_fast.elf" -stats "$tmp/t.json" </dev/null >"$tmp/out" 2>"$tmp/err"
+st=$?
+ns=$(($(date +%s%N) - s))
+get() { grep "\"$1\"" "$tmp/t.json" 2>/dev/null | grep -o '[0-9]*' | tail -1; }
+sig=$(get vmm.trap.sigalrm); coal=$(get dev.pit.ticks_coalesced); irqs=$(get vmm.irq.delivered)
+if [ $st -eq 1 ] && [ -n "$minp" ] && [ -n "$sig" ] &&
+   awk -v s="$sig" -v ns="$ns" -v p="$minp" 'BEGIN { exit !(s / (ns / 1e9) < 1.5 * 1e9 / p) }' &&
+   [ "${coal:-0}" -gt 0 ] && [ "${irqs:-0}" -gt 0 ]; then
+	ok timer-signals-bounded
+else
+	bad timer-signals-bounded "status $st, $sig signals in $((ns / 1000000)) ms (min period $minp ns), coalesced $coal, irqs $irqs"
+fi
+
 # -stats - prints the table on stderr, guest output stays on stdout.
 "$vmx" -kernel "$g/hello.elf" -stats - </dev/null >"$tmp/out" 2>"$tmp/err"
 if grep -q "^PASS hello" "$tmp/out" && grep -q "bt.insn.translated" "$tmp/err"; then ok stats-table; else bad stats-table "no table on stderr"; fi

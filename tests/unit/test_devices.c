@@ -442,9 +442,11 @@ static void test_pit_irq0_deadline_and_coalescing(void **state)
 	assert_int_equal(pic_ack(&w.pic), 0x30);
 	outb(0x20, 0x20);
 
-	/* Ten periods missed: one edge, deadline moves past now. */
+	/* Nine periods ended: one edge, eight coalesced into it, deadline
+	 * moves past now. */
 	pit_advance(&w.pit, T0 + 10500000);
 	assert_int_equal(stats_find("dev.pit.ticks")->value, 2);
+	assert_int_equal(stats_find("dev.pit.ticks_coalesced")->value, 8);
 	assert_int_equal(pit_next_deadline(&w.pit), T0 + 10998323);
 	assert_int_equal(pic_ack(&w.pic), 0x30);
 	outb(0x20, 0x20);
@@ -887,7 +889,8 @@ static void test_stats_names(void **state)
 {
 	(void)state;
 	static const char *const names[] = {
-		"dev.pic.io", "dev.pic.irqs", "dev.pic.acks", "dev.pit.io", "dev.pit.ticks",
+		"dev.pic.io", "dev.pic.irqs", "dev.pic.irqs_coalesced", "dev.pic.acks", "dev.pit.io",
+		"dev.pit.ticks", "dev.pit.ticks_coalesced",
 		"dev.uart.io", "dev.uart.tx_bytes", "dev.uart.rx_bytes", "dev.cmos.io",
 		"dev.debugexit.io",
 	};

@@ -101,9 +101,11 @@ void pic_init(struct pic *p)
 	p->chip[SLAVE].elcr_mask = ELCR_MASK_SLAVE;
 	p->io.name = "dev.pic.io";
 	p->irqs_raised.name = "dev.pic.irqs";
+	p->irqs_coalesced.name = "dev.pic.irqs_coalesced";
 	p->acks.name = "dev.pic.acks";
 	stats_register(&p->io);
 	stats_register(&p->irqs_raised);
+	stats_register(&p->irqs_coalesced);
 	stats_register(&p->acks);
 }
 
@@ -111,8 +113,13 @@ void pic_set_irq(struct pic *p, unsigned irq, bool level)
 {
 	if (irq > 15)
 		return;
-	if (chip_line(&p->chip[irq >> 3], irq & 7, level))
+	struct pic_chip *c = &p->chip[irq >> 3];
+	bool pending = c->irr & (1u << (irq & 7));
+	if (chip_line(c, irq & 7, level)) {
 		stat_inc(&p->irqs_raised);
+		if (pending && !(c->elcr & (1u << (irq & 7))))
+			stat_inc(&p->irqs_coalesced);
+	}
 	if (irq >= 8)
 		update_cascade(p);
 }

@@ -1,6 +1,7 @@
 /* The i8254 interval timer at 0x40-0x43 and the PC's port 0x61 (channel 2
  * gate, speaker enable, OUT2 and refresh status). Counters are not stepped:
- * their value and OUT level are derived from elapsed time whenever asked. */
+ * their value and OUT level are derived from elapsed time whenever asked;
+ * IRQ0 is raised only when the caller advances time with pit_advance. */
 #include "devices.h"
 #include <stddef.h>
 
@@ -358,8 +359,10 @@ void pit_init(struct pit *t, struct pic *pic, uint64_t now_ns)
 	t->next_irq_ns = UINT64_MAX;
 	t->io.name = "dev.pit.io";
 	t->ticks.name = "dev.pit.ticks";
+	t->ticks_coalesced.name = "dev.pit.ticks_coalesced";
 	stats_register(&t->io);
 	stats_register(&t->ticks);
+	stats_register(&t->ticks_coalesced);
 }
 
 int pit_attach(struct pit *t, struct io_bus *bus)
@@ -370,16 +373,33 @@ int pit_attach(struct pit *t, struct io_bus *bus)
 	return 0;
 }
 
-void pit_advance(struct pit *t, uint64_t now_ns)
+void pit_set_time(struct pit *t, uint64_t now_ns)
 {
 	if (now_ns > t->now_ns)
 		t->now_ns = now_ns;
+}
+
+/* Rising edges of a periodic channel after the one at `due` up to `now`:
+ * the periods that end without an interrupt of their own. One-shot modes
+ * have a single edge. */
+static uint64_t edges_merged(const struct pit_channel *c, uint64_t due, uint64_t now)
+{
+	if (c->mode != 2 && c->mode != 3)
+		return 0;
+	uint64_t k_due = elapsed_ticks(c, due), k_now = elapsed_ticks(c, now);
+	return k_now > k_due ? (k_now - k_due) / reload_of(c) : 0;
+}
+
+void pit_advance(struct pit *t, uint64_t now_ns)
+{
+	pit_set_time(t, now_ns);
 	if (t->next_irq_ns == UINT64_MAX || t->next_irq_ns > t->now_ns)
 		return;
 	if (t->pic)
 		pic_pulse_irq(t->pic, 0);
 	stat_inc(&t->ticks);
 	/* Periods missed between calls collapse into this one edge. */
+	stat_add(&t->ticks_coalesced, edges_merged(&t->ch[0], t->next_irq_ns, t->now_ns));
 	update_deadline(t);
 }
 
