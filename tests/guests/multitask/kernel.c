@@ -56,7 +56,7 @@ static struct {
 #define idt sys_tables.idt
 #define tss sys_tables.tss
 
-enum pstate { P_FREE, P_RUNNABLE, P_WAITING, P_ZOMBIE };
+enum pstate { P_FREE, P_RUNNABLE, P_WAITING, P_SLEEPING, P_ZOMBIE };
 
 struct proc {
 	uint8_t fx[512] __attribute__((aligned(16)));	/* fxsave image while not running */
@@ -70,6 +70,7 @@ struct proc {
 	uint32_t tls_base;
 	uint32_t catch_eip;
 	uint32_t preempts, heap_pages;
+	uint32_t wake_tick;
 	int exit_code;
 	int killed;
 	uint32_t kill_vec, kill_err, kill_cr2, kill_eip;
@@ -84,7 +85,11 @@ static uint8_t pool[POOL_PAGES][PAGE] __attribute__((aligned(4096)));
 static uint32_t kpt[1024] __attribute__((aligned(4096)));	/* 0-4 MiB, shared by every space */
 static uint32_t boot_pd[1024] __attribute__((aligned(4096)));
 static uint8_t fx_init[512] __attribute__((aligned(16)));
-static uint32_t pool_used, nprocs;
+static uint32_t pool_used, nprocs, ticks;
+/* Frames given back by SYS_UNMAP, poisoned, handed out once the pool is
+ * used up: a stale translation of an unmapped page would show the poison. */
+static uint8_t *free_pages[16];
+static uint32_t nfree;
 static uint32_t boot_kesp;
 /* Counters that do not depend on timing, or are reported only as yes/no. */
 static uint32_t frames_from_user, bad_user_frames, kernel_irqs, fpu_moves;
@@ -133,9 +138,13 @@ static void fxrstor(const uint8_t *area) { __asm__ volatile("fxrstor %0" : : "m"
 
 static void *page_alloc(void)
 {
-	if (pool_used >= POOL_PAGES)
+	uint8_t *p;
+	if (pool_used < POOL_PAGES)
+		p = pool[pool_used++];
+	else if (nfree)
+		p = free_pages[--nfree];
+	else
 		fail("out of physical pages");
-	uint8_t *p = pool[pool_used++];
 	for (uint32_t i = 0; i < PAGE; i++)
 		p[i] = 0;
 	return p;
@@ -289,7 +298,7 @@ static void build_kstack(struct proc *p, const struct trapframe *tf)
 	p->kesp = (uint32_t)sp;
 }
 
-static void spawn(const char *name, void (*entry)(void))
+static void spawn(const char *name, void (*entry)(void), uint32_t fs)
 {
 	struct proc *p = proc_alloc(name);
 	p->pd = new_space(p);
@@ -304,7 +313,7 @@ static void spawn(const char *name, void (*entry)(void))
 	for (unsigned i = 0; i < sizeof(p->fx); i++)
 		p->fx[i] = fx_init[i];
 	struct trapframe tf = {
-		.ds = UDATA, .es = UDATA, .fs = UDATA, .gs = 0,
+		.ds = UDATA, .es = UDATA, .fs = fs, .gs = 0,
 		.eip = (uint32_t)entry, .cs = UCODE, .eflags = 0x202,
 		.user_esp = USTACK_TOP - 16, .user_ss = UDATA,
 	};
@@ -362,21 +371,44 @@ static void switch_to(struct proc *next)
 	swtch(prev ? &prev->kesp : &boot_kesp, next->kesp);
 }
 
-/* Round robin in pid order, starting after the current process. */
+/* Waits for the next interrupt with interrupts on, as an idle loop does:
+ * the timer then interrupts ring 0 (a frame without ESP/SS). */
+static void idle(void)
+{
+	__asm__ volatile("sti\n\thlt\n\tcli" ::: "memory");
+}
+
+/* Round robin in pid order, starting after the current process; idle
+ * while everyone left sleeps. */
 static void schedule(void)
 {
-	uint32_t start = current ? current->pid : 0;
-	for (uint32_t n = 1; n <= nprocs; n++) {
-		struct proc *p = &procs[(start + n - 1) % nprocs];
-		if (p->state == P_RUNNABLE) {
-			switch_to(p);
-			return;
+	for (;;) {
+		uint32_t start = current ? current->pid : 0;
+		int sleepers = 0;
+		for (uint32_t n = 1; n <= nprocs; n++) {
+			struct proc *p = &procs[(start + n - 1) % nprocs];
+			if (p->state == P_RUNNABLE) {
+				switch_to(p);
+				return;
+			}
+			sleepers += p->state == P_SLEEPING;
 		}
+		if (!sleepers)
+			break;
+		idle();
 	}
 	for (uint32_t i = 0; i < nprocs; i++)
 		if (procs[i].state == P_WAITING)
 			fail("every live process waits");
 	finish();
+}
+
+static void timer_tick(void)
+{
+	ticks++;
+	for (uint32_t i = 0; i < nprocs; i++)
+		if (procs[i].state == P_SLEEPING && (int32_t)(ticks - procs[i].wake_tick) >= 0)
+			procs[i].state = P_RUNNABLE;
 }
 
 static void wake_parent(struct proc *p)
@@ -464,6 +496,28 @@ static int sys_wait(void)
 	}
 }
 
+static int sys_sleep(uint32_t n)
+{
+	uint32_t start = ticks;
+	current->wake_tick = ticks + n;
+	current->state = P_SLEEPING;
+	schedule();
+	return ticks - start >= n ? 0 : -1;
+}
+
+static int sys_unmap(uint32_t va)
+{
+	uint8_t *pg = user_page(current, va);
+	if (!pg || nfree >= sizeof(free_pages) / sizeof(free_pages[0]))
+		return -1;
+	*upte(current, va) = 0;
+	__asm__ volatile("invlpg (%0)" : : "r"(va) : "memory");
+	for (uint32_t i = 0; i < PAGE; i++)
+		pg[i] = 0xDE;
+	free_pages[nfree++] = pg;
+	return 0;
+}
+
 static void syscall(struct trapframe *f)
 {
 	uint32_t r;
@@ -476,6 +530,8 @@ static void syscall(struct trapframe *f)
 	case SYS_WAIT: r = (uint32_t)sys_wait(); break;
 	case SYS_CATCH: current->catch_eip = f->ebx; r = 0; break;
 	case SYS_PREEMPTS: r = current->preempts; break;
+	case SYS_SLEEP: r = (uint32_t)sys_sleep(f->ebx); break;
+	case SYS_UNMAP: r = (uint32_t)sys_unmap(f->ebx); break;
 	default: r = (uint32_t)-1; break;
 	}
 	f->eax = r;
@@ -530,7 +586,10 @@ void trap(struct trapframe *f)
 	}
 	if (f->vector >= IRQ_BASE && f->vector < IRQ_BASE + 16) {
 		pic_eoi(f->vector - IRQ_BASE);
+		if (f->vector == IRQ_BASE)
+			timer_tick();
 		if (!from_user) {
+			/* Only the idle loop runs with interrupts on in ring 0. */
 			kernel_irqs++;
 			return;
 		}
@@ -625,6 +684,11 @@ struct expect { const char *name; int code; uint32_t vec, err, cr2; };
 
 static void finish(void)
 {
+	/* Ten ticks in the idle loop: that many interrupts of ring 0. */
+	uint32_t irqs = kernel_irqs, until = ticks + 10;
+	while ((int32_t)(ticks - until) < 0)
+		idle();
+	int idle_ok = kernel_irqs - irqs >= 10;
 	pit_stop();
 	pic_set_mask(0xFFFF);
 	uint32_t heap = 0;
@@ -632,8 +696,8 @@ static void finish(void)
 		print_proc(&procs[i]);
 		heap += procs[i].heap_pages;
 	}
-	kprintf("kernel: %u processes, %u heap pages faulted in, interrupts in ring 0: %u\n", nprocs, heap,
-		kernel_irqs);
+	kprintf("kernel: %u processes, %u heap pages faulted in\n", nprocs, heap);
+	kprintf("kernel: 10 ticks idle in sti;hlt took 10 interrupts of ring 0 or more: %s\n", idle_ok ? "yes" : "no");
 	kprintf("kernel: frames from ring 3 with RPL 3 at the top of the process's ESP0 stack: %s\n",
 		frames_from_user && !bad_user_frames ? "all" : "NOT ALL");
 	kprintf("kernel: FPU state moved on #NM at least twice: %s\n", fpu_moves >= 2 ? "yes" : "no");
@@ -659,7 +723,7 @@ static void finish(void)
 		if (bad)
 			kprintf("kernel: pid %u did not end as expected\n", p->pid);
 	}
-	if (bad || !frames_from_user || bad_user_frames || kernel_irqs || fpu_moves < 2)
+	if (bad || !frames_from_user || bad_user_frames || !idle_ok || fpu_moves < 2)
 		fail("see the report above");
 	pass();
 }
@@ -669,10 +733,11 @@ void guest_main(void)
 	paging_init();
 	tables_init();
 	ring0_checks();
-	spawn("fpu", user_fpu);
-	spawn("fpu", user_fpu);
-	spawn("mem", user_mem);
-	spawn("sel", user_sel);
+	spawn("fpu", user_fpu, UDATA);
+	spawn("fpu", user_fpu, UDATA);
+	spawn("mem", user_mem, UDATA);
+	/* Its first iret to ring 3 must null a DPL-0 %fs. */
+	spawn("sel", user_sel, PERCPU_SEL);
 	pic_remap(IRQ_BASE, IRQ_BASE + 8);
 	pic_set_mask(0xFFFE);			/* the PIT only */
 	pit_set_periodic(PIT_DIVISOR);

@@ -26,6 +26,8 @@
 #define SYS_WAIT     6		/* -> (pid << 8) | exit code of a dead child, or -1 */
 #define SYS_CATCH    7		/* (eip): the next fault resumes there, EAX=vector EDX=error ECX=CR2 */
 #define SYS_PREEMPTS 8		/* -> how often the timer took the CPU away from the caller */
+#define SYS_SLEEP    9		/* (ticks) -> 0 once at least that many timer ticks passed */
+#define SYS_UNMAP    10		/* (va): frees the page mapped there (its frame is reused) */
 
 /* The user part of an address space: one page table's worth at 1 GiB. */
 #define USER_BASE    0x40000000u

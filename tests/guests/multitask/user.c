@@ -325,13 +325,21 @@ UFN void user_mem(void)
 		*HEAP_WORD(0) = 0xCC;
 		local = 0x99;
 		*HEAP_WORD(9) = 0x5;			/* its own demand-paged page */
-		uprintf(S("child: pid %u, fork returned 0, heap and stack copied: %s, TLS inherited: %s\n"),
-			me, yes(copied), yes(self == TLS_TCB(pid)));
+		uint32_t slept = sys2(SYS_SLEEP, 50, 0);
+		uprintf(S("child: pid %u, fork returned 0, heap and stack copied: %s, TLS inherited: %s, slept 50 ticks: %s\n"),
+			me, yes(copied), yes(self == TLS_TCB(pid)), yes(slept == 0));
 		sys_exit(copied && self == TLS_TCB(pid) && local == 0x99 ? 0x11 : 0x1f);
 	}
 	uint32_t st = sys0(SYS_WAIT);
 	uprintf(S("mem: fork -> child %u, wait -> pid %u exit 0x%02x, own copy untouched: %s\n"),
 		child, st >> 8, st & 0xff, yes(*HEAP_WORD(0) == 0xC0DE0000u && local == 0x1234));
+	/* A page given back (the kernel poisons its frame), touched again: a
+	 * fault maps a new zeroed frame; a stale mapping would read poison. */
+	uint32_t um = sys2(SYS_UNMAP, (uint32_t)HEAP_WORD(3) & ~0xfffu, 0);
+	uint32_t again = *HEAP_WORD(3);
+	*HEAP_WORD(3) = 0xABCD;
+	uprintf(S("mem: unmap of heap page 3: %d, read after: 0x%x, rewritten: %s\n"), (int)um, again,
+		yes(*HEAP_WORD(3) == 0xABCD && *HEAP_WORD(2) == 0xC0DE0002u));
 	uprintf(S("mem: a write through a wild pointer at 0x0badc0de\n"));
 	*(volatile uint32_t *)0x0BADC0DE = 1;
 	uprintf(S("mem: survived the wild pointer\n"));
@@ -363,10 +371,15 @@ static const uint16_t sel_list[] __attribute__((section("urodata"))) = {
 
 UFN void user_sel(void)
 {
-	uint32_t pid = sys0(SYS_GETPID), cs, ss, ds;
+	uint32_t fs, cs, ss, ds;
+	/* Before anything else: the kernel's DPL-0 %fs must not have survived
+	 * the iret to ring 3 (a trap in between saves and restores the null). */
+	__asm__ volatile("movw %%fs, %w0" : "=r"(fs));
+	uint32_t pid = sys0(SYS_GETPID);
 	__asm__ volatile("movw %%cs, %w0\n\tmovw %%ss, %w1\n\tmovw %%ds, %w2" : "=r"(cs), "=r"(ss), "=r"(ds));
-	uprintf(S("sel: pid %u, cs 0x%02x ss 0x%02x ds 0x%02x (RPL %u)\n"), pid, cs & 0xffff, ss & 0xffff,
-		ds & 0xffff, cs & 3);
+	uprintf(S("sel: pid %u, cs 0x%02x ss 0x%02x ds 0x%02x (RPL %u), %%fs after the first iret 0x%02x\n"), pid,
+		cs & 0xffff, ss & 0xffff, ds & 0xffff, cs & 3, fs & 0xffff);
+	set_fs(UDATA);
 
 	/* The host's selectors mean this GDT's slots 5, 6 and 15 here. */
 	probe_fs(SEL_EMPTY, 0);
