@@ -432,6 +432,7 @@ static const char *vector_name(uint32_t v)
 {
 	switch (v) {
 	case 0: return "#DE";
+	case 1: return "#DB";
 	case 3: return "#BP";
 	case 4: return "#OF";
 	case 6: return "#UD";
@@ -563,10 +564,19 @@ static void user_fault(struct trapframe *f)
 	}
 	if (current->catch_eip) {
 		/* A probe the process asked for: it learns what happened. */
+		f->ecx = f->vector == 14 ? cr2 : f->eip;
+		if (f->vector == 1) {
+			/* A single-step trap: as a debugger would, report DR6's
+			 * BS bit, clear DR6 and stop stepping. */
+			uint32_t dr6;
+			__asm__ volatile("mov %%dr6, %0" : "=r"(dr6));
+			__asm__ volatile("mov %0, %%dr6" : : "r"(0u));
+			f->error = dr6 & 0x4000u;
+			f->eflags &= ~0x100u;
+		}
 		f->eip = current->catch_eip;
 		f->eax = f->vector;
 		f->edx = f->error;
-		f->ecx = cr2;
 		current->catch_eip = 0;
 		return;
 	}
@@ -612,13 +622,14 @@ void trap(struct trapframe *f)
 
 /* ---- checks from ring 0 ---- */
 
-static void lar_lsl(uint16_t sel, uint32_t *ar, uint32_t *lim, int *ar_ok, int *lim_ok)
+static void lar_lsl(uint16_t sel, uint32_t *ar, uint32_t *lim, int ok[4])
 {
-	uint8_t z1, z2;
+	uint8_t z1, z2, z3, z4;
 	uint32_t a = 0, l = 0;
-	__asm__ volatile("larl %k2, %0\n\tsetz %1" : "+r"(a), "=q"(z1) : "r"((uint32_t)sel));
-	__asm__ volatile("lsll %k2, %0\n\tsetz %1" : "+r"(l), "=q"(z2) : "r"((uint32_t)sel));
-	*ar = a; *lim = l; *ar_ok = z1; *lim_ok = z2;
+	__asm__ volatile("larl %k2, %0\n\tsetz %1" : "+r"(a), "=q"(z1) : "r"((uint32_t)sel) : "cc");
+	__asm__ volatile("lsll %k2, %0\n\tsetz %1" : "+r"(l), "=q"(z2) : "r"((uint32_t)sel) : "cc");
+	__asm__ volatile("verr %w2\n\tsetz %0\n\tverw %w2\n\tsetz %1" : "=q"(z3), "=q"(z4) : "r"(sel) : "cc");
+	*ar = a; *lim = l; ok[0] = z1; ok[1] = z2; ok[2] = z3; ok[3] = z4;
 }
 
 static const uint16_t probe_sels[] = { KCODE, KDATA, UCODE, UDATA, SEL_EMPTY, TLS_SEL, TSS_SEL, UDATA_HI,
@@ -642,10 +653,11 @@ static void ring0_checks(void)
 	kprintf("ring 0: str 0x%04x\n", tr);
 	for (unsigned i = 0; i < sizeof(probe_sels) / sizeof(probe_sels[0]); i++) {
 		uint32_t ar, lim;
-		int aok, lok;
-		lar_lsl(probe_sels[i], &ar, &lim, &aok, &lok);
-		kprintf("ring 0: selector 0x%04x lar %s 0x%08x lsl %s 0x%08x\n", probe_sels[i],
-			aok ? "ok" : "--", aok ? ar : 0, lok ? "ok" : "--", lok ? lim : 0);
+		int ok[4];
+		lar_lsl(probe_sels[i], &ar, &lim, ok);
+		kprintf("ring 0: selector 0x%04x lar %s 0x%08x lsl %s 0x%08x verr %s verw %s\n", probe_sels[i],
+			ok[0] ? "ok" : "--", ok[0] ? ar : 0, ok[1] ? "ok" : "--", ok[1] ? lim : 0,
+			ok[2] ? "ok" : "--", ok[3] ? "ok" : "--");
 	}
 	int sys_user = in_user_image((uint32_t)&sys_tables) ||
 		       in_user_image((uint32_t)&sys_tables + sizeof(sys_tables) - 1);

@@ -1,11 +1,12 @@
 /* multitask guest: the user programs, run at ring 3 by kernel.c. fpu (twice):
  * %gs TLS as glibc uses it, x87 and SSE state kept live across many
  * preemptions with different rounding modes; mem: demand-paged heap, fork
- * with a copied address space, then a wild pointer; sel: the host's
- * selectors against this GDT, lar/lsl/sgdt/str from ring 3, what popf may
- * not change at CPL 3, probes that fault, then hlt. Everything here lands in the utext and urodata sections,
- * the only kernel-image pages mapped for ring 3, so nothing may call into
- * the kernel's text or use its data: no globals, no library calls, no jump
+ * with a copied address space, unmap, then a wild pointer; sel: the host's
+ * selectors against this GDT, lar/lsl/verr/verw/sgdt/str from ring 3, what
+ * popf may not change at CPL 3, a single step, probes that fault, then hlt.
+ * Everything here lands in the utext and urodata sections, the only
+ * kernel-image pages mapped for ring 3, so nothing may call into the
+ * kernel's text or use its data: no globals, no library calls, no jump
  * tables, and literals through S().
  * Environment: ring 3, interrupts on, preempted at any instruction. */
 #include <stdarg.h>
@@ -111,7 +112,8 @@ UFN static const char *yes(int c) { return c ? S("yes") : S("NO"); }
 
 /* ---- probes that may fault ----
  * The kernel resumes a faulting probe at label 1 with EAX = vector,
- * EDX = error code and ECX = CR2; one that completes leaves EAX = -1. */
+ * EDX = error code (DR6.BS for #DB) and ECX = CR2 (#PF) or the EIP of the
+ * frame; one that completes leaves EAX = -1. */
 #define PROBE(vec, edx, ecx, body, ...)						\
 	__asm__ volatile("movl %[sys_catch], %%eax\n\tmovl $1f, %%ebx\n\tint $0x80\n\t" \
 			 "xorl %%ecx, %%ecx\n\txorl %%edx, %%edx\n\t"			\
@@ -154,6 +156,9 @@ UFN static uint32_t probe_ss(uint32_t sel)
 	report(S(""), vec, edx, ecx, 0);
 	return vec;
 }
+
+/* Defined by the single-step probe in user_sel. */
+extern const char user_step_next[];
 
 /* ---- fpu: TLS, then x87 and SSE state across preemptions ---- */
 
@@ -397,11 +402,13 @@ UFN void user_sel(void)
 
 	for (unsigned i = 0; i < sizeof(sel_list) / sizeof(sel_list[0]); i++) {
 		uint32_t sel = sel_list[i], ar = 0, lim = 0;
-		uint8_t zar, zlim;
+		uint8_t zar, zlim, zr, zw;
 		__asm__ volatile("larl %k2, %0\n\tsetz %1" : "+r"(ar), "=q"(zar) : "r"(sel) : "cc");
 		__asm__ volatile("lsll %k2, %0\n\tsetz %1" : "+r"(lim), "=q"(zlim) : "r"(sel) : "cc");
-		uprintf(S("ring 3: selector 0x%04x lar %s 0x%08x lsl %s 0x%08x\n"), sel,
-			zar ? S("ok") : S("--"), zar ? ar : 0, zlim ? S("ok") : S("--"), zlim ? lim : 0);
+		__asm__ volatile("verr %w2\n\tsetz %0\n\tverw %w2\n\tsetz %1" : "=q"(zr), "=q"(zw) : "r"(sel) : "cc");
+		uprintf(S("ring 3: selector 0x%04x lar %s 0x%08x lsl %s 0x%08x verr %s verw %s\n"), sel,
+			zar ? S("ok") : S("--"), zar ? ar : 0, zlim ? S("ok") : S("--"), zlim ? lim : 0,
+			zr ? S("ok") : S("--"), zw ? S("ok") : S("--"));
 	}
 
 	struct __attribute__((packed)) { uint16_t limit; uint32_t base; } g, i;
@@ -428,6 +435,12 @@ UFN void user_sel(void)
 	report(S("ud2"), vec, edx, ecx, 0);
 	PROBE(vec, edx, ecx, "divl %%ecx");
 	report(S("divl by zero"), vec, edx, ecx, 0);
+	/* The trap comes after the instruction that follows popf. */
+	PROBE(vec, edx, ecx, "pushfl\n\torl $0x100, (%%esp)\n\tpopfl\n\tmovl $1, %%edx\n"
+	      "user_step_next:\n\tnop\n\tnop");
+	uprintf(S("single step (TF set by popf; trap after the next instruction: %s)"),
+		yes(ecx == (uint32_t)user_step_next));
+	report(S(""), vec, edx, ecx, 0);
 	PROBE(vec, edx, ecx, "int $0x81");
 	report(S("int $0x81 through a DPL-0 gate"), vec, edx, ecx, 0);
 	PROBE(vec, edx, ecx, "cli");
