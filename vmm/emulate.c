@@ -370,7 +370,14 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 		else ma_set_reg(c.rm, n == 6 ? (dr[6] | 0xffff0ff0u) : n == 7 ? (dr[7] | 0x400) : dr[n]);
 		return 0;
 	}
-	case M_CLTS: vm.cr0 &= ~8u; mmu_set_cr0(vm.cr0); return 0;
+	case M_CLTS:
+		vm.cr0 &= ~8u;
+		mmu_set_cr0(vm.cr0);
+		/* CR0.TS is part of the translation mode, and the translator does
+		 * not end the unit at clts: what follows it there was translated
+		 * to raise #NM. Continue from a translation for TS clear. */
+		vm.eip = c.next;
+		return 1;
 	case M_INVD: case M_WBINVD: return 0;
 	case M_INVLPG:
 		if (mmu_invlpg(vm.seg[mseg(&c)].base + ea(&c)))
