@@ -74,6 +74,7 @@ enum vmm_boot_protocol { VMM_BOOT_MULTIBOOT, VMM_BOOT_LINUX };
 struct vmm_boot {
 	enum vmm_boot_protocol proto;
 	uint32_t eip, eax, ebx, esi;
+	const char *cmdline;    /* Linux: the command line (fw_cfg gives it too); copied */
 };
 void vmm_reset(const struct vmm_boot *b);
 /* Prepares MA_RESUME for entering the guest; false when the VM has stopped. */

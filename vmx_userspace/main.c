@@ -103,7 +103,8 @@ int main(int argc, char **argv)
 	console_init();
 	if (o.console_eof == 1 || (o.console_eof < 0 && !isatty(STDIN_FILENO)))
 		console_set_eof_char(0x04);
-	struct vmm_boot boot = { .proto = bs.proto, .eip = bs.entry, .eax = bs.eax, .ebx = bs.ebx, .esi = bs.esi };
+	struct vmm_boot boot = { .proto = bs.proto, .eip = bs.entry, .eax = bs.eax, .ebx = bs.ebx, .esi = bs.esi,
+				 .cmdline = o.append };
 	vmm_reset(&boot);
 	while (vmm_prepare_entry()) {
 		uworld_enter();
