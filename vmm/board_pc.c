@@ -21,8 +21,28 @@ static void machine_off(const char *why)
 	vmm_stop(EXIT_QUIT);
 }
 
+/* The drives' sectors are the VMX's image files, through the world. */
+static int disk_read(void *opaque, unsigned drive, uint64_t lba, void *buf, uint32_t count)
+{
+	(void)opaque;
+	return vm.w->disk_read(drive, lba, buf, count);
+}
+
+static int disk_write(void *opaque, unsigned drive, uint64_t lba, const void *buf, uint32_t count)
+{
+	(void)opaque;
+	return vm.w->disk_write(drive, lba, buf, count);
+}
+
+static int disk_flush(void *opaque, unsigned drive)
+{
+	(void)opaque;
+	return vm.w->disk_flush(drive);
+}
+
 int board_pc_init(const struct vmm_config *cfg)
 {
+	static const struct ata_backing disks = { disk_read, disk_write, disk_flush, (void *)0 };
 	uint64_t now = vm.w->now_ns();
 	stats_register(&io_unclaimed);
 	io_bus_init(&vm.io, &io_unclaimed);
@@ -33,9 +53,10 @@ int board_pc_init(const struct vmm_config *cfg)
 	debug_exit_init(&vm.dbg, 0xf4);
 	i8042_init(&vm.kbc, &vm.pic, machine_off);
 	fw_cfg_init(&vm.fwcfg, cfg->ram_size, 1);
+	ata_init(&vm.ata, &vm.pic, &disks, cfg->disk_sectors, cfg->disk_readonly);
 	if (pic_attach(&vm.pic, &vm.io) || pit_attach(&vm.pit, &vm.io) || uart_attach(&vm.uart, &vm.io) ||
 	    cmos_attach(&vm.cmos, &vm.io) || debug_exit_attach(&vm.dbg, &vm.io) ||
-	    i8042_attach(&vm.kbc, &vm.io) || fw_cfg_attach(&vm.fwcfg, &vm.io) ||
+	    i8042_attach(&vm.kbc, &vm.io) || fw_cfg_attach(&vm.fwcfg, &vm.io) || ata_attach(&vm.ata, &vm.io) ||
 	    legacy_attach(&vm.io, machine_off))
 		return -1;
 	if (cfg->testdev && testdev_attach() != 0)
@@ -72,6 +93,7 @@ void board_pc_reset(const struct vmm_boot *b)
 {
 	i8042_reset(&vm.kbc);
 	fw_cfg_reset(&vm.fwcfg);
+	ata_reset(&vm.ata);
 	fw_cfg_set_cmdline(&vm.fwcfg, b->proto == VMM_BOOT_LINUX ? b->cmdline : (const char *)0);
 	for (unsigned i = 0; i < sizeof(bda) / sizeof(bda[0]); i++)
 		if (bda[i].addr + 2 <= vm.cfg.ram_size)

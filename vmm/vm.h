@@ -17,6 +17,7 @@
 #include "../bt/decode.h"
 #include "devices/i8042.h"
 #include "devices/fw_cfg.h"
+#include "devices/ata.h"
 
 
 struct segcache {
@@ -70,6 +71,7 @@ struct vm {
 	struct debug_exit dbg;
 	struct i8042 kbc;
 	struct fw_cfg fwcfg;
+	struct ata ata;
 	uint16_t port80;
 };
 extern struct vm vm;

@@ -13,6 +13,7 @@
 #include "stats.h"
 #include "devices/i8042.h"
 #include "devices/fw_cfg.h"
+#include "devices/ata.h"
 
 static struct {
 	struct io_bus bus;
@@ -20,6 +21,10 @@ static struct {
 	struct pic pic;
 	struct i8042 kbc;
 	struct fw_cfg fw;
+	struct ata ata;
+	uint8_t disk[2][64 * 512];         /* drives 0 and 2: 64 sectors each */
+	bool fail_io;
+	unsigned flushes;
 	unsigned offs;
 	const char *why;
 } w;
@@ -28,6 +33,33 @@ static void off(const char *why)
 {
 	w.offs++;
 	w.why = why;
+}
+
+static int mem_read(void *opaque, unsigned drive, uint64_t lba, void *buf, uint32_t count)
+{
+	assert_ptr_equal(opaque, &w);
+	if (w.fail_io)
+		return -1;
+	assert_true(lba + count <= 64);
+	memcpy(buf, w.disk[drive / 2] + lba * 512, count * 512);
+	return 0;
+}
+
+static int mem_write(void *opaque, unsigned drive, uint64_t lba, const void *buf, uint32_t count)
+{
+	(void)opaque;
+	if (w.fail_io)
+		return -1;
+	assert_true(lba + count <= 64);
+	memcpy(w.disk[drive / 2] + lba * 512, buf, count * 512);
+	return 0;
+}
+
+static int mem_flush(void *opaque, unsigned drive)
+{
+	(void)opaque; (void)drive;
+	w.flushes++;
+	return 0;
 }
 
 static int setup(void **state)
@@ -39,7 +71,12 @@ static int setup(void **state)
 	pic_init(&w.pic);
 	i8042_init(&w.kbc, &w.pic, off);
 	fw_cfg_init(&w.fw, 128u << 20, 1);
-	if (pic_attach(&w.pic, &w.bus) || i8042_attach(&w.kbc, &w.bus) || fw_cfg_attach(&w.fw, &w.bus))
+	static const uint64_t sectors[ATA_DRIVES] = { 64, 0, 64, 0 };
+	static const bool ro[ATA_DRIVES] = { false, false, true, false };
+	struct ata_backing back = { mem_read, mem_write, mem_flush, &w };
+	ata_init(&w.ata, &w.pic, &back, sectors, ro);
+	if (pic_attach(&w.pic, &w.bus) || i8042_attach(&w.kbc, &w.bus) || fw_cfg_attach(&w.fw, &w.bus) ||
+	    ata_attach(&w.ata, &w.bus))
 		return -1;
 	return 0;
 }
@@ -333,6 +370,236 @@ static void test_fw_cfg_cmdline(void **state)
 	assert_int_equal(fw_le(4), 1);
 }
 
+/* -------------------------------------------------------------------- ATA */
+
+static uint16_t inw(uint16_t port) { return (uint16_t)io_in(&w.bus, port, 2); }
+static void outw(uint16_t port, uint16_t v) { io_out(&w.bus, port, 2, v); }
+
+static void ata_task(uint16_t base, uint32_t lba, uint8_t count)
+{
+	outb(base + 6, (uint8_t)(0xe0 | (lba >> 24)));
+	outb(base + 2, count);
+	outb(base + 3, (uint8_t)lba);
+	outb(base + 4, (uint8_t)(lba >> 8));
+	outb(base + 5, (uint8_t)(lba >> 16));
+}
+
+static void test_ata_reset_and_identify(void **state)
+{
+	(void)state;
+	assert_int_equal(inb(0x1f7), 0x50);
+	assert_int_equal(inb(0x1f2), 1);            /* ATA signature */
+	assert_int_equal(inb(0x1f3), 1);
+	assert_int_equal(inb(0x1f4), 0);
+	outb(0x1f6, 0xb0);                          /* absent slave */
+	assert_int_equal(inb(0x1f7), 0);
+	outb(0x1f7, 0xec);
+	assert_int_equal(inb(0x1f7), 0);            /* it ignores commands */
+	outb(0x1f6, 0xa0);
+	outb(0x1f7, 0xec);
+	assert_int_equal(inb(0x3f6), 0x58);
+	uint16_t id[256];
+	for (int i = 0; i < 256; i++)
+		id[i] = inw(0x1f0);
+	assert_int_equal(inb(0x1f7), 0x50);
+	assert_int_equal(id[0], 0x0040);
+	assert_int_equal(id[1], 2);                 /* 64 sectors: QEMU's minimum of 2 cylinders */
+	assert_int_equal(id[3], 16);
+	assert_int_equal(id[6], 63);
+	assert_int_equal(id[49] & 0x200, 0x200);
+	assert_int_equal(id[60] | (uint32_t)id[61] << 16, 64);
+	assert_int_equal(id[47], 0x8000 | ATA_MAX_MULTIPLE);
+	assert_int_equal(id[27], 'V' << 8 | 'M');   /* "VMX HARDDISK", high byte first */
+	assert_int_equal(id[28], 'X' << 8 | ' ');
+	assert_int_equal(id[46], ' ' << 8 | ' ');
+	assert_int_equal(id[83] & 0x1000, 0x1000);
+	/* The secondary channel has its own task file. */
+	assert_int_equal(inb(0x177), 0x50);
+	/* An empty channel's ports are not decoded. */
+	assert_int_equal(io_in(&w.bus, 0x1e8, 1), 0xff);
+}
+
+static void test_ata_read_write_lba_and_chs(void **state)
+{
+	(void)state;
+	outb(0x3f6, 0x02);
+	ata_task(0x1f0, 5, 2);
+	outb(0x1f7, 0x30);
+	assert_int_equal(inb(0x1f7), 0x58);         /* first block: DRQ, no interrupt */
+	for (int i = 0; i < 512; i++)
+		outw(0x1f0, (uint16_t)(i * 3));
+	assert_int_equal(inb(0x1f7), 0x50);
+	assert_int_equal(w.disk[0][5 * 512 + 2], 3);
+	assert_int_equal(w.disk[0][6 * 512 + 510], (uint8_t)(511 * 3));
+	assert_int_equal(inb(0x1f3), 6);            /* the last sector written */
+	/* LBA 6 by CHS: cylinder 0, head 0, sector 7. */
+	outb(0x1f6, 0xa0);
+	outb(0x1f2, 1);
+	outb(0x1f3, 7);
+	outb(0x1f4, 0);
+	outb(0x1f5, 0);
+	outb(0x1f7, 0x20);
+	assert_int_equal(inb(0x1f7), 0x58);
+	assert_int_equal(inw(0x1f0), 256 * 3);
+	for (int i = 1; i < 256; i++)
+		inw(0x1f0);
+	assert_int_equal(inb(0x1f7), 0x50);
+	/* Sector count 0 means 256: past the end of a 64-sector disk. */
+	ata_task(0x1f0, 0, 0);
+	outb(0x1f7, 0x20);
+	assert_int_equal(inb(0x1f7), 0x41);
+	assert_int_equal(inb(0x1f1), 0x04);
+	/* CHS sector 0 names nothing. */
+	outb(0x1f6, 0xa0);
+	outb(0x1f2, 1);
+	outb(0x1f3, 0);
+	outb(0x1f7, 0x20);
+	assert_int_equal(inb(0x1f7), 0x41);
+	assert_int_equal(stats_find("dev.ata.0.errors")->value, 2);
+	assert_int_equal(stats_find("dev.ata.0.writes")->value, 2);
+	assert_int_equal(stats_find("dev.ata.0.reads")->value, 1);
+	assert_int_equal(stats_find("dev.ata.0.sectors")->value, 3);
+}
+
+static void test_ata_multiple(void **state)
+{
+	(void)state;
+	outb(0x3f6, 0x02);
+	ata_task(0x1f0, 0, 8);
+	outb(0x1f7, 0xc5);                          /* no SET MULTIPLE yet */
+	assert_int_equal(inb(0x1f7), 0x41);
+	assert_int_equal(inb(0x1f1), 0x04);
+	outb(0x1f2, 3);
+	outb(0x1f7, 0xc6);                          /* not a power of two */
+	assert_int_equal(inb(0x1f7), 0x41);
+	outb(0x1f2, 4);
+	outb(0x1f7, 0xc6);
+	assert_int_equal(inb(0x1f7), 0x50);
+	ata_task(0x1f0, 20, 6);                     /* blocks of 4 then 2 */
+	outb(0x1f7, 0xc5);
+	for (int blk = 0; blk < 2; blk++) {
+		assert_int_equal(inb(0x1f7), 0x58);
+		for (int i = 0; i < (blk ? 2 : 4) * 256; i++)
+			outw(0x1f0, (uint16_t)(blk * 0x1000 + i));
+	}
+	assert_int_equal(inb(0x1f7), 0x50);
+	assert_int_equal(stats_find("dev.ata.0.writes")->value, 2);
+	ata_task(0x1f0, 20, 6);
+	outb(0x1f7, 0xc4);
+	assert_int_equal(inb(0x1f7), 0x58);
+	for (int i = 0; i < 4 * 256; i++)
+		assert_int_equal(inw(0x1f0), (uint16_t)i);
+	assert_int_equal(inb(0x1f7), 0x58);
+	for (int i = 0; i < 2 * 256; i++)
+		assert_int_equal(inw(0x1f0), (uint16_t)(0x1000 + i));
+	assert_int_equal(inb(0x1f7), 0x50);
+	assert_int_equal(stats_find("dev.ata.0.reads")->value, 2);
+	assert_int_equal(stats_find("dev.ata.0.sectors")->value, 12);
+}
+
+static void test_ata_flush_and_interrupts(void **state)
+{
+	(void)state;
+	outb(0x20, 0x11); outb(0x21, 0x08); outb(0x21, 0x04); outb(0x21, 0x01);
+	outb(0xa0, 0x11); outb(0xa1, 0x70); outb(0xa1, 0x02); outb(0xa1, 0x01);
+	outb(0x21, 0x00); outb(0xa1, 0x00);
+	outb(0x1f7, 0xe7);
+	assert_int_equal(w.flushes, 1);             /* done by the time the command ends */
+	assert_true(pic_intr_pending(&w.pic));
+	assert_int_equal(pic_ack(&w.pic), 0x76);    /* IRQ 14 */
+	outb(0xa0, 0x20); outb(0x20, 0x20);
+	assert_int_equal(inb(0x3f6), 0x50);         /* alternate status keeps INTRQ */
+	assert_true(w.ata.ch[0].intrq);
+	assert_int_equal(inb(0x1f7), 0x50);
+	assert_false(w.ata.ch[0].intrq);
+	/* nIEN keeps the line low; clearing it lets a pending INTRQ through. */
+	outb(0x3f6, 0x02);
+	outb(0x1f7, 0xe7);
+	assert_false(pic_intr_pending(&w.pic));
+	outb(0x3f6, 0x00);
+	assert_true(pic_intr_pending(&w.pic));
+	assert_int_equal(pic_ack(&w.pic), 0x76);
+	outb(0xa0, 0x20); outb(0x20, 0x20);
+	inb(0x1f7);
+	/* A read raises INTRQ for each block, a write after each block but
+	 * the first DRQ. */
+	ata_task(0x1f0, 0, 2);
+	outb(0x1f7, 0x20);
+	assert_true(w.ata.ch[0].intrq);
+	inb(0x1f7);
+	for (int i = 0; i < 256; i++)
+		inw(0x1f0);
+	assert_true(w.ata.ch[0].intrq);
+	inb(0x1f7);
+	for (int i = 0; i < 256; i++)
+		inw(0x1f0);
+	assert_false(w.ata.ch[0].intrq);            /* none after the last read block */
+	assert_int_equal(stats_find("dev.ata.0.flushes")->value, 2);
+	assert_int_equal(w.flushes, 2);
+	/* The secondary channel uses IRQ 15. */
+	assert_false(w.pic.chip[1].irr & 0x80);
+	outb(0x177, 0xe7);
+	assert_true(w.pic.chip[1].irr & 0x80);
+}
+
+static void test_ata_host_errors_and_readonly(void **state)
+{
+	(void)state;
+	outb(0x3f6, 0x02);
+	w.fail_io = true;
+	ata_task(0x1f0, 3, 1);
+	outb(0x1f7, 0x30);
+	for (int i = 0; i < 256; i++)
+		outw(0x1f0, 0xffff);
+	assert_int_equal(inb(0x1f7), 0x41);
+	assert_int_equal(inb(0x1f1), 0x44);         /* ABRT | UNC */
+	assert_int_equal(inb(0x1f3), 3);            /* the failing sector */
+	ata_task(0x1f0, 3, 1);
+	outb(0x1f7, 0x20);
+	assert_int_equal(inb(0x1f7), 0x41);
+	assert_int_equal(inb(0x1f1), 0x44);
+	assert_int_equal(stats_find("dev.ata.0.errors")->value, 2);
+	w.fail_io = false;
+	/* Drive 2 (secondary master) is read-only: writes abort, reads work. */
+	outb(0x376, 0x02);
+	ata_task(0x170, 0, 1);
+	outb(0x177, 0x30);
+	assert_int_equal(inb(0x177), 0x41);
+	assert_int_equal(inb(0x171), 0x04);
+	ata_task(0x170, 0, 1);
+	outb(0x177, 0x20);
+	assert_int_equal(inb(0x177), 0x58);
+	assert_int_equal(stats_find("dev.ata.2.errors")->value, 1);
+	/* Unknown commands abort; the task file is locked during a transfer. */
+	outb(0x1f7, 0xff);
+	assert_int_equal(inb(0x1f7), 0x41);
+	ata_task(0x1f0, 0, 1);
+	outb(0x1f7, 0x20);
+	outb(0x1f2, 9);
+	assert_int_equal(inb(0x1f2), 1);
+}
+
+static void test_ata_soft_reset(void **state)
+{
+	(void)state;
+	outb(0x1f2, 4);
+	outb(0x1f7, 0xc6);
+	ata_task(0x1f0, 0, 1);
+	outb(0x1f7, 0x20);
+	assert_int_equal(inb(0x1f7), 0x58);
+	outb(0x3f6, 0x04);                          /* SRST */
+	outb(0x3f6, 0x00);
+	assert_int_equal(inb(0x1f7), 0x50);
+	assert_int_equal(inb(0x1f2), 1);
+	assert_int_equal(inb(0x1f1), 1);
+	assert_int_equal(inb(0x1f6), 0xa0);
+	/* SET MULTIPLE survives a soft reset only until a hardware reset. */
+	ata_reset(&w.ata);
+	ata_task(0x1f0, 0, 1);
+	outb(0x1f7, 0xc4);
+	assert_int_equal(inb(0x1f7), 0x41);
+}
+
 #define T(f) cmocka_unit_test_setup(f, setup)
 
 int main(void)
@@ -349,6 +616,12 @@ int main(void)
 		T(test_fw_cfg_items),
 		T(test_fw_cfg_rewind_and_ignored_accesses),
 		T(test_fw_cfg_cmdline),
+		T(test_ata_reset_and_identify),
+		T(test_ata_read_write_lba_and_chs),
+		T(test_ata_multiple),
+		T(test_ata_flush_and_interrupts),
+		T(test_ata_host_errors_and_readonly),
+		T(test_ata_soft_reset),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
