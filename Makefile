@@ -60,12 +60,13 @@ foreign-check: $(BUILD)/vmx $(FOREIGN_CHECKED) $(BUILD)/.deps-test
 $(FOREIGN_ELFS) $(FOREIGN_REPRO_ELFS): | $(BUILD)/.deps-build
 
 # ---- unit tests (cmocka), each built plain and with ASan/UBSan ----
-UNIT_CFLAGS := -std=gnu11 $(WARN) -O1 -g -Iinclude -Ibt -Ivmx_userspace
+UNIT_CFLAGS := -std=gnu11 $(WARN) -O1 -g -Iinclude -Ibt -Ivmx_userspace -Ivmm
 SAN_FLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 DEV_SRCS    := vmm/stats.c vmm/iobus.c shadow_mmu/mmio.c $(wildcard vmm/devices/*.c)
 BT_SRCS     := $(wildcard bt/*.c) vmm/stats.c
 unit_srcs_test_devices      := $(DEV_SRCS)
 unit_srcs_test_iobus        := $(DEV_SRCS)
+unit_srcs_test_pc_devices   := $(DEV_SRCS)
 unit_srcs_test_options      := vmx_userspace/options.c
 unit_srcs_test_loader       := vmx_userspace/loader_multiboot.c vmx_userspace/loader_bzimage.c vmx_userspace/pc_memmap.c
 unit_srcs_test_bzimage      := vmx_userspace/loader_bzimage.c vmx_userspace/pc_memmap.c

@@ -109,8 +109,7 @@ int cmos_attach(struct cmos *c, struct io_bus *bus);
  * accesses so the clock registers read current. */
 void cmos_advance(struct cmos *c, uint64_t now_ns);
 
-/* ---- legacy glue: i8042 status/data (0x64/0x60), fast A20 (0x92), reset
- * control (0xCF9), ACPI PM1a control (0x604): resets and power-off call
+/* ---- legacy glue: fast A20 (0x92), reset control (0xCF9), ACPI PM1a control (0x604): resets and power-off call
  * `off` with a one-line reason ---- */
 int legacy_attach(struct io_bus *bus, void (*off)(const char *why));
 

@@ -51,6 +51,12 @@ struct world_ops {
 	/* One line of diagnostics (no newline needed). */
 	void (*log)(const char *line);
 	uint64_t (*wall_seconds)(void);
+	/* The ATA drives' images (drive = QEMU's -drive index 0..3), whole
+	 * 512-byte sectors; each returns 0, or -1 when the host failed. A flush
+	 * returns once the data is on stable storage (fdatasync). */
+	int (*disk_read)(unsigned drive, uint64_t lba, void *buf, uint32_t count);
+	int (*disk_write)(unsigned drive, uint64_t lba, const void *buf, uint32_t count);
+	int (*disk_flush)(unsigned drive);
 };
 
 struct vmm_config {
@@ -61,6 +67,8 @@ struct vmm_config {
 	uint32_t tc_size;          /* bytes of translation cache, <= MON_TC_MAX */
 	unsigned trace;            /* VMX_TRACE_* bits */
 	bool testdev;              /* the pc-testdev memory window at 0xFF000000 */
+	uint64_t disk_sectors[4];  /* ATA drive at -drive index i: its size; 0: none */
+	bool disk_readonly[4];
 	uint32_t gate_callout, gate_ibl, gate_ibl_miss; /* linear addresses in the monitor area */
 	uint32_t gate_exit_shared, gate_learn_shared;
 	uint16_t sel_code32, sel_flat, sel_mongs;
@@ -74,6 +82,7 @@ enum vmm_boot_protocol { VMM_BOOT_MULTIBOOT, VMM_BOOT_LINUX };
 struct vmm_boot {
 	enum vmm_boot_protocol proto;
 	uint32_t eip, eax, ebx, esi;
+	const char *cmdline;    /* Linux: the command line (fw_cfg gives it too); copied */
 };
 void vmm_reset(const struct vmm_boot *b);
 /* Prepares MA_RESUME for entering the guest; false when the VM has stopped. */

@@ -3,7 +3,6 @@
  * and the virtual EFLAGS, plus the monitor's named counters. */
 #include "vm.h"
 #include "mmio.h"
-#include "devices/testdev.h"
 #include <stdarg.h>
 
 struct vm vm;
@@ -30,7 +29,6 @@ struct vmm_stats vs = {
 	.traced_emulated = C("mmu.trace.write_emulated"),
 	.host_arms = C("vmm.clock.host_arms"),
 };
-static stat_counter io_unclaimed = C("dev.unclaimed.io");
 
 #include "tunables.h"
 #define POLL_NS TUNE_POLL_NS
@@ -310,12 +308,6 @@ void vmm_sync_mode(void)
 }
 
 /* ---- devices ---- */
-static void uart_tx(void *opaque, uint8_t b)
-{
-	(void)opaque;
-	vm.w->console_write(&b, 1);
-}
-
 static void debug_exit_check(void)
 {
 	if (vm.dbg.fired && !vm.stopped)
@@ -326,15 +318,6 @@ void vmm_update_pending(void)
 {
 	debug_exit_check();
 	vm.ma->pending = pic_intr_pending(&vm.pic) ? 1 : 0;
-}
-
-/* PIT channel 0 on the virtual clock: a run raises IRQ0 once, however many
- * periods ended since the last one. */
-static void pit_timer_fire(void *opaque, uint64_t now)
-{
-	(void)opaque;
-	pit_advance(&vm.pit, now);
-	vclock_timer_mod(&vm.pit_timer, pit_next_deadline(&vm.pit));
 }
 
 /* The host timer: the clock's next run, or the console poll. Setting it is
@@ -434,13 +417,6 @@ static void trace_translation(void *ctx, uint32_t eip, uint32_t tc, unsigned nin
 	vmm_logf("vmx: bt: eip %08x -> tc %08x: %u instructions, %u bytes", eip, tc, ninsn, tc_len);
 }
 
-/* A reset or power-off ends the VM with status 0, as QEMU with -no-reboot. */
-static void machine_off(const char *why)
-{
-	vmm_logf("vmx: %s: stopping", why);
-	vmm_stop(EXIT_QUIT);
-}
-
 int vmm_init(const struct vmm_config *cfg)
 {
 	vm = (struct vm){ 0 };
@@ -454,7 +430,6 @@ int vmm_init(const struct vmm_config *cfg)
 	unsigned nrest = (unsigned)(sizeof(vs) - sizeof(vs.callout)) / sizeof(stat_counter);
 	for (unsigned i = 0; i < nrest; i++)
 		stats_register(&rest[i]);
-	stats_register(&io_unclaimed);
 
 	struct mmu_config mc = { .ram = cfg->ram, .ram_size = cfg->ram_size, .w = vm.w };
 	mmu_init(&mc);
@@ -463,23 +438,9 @@ int vmm_init(const struct vmm_config *cfg)
 	for (uint32_t pa = ROM_START; pa < ROM_END && pa < cfg->ram_size; pa += 0x1000)
 		mmu_trace(pa >> 12, rom_owner, true);
 
-	vclock_init(&vm.clock, vm.w->now_ns, TUNE_TIMER_MIN_PERIOD_NS);
-	uint64_t now = vclock_now(&vm.clock);
-	io_bus_init(&vm.io, &io_unclaimed);
-	pic_init(&vm.pic);
-	pit_init(&vm.pit, &vm.pic, now);
-	if (vclock_timer_init(&vm.clock, &vm.pit_timer, pit_timer_fire, (void *)0))
-		return -1;
-	uart_init(&vm.uart, 0x3f8, 4, &vm.pic, uart_tx, (void *)0);
-	cmos_init(&vm.cmos, vm.w->wall_seconds(), now, cfg->ram_size / 1024);
-	debug_exit_init(&vm.dbg, 0xf4);
-	if (pic_attach(&vm.pic, &vm.io) || pit_attach(&vm.pit, &vm.io) || uart_attach(&vm.uart, &vm.io) ||
-	    cmos_attach(&vm.cmos, &vm.io) || debug_exit_attach(&vm.dbg, &vm.io) ||
-	    legacy_attach(&vm.io, machine_off))
+	if (board_pc_init(cfg) != 0)
 		return -1;
 	stats_register(&unassigned);
-	if (cfg->testdev && testdev_attach() != 0)
-		return -1;
 
 	struct bt_env env = {
 		.code_ptr = code_ptr, .trace_code_page = trace_code_page, .ctx = (void *)0,
@@ -549,21 +510,7 @@ void vmm_reset(const struct vmm_boot *b)
 	vmm_sync_mode();
 	vm.eip = b->eip;
 
-	/* The devices as QEMU's firmware leaves them for a multiboot kernel:
-	 * the PIC pair at vectors 0x08/0x70 with the BIOS's masks, the PIT
-	 * ticking at 18.2 Hz, the UART's OUT2 (interrupt line) enabled. Written
-	 * through the ports, as the firmware does. */
-	static const struct { uint16_t port; uint8_t val; } firmware[] = {
-		{ 0x20, 0x11 }, { 0x21, 0x08 }, { 0x21, 0x04 }, { 0x21, 0x01 },
-		{ 0xa0, 0x11 }, { 0xa1, 0x70 }, { 0xa1, 0x02 }, { 0xa1, 0x01 },
-		{ 0x21, 0xb8 }, { 0xa1, 0x8e },
-		{ 0x43, 0x36 }, { 0x40, 0x00 }, { 0x40, 0x00 },
-		{ 0x3fc, 0x08 },
-	};
-	pit_set_time(&vm.pit, vclock_now(&vm.clock));
-	for (unsigned i = 0; i < sizeof(firmware) / sizeof(firmware[0]); i++)
-		io_out(&vm.io, firmware[i].port, 1, firmware[i].val);
-	vmm_timer_changed();
+	board_pc_reset(b);
 }
 
 bool vmm_prepare_entry(void)

@@ -16,6 +16,9 @@
 #include "callout_kinds.h"
 #include "x86.h"
 #include "../bt/decode.h"
+#include "devices/i8042.h"
+#include "devices/fw_cfg.h"
+#include "devices/ata.h"
 
 
 struct segcache {
@@ -69,6 +72,9 @@ struct vm {
 	struct uart uart;
 	struct cmos cmos;
 	struct debug_exit dbg;
+	struct i8042 kbc;
+	struct fw_cfg fwcfg;
+	struct ata ata;
 	uint16_t port80;
 };
 extern struct vm vm;
@@ -93,6 +99,10 @@ void vmm_log(const char *s);
 void vmm_logx(const char *prefix, uint32_t v);
 void vmm_logf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void vmm_poll_devices(void);
+/* board_pc.c: the PC's devices, attached to vm.io, and the state its
+ * firmware leaves them (and the BIOS data area) in. */
+int board_pc_init(const struct vmm_config *cfg);
+void board_pc_reset(const struct vmm_boot *b);
 void vmm_update_pending(void);
 /* The guest programmed a timer device: its deadline moves, and so may the
  * host timer. */

@@ -50,6 +50,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return 2;
 	}
+	uint64_t disk_sectors[VMX_DRIVES] = { 0 };
+	for (unsigned i = 0; i < VMX_DRIVES; i++)
+		if (o.drive[i].path &&
+		    disk_open(i, o.drive[i].path, o.drive[i].readonly, &disk_sectors[i], err, sizeof(err)) != 0) {
+			fprintf(stderr, "%s\n", err);
+			return 2;
+		}
 	uint32_t ram_size = o.mem_mb << 20;
 	struct uworld_info wi;
 	if (uworld_init(ram_size, &wi, err, sizeof(err)) != 0) {
@@ -95,6 +102,10 @@ int main(int argc, char **argv)
 		.sel_code32 = wi.sel_code32, .sel_flat = wi.sel_flat, .sel_mongs = wi.sel_mongs,
 		.world = &uworld_ops,
 	};
+	for (unsigned i = 0; i < VMX_DRIVES; i++) {
+		cfg.disk_sectors[i] = disk_sectors[i];
+		cfg.disk_readonly[i] = o.drive[i].readonly;
+	}
 	if (vmm_init(&cfg) != 0) {
 		fprintf(stderr, "vmx: monitor initialization failed\n");
 		return 4;
@@ -103,7 +114,8 @@ int main(int argc, char **argv)
 	console_init();
 	if (o.console_eof == 1 || (o.console_eof < 0 && !isatty(STDIN_FILENO)))
 		console_set_eof_char(0x04);
-	struct vmm_boot boot = { .proto = bs.proto, .eip = bs.entry, .eax = bs.eax, .ebx = bs.ebx, .esi = bs.esi };
+	struct vmm_boot boot = { .proto = bs.proto, .eip = bs.entry, .eax = bs.eax, .ebx = bs.ebx, .esi = bs.esi,
+				 .cmdline = o.append };
 	vmm_reset(&boot);
 	while (vmm_prepare_entry()) {
 		uworld_enter();
@@ -114,6 +126,11 @@ int main(int argc, char **argv)
 	vmm_stopped(&status);
 	uworld_fini();
 	console_restore();
+	if (disk_close_all() != 0) {
+		fprintf(stderr, "vmx: a disk image could not be synced at exit\n");
+		if (status == 1)
+			status = 4;
+	}
 	if (o.stats_path && stats_report(o.stats_path, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s\n", err);
 		if (status == 1)

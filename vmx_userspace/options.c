@@ -134,8 +134,101 @@ static int parse_trace(const char *opt, const char *arg, unsigned *mask, char *e
 	return 0;
 }
 
+/* Paths of -drive file=, where ",," stands for a comma, as in QEMU. */
+static char drive_paths[VMX_DRIVES][4096];
+
+static int add_drive(struct vmx_options *o, const char *opt, int index, const char *path,
+		     bool readonly, char *err, size_t errlen)
+{
+	if (index < 0)
+		for (index = 0; index < (int)VMX_DRIVES && o->drive[index].path; index++)
+			;
+	if (index >= (int)VMX_DRIVES)
+		return fail(err, errlen, "vmx: %s: no free drive index (0..%u)", opt, VMX_DRIVES - 1);
+	if (o->drive[index].path)
+		return fail(err, errlen, "vmx: %s: drive index %d is given twice", opt, index);
+	if (!*path)
+		return fail(err, errlen, "vmx: %s: empty file name", opt);
+	o->drive[index].path = path;
+	o->drive[index].readonly = readonly;
+	return 0;
+}
+
+/* -drive file=IMG[,format=raw][,index=N][,readonly=on|off][,if=ide][,media=disk] */
+static int parse_drive(struct vmx_options *o, const char *opt, const char *arg, char *err, size_t errlen)
+{
+	int index = -1;
+	bool readonly = false;
+	const char *file = NULL;
+	char *path = NULL;
+	for (const char *p = arg; *p;) {
+		size_t klen = strcspn(p, "=,");
+		if (p[klen] != '=')
+			return fail(err, errlen, "vmx: %s: '%.*s' is not key=value", opt, (int)klen, p);
+		const char *v = p + klen + 1;
+		if (klen == 4 && !memcmp(p, "file", 4)) {
+			unsigned slot = 0;
+			while (slot < VMX_DRIVES && drive_paths[slot][0])
+				slot++;
+			if (slot == VMX_DRIVES)
+				return fail(err, errlen, "vmx: %s: too many drives", opt);
+			path = drive_paths[slot];
+			size_t n = 0;
+			for (; *v && !(v[0] == ',' && v[1] != ','); v++) {
+				if (v[0] == ',')
+					v++;     /* ",," is one comma */
+				if (n + 1 >= sizeof drive_paths[0])
+					return fail(err, errlen, "vmx: %s: file name too long", opt);
+				path[n++] = *v;
+			}
+			path[n] = 0;
+			file = path;
+			if (!n)
+				return fail(err, errlen, "vmx: %s: empty file name", opt);
+		} else {
+			size_t vlen = strcspn(v, ",");
+			if (klen == 6 && !memcmp(p, "format", 6)) {
+				if (vlen != 3 || memcmp(v, "raw", 3))
+					return fail(err, errlen, "vmx: %s: format '%.*s': only raw images are supported",
+						    opt, (int)vlen, v);
+			} else if (klen == 5 && !memcmp(p, "index", 5)) {
+				if (vlen != 1 || *v < '0' || *v >= '0' + (int)VMX_DRIVES)
+					return fail(err, errlen, "vmx: %s: index '%.*s' is not 0..%u", opt, (int)vlen, v,
+						    VMX_DRIVES - 1);
+				index = *v - '0';
+			} else if (klen == 8 && !memcmp(p, "readonly", 8)) {
+				if (vlen == 2 && !memcmp(v, "on", 2))
+					readonly = true;
+				else if (vlen == 3 && !memcmp(v, "off", 3))
+					readonly = false;
+				else
+					return fail(err, errlen, "vmx: %s: readonly '%.*s' is neither on nor off",
+						    opt, (int)vlen, v);
+			} else if (klen == 2 && !memcmp(p, "if", 2)) {
+				if (vlen != 3 || memcmp(v, "ide", 3))
+					return fail(err, errlen, "vmx: %s: if '%.*s': only ide drives exist", opt,
+						    (int)vlen, v);
+			} else if (klen == 5 && !memcmp(p, "media", 5)) {
+				if (vlen != 4 || memcmp(v, "disk", 4))
+					return fail(err, errlen, "vmx: %s: media '%.*s': only disks exist", opt,
+						    (int)vlen, v);
+			} else {
+				return fail(err, errlen,
+					    "vmx: %s: unknown key '%.*s' (file, format, index, readonly, if, media)",
+					    opt, (int)klen, p);
+			}
+			v += vlen;
+		}
+		p = *v ? v + 1 : v;
+	}
+	if (!file)
+		return fail(err, errlen, "vmx: %s: file=IMG is missing", opt);
+	return add_drive(o, opt, index, file, readonly, err, errlen);
+}
+
 int vmx_parse_options(int argc, char **argv, struct vmx_options *o, char *err, size_t errlen)
 {
+	memset(drive_paths, 0, sizeof drive_paths);
 	memset(o, 0, sizeof *o);
 	o->mem_mb = 128;
 	o->append = "";
@@ -167,7 +260,8 @@ int vmx_parse_options(int argc, char **argv, struct vmx_options *o, char *err, s
 		if (strcmp(name, "kernel") && strcmp(name, "m") && strcmp(name, "append") &&
 		    strcmp(name, "mode") && strcmp(name, "stats") && strcmp(name, "trace") &&
 		    strcmp(name, "tc-size") && strcmp(name, "device") && strcmp(name, "initrd") &&
-		    strcmp(name, "console-eof"))
+		    strcmp(name, "console-eof") && strcmp(name, "drive") && strcmp(name, "hda") &&
+		    strcmp(name, "hdb") && strcmp(name, "hdc") && strcmp(name, "hdd"))
 			return fail(err, errlen, "vmx: unknown option '%s' (see -help)", opt);
 
 		if (i + 1 >= argc)
@@ -185,6 +279,12 @@ int vmx_parse_options(int argc, char **argv, struct vmx_options *o, char *err, s
 			if (strcmp(arg, "on") && strcmp(arg, "off"))
 				return fail(err, errlen, "vmx: %s: '%s' is neither on nor off", opt, arg);
 			o->console_eof = !strcmp(arg, "on");
+		} else if (!strcmp(name, "drive")) {
+			if (parse_drive(o, opt, arg, err, errlen) < 0)
+				return -1;
+		} else if (name[0] == 'h' && name[1] == 'd') {
+			if (add_drive(o, opt, name[2] - 'a', arg, false, err, errlen) < 0)
+				return -1;
 		} else if (!strcmp(name, "initrd")) {
 			if (!*arg)
 				return fail(err, errlen, "vmx: %s: empty file name", opt);
@@ -270,6 +370,17 @@ void vmx_print_help(void *stdio_file)
 "  -device pc-testdev\n"
 "                 add the test device's memory window (64 KiB at 0xFF000000\n"
 "                 that reads back what was written), as QEMU's pc-testdev.\n"
+"  -drive file=IMG,format=raw[,index=N][,readonly=on]\n"
+"                 an ATA disk backed by the raw image IMG at index N (0, 1:\n"
+"                 primary master and slave at 0x1F0, IRQ 14; 2, 3: secondary\n"
+"                 at 0x170, IRQ 15; default: the first free index). A comma\n"
+"                 in IMG is written ,, as in QEMU. Writes go to IMG as the\n"
+"                 guest makes them; FLUSH CACHE and the end of the run\n"
+"                 fdatasync it. IMG must be readable, and writable unless\n"
+"                 readonly=on (then the guest's writes fail). Counters:\n"
+"                 dev.ata.N.{reads,writes,sectors,flushes,errors}.\n"
+"  -hda IMG, -hdb IMG, -hdc IMG, -hdd IMG\n"
+"                 -drive file=IMG,format=raw,index=0 (1, 2, 3).\n"
 "  -help, -h      print this help and exit.\n"
 "\n"
 "Guest machine:\n"
@@ -292,8 +403,8 @@ void vmx_print_help(void *stdio_file)
 "  0              quit with Ctrl-A x, the guest reset or powered off the\n"
 "                 machine (as QEMU with -no-reboot), or it halted with\n"
 "                 interrupts off (nothing could ever wake it)\n"
-"  2              bad command line, unusable kernel file, or a -stats path\n"
-"                 vmx cannot write\n"
+"  2              bad command line, unusable kernel file, a -stats path vmx\n"
+"                 cannot write, or a disk image vmx cannot open\n"
 "  3              the guest triple-faulted\n"
 "  4              internal monitor error, or guest behaviour vmx does not\n"
 "                 support\n"

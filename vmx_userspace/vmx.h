@@ -10,6 +10,11 @@
 
 /* ---- options ---- */
 enum vmx_mode { VMX_MODE_BT = 0 };
+#define VMX_DRIVES 4                 /* -drive index 0..3: primary master/slave, secondary master/slave */
+struct vmx_drive {
+	const char *path;        /* NULL: no drive at this index */
+	bool readonly;
+};
 
 struct vmx_options {
 	const char *kernel;      /* -kernel FILE (required) */
@@ -21,6 +26,7 @@ struct vmx_options {
 	unsigned trace_mask;     /* -trace LIST: comma separated names, see VMX_TRACE_* */
 	unsigned tc_kb;          /* -tc-size KB: translation cache size, default 0 = built-in */
 	bool testdev;            /* -device pc-testdev */
+	struct vmx_drive drive[VMX_DRIVES]; /* -drive file=IMG,format=raw[,index=N][,readonly=on], -hda..-hdd */
 	int console_eof;         /* -console-eof on|off: 1, 0; -1 (default): on unless stdin is a terminal */
 	bool help;
 };
@@ -95,6 +101,19 @@ size_t console_read(uint8_t *buf, size_t n, bool waiting, bool *quit);
 void console_set_eof_char(int c);
 /* The fd to poll for input, or -1 when there is none (EOF or closed). */
 int console_input_fd(void);
+
+/* ---- disk images (disk.c) ---- */
+/* Opens the raw image of drive `index` (read-write unless readonly) and
+ * gives its size in 512-byte sectors; a one-line message in err and -1 if
+ * it cannot be used. */
+int disk_open(unsigned index, const char *path, bool readonly, uint64_t *sectors,
+	      char *err, size_t errlen);
+/* What world_ops' disk_read/disk_write/disk_flush do: 0 or -1. */
+int disk_read(unsigned drive, uint64_t lba, void *buf, uint32_t count);
+int disk_write(unsigned drive, uint64_t lba, const void *buf, uint32_t count);
+int disk_flush(unsigned drive);
+/* fdatasync and close every image; -1 if a sync failed. */
+int disk_close_all(void);
 
 /* ---- statistics report ---- */
 /* Writes all registered counters (include/stats.h): as one flat JSON object

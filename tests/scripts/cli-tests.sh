@@ -325,5 +325,40 @@ else
 	bad signals "script (util-linux) is not installed"
 fi
 
+# ATA disk images: refused at start with one line and status 2 when missing,
+# unreadable, read-only (without readonly=on) or not a regular file.
+truncate -s 4M "$tmp/disk.img"
+expect_error drive-missing 2 "nope.img: No such file" -kernel "$g/hello.elf" -drive file="$tmp/nope.img",format=raw
+expect_error drive-directory 2 "Is a directory" -kernel "$g/hello.elf" -hda "$tmp"
+cp "$tmp/disk.img" "$tmp/ro.img"; chmod 444 "$tmp/ro.img"
+expect_error drive-read-only 2 "read-only (readonly=on" -kernel "$g/hello.elf" -hda "$tmp/ro.img"
+"$vmx" -kernel "$g/hello.elf" -drive file="$tmp/ro.img",format=raw,index=1,readonly=on </dev/null >"$tmp/out" 2>"$tmp/err"
+st=$?
+if [ $st -eq 1 ] && grep -q "^PASS hello" "$tmp/out"; then ok drive-readonly-on; else bad drive-readonly-on "status $st: $(head -c 200 "$tmp/err")"; fi
+cp "$tmp/disk.img" "$tmp/noread.img"; chmod 000 "$tmp/noread.img"
+expect_error drive-unreadable 2 "not readable" -kernel "$g/hello.elf" -hdb "$tmp/noread.img"
+expect_error drive-bad-format 2 "only raw images" -kernel "$g/hello.elf" -drive file="$tmp/disk.img",format=qcow2
+# Each FLUSH CACHE the ata guest sends (three) is one fdatasync of the image
+# before the command completes, plus one at exit; its writes reach the file.
+"$vmx" -kernel "$g/ata.elf" -drive file="$tmp/disk.img",format=raw,index=0 -stats "$tmp/ata.json" \
+	</dev/null >"$tmp/out" 2>"$tmp/err"
+st=$?
+flushes=$(grep '"dev.ata.0.flushes"' "$tmp/ata.json" | grep -o '[0-9]*' | tail -1)
+if [ $st -eq 1 ] && [ "$flushes" = 3 ]; then ok ata-flush-counter; else bad ata-flush-counter "status $st, dev.ata.0.flushes=$flushes"; fi
+# Sector 10's first word, as the guest wrote it (0x1234).
+w=$(od -An -tx2 -j $((10 * 512)) -N 2 "$tmp/disk.img" | tr -d ' ')
+if [ "$w" = 1234 ]; then ok ata-writes-reach-image; else bad ata-writes-reach-image "sector 10 starts with $w"; fi
+if command -v strace >/dev/null 2>&1; then
+	truncate -s 0 "$tmp/disk.img"; truncate -s 4M "$tmp/disk.img"
+	strace -f -e trace=fdatasync -o "$tmp/strace" "$vmx" -kernel "$g/ata.elf" \
+		-drive file="$tmp/disk.img",format=raw,index=0 </dev/null >"$tmp/out" 2>"$tmp/err"
+	st=$?
+	n=$(grep -c 'fdatasync(.*= 0' "$tmp/strace")
+	if [ $st -eq 1 ] && [ "$n" = 4 ]; then ok ata-flush-fdatasync
+	else bad ata-flush-fdatasync "status $st, $n fdatasync calls (want 3 flushes + 1 at exit)"; fi
+else
+	echo "SKIP cli ata-flush-fdatasync: strace is not installed"
+fi
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

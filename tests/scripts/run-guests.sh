@@ -10,11 +10,18 @@ out=build/guest-results
 mkdir -p "$out"
 pass=0 fail=0
 
+# A blank 4 MiB raw image per run and per side for the ata guest, which
+# writes it (so the two runs never see each other's data).
+img=$(mktemp -d)
+trap 'rm -rf "$img"' EXIT
+blank_image() { rm -f "$img/$1.img"; truncate -s 4M "$img/$1.img"; echo "$img/$1.img"; }
+
 # Extra vmx options per guest (the guest must behave the same anyway).
 vmx_args() {
 	case "$1" in
 	tc_pressure) echo "-tc-size 128" ;;
 	mmio) echo "-device pc-testdev" ;;
+	ata) echo "-drive file=$(blank_image vmx),format=raw,index=0" ;;
 	*) echo "" ;;
 	esac
 }
@@ -26,6 +33,7 @@ qemu_args() {
 	case "$1" in
 	mmio) echo "-device pc-testdev" ;;
 	pit_fast) echo "-icount shift=0" ;;
+	ata) echo "-drive file=$(blank_image qemu),format=raw,index=0" ;;
 	*) echo "" ;;
 	esac
 }

@@ -236,6 +236,38 @@ static void test_tiny_error_buffer(void **state)
 	assert_int_equal(vmx_parse_options(2, argv, &o, NULL, 0), -1);
 }
 
+static void test_drives(void **state)
+{
+	struct vmx_options o;
+	(void)state;
+	assert_int_equal(PARSE(&o, "-kernel", "k", "-drive", "file=a.img,format=raw,index=2,readonly=on",
+			       "-hda", "b.img", "--drive", "format=raw,file=c,,d.img"), 0);
+	assert_string_equal(o.drive[2].path, "a.img");
+	assert_true(o.drive[2].readonly);
+	assert_string_equal(o.drive[0].path, "b.img");
+	assert_false(o.drive[0].readonly);
+	assert_string_equal(o.drive[1].path, "c,d.img");   /* first free index; ",," is a comma */
+	assert_null(o.drive[3].path);
+	assert_int_equal(PARSE(&o, "-kernel", "k", "-hdd", "d", "-hdc", "c", "-drive", "file=x,if=ide,media=disk"), 0);
+	assert_string_equal(o.drive[3].path, "d");
+	assert_string_equal(o.drive[2].path, "c");
+	assert_string_equal(o.drive[0].path, "x");
+	assert_int_equal(PARSE(&o, "-kernel", "k"), 0);
+	for (int i = 0; i < VMX_DRIVES; i++)
+		assert_null(o.drive[i].path);
+	expect_error(PARSE(&o, "-kernel", "k", "-hda", "a", "-drive", "file=b,index=0"), "index 0 is given twice");
+	expect_error(PARSE(&o, "-kernel", "k", "-drive", "file=b,format=qcow2"), "only raw");
+	expect_error(PARSE(&o, "-kernel", "k", "-drive", "file=b,index=4"), "not 0..3");
+	expect_error(PARSE(&o, "-kernel", "k", "-drive", "file=b,readonly=yes"), "neither on nor off");
+	expect_error(PARSE(&o, "-kernel", "k", "-drive", "file=b,cache=none"), "unknown key 'cache'");
+	expect_error(PARSE(&o, "-kernel", "k", "-drive", "format=raw"), "file=IMG is missing");
+	expect_error(PARSE(&o, "-kernel", "k", "-drive", "file="), "empty file name");
+	expect_error(PARSE(&o, "-kernel", "k", "-drive", "b.img"), "not key=value");
+	expect_error(PARSE(&o, "-kernel", "k", "-drive", "file=b,if=scsi"), "only ide");
+	expect_error(PARSE(&o, "-kernel", "k", "-hda", "a", "-hdb", "b", "-hdc", "c", "-hdd", "d",
+			   "-drive", "file=e"), "no free drive index");
+}
+
 static void test_help_text(void **state)
 {
 	static const char *must[] = {
@@ -247,6 +279,8 @@ static void test_help_text(void **state)
 		"0xF4", "(V << 1) | 1", "isa-debug-exit",
 		"\n  0 ", "\n  2 ", "\n  3 ", "triple", "\n  4 ", "internal monitor error",
 		"multiboot", "JSON",
+		"-drive file=IMG,format=raw", "readonly=on", "-hda IMG", "-hdb IMG", "fdatasync",
+		"dev.ata.N.", "IRQ 14", "IRQ 15",
 	};
 	char *buf = NULL;
 	size_t len = 0;
@@ -279,6 +313,7 @@ int main(void)
 		cmocka_unit_test(test_tc_size),
 		cmocka_unit_test(test_usage_errors),
 		cmocka_unit_test(test_tiny_error_buffer),
+		cmocka_unit_test(test_drives),
 		cmocka_unit_test(test_help_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

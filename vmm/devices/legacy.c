@@ -1,9 +1,8 @@
-/* What is left of the PC's legacy glue that boot code pokes at: the i8042
- * status and data ports (no keyboard: input buffer always empty, so "wait
- * until bit 1 clears" loops end; 0xFE pulses reset), the fast A20 gate at
- * 0x92 (A20 always on), the reset control register 0xCF9 and the ACPI PM1a
- * control register at 0x604 (SLP_EN powers off), as on QEMU's PC. Resets
- * and power-off end the VM, as QEMU does with -no-reboot. */
+/* What is left of the PC's legacy glue that boot code pokes at (the
+ * keyboard controller is i8042.c): the fast A20 gate at 0x92 (A20 always
+ * on), the reset control register 0xCF9 and the ACPI PM1a control register
+ * at 0x604 (SLP_EN powers off), as on QEMU's PC. Resets and power-off end
+ * the VM, as QEMU does with -no-reboot. */
 #include "devices.h"
 
 static uint8_t port92 = 0x02;
@@ -13,11 +12,7 @@ static void (*machine_off)(const char *why);
 static uint32_t legacy_read(void *opaque, uint16_t port, unsigned size)
 {
 	(void)opaque; (void)size;
-	switch (port) {
-	case 0x64: return 0x1c;        /* system flag, command last, unlocked; buffers empty */
-	case 0x92: return port92;
-	default: return 0;             /* 0x60: no data */
-	}
+	return port == 0x92 ? port92 : 0;
 }
 
 static void legacy_write(void *opaque, uint16_t port, unsigned size, uint32_t val)
@@ -26,10 +21,6 @@ static void legacy_write(void *opaque, uint16_t port, unsigned size, uint32_t va
 	switch (port) {
 	case 0x92:
 		port92 = (uint8_t)((val & ~1u) | 0x02);
-		break;
-	case 0x64:
-		if ((val & 0xff) == 0xfe && machine_off)
-			machine_off("the guest reset the machine through the keyboard controller");
 		break;
 	case 0xcf9:
 		if ((val & 0x04) && machine_off)
@@ -48,9 +39,7 @@ int legacy_attach(struct io_bus *bus, void (*off)(const char *why))
 {
 	machine_off = off;
 	stats_register(&legacy_io);
-	if (io_register(bus, 0x60, 1, legacy_read, legacy_write, 0, &legacy_io) ||
-	    io_register(bus, 0x64, 1, legacy_read, legacy_write, 0, &legacy_io) ||
-	    io_register(bus, 0xcf9, 1, legacy_read, legacy_write, 0, &legacy_io) ||
+	if (io_register(bus, 0xcf9, 1, legacy_read, legacy_write, 0, &legacy_io) ||
 	    io_register(bus, 0x604, 2, legacy_read, legacy_write, 0, &legacy_io))
 		return -1;
 	return io_register(bus, 0x92, 1, legacy_read, legacy_write, 0, &legacy_io);

@@ -180,11 +180,15 @@ static size_t g_console_read(uint8_t *b, size_t n, bool w, bool *q) { size_t r; 
 static void g_wait(uint64_t d) { HOSTCALL(wait_for(d)); }
 static void g_log(const char *l) { HOSTCALL(w_log(l)); }
 static void g_arm_timer(uint64_t d) { HOSTCALL(arm_timer(d)); }
+static int g_disk_read(unsigned d, uint64_t lba, void *b, uint32_t n) { int r; HOSTCALL(r = disk_read(d, lba, b, n)); return r; }
+static int g_disk_write(unsigned d, uint64_t lba, const void *b, uint32_t n) { int r; HOSTCALL(r = disk_write(d, lba, b, n)); return r; }
+static int g_disk_flush(unsigned d) { int r; HOSTCALL(r = disk_flush(d)); return r; }
 
 const struct world_ops uworld_ops = {
 	.set_ldt = g_set_ldt, .protect = g_protect, .map = g_map, .unmap = g_unmap, .now_ns = now_ns, .arm_timer = g_arm_timer,
 	.console_write = g_console_write, .console_read = g_console_read, .wait = g_wait,
 	.log = g_log, .wall_seconds = wall_seconds,
+	.disk_read = g_disk_read, .disk_write = g_disk_write, .disk_flush = g_disk_flush,
 };
 
 /* ---- signals ---- */

@@ -1,0 +1,627 @@
+/* Unit tests for the PC board's newer devices driven through the io bus as
+ * a guest would: the i8042 keyboard controller with its keyboard and mouse
+ * (Linux's probe sequence, interrupts through the PIC, the reset line) and
+ * QEMU's fw_cfg. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include "devices.h"
+#include "io.h"
+#include "stats.h"
+#include "devices/i8042.h"
+#include "devices/fw_cfg.h"
+#include "devices/ata.h"
+
+static struct {
+	struct io_bus bus;
+	stat_counter unclaimed;
+	struct pic pic;
+	struct i8042 kbc;
+	struct fw_cfg fw;
+	struct ata ata;
+	uint8_t disk[2][64 * 512];         /* drives 0 and 2: 64 sectors each */
+	bool fail_io;
+	unsigned flushes;
+	unsigned offs;
+	const char *why;
+} w;
+
+static void off(const char *why)
+{
+	w.offs++;
+	w.why = why;
+}
+
+static int mem_read(void *opaque, unsigned drive, uint64_t lba, void *buf, uint32_t count)
+{
+	assert_ptr_equal(opaque, &w);
+	if (w.fail_io)
+		return -1;
+	assert_true(lba + count <= 64);
+	memcpy(buf, w.disk[drive / 2] + lba * 512, count * 512);
+	return 0;
+}
+
+static int mem_write(void *opaque, unsigned drive, uint64_t lba, const void *buf, uint32_t count)
+{
+	(void)opaque;
+	if (w.fail_io)
+		return -1;
+	assert_true(lba + count <= 64);
+	memcpy(w.disk[drive / 2] + lba * 512, buf, count * 512);
+	return 0;
+}
+
+static int mem_flush(void *opaque, unsigned drive)
+{
+	(void)opaque; (void)drive;
+	w.flushes++;
+	return 0;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	memset(&w, 0, sizeof(w));
+	stats_reset_registry();
+	io_bus_init(&w.bus, &w.unclaimed);
+	pic_init(&w.pic);
+	i8042_init(&w.kbc, &w.pic, off);
+	fw_cfg_init(&w.fw, 128u << 20, 1);
+	static const uint64_t sectors[ATA_DRIVES] = { 64, 0, 64, 0 };
+	static const bool ro[ATA_DRIVES] = { false, false, true, false };
+	struct ata_backing back = { mem_read, mem_write, mem_flush, &w };
+	ata_init(&w.ata, &w.pic, &back, sectors, ro);
+	if (pic_attach(&w.pic, &w.bus) || i8042_attach(&w.kbc, &w.bus) || fw_cfg_attach(&w.fw, &w.bus) ||
+	    ata_attach(&w.ata, &w.bus))
+		return -1;
+	return 0;
+}
+
+static void outb(uint16_t port, uint8_t v) { io_out(&w.bus, port, 1, v); }
+static uint8_t inb(uint16_t port) { return (uint8_t)io_in(&w.bus, port, 1); }
+
+/* The next byte of output, which must be there, with its status bits. */
+static void expect_byte(uint8_t status, uint8_t v)
+{
+	assert_int_equal(inb(0x64), status);
+	assert_int_equal(inb(0x60), v);
+}
+
+static void expect_empty(void)
+{
+	assert_int_equal(inb(0x64) & 0x21, 0);
+}
+
+/* ------------------------------------------------------------------ i8042 */
+
+static void test_i8042_power_on(void **state)
+{
+	(void)state;
+	/* Nothing to read, not self-tested, nothing stuck in the input buffer. */
+	assert_int_equal(inb(0x64), 0x18);
+	outb(0x64, 0x20);
+	expect_byte(0x19, 0x03);
+	expect_empty();
+}
+
+/* What Linux's i8042 driver does: flush, self test, read and write the
+ * command byte, test the aux port with loops; each answer without delay. */
+static void test_i8042_linux_probe(void **state)
+{
+	(void)state;
+	outb(0x64, 0xaa);
+	expect_byte(0x1d, 0x55);
+	assert_int_equal(inb(0x64), 0x1c);          /* system flag from now on */
+	outb(0x64, 0x20);
+	expect_byte(0x1d, 0x03);
+	outb(0x64, 0x60);
+	outb(0x60, 0x74);                           /* ports off, interrupts off */
+	outb(0x64, 0x20);
+	expect_byte(0x1d, 0x74);
+	outb(0x64, 0xab);
+	expect_byte(0x1d, 0x00);
+	outb(0x64, 0xa9);
+	expect_byte(0x1d, 0x00);
+	outb(0x64, 0xd3);
+	outb(0x60, 0x5a);
+	expect_byte(0x3d, 0x5a);                    /* seen as the aux port's */
+	outb(0x64, 0xa8);
+	outb(0x64, 0x20);
+	expect_byte(0x1d, 0x54);
+	outb(0x64, 0xa7);
+	outb(0x64, 0xae);
+	outb(0x64, 0x20);
+	expect_byte(0x1d, 0x64);
+	outb(0x64, 0xad);
+	outb(0x64, 0x20);
+	expect_byte(0x1d, 0x74);
+	outb(0x64, 0xd2);
+	outb(0x60, 0xa5);
+	expect_byte(0x1d, 0xa5);
+	expect_empty();
+	assert_int_equal(w.offs, 0);
+}
+
+static void test_i8042_keyboard(void **state)
+{
+	(void)state;
+	outb(0x60, 0xff);
+	expect_byte(0x19, 0xfa);
+	expect_byte(0x19, 0xaa);
+	outb(0x60, 0xf2);
+	expect_byte(0x19, 0xfa);
+	expect_byte(0x19, 0xab);
+	expect_byte(0x19, 0x83);
+	outb(0x64, 0x60);
+	outb(0x60, 0x43);                           /* translation on */
+	outb(0x60, 0xf2);
+	expect_byte(0x19, 0xfa);
+	expect_byte(0x19, 0xab);
+	expect_byte(0x19, 0x41);
+	outb(0x60, 0xee);
+	expect_byte(0x19, 0xee);
+	outb(0x60, 0xf0);
+	expect_byte(0x19, 0xfa);
+	outb(0x60, 0x00);
+	expect_byte(0x19, 0xfa);
+	expect_byte(0x19, 0x41);                    /* set 2, as translated */
+	/* A byte written before the last answer was read replaces it. */
+	outb(0x60, 0xed);
+	outb(0x60, 0x07);
+	expect_byte(0x19, 0xfa);
+	expect_empty();
+	outb(0x60, 0x12);
+	expect_byte(0x19, 0xfe);
+	/* Writing to the keyboard enables its port again. */
+	outb(0x64, 0xad);
+	outb(0x60, 0xf4);
+	expect_byte(0x19, 0xfa);
+	outb(0x64, 0x20);
+	expect_byte(0x19, 0x43);
+}
+
+static void test_i8042_keyboard_port_disabled(void **state)
+{
+	(void)state;
+	outb(0x60, 0xee);
+	outb(0x64, 0xad);
+	/* The byte already in the output buffer stays; nothing new arrives. */
+	expect_byte(0x19, 0xee);
+	outb(0x60, 0xee);                           /* ...but a write enables it again */
+	expect_byte(0x19, 0xee);
+	outb(0x64, 0xa7);
+	outb(0x64, 0xd4);
+	outb(0x60, 0xf2);
+	expect_empty();
+	outb(0x64, 0xa8);
+	expect_byte(0x39, 0xfa);
+	expect_byte(0x39, 0x00);
+}
+
+static void test_i8042_mouse(void **state)
+{
+	(void)state;
+	outb(0x64, 0xd4); outb(0x60, 0xff);
+	expect_byte(0x39, 0xfa);
+	expect_byte(0x39, 0xaa);
+	expect_byte(0x39, 0x00);
+	outb(0x64, 0xd4); outb(0x60, 0xf3);
+	outb(0x64, 0xd4); outb(0x60, 0x28);
+	expect_byte(0x39, 0xfa);
+	expect_byte(0x39, 0xfa);
+	outb(0x64, 0xd4); outb(0x60, 0xf4);
+	expect_byte(0x39, 0xfa);
+	outb(0x64, 0xd4); outb(0x60, 0xe9);
+	expect_byte(0x39, 0xfa);
+	expect_byte(0x39, 0x20);
+	expect_byte(0x39, 0x02);
+	expect_byte(0x39, 0x28);
+	outb(0x64, 0xd4); outb(0x60, 0xf6);
+	expect_byte(0x39, 0xfa);
+	outb(0x64, 0xd4); outb(0x60, 0xe9);
+	expect_byte(0x39, 0xfa);
+	expect_byte(0x39, 0x20);
+	expect_byte(0x39, 0x02);
+	expect_byte(0x39, 0x64);
+	expect_empty();
+}
+
+/* Level lines, gated by the command byte; each byte read gives a new edge. */
+static void test_i8042_interrupts(void **state)
+{
+	(void)state;
+	outb(0x20, 0x11); outb(0x21, 0x08); outb(0x21, 0x04); outb(0x21, 0x01);
+	outb(0xa0, 0x11); outb(0xa1, 0x70); outb(0xa1, 0x02); outb(0xa1, 0x01);
+	outb(0x21, 0x00); outb(0xa1, 0x00);
+	outb(0x60, 0xff);                           /* two bytes: FA AA */
+	assert_true(pic_intr_pending(&w.pic));
+	assert_int_equal(pic_ack(&w.pic), 0x09);
+	outb(0x20, 0x20);
+	assert_false(pic_intr_pending(&w.pic));
+	assert_int_equal(inb(0x60), 0xfa);
+	assert_true(pic_intr_pending(&w.pic));      /* AA: a new edge */
+	assert_int_equal(pic_ack(&w.pic), 0x09);
+	outb(0x20, 0x20);
+	assert_int_equal(inb(0x60), 0xaa);
+	assert_false(pic_intr_pending(&w.pic));
+	outb(0x64, 0xd3);
+	outb(0x60, 0x01);
+	assert_true(pic_intr_pending(&w.pic));
+	assert_int_equal(pic_ack(&w.pic), 0x74);    /* IRQ 12 on the slave */
+	outb(0xa0, 0x20); outb(0x20, 0x20);
+	assert_int_equal(inb(0x60), 0x01);
+	/* Interrupts off in the command byte: the byte waits, no line. */
+	outb(0x64, 0x60);
+	outb(0x60, 0x00);
+	outb(0x64, 0xd2);
+	outb(0x60, 0x02);
+	assert_false(pic_intr_pending(&w.pic));
+	expect_byte(0x19, 0x02);
+}
+
+static void test_i8042_reset_line(void **state)
+{
+	(void)state;
+	outb(0x64, 0xff);                           /* pulse nothing */
+	assert_int_equal(w.offs, 0);
+	outb(0x64, 0xd0);
+	expect_byte(0x19, 0xcf);
+	outb(0x64, 0xd1);
+	outb(0x60, 0xcf);                           /* reset line kept high */
+	assert_int_equal(w.offs, 0);
+	outb(0x64, 0xfe);
+	assert_int_equal(w.offs, 1);
+	assert_string_equal(w.why, "the guest reset the machine through the keyboard controller");
+	outb(0x64, 0xd1);
+	outb(0x60, 0xce);
+	assert_int_equal(w.offs, 2);
+	assert_int_equal(stats_find("dev.i8042.io")->value, 9);
+}
+
+static void test_i8042_reset_state(void **state)
+{
+	(void)state;
+	outb(0x64, 0xaa);
+	outb(0x60, 0xff);
+	outb(0x64, 0x60);
+	i8042_reset(&w.kbc);
+	assert_int_equal(inb(0x64), 0x18);
+	outb(0x60, 0x61);                           /* a keyboard command, not the CTR */
+	expect_byte(0x19, 0xfe);
+	outb(0x64, 0x20);
+	expect_byte(0x19, 0x03);
+}
+
+/* ----------------------------------------------------------------- fw_cfg */
+
+static void fw_select(uint16_t key) { io_out(&w.bus, 0x510, 2, key); }
+
+static uint64_t fw_le(unsigned n)
+{
+	uint64_t v = 0;
+	for (unsigned i = 0; i < n; i++)
+		v |= (uint64_t)inb(0x511) << (8 * i);
+	return v;
+}
+
+static void test_fw_cfg_items(void **state)
+{
+	(void)state;
+	fw_select(0x0000);
+	assert_int_equal(fw_le(4), 0x554d4551u);    /* "QEMU" */
+	assert_int_equal(fw_le(2), 0);              /* past the end */
+	fw_select(0x0001);
+	assert_int_equal(fw_le(4), 1);
+	fw_select(0x0003);
+	assert_int_equal(fw_le(8), 128u << 20);
+	fw_select(0x0005);
+	assert_int_equal(fw_le(2), 1);
+	fw_select(0x0019);
+	assert_int_equal(fw_le(4), 0);
+	fw_select(0x0014);
+	assert_int_equal(fw_le(4), 0);              /* no command line item */
+	fw_select(0x1234);
+	assert_int_equal(fw_le(8), 0);
+	assert_int_equal(stats_find("dev.fwcfg.reads")->value, 4 + 2 + 4 + 8 + 2 + 4 + 4 + 8);
+}
+
+static void test_fw_cfg_rewind_and_ignored_accesses(void **state)
+{
+	(void)state;
+	fw_select(0x0000);
+	assert_int_equal(inb(0x511), 'Q');
+	outb(0x511, 0x99);
+	assert_int_equal(inb(0x511), 'E');
+	assert_int_equal(io_in(&w.bus, 0x511, 2), 0);
+	assert_int_equal(inb(0x511), 'M');
+	assert_int_equal(io_in(&w.bus, 0x510, 2), 0);
+	fw_select(0x0000);
+	assert_int_equal(inb(0x511), 'Q');
+	/* No DMA interface: its register is not decoded. */
+	assert_int_equal(io_in(&w.bus, 0x514, 4), 0xffffffffu);
+}
+
+static void test_fw_cfg_cmdline(void **state)
+{
+	(void)state;
+	fw_cfg_set_cmdline(&w.fw, "console=ttyS0 quiet");
+	fw_select(0x0014);
+	assert_int_equal(fw_le(4), 20);
+	fw_select(0x0015);
+	char buf[21];
+	for (int i = 0; i < 21; i++)
+		buf[i] = (char)inb(0x511);
+	assert_string_equal(buf, "console=ttyS0 quiet");
+	assert_int_equal(buf[20], 0);
+	static char lng[FW_CFG_CMDLINE_MAX + 10];
+	memset(lng, 'a', sizeof(lng) - 1);
+	fw_cfg_set_cmdline(&w.fw, lng);
+	fw_select(0x0014);
+	assert_int_equal(fw_le(4), FW_CFG_CMDLINE_MAX);
+	fw_cfg_set_cmdline(&w.fw, NULL);
+	fw_select(0x0014);
+	assert_int_equal(fw_le(4), 0);
+	fw_cfg_set_cmdline(&w.fw, "");
+	fw_select(0x0014);
+	assert_int_equal(fw_le(4), 1);
+}
+
+/* -------------------------------------------------------------------- ATA */
+
+static uint16_t inw(uint16_t port) { return (uint16_t)io_in(&w.bus, port, 2); }
+static void outw(uint16_t port, uint16_t v) { io_out(&w.bus, port, 2, v); }
+
+static void ata_task(uint16_t base, uint32_t lba, uint8_t count)
+{
+	outb(base + 6, (uint8_t)(0xe0 | (lba >> 24)));
+	outb(base + 2, count);
+	outb(base + 3, (uint8_t)lba);
+	outb(base + 4, (uint8_t)(lba >> 8));
+	outb(base + 5, (uint8_t)(lba >> 16));
+}
+
+static void test_ata_reset_and_identify(void **state)
+{
+	(void)state;
+	assert_int_equal(inb(0x1f7), 0x50);
+	assert_int_equal(inb(0x1f2), 1);            /* ATA signature */
+	assert_int_equal(inb(0x1f3), 1);
+	assert_int_equal(inb(0x1f4), 0);
+	outb(0x1f6, 0xb0);                          /* absent slave */
+	assert_int_equal(inb(0x1f7), 0);
+	outb(0x1f7, 0xec);
+	assert_int_equal(inb(0x1f7), 0);            /* it ignores commands */
+	outb(0x1f6, 0xa0);
+	outb(0x1f7, 0xec);
+	assert_int_equal(inb(0x3f6), 0x58);
+	uint16_t id[256];
+	for (int i = 0; i < 256; i++)
+		id[i] = inw(0x1f0);
+	assert_int_equal(inb(0x1f7), 0x50);
+	assert_int_equal(id[0], 0x0040);
+	assert_int_equal(id[1], 2);                 /* 64 sectors: QEMU's minimum of 2 cylinders */
+	assert_int_equal(id[3], 16);
+	assert_int_equal(id[6], 63);
+	assert_int_equal(id[49] & 0x200, 0x200);
+	assert_int_equal(id[60] | (uint32_t)id[61] << 16, 64);
+	assert_int_equal(id[47], 0x8000 | ATA_MAX_MULTIPLE);
+	assert_int_equal(id[27], 'V' << 8 | 'M');   /* "VMX HARDDISK", high byte first */
+	assert_int_equal(id[28], 'X' << 8 | ' ');
+	assert_int_equal(id[46], ' ' << 8 | ' ');
+	assert_int_equal(id[83] & 0x1000, 0x1000);
+	/* The secondary channel has its own task file. */
+	assert_int_equal(inb(0x177), 0x50);
+	/* An empty channel's ports are not decoded. */
+	assert_int_equal(io_in(&w.bus, 0x1e8, 1), 0xff);
+}
+
+static void test_ata_read_write_lba_and_chs(void **state)
+{
+	(void)state;
+	outb(0x3f6, 0x02);
+	ata_task(0x1f0, 5, 2);
+	outb(0x1f7, 0x30);
+	assert_int_equal(inb(0x1f7), 0x58);         /* first block: DRQ, no interrupt */
+	for (int i = 0; i < 512; i++)
+		outw(0x1f0, (uint16_t)(i * 3));
+	assert_int_equal(inb(0x1f7), 0x50);
+	assert_int_equal(w.disk[0][5 * 512 + 2], 3);
+	assert_int_equal(w.disk[0][6 * 512 + 510], (uint8_t)(511 * 3));
+	assert_int_equal(inb(0x1f3), 6);            /* the last sector written */
+	/* LBA 6 by CHS: cylinder 0, head 0, sector 7. */
+	outb(0x1f6, 0xa0);
+	outb(0x1f2, 1);
+	outb(0x1f3, 7);
+	outb(0x1f4, 0);
+	outb(0x1f5, 0);
+	outb(0x1f7, 0x20);
+	assert_int_equal(inb(0x1f7), 0x58);
+	assert_int_equal(inw(0x1f0), 256 * 3);
+	for (int i = 1; i < 256; i++)
+		inw(0x1f0);
+	assert_int_equal(inb(0x1f7), 0x50);
+	/* Sector count 0 means 256: past the end of a 64-sector disk. */
+	ata_task(0x1f0, 0, 0);
+	outb(0x1f7, 0x20);
+	assert_int_equal(inb(0x1f7), 0x41);
+	assert_int_equal(inb(0x1f1), 0x04);
+	/* CHS sector 0 names nothing. */
+	outb(0x1f6, 0xa0);
+	outb(0x1f2, 1);
+	outb(0x1f3, 0);
+	outb(0x1f7, 0x20);
+	assert_int_equal(inb(0x1f7), 0x41);
+	assert_int_equal(stats_find("dev.ata.0.errors")->value, 2);
+	assert_int_equal(stats_find("dev.ata.0.writes")->value, 2);
+	assert_int_equal(stats_find("dev.ata.0.reads")->value, 1);
+	assert_int_equal(stats_find("dev.ata.0.sectors")->value, 3);
+}
+
+static void test_ata_multiple(void **state)
+{
+	(void)state;
+	outb(0x3f6, 0x02);
+	ata_task(0x1f0, 0, 8);
+	outb(0x1f7, 0xc5);                          /* no SET MULTIPLE yet */
+	assert_int_equal(inb(0x1f7), 0x41);
+	assert_int_equal(inb(0x1f1), 0x04);
+	outb(0x1f2, 3);
+	outb(0x1f7, 0xc6);                          /* not a power of two */
+	assert_int_equal(inb(0x1f7), 0x41);
+	outb(0x1f2, 4);
+	outb(0x1f7, 0xc6);
+	assert_int_equal(inb(0x1f7), 0x50);
+	ata_task(0x1f0, 20, 6);                     /* blocks of 4 then 2 */
+	outb(0x1f7, 0xc5);
+	for (int blk = 0; blk < 2; blk++) {
+		assert_int_equal(inb(0x1f7), 0x58);
+		for (int i = 0; i < (blk ? 2 : 4) * 256; i++)
+			outw(0x1f0, (uint16_t)(blk * 0x1000 + i));
+	}
+	assert_int_equal(inb(0x1f7), 0x50);
+	assert_int_equal(stats_find("dev.ata.0.writes")->value, 2);
+	ata_task(0x1f0, 20, 6);
+	outb(0x1f7, 0xc4);
+	assert_int_equal(inb(0x1f7), 0x58);
+	for (int i = 0; i < 4 * 256; i++)
+		assert_int_equal(inw(0x1f0), (uint16_t)i);
+	assert_int_equal(inb(0x1f7), 0x58);
+	for (int i = 0; i < 2 * 256; i++)
+		assert_int_equal(inw(0x1f0), (uint16_t)(0x1000 + i));
+	assert_int_equal(inb(0x1f7), 0x50);
+	assert_int_equal(stats_find("dev.ata.0.reads")->value, 2);
+	assert_int_equal(stats_find("dev.ata.0.sectors")->value, 12);
+}
+
+static void test_ata_flush_and_interrupts(void **state)
+{
+	(void)state;
+	outb(0x20, 0x11); outb(0x21, 0x08); outb(0x21, 0x04); outb(0x21, 0x01);
+	outb(0xa0, 0x11); outb(0xa1, 0x70); outb(0xa1, 0x02); outb(0xa1, 0x01);
+	outb(0x21, 0x00); outb(0xa1, 0x00);
+	outb(0x1f7, 0xe7);
+	assert_int_equal(w.flushes, 1);             /* done by the time the command ends */
+	assert_true(pic_intr_pending(&w.pic));
+	assert_int_equal(pic_ack(&w.pic), 0x76);    /* IRQ 14 */
+	outb(0xa0, 0x20); outb(0x20, 0x20);
+	assert_int_equal(inb(0x3f6), 0x50);         /* alternate status keeps INTRQ */
+	assert_true(w.ata.ch[0].intrq);
+	assert_int_equal(inb(0x1f7), 0x50);
+	assert_false(w.ata.ch[0].intrq);
+	/* nIEN keeps the line low; clearing it lets a pending INTRQ through. */
+	outb(0x3f6, 0x02);
+	outb(0x1f7, 0xe7);
+	assert_false(pic_intr_pending(&w.pic));
+	outb(0x3f6, 0x00);
+	assert_true(pic_intr_pending(&w.pic));
+	assert_int_equal(pic_ack(&w.pic), 0x76);
+	outb(0xa0, 0x20); outb(0x20, 0x20);
+	inb(0x1f7);
+	/* A read raises INTRQ for each block, a write after each block but
+	 * the first DRQ. */
+	ata_task(0x1f0, 0, 2);
+	outb(0x1f7, 0x20);
+	assert_true(w.ata.ch[0].intrq);
+	inb(0x1f7);
+	for (int i = 0; i < 256; i++)
+		inw(0x1f0);
+	assert_true(w.ata.ch[0].intrq);
+	inb(0x1f7);
+	for (int i = 0; i < 256; i++)
+		inw(0x1f0);
+	assert_false(w.ata.ch[0].intrq);            /* none after the last read block */
+	assert_int_equal(stats_find("dev.ata.0.flushes")->value, 2);
+	assert_int_equal(w.flushes, 2);
+	/* The secondary channel uses IRQ 15. */
+	assert_false(w.pic.chip[1].irr & 0x80);
+	outb(0x177, 0xe7);
+	assert_true(w.pic.chip[1].irr & 0x80);
+}
+
+static void test_ata_host_errors_and_readonly(void **state)
+{
+	(void)state;
+	outb(0x3f6, 0x02);
+	w.fail_io = true;
+	ata_task(0x1f0, 3, 1);
+	outb(0x1f7, 0x30);
+	for (int i = 0; i < 256; i++)
+		outw(0x1f0, 0xffff);
+	assert_int_equal(inb(0x1f7), 0x41);
+	assert_int_equal(inb(0x1f1), 0x44);         /* ABRT | UNC */
+	assert_int_equal(inb(0x1f3), 3);            /* the failing sector */
+	ata_task(0x1f0, 3, 1);
+	outb(0x1f7, 0x20);
+	assert_int_equal(inb(0x1f7), 0x41);
+	assert_int_equal(inb(0x1f1), 0x44);
+	assert_int_equal(stats_find("dev.ata.0.errors")->value, 2);
+	w.fail_io = false;
+	/* Drive 2 (secondary master) is read-only: writes abort, reads work. */
+	outb(0x376, 0x02);
+	ata_task(0x170, 0, 1);
+	outb(0x177, 0x30);
+	assert_int_equal(inb(0x177), 0x41);
+	assert_int_equal(inb(0x171), 0x04);
+	ata_task(0x170, 0, 1);
+	outb(0x177, 0x20);
+	assert_int_equal(inb(0x177), 0x58);
+	assert_int_equal(stats_find("dev.ata.2.errors")->value, 1);
+	/* Unknown commands abort; the task file is locked during a transfer. */
+	outb(0x1f7, 0xff);
+	assert_int_equal(inb(0x1f7), 0x41);
+	ata_task(0x1f0, 0, 1);
+	outb(0x1f7, 0x20);
+	outb(0x1f2, 9);
+	assert_int_equal(inb(0x1f2), 1);
+}
+
+static void test_ata_soft_reset(void **state)
+{
+	(void)state;
+	outb(0x1f2, 4);
+	outb(0x1f7, 0xc6);
+	ata_task(0x1f0, 0, 1);
+	outb(0x1f7, 0x20);
+	assert_int_equal(inb(0x1f7), 0x58);
+	outb(0x3f6, 0x04);                          /* SRST */
+	outb(0x3f6, 0x00);
+	assert_int_equal(inb(0x1f7), 0x50);
+	assert_int_equal(inb(0x1f2), 1);
+	assert_int_equal(inb(0x1f1), 1);
+	assert_int_equal(inb(0x1f6), 0xa0);
+	/* SET MULTIPLE survives a soft reset only until a hardware reset. */
+	ata_reset(&w.ata);
+	ata_task(0x1f0, 0, 1);
+	outb(0x1f7, 0xc4);
+	assert_int_equal(inb(0x1f7), 0x41);
+}
+
+#define T(f) cmocka_unit_test_setup(f, setup)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_i8042_power_on),
+		T(test_i8042_linux_probe),
+		T(test_i8042_keyboard),
+		T(test_i8042_keyboard_port_disabled),
+		T(test_i8042_mouse),
+		T(test_i8042_interrupts),
+		T(test_i8042_reset_line),
+		T(test_i8042_reset_state),
+		T(test_fw_cfg_items),
+		T(test_fw_cfg_rewind_and_ignored_accesses),
+		T(test_fw_cfg_cmdline),
+		T(test_ata_reset_and_identify),
+		T(test_ata_read_write_lba_and_chs),
+		T(test_ata_multiple),
+		T(test_ata_flush_and_interrupts),
+		T(test_ata_host_errors_and_readonly),
+		T(test_ata_soft_reset),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

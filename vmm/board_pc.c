@@ -1,0 +1,122 @@
+/* The PC board: which devices the machine has and at which ports, and the
+ * state QEMU's firmware (SeaBIOS) leaves the devices and the BIOS data area
+ * in when it hands over to a -kernel guest. monitor.c calls it at init and
+ * at reset; the devices themselves know nothing of the board. */
+#include "vm.h"
+#include "mmio.h"
+#include "devices/testdev.h"
+#include "tunables.h"
+
+static stat_counter io_unclaimed = { "dev.unclaimed.io", 0 };
+
+static void uart_tx(void *opaque, uint8_t b)
+{
+	(void)opaque;
+	vm.w->console_write(&b, 1);
+}
+
+/* A reset or power-off ends the VM with status 0, as QEMU with -no-reboot. */
+static void machine_off(const char *why)
+{
+	vmm_logf("vmx: %s: stopping", why);
+	vmm_stop(EXIT_QUIT);
+}
+
+/* The drives' sectors are the VMX's image files, through the world. */
+static int disk_read(void *opaque, unsigned drive, uint64_t lba, void *buf, uint32_t count)
+{
+	(void)opaque;
+	return vm.w->disk_read(drive, lba, buf, count);
+}
+
+static int disk_write(void *opaque, unsigned drive, uint64_t lba, const void *buf, uint32_t count)
+{
+	(void)opaque;
+	return vm.w->disk_write(drive, lba, buf, count);
+}
+
+static int disk_flush(void *opaque, unsigned drive)
+{
+	(void)opaque;
+	return vm.w->disk_flush(drive);
+}
+
+/* PIT channel 0 on the virtual clock: a run raises IRQ0 once, however many
+ * periods ended since the last one. */
+static void pit_timer_fire(void *opaque, uint64_t now)
+{
+	(void)opaque;
+	pit_advance(&vm.pit, now);
+	vclock_timer_mod(&vm.pit_timer, pit_next_deadline(&vm.pit));
+}
+
+int board_pc_init(const struct vmm_config *cfg)
+{
+	static const struct ata_backing disks = { disk_read, disk_write, disk_flush, (void *)0 };
+	vclock_init(&vm.clock, vm.w->now_ns, TUNE_TIMER_MIN_PERIOD_NS);
+	uint64_t now = vclock_now(&vm.clock);
+	stats_register(&io_unclaimed);
+	io_bus_init(&vm.io, &io_unclaimed);
+	pic_init(&vm.pic);
+	pit_init(&vm.pit, &vm.pic, now);
+	if (vclock_timer_init(&vm.clock, &vm.pit_timer, pit_timer_fire, (void *)0))
+		return -1;
+	uart_init(&vm.uart, 0x3f8, 4, &vm.pic, uart_tx, (void *)0);
+	cmos_init(&vm.cmos, vm.w->wall_seconds(), now, cfg->ram_size / 1024);
+	debug_exit_init(&vm.dbg, 0xf4);
+	i8042_init(&vm.kbc, &vm.pic, machine_off);
+	fw_cfg_init(&vm.fwcfg, cfg->ram_size, 1);
+	ata_init(&vm.ata, &vm.pic, &disks, cfg->disk_sectors, cfg->disk_readonly);
+	if (pic_attach(&vm.pic, &vm.io) || pit_attach(&vm.pit, &vm.io) || uart_attach(&vm.uart, &vm.io) ||
+	    cmos_attach(&vm.cmos, &vm.io) || debug_exit_attach(&vm.dbg, &vm.io) ||
+	    i8042_attach(&vm.kbc, &vm.io) || fw_cfg_attach(&vm.fwcfg, &vm.io) || ata_attach(&vm.ata, &vm.io) ||
+	    legacy_attach(&vm.io, machine_off))
+		return -1;
+	if (cfg->testdev && testdev_attach() != 0)
+		return -1;
+	return 0;
+}
+
+/* The BIOS data area fields SeaBIOS fills that kernels read (measured under
+ * QEMU): COM1's port, the EBDA segment (its 1 KiB below 640 KiB is
+ * reserved in the memory map), the equipment word (x87, PS/2 mouse, one
+ * serial port) and the base memory size in KiB. */
+static const struct { uint32_t addr; uint16_t val; } bda[] = {
+	{ 0x400, 0x03f8 }, { 0x40e, 0x9fc0 }, { 0x410, 0x0206 }, { 0x413, 639 },
+};
+
+/* The devices as QEMU's firmware leaves them for a -kernel guest, reached
+ * through the ports as the firmware reaches them: the PIC pair at vectors
+ * 0x08/0x70 with the BIOS's masks, the PIT ticking at 18.2 Hz, the UART's
+ * OUT2 (interrupt line) enabled, the keyboard controller self-tested with
+ * its command byte 0x61 (keyboard interrupt, mouse off, translation). */
+#define FW_IN 0x100
+static const struct { uint16_t port; uint16_t val; } firmware[] = {
+	/* First: the self test's answer raises IRQ 1, which the PIC's
+	 * initialization below forgets, as SeaBIOS's handler would take it. */
+	{ 0x64, 0xaa }, { 0x60, FW_IN }, { 0x64, 0x60 }, { 0x60, 0x61 },
+	{ 0x20, 0x11 }, { 0x21, 0x08 }, { 0x21, 0x04 }, { 0x21, 0x01 },
+	{ 0xa0, 0x11 }, { 0xa1, 0x70 }, { 0xa1, 0x02 }, { 0xa1, 0x01 },
+	{ 0x21, 0xb8 }, { 0xa1, 0x8e },
+	{ 0x43, 0x36 }, { 0x40, 0x00 }, { 0x40, 0x00 },
+	{ 0x3fc, 0x08 },
+};
+
+void board_pc_reset(const struct vmm_boot *b)
+{
+	i8042_reset(&vm.kbc);
+	fw_cfg_reset(&vm.fwcfg);
+	ata_reset(&vm.ata);
+	fw_cfg_set_cmdline(&vm.fwcfg, b->proto == VMM_BOOT_LINUX ? b->cmdline : (const char *)0);
+	for (unsigned i = 0; i < sizeof(bda) / sizeof(bda[0]); i++)
+		if (bda[i].addr + 2 <= vm.cfg.ram_size)
+			glin_write(bda[i].addr, &bda[i].val, 2);
+	pit_set_time(&vm.pit, vclock_now(&vm.clock));
+	for (unsigned i = 0; i < sizeof(firmware) / sizeof(firmware[0]); i++) {
+		if (firmware[i].val == FW_IN)
+			io_in(&vm.io, firmware[i].port, 1);
+		else
+			io_out(&vm.io, firmware[i].port, 1, firmware[i].val);
+	}
+	vmm_timer_changed();
+}
