@@ -156,6 +156,8 @@ uint32_t vmm_callout(struct mon_area *ma, uint32_t site)
 		return tc ? tc : enter_eip(target);
 	}
 	case CO_IRQ_CHECK:
+		if (vm.timer_deferred && vm.ma->vif)
+			vmm_poll_devices();
 		vmm_update_pending();
 		uint32_t itc;
 		if (take_irq(r->arg, &itc))
@@ -266,6 +268,8 @@ uint32_t vmm_callout(struct mon_area *ma, uint32_t site)
 		ma->exit_reason = 1;
 		return 0;
 	}
+	if (vm.timer_deferred && ma->vif)
+		vmm_poll_devices();        /* IF came back on: the timers' due */
 	vmm_update_pending();
 	/* Single-stepping: an instruction the monitor completed that ends its
 	 * unit (emulated, iret, far transfers) takes its #DB here; one that

@@ -317,7 +317,7 @@ static void debug_exit_check(void)
 void vmm_update_pending(void)
 {
 	debug_exit_check();
-	vm.ma->pending = pic_intr_pending(&vm.pic) ? 1 : 0;
+	vm.ma->pending = (pic_intr_pending(&vm.pic) || vm.timer_deferred) ? 1 : 0;
 }
 
 /* The host timer: the clock's next run, or the console poll. Setting it is
@@ -327,7 +327,13 @@ static void arm_host_timer(void)
 {
 	uint64_t now = vm.w->now_ns();
 	uint64_t dl = vclock_host_deadline(&vm.clock);
-	if (dl > now + POLL_NS)
+	/* With the virtual IF clear no device interrupt can be taken: the
+	 * clock is looked at again when the guest sets IF (the pending flag
+	 * sends sti/popf to the monitor), and the host timer only polls the
+	 * console meanwhile. A host signal is microseconds the guest would
+	 * see as an SMI, in the middle of its TSC calibration loops. */
+	vm.timer_deferred = !vm.ma->vif && dl < now + POLL_NS;
+	if (dl > now + POLL_NS || vm.timer_deferred)
 		dl = now + POLL_NS;
 	if (vm.timer_armed > now && vm.timer_armed <= dl)
 		return;
@@ -364,8 +370,8 @@ void vmm_poll_devices(void)
 			vmm_stop(EXIT_QUIT);
 		}
 	}
-	vmm_update_pending();
 	arm_host_timer();
+	vmm_update_pending();
 }
 
 /* ---- the translator's view of guest memory ---- */

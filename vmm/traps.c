@@ -109,6 +109,10 @@ enum trap_action vmm_trap(struct vmm_trap *t)
 {
 	struct mon_area *ma = vm.ma;
 	stat_inc(trap_counter(t->kind));
+	/* The host timer fired: none is pending any more, whatever guest
+	 * time says (the world's clock may have held guest time back). */
+	if (t->kind == TRAP_ALARM)
+		vm.timer_armed = 0;
 	if (!t->in_tc) {
 		/* The monitor (or the gate) was running: never touch device state
 		 * from here, leave a note for the monitor instead. */

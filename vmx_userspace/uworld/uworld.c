@@ -114,11 +114,49 @@ static int unmap_lin(uint32_t lin, uint32_t len)
 		    -1, 0) == MAP_FAILED ? -1 : 0;
 }
 
-static uint64_t now_ns(void)
+static uint64_t host_clock(clockid_t id)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* The guest's time is the host's monotonic clock less the time the host
+ * gave this thread's CPU to others while the guest was running (not while
+ * it waited, halted): a vCPU preempted in the middle of a calibration loop
+ * (Linux times the TSC against the PIT over 10-50 ms and gives up on any
+ * outlier) sees no gap. A gap is checked against the thread's CPU time
+ * only when it is long, so the usual read stays one vDSO call. */
+#define STEAL_CHECK_NS 50000ull
+#define STEAL_SLACK_NS 10000ull
+static struct { uint64_t stolen, last_host, check_host, check_cpu; bool waited; } gclock;
+
+static uint64_t now_ns(void)
+{
+	uint64_t host = host_clock(CLOCK_MONOTONIC), gap = host - gclock.last_host;
+	if (gap > STEAL_CHECK_NS) {
+		uint64_t cpu = host_clock(CLOCK_THREAD_CPUTIME_ID);
+		if (!gclock.waited && gclock.last_host) {
+			/* Up to the previous read no long gap was seen: take the
+			 * thread as running all along, so what the gap lacks in
+			 * CPU time went to others. */
+			uint64_t before = gclock.check_cpu + (gclock.last_host - gclock.check_host);
+			uint64_t ran = cpu > before ? cpu - before : 0;
+			if (gap > ran + STEAL_SLACK_NS)
+				gclock.stolen += gap - ran - STEAL_SLACK_NS;
+		}
+		gclock.check_host = host;
+		gclock.check_cpu = cpu;
+		gclock.waited = false;
+	}
+	gclock.last_host = host;
+	return host - gclock.stolen;
+}
+
+/* A guest deadline on the host's clock. */
+static uint64_t host_deadline(uint64_t guest_deadline)
+{
+	return guest_deadline == UINT64_MAX ? UINT64_MAX : guest_deadline + gclock.stolen;
 }
 
 static void arm_timer(uint64_t deadline)
@@ -128,6 +166,7 @@ static void arm_timer(uint64_t deadline)
 	struct itimerspec its = { 0 };
 	if (deadline == UINT64_MAX)
 		deadline = now_ns() + 10000000ull;
+	deadline = host_deadline(deadline);
 	if (deadline == 0)
 		deadline = 1;
 	its.it_value.tv_sec = (time_t)(deadline / 1000000000ull);
@@ -148,7 +187,11 @@ static void wait_for(uint64_t deadline)
 		d = 100000000ull;     /* bounded: the caller re-evaluates */
 	struct timespec ts = { (time_t)(d / 1000000000ull), (long)(d % 1000000000ull) };
 	struct pollfd p = { .fd = console_input_fd(), .events = POLLIN };
+	/* The time asleep is the guest's, also up to a timer signal that
+	 * reads the clock in the middle of it. */
+	gclock.waited = true;
 	ppoll(&p, p.fd >= 0 ? 1 : 0, &ts, NULL);
+	gclock.waited = true;
 }
 
 static void w_log(const char *line)
