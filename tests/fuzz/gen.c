@@ -111,6 +111,11 @@ static const char *const r16[] = { "ax", "cx", "dx", "bx", "bp", "si", "di" };
 static const char *const r8[] = { "al", "cl", "dl", "bl", "ah", "ch", "dh", "bh" };
 static const char *const segs[] = { "ds", "es", "fs", "gs", "ss" };
 
+/* Operands of scratch-in-code cases stay in the half without code: writes
+ * by instructions vmx does not emulate into a page of running code stop
+ * the VM (an open bug, tests/fuzz/README.md; corpus case code_page_rmw). */
+static unsigned scr_limit = SCRATCH_BYTES;
+
 static char bufs[16][96];
 static int bufi;
 static char *sbuf(void) { bufi = (bufi + 1) % 16; return bufs[bufi]; }
@@ -160,7 +165,7 @@ static const char *mem(int size)
 	char *b = sbuf();
 	unsigned align = chance(60) ? (unsigned)size : 1;
 	if (chance(75)) {
-		unsigned off = below(SCRATCH_BYTES - 16) & ~(align - 1);
+		unsigned off = below(scr_limit - 16) & ~(align - 1);
 		snprintf(b, 96, "%sSCR+%u", segpfx(), off);
 	} else {
 		unsigned off = below(FRAME_BYTES) & ~(align - 1);
@@ -172,7 +177,7 @@ static const char *mem(int size)
 /* An absolute scratch address for operands that must be 16-byte aligned. */
 static unsigned scr_off(unsigned align, unsigned room)
 {
-	return below(SCRATCH_BYTES - room) & ~(align - 1);
+	return below(scr_limit - room) & ~(align - 1);
 }
 
 static const char *rm(int size, int mem_pct)
@@ -373,6 +378,7 @@ static void u_bswap_xadd_cmpxchg(void)
 		 * popf hands it evaluated flags. */
 		ins("pushfl");
 		ins("popfl");
+		ins("movl $0, -4(%%esp)");
 		ins("%scmpxchg8b %sSCR+%u", chance(40) ? "lock " : "", segpfx(), off);
 		eff(0, ZF, 0);
 		break;
@@ -898,17 +904,17 @@ static void u_call(void)
 	case 4:
 		switch (below(3)) {
 		case 0:
-			ins("pushl ${L}r");
+			ins("pushl ${A}r");
 			ins("ret");
 			lbl("{L}r:");
 			break;
 		case 1:
-			ins("movl ${L}r, %%%s", t);
+			ins("movl ${A}r, %%%s", t);
 			ins("jmp *%%%s", t);
 			lbl("{L}r:");
 			break;
 		default:
-			ins("movl ${L}r, %%%s", t);
+			ins("movl ${A}r, %%%s", t);
 			ins("call *%%%s", t);
 			lbl("{L}r:");
 			ins("addl $4, %%esp");
@@ -918,8 +924,8 @@ static void u_call(void)
 		break;
 	default: {
 		ins("andl $3, %%%s", t);
-		ins("jmp *{L}t(,%%%s,4)", t);
-		lbl(".pushsection .data; {L}t: .long {L}0, {L}1, {L}2, {L}3; .popsection");
+		ins("jmp *{L}t(,%%%s,4)", t); /* the table stays in .data */
+		lbl(".pushsection .data; {L}t: .long {A}0, {A}1, {A}2, {A}3; .popsection");
 		for (int i = 0; i < 4; i++) {
 			lbl("{L}%d:", i);
 			ins("addl %s, %%%s", imm(4), reg(4));
@@ -942,7 +948,7 @@ static void u_smc(void)
 
 	switch (below(3)) {
 	case 0:
-		ins("movl %%%s, {L}m+1", r32[src]);
+		ins("movl %%%s, {A}m+1", r32[src]);
 		for (int i = 0; i < n; i++) {
 			ins("addl %%%s, %%%s", reg(4), reg(4));
 			eff(0, ALL6, 0);
@@ -952,7 +958,7 @@ static void u_smc(void)
 		U.ninsn++;
 		break;
 	case 1:
-		ins("movb %%%s, {L}m+2", r8[below(8)]);
+		ins("movb %%%s, {A}m+2", r8[below(8)]);
 		for (int i = 0; i < n; i++)
 			ins("leal 1(%%%s), %%%s", reg(4), reg(4));
 		/* add $imm8, reg */
@@ -962,7 +968,7 @@ static void u_smc(void)
 		break;
 	default:
 		ins("movl %s, %%%s", imm(4), r32[src]);
-		ins("movl %%%s, {L}m+2", r32[src]);
+		ins("movl %%%s, {A}m+2", r32[src]);
 		/* add $imm32, reg */
 		lbl("{L}m: .byte 0x81, 0x%x; .long 0", 0xC0 + (unsigned[]){ 0, 1, 2, 3, 5, 6, 7 }[target]);
 		U.ninsn++;
@@ -1028,7 +1034,21 @@ static void u_sys(void)
 {
 	const char *d = reg(4);
 
-	switch (below(8)) {
+	switch (below(12)) {
+	case 8:
+		/* Writes that change nothing must change nothing. */
+		ins("movl %%cr0, %%%s", d);
+		ins("movl %%%s, %%cr0", d);
+		break;
+	case 9: ins("movl %%cr3, %%%s", d); ins("movl %%%s, %%cr3", d); break;
+	case 10: {
+		const char *t = chance(50) ? "gdt" : "idt";
+		unsigned off = scr_off(2, 16);
+		ins("s%s SCR+%u", t, off);
+		ins("l%s SCR+%u", t, off);
+		break;
+	}
+	case 11: ins("%s", chance(50) ? "clts" : chance(50) ? "wbinvd" : "invlpg SCR"); break;
 	case 0: ins("movl %%cr0, %%%s", d); break;
 	case 1: ins("movl %%cr2, %%%s", d); break;
 	case 2: ins("movl %%cr3, %%%s", d); break;
@@ -1040,6 +1060,181 @@ static void u_sys(void)
 	}
 }
 
+/* An instruction that leaves translated code for the monitor: a port
+ * write, a segment load, an emulated read, a trapping store next to code,
+ * an interrupt through the guest's IDT. State held in registers the
+ * instruction does not name (x87, SSE, flags) must survive it. */
+static void disturb(void)
+{
+	switch (below(5)) {
+	case 0: ins("outb %%al, $0x80"); break;
+	case 1: ins("pushl %%eax"); ins("movw $0x10, %%ax"); ins("movw %%ax, %%%s", PICK(segs)); ins("popl %%eax"); break;
+	case 2: ins("pushl %%eax"); ins("movl %%cr0, %%eax"); ins("popl %%eax"); break;
+	case 3: ins("movl %%%s, fz_scratch_code+%u", reg(4), SCRATCH_BYTES / 2 + 4 * below(120)); break;
+	default:
+		/* The CPU pushes the flags where the checksum sees them. */
+		ins("cmpl %%esi, %%edi");
+		eff(0, ALL6, 0);
+		ins("int $0x81");
+		break;
+	}
+}
+
+static void u_fpstate(void)
+{
+	switch (below(4)) {
+	case 0:
+		ins("fildl SCR+%u", scr_off(4, 16));
+		ins("fildl SCR+%u", scr_off(4, 16));
+		disturb();
+		ins("fdivrp");
+		ins("fistpl SCR+%u", scr_off(4, 16));
+		break;
+	case 1: {
+		/* Rounding and precision control across the exit. */
+		unsigned k = below(6);
+		ins("fldcw fz_fpucw+%u", 2 * k);
+		ins("fildl SCR+%u", scr_off(4, 16));
+		ins("fildl SCR+%u", scr_off(4, 16));
+		ins("%s", chance(50) ? "fdivp" : "fmulp");
+		disturb();
+		ins("%s", chance(50) ? "fsqrt" : "frndint");
+		ins("%s SCR+%u", chance(50) ? "fistpl" : "fstpl", scr_off(4, 16));
+		ins("fldcw fz_fpucw");
+		break;
+	}
+	case 2: {
+		int a = (int)below(8);
+		ins("movdqu SCR+%u, %%xmm%d", scr_off(1, 32), a);
+		disturb();
+		ins("paddd SCR+%u, %%xmm%d", scr_off(16, 32), a);
+		ins("movdqu %%xmm%d, SCR+%u", a, scr_off(1, 32));
+		break;
+	}
+	default: {
+		int a = (int)below(8), b = (a + 1) % 8;
+		ins("ldmxcsr fz_mxcsr+%u", 4 * below(5));
+		ins("cvtdq2ps SCR+%u, %%xmm%d", scr_off(16, 32), a);
+		ins("cvtdq2ps SCR+%u, %%xmm%d", scr_off(16, 32), b);
+		ins("divps %%xmm%d, %%xmm%d", b, a);
+		disturb();
+		ins("cvtps2dq %%xmm%d, %%xmm%d", a, a);
+		ins("movdqu %%xmm%d, SCR+%u", a, scr_off(1, 32));
+		ins("ldmxcsr fz_mxcsr");
+		break;
+	}
+	}
+}
+
+/* Exceptions and software interrupts through the harness's handlers,
+ * which log vector, EIP and error code (hashed) and resume faults at
+ * fz_resume. The flags are defined first: the CPU pushes them. */
+static void u_exc(void)
+{
+	ins("cmpl %%%s, %%%s", reg(4), reg(4));
+	eff(0, ALL6, 0);
+	switch (below(7)) {
+	case 0: ins("int $0x81"); return;
+	case 1: ins("int3"); return;
+	case 2: ins("into"); return;
+	default: break;
+	}
+	ins("movl ${A}r, fz_resume");
+	switch (below(4)) {
+	case 0:
+		ins("ud2");
+		break;
+	case 1:
+		ins("pushl %%ecx");
+		ins("subl %%ecx, %%ecx");
+		ins("divl %%ecx");
+		lbl("{L}r:");
+		ins("popl %%ecx");
+		ins("movl $0, fz_resume");
+		return;
+	case 2:
+		ins("boundl %%%s, SCR+%u", reg(4), scr_off(4, 16));
+		break;
+	default: {
+		static const struct { unsigned sel; const char *seg; } bad[] = {
+			{ 0x18, "ds" }, { 0x1b, "es" }, { 0x04, "fs" }, { 0x13, "ds" }, { 0x08, "ss" },
+			{ 0x00, "ss" }, { 0x0b, "gs" }, { 0x10 | 3, "ss" },
+		};
+		int k = (int)below(sizeof bad / sizeof bad[0]);
+		ins("pushl %%eax");
+		ins("movl $0x%x, %%eax", bad[k].sel);
+		ins("movw %%ax, %%%s", bad[k].seg);
+		lbl("{L}r:");
+		ins("popl %%eax");
+		ins("movl $0, fz_resume");
+		return;
+	}
+	}
+	lbl("{L}r:");
+	ins("movl $0, fz_resume");
+}
+
+/* Far transfers within ring 0 and iret, all callouts in vmx. NT is cleared
+ * first so iret is never a task return. */
+static void u_far(void)
+{
+	switch (below(6)) {
+	case 0:
+		ins("pushl %%cs");
+		ins("pushl ${A}r");
+		ins("lret");
+		lbl("{L}r:");
+		break;
+	case 1:
+		ins("lcall $0x08, ${A}f");
+		ins("jmp {L}e");
+		lbl("{L}f:");
+		ins("addl %s, %%%s", imm(4), reg(4));
+		ins("lret");
+		lbl("{L}e:");
+		eff(0, ALL6, 0);
+		break;
+	case 2:
+		ins("ljmp $0x08, ${A}r");
+		lbl("{L}r:");
+		break;
+	case 3:
+		ins("pushl %%%s", reg(4));
+		ins("pushl %%cs");
+		ins("pushl ${A}r");
+		ins("lret $4");
+		lbl("{L}r:");
+		break;
+	case 4:
+		ins("pushfl");
+		ins("andl $0xffffbfff, (%%esp)");
+		ins("popfl");
+		ins("movl $0, -4(%%esp)");
+		ins("pushfl");
+		ins("pushl %%cs");
+		ins("pushl ${A}r");
+		ins("iretl");
+		lbl("{L}r:");
+		/* The pushed flags stay below ESP, where the checksum looks. */
+		ins("movl $0, -4(%%esp)");
+		break;
+	default:
+		/* iret loading new arithmetic flags, DF, IOPL, AC, ID. */
+		ins("pushfl");
+		ins("andl $0xffffbfff, (%%esp)");
+		ins("popfl");
+		ins("movl $0, -4(%%esp)");
+		ins("pushl %%%s", reg(4));
+		ins("andl $0x243cd5, (%%esp)");
+		ins("pushl %%cs");
+		ins("pushl ${A}r");
+		ins("iretl");
+		lbl("{L}r:");
+		eff(0, ALL6, 0);
+		break;
+	}
+}
+
 struct kind { void (*gen)(void); unsigned weight; };
 static void u_jcc_dummy(void) {}
 static const struct kind kinds[] = {
@@ -1047,7 +1242,7 @@ static const struct kind kinds[] = {
 	{ u_bswap_xadd_cmpxchg, 6 }, { u_setcc_cmov, 8 }, { u_mul, 5 }, { u_div, 4 },
 	{ u_bsf, 2 }, { u_mov, 10 }, { u_bcd, 2 }, { u_flags, 7 }, { u_string, 6 },
 	{ u_stack, 6 }, { u_frame, 2 }, { u_x87, 4 }, { u_sse, 5 }, { u_jcc_dummy, 10 },
-	{ u_loop, 2 }, { u_call, 5 }, { u_smc, 3 }, { u_seg, 4 }, { u_sys, 2 },
+	{ u_loop, 2 }, { u_call, 5 }, { u_smc, 3 }, { u_seg, 4 }, { u_sys, 2 }, { u_fpstate, 3 }, { u_exc, 3 }, { u_far, 3 },
 };
 
 static void gen_unit(int id)
@@ -1095,7 +1290,14 @@ static int cmd_random(int argc, char **argv)
 		fprintf(f, "# vmx fuzz case (tests/fuzz/README.md): generated by gen random %llu, sequence %d\n", seed, s);
 		fprintf(f, "name r%llu_%d\n", seed, s);
 		fprintf(f, "dataseed 0x%08x\n", rnd());
-		fprintf(f, "scratch %s\n", chance(20) ? "code" : "data");
+		fprintf(f, "slot %d\n", s % 200);
+		{
+			/* Scratch in code pages stops vmx today (README: open bugs);
+			 * FUZZ_CODE_SCRATCH=1 turns it back on. */
+			int code = getenv("FUZZ_CODE_SCRATCH") && chance(20);
+			scr_limit = code ? SCRATCH_BYTES / 2 : SCRATCH_BYTES;
+			fprintf(f, "scratch %s\n", code ? "code" : "data");
+		}
 		for (int i = 0; i < nunits; i++) {
 			gen_unit(i);
 			total += U.ninsn;
@@ -1114,6 +1316,7 @@ struct ccase {
 	char name[64];
 	uint32_t dataseed;
 	int code_scratch;
+	int slot; /* where it runs: FZ_SEQ_VMA + slot * FZ_SEQ_MAX */
 	struct cunit *units;
 	int n;
 };
@@ -1130,12 +1333,15 @@ static int read_case(const char *path, struct ccase *c)
 	}
 	memset(c, 0, sizeof *c);
 	snprintf(c->name, sizeof c->name, "case");
+	c->slot = -1;
 	while (fgets(line, sizeof line, f)) {
 		line[strcspn(line, "\n")] = 0;
 		if (!strncmp(line, "name ", 5)) {
 			snprintf(c->name, sizeof c->name, "%.63s", line + 5);
 		} else if (!strncmp(line, "dataseed ", 9)) {
 			c->dataseed = (uint32_t)strtoul(line + 9, NULL, 0);
+		} else if (!strncmp(line, "slot ", 5)) {
+			c->slot = atoi(line + 5);
 		} else if (!strncmp(line, "scratch ", 8)) {
 			c->code_scratch = !strcmp(line + 8, "code");
 		} else if (!strncmp(line, "u ", 2)) {
@@ -1168,7 +1374,15 @@ static void put_unit(FILE *o, int seq, const struct ccase *c, int k, unsigned un
 	snprintf(prefix, sizeof prefix, "fz%d_%d_", seq, c->units[k].id);
 	fputc('\t', o);
 	while (*p) {
-		if (!strncmp(p, "{L}", 3)) {
+		if (!strncmp(p, "{A}", 3)) {
+			/* Where the label is once the sequence is copied to run. */
+			const char *q = p + 3;
+			while (isalnum((unsigned char)*q) || *q == '_')
+				q++;
+			fprintf(o, "(FZ_SEQ_VMA + %d * FZ_SEQ_MAX + (%s%.*s - fz_seq%d))", c->slot, prefix,
+				(int)(q - p - 3), p + 3, seq);
+			p = q;
+		} else if (!strncmp(p, "{L}", 3)) {
 			fputs(prefix, o);
 			p += 3;
 		} else if (!strncmp(p, "{NOTU}", 6)) {
@@ -1212,9 +1426,7 @@ static int cmd_asm(int argc, char **argv)
 		return 1;
 	}
 	fprintf(o, "/* Generated by tests/fuzz/gen.c from %d case file(s): do not edit. */\n", ncase);
-	/* Scratch that shares its pages with translated code. */
-	fprintf(o, "\t.text\n\t.p2align 6\n\t.globl fz_scratch_code\nfz_scratch_code:\n\t.fill %d, 1, 0\n",
-		SCRATCH_BYTES);
+	fprintf(o, "#include \"harness.h\"\n");
 	fprintf(o, "\t.section .rodata\nfz_names:\n");
 	for (int i = 0; i < ncase; i++) {
 		if (read_case(argv[3 + i], &c))
@@ -1222,10 +1434,14 @@ static int cmd_asm(int argc, char **argv)
 		fprintf(o, "fz_name%d: .asciz \"%s\"\n", i, c.name);
 	}
 	/* The table is written after the code, once the final masks are known. */
-	char *table = calloc((size_t)ncase, 128);
-	fprintf(o, "\t.text\n");
+	char *table = calloc((size_t)ncase, 160);
+	/* Sequences are data here: the harness copies each to FZ_SEQ_VMA,
+	 * so a case sees the same addresses in any guest. */
+	fprintf(o, "\t.section .rodata\n");
 	for (int i = 0; i < ncase; i++) {
 		read_case(argv[3 + i], &c);
+		if (c.slot < 0 || c.slot >= 200)
+			c.slot = i % 200;
 		unsigned undef = 0;
 		unsigned *pend = calloc((size_t)c.n + 1, sizeof *pend);
 		unsigned *pmask = calloc((size_t)c.n + 1, sizeof *pmask);
@@ -1251,16 +1467,16 @@ static int cmd_asm(int argc, char **argv)
 			total += u->ninsn;
 		}
 		undef |= pmask[c.n];
-		fprintf(o, "fz%d_end:\n\tjmp fz_done\n", i);
-		snprintf(table + 128 * i, 128, "\t.long fz_seq%d, 0x%x, 0x%08x, fz_name%d\n", i, ~undef,
-			 c.dataseed, i);
+		fprintf(o, "fz%d_end:\n\tjmp *fz_done_ptr\nfz_seq%d_end:\n", i, i);
+		snprintf(table + 160 * i, 160, "\t.long fz_seq%d, fz_seq%d_end - fz_seq%d, FZ_SEQ_VMA + %d * FZ_SEQ_MAX, 0x%x, 0x%08x, fz_name%d\n",
+			 i, i, i, c.slot, ~undef, c.dataseed, i);
 		free(pend);
 		free(pmask);
 	}
 	fprintf(o, "\t.section .rodata\n\t.p2align 2\n\t.globl fz_seq_table, fz_seq_count\n"
 		   "fz_seq_count: .long %d\nfz_seq_table:\n", ncase);
 	for (int i = 0; i < ncase; i++)
-		fputs(table + 128 * i, o);
+		fputs(table + 160 * i, o);
 	fprintf(o, "\t.section .note.GNU-stack, \"\", @progbits\n");
 	fclose(o);
 	printf("%ld\n", total);

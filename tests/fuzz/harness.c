@@ -12,8 +12,13 @@
 GUEST_NAME("fuzz");
 
 struct fz_regs fz_in, fz_out;
-uint8_t fz_scratch_data[FZ_SCRATCH_BYTES] __attribute__((aligned(4096)));
-uint8_t fz_stack[FZ_STACK_BYTES] __attribute__((aligned(16)));
+#define fz_scratch_data ((uint8_t *)FZ_SCRATCH_DATA)
+#define fz_scratch_code ((uint8_t *)FZ_SCRATCH_CODE)
+#define fz_stack ((uint8_t *)FZ_STACK)
+/* Where a deliberate fault resumes (set by the sequence just before it),
+ * and what the handlers saw: count, vector, EIP, error code. */
+uint32_t fz_resume;
+static uint32_t fz_exc[4];
 
 static uint32_t rng;
 
@@ -66,6 +71,20 @@ static uint32_t hash(uint32_t h, const uint8_t *p, uint32_t n)
 	return h;
 }
 
+static void on_exception(struct int_frame *f)
+{
+	fz_exc[0]++;
+	fz_exc[1] = f->vector;
+	fz_exc[2] = f->eip;
+	fz_exc[3] = f->error_code;
+	if (f->vector != 3 && f->vector != 4 && f->vector != 0x81) {
+		if (!fz_resume)
+			fail("fault 0x%x at eip 0x%08x without a resume address", f->vector, f->eip);
+		f->eip = fz_resume;
+		fz_resume = 0;
+	}
+}
+
 static void setup_fpu(void)
 {
 	uint32_t cr0, cr4, mxcsr = 0x1f80;
@@ -85,9 +104,17 @@ void guest_main(void)
 	uint8_t *esp0 = fz_stack + FZ_STACK_BYTES / 2;
 
 	idt_init();
+	static const uint8_t vectors[] = { 0, 3, 4, 5, 6, 13, 0x81 };
+	for (uint32_t v = 0; v < sizeof vectors; v++)
+		idt_set_handler(vectors[v], on_exception, GATE_INTR);
 	setup_fpu();
 	for (uint32_t i = 0; i < fz_seq_count; i++) {
 		const struct fz_seq *s = &fz_seq_table[i];
+		if (s->size > FZ_SEQ_MAX)
+			fail("sequence %s: %u bytes, more than FZ_SEQ_MAX", s->name, s->size);
+		/* Writes over the previous sequence's translated code. */
+		for (uint32_t b = 0; b < s->size; b++)
+			((volatile uint8_t *)s->vma)[b] = s->code[b];
 		for (uint32_t k = 0; k < FZ_SEEDS; k++) {
 			rng = s->data_seed * 2654435761u + k * 0x9E3779B9u + 1;
 			if (!rng)
@@ -105,10 +132,14 @@ void guest_main(void)
 			fz_in.ebp = reg_value();
 			fz_in.esp = (uint32_t)esp0;
 			fz_in.eflags = 2 | (next() & 0x8d5);
-			fz_run(s->code);
+			fz_resume = 0;
+			for (int e = 0; e < 4; e++)
+				fz_exc[e] = 0;
+			fz_run((void (*)(void))s->vma);
 			uint32_t h = hash(2166136261u, fz_scratch_data, FZ_SCRATCH_BYTES);
 			h = hash(h, fz_scratch_code, FZ_SCRATCH_BYTES);
 			h = hash(h, esp0 - FZ_FRAME_BELOW, FZ_FRAME_BELOW + FZ_FRAME_ABOVE);
+			h = hash(h, (const uint8_t *)fz_exc, sizeof fz_exc);
 			kprintf("%s.%u %08x %08x %08x %08x %08x %08x %08x %08x %08x %08x\n", s->name, k,
 				fz_out.eax, fz_out.ebx, fz_out.ecx, fz_out.edx, fz_out.esi, fz_out.edi,
 				fz_out.ebp, fz_out.esp, fz_out.eflags & s->flag_keep, h);

@@ -10,6 +10,16 @@
 #define FZ_STACK_BYTES 8192
 #define FZ_SEEDS 4		/* runs per sequence, each from its own data */
 
+/* Fixed addresses in guest RAM (outside the image), so that a case computes
+ * the same values whichever guest it is part of: the sequence runs copied
+ * to FZ_SEQ_VMA; the code scratch just below it straddles a page boundary
+ * (half in a page without code, half in the sequence's first page). */
+#define FZ_SCRATCH_DATA 0x5E0000
+#define FZ_STACK 0x5E2000
+#define FZ_SCRATCH_CODE (0x600000 - FZ_SCRATCH_BYTES / 2)
+#define FZ_SEQ_VMA (FZ_SCRATCH_CODE + FZ_SCRATCH_BYTES)
+#define FZ_SEQ_MAX 0x10000	/* bytes per slot; a case names its slot */
+
 /* Offsets into struct fz_regs, for the assembly. */
 #define FZ_EAX 0
 #define FZ_EBX 4
@@ -31,7 +41,9 @@ struct fz_regs {
 /* One row per sequence, written by `gen asm`. flag_keep clears the EFLAGS
  * bits some path through the sequence leaves undefined. */
 struct fz_seq {
-	void (*code)(void);
+	const uint8_t *code;
+	uint32_t size;
+	uint32_t vma;	/* where it is copied and run */
 	uint32_t flag_keep;
 	uint32_t data_seed;
 	const char *name;
@@ -40,8 +52,7 @@ struct fz_seq {
 extern const uint32_t fz_seq_count;
 extern const struct fz_seq fz_seq_table[];
 extern struct fz_regs fz_in, fz_out;
-extern uint8_t fz_scratch_code[FZ_SCRATCH_BYTES];
-extern uint8_t fz_stack[FZ_STACK_BYTES];
+extern uint32_t fz_resume;
 
 /* Runs code with fz_in loaded; fz_out has what it left. */
 void fz_run(void (*code)(void));

@@ -9,6 +9,8 @@
 /* void fz_run(void (*code)(void)) */
 fz_run:
 	pushal
+	fninit
+	ldmxcsr fz_mxcsr
 	movl 36(%esp), %eax
 	movl %eax, fz_target
 	movl %esp, fz_host_esp
@@ -26,12 +28,15 @@ fz_run:
 
 	.globl fz_done
 fz_done:
-	/* This push lands below the entry ESP, inside the checksummed frame,
-	 * and holds undefined flags: clear the slot again. */
+	/* The push lands below the entry ESP, inside the checksummed frame:
+	 * put back what the sequence left there. */
+	movl %eax, fz_out+FZ_EAX
+	movl -4(%esp), %eax
+	movl %eax, fz_slot
 	pushfl
 	popl fz_out+FZ_EFL
-	movl $0, -4(%esp)
-	movl %eax, fz_out+FZ_EAX
+	movl fz_slot, %eax
+	movl %eax, -4(%esp)
 	movl %ebx, fz_out+FZ_EBX
 	movl %ecx, fz_out+FZ_ECX
 	movl %edx, fz_out+FZ_EDX
@@ -101,10 +106,28 @@ fz_fntab:
 	.long fz_f0, fz_f1, fz_f2, fz_f3, fz_f4, fz_f5, fz_f6, fz_f7
 fz_fntab_ret4:
 	.long fz_g0, fz_g1, fz_g2, fz_g3
+	.globl fz_fpucw, fz_mxcsr
+	/* x87 control words: default, round down, up, to zero, double and
+	 * single precision; MXCSR: the four rounding modes, FTZ+DAZ. */
+	.p2align 2
+fz_fpucw:
+	.word 0x037f, 0x077f, 0x0b7f, 0x0f7f, 0x027f, 0x007f
+	.p2align 2
+fz_mxcsr:
+	.long 0x1f80, 0x3f80, 0x5f80, 0x7f80, 0x9fc0
+
+	.globl fz_scratch_data, fz_scratch_code, fz_done_ptr
+	.set fz_scratch_data, FZ_SCRATCH_DATA
+	.set fz_scratch_code, FZ_SCRATCH_CODE
+	.section .rodata
+	/* Copied sequences reach fz_done through this: a relative jump would
+	 * not survive the copy. */
+fz_done_ptr:	.long fz_done
 
 	.data
 	.p2align 2
 fz_target:	.long 0
 fz_host_esp:	.long 0
+fz_slot:	.long 0
 
 	.section .note.GNU-stack, "", @progbits
