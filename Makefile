@@ -22,7 +22,7 @@ ASM_SRCS  := vmx_userspace/uworld/gate.S
 MON_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(MON_SRCS))
 HOST_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(HOST_SRCS)) $(patsubst %.S,$(BUILD)/obj/%.o,$(ASM_SRCS))
 
-.PHONY: all deps check unit unit-asan guest-tests cli-tests foreign-check userprog-native linux-check run run-demo bench-bt bench-mmu bench-timer clean
+.PHONY: all deps check unit unit-asan guest-tests cli-tests foreign-check userprog-native linux-check fuzz fuzz-check run run-demo bench-bt bench-mmu bench-timer clean
 all: $(BUILD)/vmx
 
 # Installs what is missing when run as root; otherwise says what to run.
@@ -103,7 +103,33 @@ guest-tests: $(BUILD)/vmx $(GUEST_ELFS) $(BUILD)/.deps-test
 cli-tests: $(BUILD)/vmx $(GUEST_ELFS) include/tunables.h $(GUEST_OUT)/bench_loop.elf $(GUEST_OUT)/triple_fault.elf $(GUEST_OUT)/echo.elf $(GUEST_OUT)/poweroff.elf $(GUEST_OUT)/bench_mmu.elf
 	@$(SUITE) cli ./tests/scripts/cli-tests.sh $(BUILD)/vmx $(GUEST_OUT)
 
-check: unit unit-asan guest-tests cli-tests foreign-check userprog-native linux-check
+# ---- differential fuzzing against QEMU (tests/fuzz) ----
+# `make fuzz FUZZ_SECONDS=3600 [FUZZ_SEED=N]` runs random rounds for that
+# long; `fuzz-check` (part of check) runs the corpus and two fixed-seed rounds.
+FUZZ_OUT     := $(BUILD)/fuzz
+FUZZ_SECONDS ?= 300
+FUZZ_SEED    ?=
+FUZZ_HARNESS_OBJS := $(FUZZ_OUT)/obj/harness.c.o $(FUZZ_OUT)/obj/harness_run.S.o
+$(FUZZ_OUT)/gen $(FUZZ_OUT)/minimize: $(FUZZ_OUT)/%: tests/fuzz/%.c | $(BUILD)/.deps-build
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -o $@ $<
+$(FUZZ_OUT)/obj/harness.c.o: tests/fuzz/harness.c tests/fuzz/harness.h | $(BUILD)/.deps-build
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $(GUEST_CFLAGS) -Itests/fuzz -c $< -o $@
+$(FUZZ_OUT)/obj/harness_run.S.o: tests/fuzz/harness_run.S tests/fuzz/harness.h | $(BUILD)/.deps-build
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $(GUEST_ASFLAGS) -Itests/fuzz -c $< -o $@
+FUZZ_ENV = VMX=$(BUILD)/vmx FUZZ_GEN=$(FUZZ_OUT)/gen FUZZ_MIN=$(FUZZ_OUT)/minimize FUZZ_OUT=$(FUZZ_OUT) \
+	FUZZ_ASM="$(GUEST_CC) $(GUEST_ASFLAGS) -Itests/fuzz" FUZZ_LD="$(GUEST_LD) $(GUEST_LDFLAGS)" \
+	FUZZ_OBJS="$(FUZZ_HARNESS_OBJS) $(GUEST_LIB_OBJS)"
+FUZZ_DEPS := $(BUILD)/vmx $(FUZZ_OUT)/gen $(FUZZ_OUT)/minimize $(FUZZ_HARNESS_OBJS) $(GUEST_LIB_OBJS) $(BUILD)/.deps-test
+fuzz: $(FUZZ_DEPS)
+	@$(FUZZ_ENV) tests/fuzz/fuzz.sh run $(FUZZ_SECONDS) $(FUZZ_SEED)
+fuzz-check: $(FUZZ_DEPS)
+	@$(SUITE) fuzz env $(FUZZ_ENV) tests/fuzz/fuzz.sh check
+
+
+check: unit unit-asan guest-tests cli-tests foreign-check userprog-native fuzz-check linux-check
 
 # ---- the Linux guest (tests/linux): Debian's i386 kernel and busybox ----
 LINUX_OUT := $(BUILD)/linux
@@ -120,7 +146,7 @@ $(LINUX_OUT)/initrd-test.cpio.gz: tests/linux/init-test tests/linux/mkinitramfs.
 # busy host makes that harder for it (the world hides host preemption but
 # not all of it).
 linux-check: $(BUILD)/vmx $(LINUX_OUT)/bzImage $(LINUX_OUT)/initrd-test.cpio.gz $(BUILD)/.deps-test \
-	| unit unit-asan guest-tests cli-tests foreign-check userprog-native
+	| unit unit-asan guest-tests cli-tests foreign-check userprog-native fuzz-check
 	@$(SUITE) linux ./tests/linux/run-linux-test.sh $(BUILD)/vmx $(LINUX_OUT)/bzImage $(LINUX_OUT)/initrd-test.cpio.gz
 
 # README's first command: Debian's Linux to a busybox shell on this

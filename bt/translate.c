@@ -7,9 +7,9 @@
 #include "emit.h"
 
 #define MAX_EXITS 3
-/* Longest sequence one guest instruction can become: popf (57 bytes) with
+/* Longest sequence one guest instruction can become: popf (73 bytes) with
  * its pending-interrupt check (60) and, right after sti, a second check. */
-#define WORST_INSN_BYTES 184
+#define WORST_INSN_BYTES 200
 #define STUB_BYTES 32   /* exit stub (movl $idx,%gs:S_TMP; jmp shared) + learning stub */
 
 struct pending_exit { uint32_t patch, target, ic_neg, ic_pos, ic_miss; };
@@ -130,9 +130,14 @@ static void emit_popf(struct tu *t, uint32_t eip, uint8_t len, uint32_t next_eip
 	e_u8(e, 0x0d); e_u32(e, 0x2);
 	e_u8(e, 0x65); e_u8(e, 0xa3); e_u32(e, MA_VEFLAGS);
 	e_u8(e, 0x8b); e_u8(e, 0x04); e_u8(e, 0x24);
+	/* The host popfl takes the masked value from the guest's slot; a real
+	 * popf only reads it, so the guest's value goes back afterwards. */
+	e_u8(e, 0x65); e_u8(e, 0xa3); e_u32(e, MA_S_TMP);       /* mov %eax,%gs:S_TMP */
 	e_u8(e, 0x25); e_u32(e, 0x00000cd5);                    /* only arith|DF reach real flags */
 	e_u8(e, 0x89); e_u8(e, 0x04); e_u8(e, 0x24);
 	e_u8(e, 0x9d);                                          /* popfl */
+	e_u8(e, 0x65); e_u8(e, 0xa1); e_u32(e, MA_S_TMP);       /* mov %gs:S_TMP,%eax */
+	e_u8(e, 0x89); e_u8(e, 0x44); e_u8(e, 0x24); e_u8(e, 0xfc); /* mov %eax,-4(%esp) */
 	e_u8(e, 0x65); e_u8(e, 0xa1); e_u32(e, MA_S_EAX);
 	emit_irq_check(t, next_eip);
 }
