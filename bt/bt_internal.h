@@ -46,6 +46,7 @@ struct pcrec {
 #include "tunables.h"
 #define IBL_USED_MAX TUNE_IBL_USED_MAX
 #define ADAPT_SET TUNE_ADAPT_SET
+#define ADAPT_GONE 0xffffffffu    /* a forgotten entry: probing goes on past it */
 
 struct bt_state {
 	struct bt_env env;

@@ -107,6 +107,13 @@ void bt_translate_as_callout(uint32_t lin, uint32_t tc_addr)
 		bt_invalidate_ccf(idx);
 }
 
+void bt_forget_callout(uint32_t lin)
+{
+	uint32_t h = adapt_slot(lin);
+	if (lin && h < ADAPT_SET && bt.callout_lin[h] == lin)
+		bt.callout_lin[h] = ADAPT_GONE;     /* keeps later entries reachable */
+}
+
 bool bt_page_traced(uint32_t ppn)
 {
 	return ppn < bt.env.ram_pages && bt.page_head[ppn] != 0;

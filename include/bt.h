@@ -84,6 +84,10 @@ bool bt_pc_lookup(uint32_t tc_addr, struct bt_pc *out);
  * monitor performs its write), and the block holding `tc_addr` is dropped
  * so that happens at once. */
 void bt_translate_as_callout(uint32_t lin, uint32_t tc_addr);
+/* The instruction at lin is no longer one to translate as a callout (the
+ * guest rewrote it into one the monitor does not perform): its next
+ * translation copies it again. The caller drops the current one. */
+void bt_forget_callout(uint32_t lin);
 bool bt_in_tc(uint32_t addr);
 
 #endif

@@ -572,6 +572,16 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 			return 0;
 		if (r == -1)
 			return -1;
+		/* The bytes there are now an instruction the monitor does not
+		 * perform (the guest rewrote them): run it natively again, from
+		 * a fresh translation. */
+		uint32_t lin = vm.seg[SEG_CS].base + eip, pa, err;
+		bt_forget_callout(lin);
+		if (mmu_translate(lin, ACC_FETCH | (vm.cpl == 3 ? ACC_USER : 0), &pa, &err)) {
+			bt_notify_write(pa, c.in.len);
+			vm.eip = eip;
+			return 1;
+		}
 	}
 	vmm_logx("vmx: unsupported instruction, first bytes", (uint32_t)c.code[0] | (uint32_t)c.code[1] << 8 |
 		 (uint32_t)c.code[2] << 16 | (uint32_t)c.code[3] << 24);

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 #include "bt.h"
 #include "bt_internal.h"
+#include "bt_internal.h"
 #include "decode.h"
 #include "mon_area.h"
 #include "callout_kinds.h"
@@ -2011,6 +2012,28 @@ static void test_ibl_miss_and_invalidate(void **state)
 	assert_int_equal(ctr("bt.ibl.miss"), 3);
 }
 
+/* An instruction adaptive translation made a callout can be forgotten (the
+ * guest rewrote it); entries that collided with it stay found. */
+static void test_forget_callout(void **state)
+{
+	(void)state;
+	uint32_t a = 0x1000, h = (a * 2654435761u) >> 22, b = a + 1;
+	while (((b * 2654435761u) >> 22) != h)
+		b++;
+	bt_translate_as_callout(a, 0);
+	bt_translate_as_callout(b, 0);
+	assert_true(bt_is_callout(a));
+	assert_true(bt_is_callout(b));
+	bt_forget_callout(a);
+	assert_false(bt_is_callout(a));
+	assert_true(bt_is_callout(b));          /* past the forgotten slot */
+	bt_translate_as_callout(a, 0);
+	assert_true(bt_is_callout(a));
+	bt_forget_callout(a);
+	bt_forget_callout(b);
+	assert_false(bt_is_callout(b));
+}
+
 static void test_ibl_reset_on_mode_change(void **state)
 {
 	(void)state;
@@ -2101,6 +2124,7 @@ int main(void)
 		T(test_ibl_init),
 		T(test_ibl_miss_and_invalidate),
 		T(test_ibl_reset_on_mode_change),
+		T(test_forget_callout),
 	};
 	int failed = 0;
 	failed += cmocka_run_group_tests_name("bt_decode", decoder, decoder_setup, NULL);
