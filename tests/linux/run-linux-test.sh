@@ -15,7 +15,12 @@ append="console=ttyS0 panic=-1"
 pass=0 fail=0
 ok() { pass=$((pass + 1)); echo "PASS linux $1"; }
 bad() { fail=$((fail + 1)); echo "FAIL linux $1: $2"; }
-section() { tr -d '\r' <"$1" | sed -n '/^=== vmx-linux-test begin/,/^=== vmx-linux-test end/p'; }
+# The test's lines only: a kernel message printed before the test could
+# lower the console log level still lands in between.
+section() {
+	tr -d '\r' <"$1" | sed -n '/^=== vmx-linux-test begin/,/^=== vmx-linux-test end/p' |
+		grep -v '^\[ *[0-9]*\.[0-9]*\] '
+}
 counter() { sed -n "s/^ *\"$2\": \([0-9]*\).*/\1/p" "$1"; }
 
 start=$(date +%s)
