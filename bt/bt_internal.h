@@ -32,6 +32,7 @@ struct exit_rec {
 	/* Inline-cache exits of indirect branches: where the predicted target
 	 * sits in the two lea displacements and the miss jump (0 otherwise). */
 	uint32_t ic_neg, ic_pos, ic_miss;
+	bool to_global;              /* the chained target's pages are global */
 };
 
 #define PC_NO_IRQ   0x01

@@ -14,15 +14,54 @@ void bt_patch_rel32(uint32_t at, uint32_t target)
 /* Undo one exit's chain: its jump goes back to the stub and it leaves the
  * target's incoming list. */
 static void unchain_one(uint32_t exit_idx);
+
+/* Chains across linear pages that the change may have redirected go; the
+ * others stay on the list. keep(exit) says which survive. */
+static void unchain_volatile(bool (*keep)(const struct exit_rec *x, uint32_t arg), uint32_t arg)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < bt.nvolatile; i++) {
+		uint32_t e = bt.volatile_exits[i];
+		if (!bt.exits[e].to)
+			continue;
+		if (keep && keep(&bt.exits[e], arg)) {
+			bt.volatile_exits[n++] = e;
+			continue;
+		}
+		unchain_one(e);
+		stat_inc(&bts.unchain_remap);
+	}
+	bt.nvolatile = n;
+	bt_ibl_reset();
+}
+
 void bt_mapping_changed(void)
 {
-	for (uint32_t i = 0; i < bt.nvolatile; i++)
-		if (bt.exits[bt.volatile_exits[i]].to) {
-			unchain_one(bt.volatile_exits[i]);
-			stat_inc(&bts.unchain_remap);
-		}
-	bt.nvolatile = 0;
-	bt_ibl_reset();
+	unchain_volatile((bool (*)(const struct exit_rec *, uint32_t))0, 0);
+}
+
+static bool keep_global(const struct exit_rec *x, uint32_t arg)
+{
+	(void)arg;
+	return x->to_global;
+}
+
+void bt_mapping_changed_cr3(void)
+{
+	unchain_volatile(keep_global, 0);
+}
+
+/* A target block covers its first linear page and, if it crosses, the next. */
+static bool keep_other_pages(const struct exit_rec *x, uint32_t page)
+{
+	const struct ccf *c = &bt.ccfs[x->to];
+	uint32_t first = c->lin >> 12;
+	return page != first && !(c->page[1] != NOPAGE && page == first + 1);
+}
+
+void bt_mapping_changed_page(uint32_t lin)
+{
+	unchain_volatile(keep_other_pages, lin >> 12);
 }
 
 static void unchain_one(uint32_t exit_idx)
@@ -58,6 +97,9 @@ void bt_chain(uint32_t exit_idx, uint32_t to)
 	if (tp != op && !(o->page[1] != NOPAGE && tp == op + 1)) {
 		if (bt.nvolatile == bt.max_exit)
 			bt_mapping_changed();
+		const struct ccf *t = &bt.ccfs[to];
+		x->to_global = bt.env.page_global && bt.env.page_global(bt.env.ctx, t->lin) &&
+			       (t->page[1] == NOPAGE || bt.env.page_global(bt.env.ctx, t->lin + 0x1000));
 		bt.volatile_exits[bt.nvolatile++] = exit_idx;
 	}
 }

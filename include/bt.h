@@ -27,6 +27,9 @@ struct bt_env {
 	/* Write-protect (on) or release (off) a guest-physical page that holds
 	 * (or no longer holds) translated code. */
 	void (*trace_code_page)(void *ctx, uint32_t ppn, bool on);
+	/* Whether a CR3 load keeps the mapping of linear page `lin` (a global
+	 * page): chains into it then survive address-space switches. */
+	bool (*page_global)(void *ctx, uint32_t lin);
 	void *ctx;
 	uint32_t ram_pages;          /* guest-physical pages that may hold code */
 	uint32_t tc_base, tc_size;   /* the translation cache (linear, in the monitor area) */
@@ -57,6 +60,11 @@ uint32_t bt_ibl_miss(uint32_t target);
  * chains between different linear pages and the IBL table are dropped;
  * lookups check each CCF's physical pages against the current mapping. */
 void bt_mapping_changed(void);
+/* The same for a CR3 load that keeps global pages (CR4.PGE): chains into
+ * global pages stay. */
+void bt_mapping_changed_cr3(void);
+/* The same for one linear page (INVLPG): only chains into it go. */
+void bt_mapping_changed_page(uint32_t lin);
 /* Monotonic: bumped by every CCF invalidation (a callout that wrote guest
  * memory checks whether its own block may have died). */
 uint64_t bt_invalidations(void);

@@ -40,6 +40,9 @@ bool mmu_set_user(bool user);
 /* The linear address user-mode data accesses must stay below, or 0 when
  * user mode has a shadow of its own (no limit beyond the monitor's). */
 uint32_t mmu_user_limit(void);
+/* Whether the guest maps linear page `lin` as global now (CR4.PGE on, G in
+ * the entry): a CR3 load leaves it as it is. No A/D bits are touched. */
+bool mmu_lin_global(uint32_t lin);
 bool mmu_paging(void);
 
 /* Linear -> physical for an access by the guest, as the page walk would

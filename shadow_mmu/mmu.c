@@ -170,6 +170,19 @@ bool mmu_paging(void) { return m.pg; }
 
 uint32_t mmu_user_limit(void) { return m.split ? m.sup_floor << 12 : 0; }
 
+bool mmu_lin_global(uint32_t lin)
+{
+	if (!m.pg || !(m.cr4 & CR4_PGE))
+		return false;
+	uint32_t pde = rd32((m.cr3 & ~0xfffu) + ((lin >> 22) << 2));
+	if (!(pde & PTE_P))
+		return false;
+	if ((pde & PTE_PS) && (m.cr4 & CR4_PSE))
+		return pde & PTE_G;
+	uint32_t pte = rd32((pde & ~0xfffu) + (((lin >> 12) & 0x3ffu) << 2));
+	return (pte & PTE_P) && (pte & PTE_G);
+}
+
 static void pt_trace(uint32_t ppn);
 static void flush(bool keep_global);
 

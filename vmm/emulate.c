@@ -348,8 +348,12 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 		case 2: vm.cr2 = v; break;
 		case 3:
 			vm.cr3 = v;
-			if (mmu_set_cr3(v))
-				vmm_mapping_changed();
+			if (mmu_set_cr3(v)) {
+				if (vm.cr4 & X86_CR4_PGE)
+					bt_mapping_changed_cr3();   /* global pages stay put */
+				else
+					vmm_mapping_changed();
+			}
 			break;
 		case 4:
 			if (v & ~0x000000ffu & ~0x600u)   /* up to PGE/PCE, OSFXSR, OSXMMEXCPT */
@@ -381,7 +385,7 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 	case M_INVD: case M_WBINVD: return 0;
 	case M_INVLPG:
 		if (mmu_invlpg(vm.seg[mseg(&c)].base + ea(&c)))
-			vmm_mapping_changed();
+			bt_mapping_changed_page(vm.seg[mseg(&c)].base + ea(&c));
 		return 0;
 	case M_RDMSR: case M_WRMSR: {
 		uint64_t val = ((uint64_t)vm.ma->edx << 32) | vm.ma->eax;

@@ -379,6 +379,12 @@ void vmm_poll_devices(void)
 /* Instruction fetch through the guest's page tables: to the end of the page
  * at most (the next one may be mapped elsewhere, or not at all). A fetch
  * fault is left in vm for the #PF the caller raises. */
+static bool page_global(void *ctx, uint32_t lin)
+{
+	(void)ctx;
+	return mmu_lin_global(lin);
+}
+
 static const uint8_t *code_ptr(void *ctx, uint32_t lin, uint32_t *avail, uint32_t *phys)
 {
 	(void)ctx;
@@ -449,7 +455,8 @@ int vmm_init(const struct vmm_config *cfg)
 	stats_register(&unassigned);
 
 	struct bt_env env = {
-		.code_ptr = code_ptr, .trace_code_page = trace_code_page, .ctx = (void *)0,
+		.code_ptr = code_ptr, .trace_code_page = trace_code_page, .page_global = page_global,
+		.ctx = (void *)0,
 		.ram_pages = cfg->ram_size >> 12,
 		.tc_base = MON_BASE + MON_OFF_TC, .tc_size = cfg->tc_size,
 		.ibl_table = MON_BASE + MON_OFF_IBLTAB,

@@ -1521,6 +1521,53 @@ static void test_chain_and_unchain(void **state)
 	check_trace_consistent();
 }
 
+/* Which fake linear pages are global (for bt_env.page_global). */
+static uint32_t global_page = 0xffffffffu;
+static bool fake_page_global(void *ctx, uint32_t lin)
+{
+	(void)ctx;
+	return (lin >> 12) == global_page;
+}
+
+/* Chains across pages: a CR3 load keeps those into global pages, an
+ * INVLPG drops only those into its page, anything else drops them all. */
+static void test_remap_keeps_what_it_can(void **state)
+{
+	(void)state;
+	bt.env.page_global = fake_page_global;
+	global_page = 0x3;
+	PUT(0x1000, 0x90);
+	put_jmp(0x1001, 0x3000);                                 /* into the global page */
+	PUT(0x2000, 0x90);
+	put_jmp(0x2001, 0x4000);                                 /* into an ordinary one */
+	PUT(0x3000, 0x90, 0xf4);
+	PUT(0x4000, 0x90, 0xf4);
+	uint32_t a = bt_get(0x1000), b = bt_get(0x2000), t;
+	uint32_t xa = exit_of(a + 2), xb = exit_of(b + 2);
+	uint32_t sa = rel_target(a + 2), sb = rel_target(b + 2);
+	uint32_t ta = bt_exit_taken(xa, &t), tb = bt_exit_taken(xb, &t);
+	assert_int_equal(rel_target(a + 2), ta);
+	assert_int_equal(rel_target(b + 2), tb);
+
+	bt_mapping_changed_cr3();
+	assert_int_equal(rel_target(a + 2), ta);                 /* kept */
+	assert_int_equal(rel_target(b + 2), sb);                 /* dropped */
+	assert_int_equal(ctr("bt.chain.unpatched_remap"), 1);
+
+	bt_exit_taken(xb, &t);
+	bt_mapping_changed_page(0x3abc);                         /* only the global page's chain */
+	assert_int_equal(rel_target(a + 2), sa);
+	assert_int_equal(rel_target(b + 2), tb);
+	assert_int_equal(ctr("bt.chain.unpatched_remap"), 2);
+
+	bt_exit_taken(xa, &t);
+	bt_mapping_changed();
+	assert_int_equal(rel_target(a + 2), sa);
+	assert_int_equal(rel_target(b + 2), sb);
+	assert_int_equal(ctr("bt.chain.unpatched_remap"), 4);
+	bt.env.page_global = 0;
+}
+
 static void test_chain_self_loop(void **state)
 {
 	(void)state;
@@ -2125,6 +2172,7 @@ int main(void)
 		T(test_ibl_miss_and_invalidate),
 		T(test_ibl_reset_on_mode_change),
 		T(test_forget_callout),
+		T(test_remap_keeps_what_it_can),
 	};
 	int failed = 0;
 	failed += cmocka_run_group_tests_name("bt_decode", decoder, decoder_setup, NULL);
