@@ -129,12 +129,15 @@ static uint64_t host_clock(clockid_t id)
  * only when it is long, so the usual read stays one vDSO call. */
 #define STEAL_CHECK_NS 50000ull
 #define STEAL_SLACK_NS 10000ull
-static struct { uint64_t stolen, last_host, check_host, check_cpu; bool waited; } gclock;
+static struct { uint64_t stolen, last_host, check_host, check_cpu, armed; bool waited, armed_in_trap; } gclock;
 
 static uint64_t now_ns(void)
 {
 	uint64_t host = host_clock(CLOCK_MONOTONIC), gap = host - gclock.last_host;
-	if (gap > STEAL_CHECK_NS) {
+	/* Only while the guest's interrupts are off: that is where kernels
+	 * time one clock against another (with them on, the guest's timer
+	 * interrupts should keep pace with the host's time). */
+	if (gap > STEAL_CHECK_NS && !mon_area()->vif) {
 		uint64_t cpu = host_clock(CLOCK_THREAD_CPUTIME_ID);
 		if (!gclock.waited && gclock.last_host) {
 			/* Up to the previous read no long gap was seen: take the
@@ -166,6 +169,8 @@ static void arm_timer(uint64_t deadline)
 	struct itimerspec its = { 0 };
 	if (deadline == UINT64_MAX)
 		deadline = now_ns() + 10000000ull;
+	gclock.armed = deadline;
+	gclock.armed_in_trap = true;
 	deadline = host_deadline(deadline);
 	if (deadline == 0)
 		deadline = 1;
@@ -261,16 +266,29 @@ static inline void load_seg_regs(const struct mon_area *ma)
  * others, so the cost of a timer signal (tens of microseconds here) does
  * not show as an SMI in the middle of the guest's calibration loops. The
  * virtual clock keeps what the guest reads monotonic. */
-static void hide_trap_time(uint64_t since)
+static void arm_timer(uint64_t deadline);
+static void hide_trap_time(bool hide, uint64_t since, uint64_t stolen_before)
 {
+	if (!hide)
+		return;
 	uint64_t host = host_clock(CLOCK_MONOTONIC);
-	gclock.stolen += host - since;
+	/* Preemption inside the trap may already be counted (a clock read in
+	 * the handler saw the gap): hide the trap's time once. */
+	if (gclock.stolen < stolen_before + (host - since))
+		gclock.stolen = stolen_before + (host - since);
 	gclock.last_host = host;
+	/* A deadline set during the trap was converted with the old offset:
+	 * the host timer would fire before guest time reaches it. */
+	if (gclock.armed_in_trap)
+		arm_timer(gclock.armed);
+	gclock.armed_in_trap = false;
 }
 
 static void on_signal(int sig, siginfo_t *si, void *ucv)
 {
-	uint64_t entered = host_clock(CLOCK_MONOTONIC);
+	uint64_t entered = host_clock(CLOCK_MONOTONIC), stolen_before = gclock.stolen;
+	bool hide = !mon_area()->vif;
+	gclock.armed_in_trap = false;
 	uint64_t saved_fs = rdfsbase();
 	wrfsbase(uw.host_fsbase);
 	ucontext_t *uc = ucv;
@@ -295,7 +313,7 @@ static void on_signal(int sig, siginfo_t *si, void *ucv)
 			g[REG_EFL] |= 0x100;
 		else
 			g[REG_EFL] &= ~0x100;
-		hide_trap_time(entered);
+		hide_trap_time(hide, entered, stolen_before);
 		wrfsbase(saved_fs);
 		return;
 	}
@@ -304,7 +322,7 @@ static void on_signal(int sig, siginfo_t *si, void *ucv)
 		g[REG_RIP] = STUB(gate_exit);
 		g[REG_CSGSFS] = (g[REG_CSGSFS] & ~0xffff00000000ffffll) | HOST_CS64 | ((greg_t)HOST_DS << 48);
 		g[REG_EFL] &= ~0x100;
-		hide_trap_time(entered);
+		hide_trap_time(hide, entered, stolen_before);
 		return;   /* host FS base stays: gate_exit returns to host code */
 	}
 	g[REG_RAX] = ma->eax; g[REG_RCX] = ma->ecx; g[REG_RDX] = ma->edx; g[REG_RBX] = ma->ebx;
@@ -313,7 +331,7 @@ static void on_signal(int sig, siginfo_t *si, void *ucv)
 	g[REG_EFL] = (g[REG_EFL] & ~0xcd5ll & ~0x100ll) | (ma->eflags & (0xcd5 | 0x100));
 	g[REG_CSGSFS] = (g[REG_CSGSFS] & ~0xffff00000000ffffll) | LDT_SEL(LDT_MON_CODE32) |
 			((greg_t)ma->ss << 48);
-	hide_trap_time(entered);
+	hide_trap_time(hide, entered, stolen_before);
 	if (ma->seg_dirty) {
 		load_seg_regs(ma);
 		ma->seg_dirty = 0;
