@@ -1,6 +1,6 @@
-/* The multiboot v1 boot loader of vmx: finds and checks the multiboot header,
- * loads the kernel into guest RAM (ELF32 through libelf, or the header's a.out
- * kludge fields), and builds the multiboot information in low memory. */
+/* The multiboot v1 boot loader of vmx: checks the header, loads the kernel
+ * (ELF32 through libelf, or the a.out kludge) and -initrd's modules above it,
+ * and builds the multiboot information where neither is, low when it can. */
 #include "vmx.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -8,6 +8,7 @@
 #include <libelf.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,32 +21,41 @@
 #define MB_FLAG_VIDEO      (1u << 2)
 #define MB_FLAG_AOUT       (1u << 16)
 /* Flags we honour; other bits in 0..15 are requirements we cannot meet.
- * Page-aligned modules is trivially met (there are no modules) and the
- * memory information is always provided. */
+ * Modules are always page aligned and the memory information is always
+ * provided. */
 #define MB_FLAGS_KNOWN_REQUIRED (MB_FLAG_PAGE_ALIGN | MB_FLAG_MEMINFO)
 
-/* Fixed layout in low memory: above page 0 (real-mode IVT/BDA, and catching
- * null pointers) and below 64 KiB so it stays clear of typical 1 MiB kernels.
- * The whole window is reserved so a kernel segment can never clobber it. */
-#define MBI_AREA_LO      0x9000u
-#define MBI_AREA_HI      0x10000u
-#define MBI_ADDR         0x9000u   /* struct multiboot_info, 116 bytes zeroed */
-#define MBI_MMAP_ADDR    0x9100u
-#define MBI_NAME_ADDR    0x91C0u
-#define MBI_CMDLINE_ADDR 0x9200u
+/* Where the multiboot information may go when it is not above the kernel:
+ * conventional memory above page 0 (the real-mode IVT and the BIOS data
+ * area, and where null pointers land) and below the EBDA, where the
+ * monitor keeps its boot GDT. 0x9000 is tried first: it is where the
+ * information always was and where QEMU puts its own, so guests that use
+ * other low memory as scratch keep working. */
+#define LOW_FREE_LO      0x1000u
+#define LOW_FREE_HI      0x9FC00u
+#define LOW_PREFERRED    0x9000u
 #define MBI_SIZE         116u      /* through the framebuffer fields of 0.6.96+ */
+#define MMAP_ENTRIES     8u
+#define MOD_ENTRY_SIZE   16u       /* mod_start, mod_end, string, reserved */
+/* A generous bound that still keeps the information small enough for the
+ * low-memory window. */
+#define CMDLINE_MAX      32767u
+#define PAGE             0x1000ull
 
 /* struct multiboot_info offsets */
 #define MBI_FLAGS        0
 #define MBI_MEM_LOWER    4
 #define MBI_MEM_UPPER    8
 #define MBI_CMDLINE      16
+#define MBI_MODS_COUNT   20
+#define MBI_MODS_ADDR    24
 #define MBI_MMAP_LENGTH  44
 #define MBI_MMAP_ADDR_F  48
 #define MBI_LOADER_NAME  64
 
 #define MBI_F_MEM        (1u << 0)
 #define MBI_F_CMDLINE    (1u << 2)
+#define MBI_F_MODS       (1u << 3)
 #define MBI_F_MMAP       (1u << 6)
 #define MBI_F_LOADER     (1u << 9)
 
@@ -57,13 +67,27 @@ struct mb_header {
 	uint32_t header_addr, load_addr, load_end_addr, bss_end_addr, entry_addr;
 };
 
+/* Guest-physical bytes [lo, hi) the kernel or a module occupies. */
+struct span { uint64_t lo, hi; };
+
+/* One -initrd item: the file to load and the string the kernel gets. */
+struct mb_module {
+	char *string;            /* the whole item, ",," unescaped */
+	char *file;              /* its first word */
+	uint64_t start, size;
+};
+
 struct load_ctx {
-	const char *path;
+	const char *path;        /* the file errors are about */
 	int fd;
 	uint64_t file_size;
 	uint8_t *ram;
 	uint64_t ram_size;
-	uint64_t lo, hi;
+	uint64_t lo, hi;         /* the kernel's lowest and one-past-highest byte */
+	struct span *used;       /* every kernel segment and module loaded */
+	size_t nused, capused;
+	struct mb_module *mods;
+	size_t nmods;
 	char *err;
 	size_t errlen;
 };
@@ -190,8 +214,8 @@ static int check_flags(struct load_ctx *c, const struct mb_header *h)
 	return 0;
 }
 
-/* Shared by both formats: the destination must be RAM and must leave the
- * multiboot information window alone. */
+/* Shared by both formats: the destination must be RAM. The multiboot
+ * information is placed afterwards where the kernel is not. */
 static int check_range(struct load_ctx *c, const char *what, uint64_t addr, uint64_t size)
 {
 	uint64_t end = addr + size;
@@ -209,19 +233,30 @@ static int check_range(struct load_ctx *c, const char *what, uint64_t addr, uint
 			    what, (unsigned long long)addr, (unsigned long long)end,
 			    (unsigned long long)(c->ram_size / MIB), (unsigned long long)c->ram_size,
 			    VMX_MEM_MAX_MB, (unsigned long long)VMX_MEM_MAX_MB * MIB);
-	if (addr < MBI_AREA_HI && end > MBI_AREA_LO)
-		return fail(c, "%s 0x%llx-0x%llx overlaps the multiboot information area "
-			    "0x%x-0x%x", what, (unsigned long long)addr, (unsigned long long)end,
-			    MBI_AREA_LO, MBI_AREA_HI);
 	return 0;
 }
 
-static void note_loaded(struct load_ctx *c, uint64_t addr, uint64_t size)
+static int note_used(struct load_ctx *c, uint64_t addr, uint64_t size)
+{
+	if (c->nused == c->capused) {
+		size_t cap = c->capused ? 2 * c->capused : 16;
+		struct span *u = realloc(c->used, cap * sizeof *u);
+		if (!u)
+			return fail(c, "out of memory");
+		c->used = u;
+		c->capused = cap;
+	}
+	c->used[c->nused++] = (struct span){ addr, addr + size };
+	return 0;
+}
+
+static int note_loaded(struct load_ctx *c, uint64_t addr, uint64_t size)
 {
 	if (addr < c->lo)
 		c->lo = addr;
 	if (addr + size > c->hi)
 		c->hi = addr + size;
+	return note_used(c, addr, size);
 }
 
 static int load_aout(struct load_ctx *c, const struct mb_header *h, uint32_t *entry)
@@ -264,7 +299,8 @@ static int load_aout(struct load_ctx *c, const struct mb_header *h, uint32_t *en
 	if (read_exact(c, c->ram + h->load_addr, file_off, load_size) < 0)
 		return -1;
 	memset(c->ram + h->load_addr + load_size, 0, mem_size - load_size);
-	note_loaded(c, h->load_addr, mem_size);
+	if (note_loaded(c, h->load_addr, mem_size) < 0)
+		return -1;
 	*entry = h->entry_addr;
 	return 0;
 }
@@ -389,7 +425,8 @@ static int load_elf(struct load_ctx *c, int hdr_status, uint32_t *entry)
 		if (read_exact(c, c->ram + addr, ph.p_offset, ph.p_filesz) < 0)
 			goto out;
 		memset(c->ram + addr + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
-		note_loaded(c, addr, ph.p_memsz);
+		if (note_loaded(c, addr, ph.p_memsz) < 0)
+			goto out;
 		/* Like GRUB and QEMU: a higher-half kernel's e_entry is a virtual
 		 * address; paging is off at entry, so run it where it was put. */
 		if (!entry_done && eh.e_entry >= ph.p_vaddr && eh.e_entry - ph.p_vaddr < ph.p_memsz) {
@@ -408,42 +445,237 @@ out:
 	return rc;
 }
 
-static int build_info(struct load_ctx *c, const char *cmdline)
+/* ---- modules ---- */
+
+/* QEMU's -initrd for a multiboot kernel: items split at single commas, ",,"
+ * a literal comma (pairs taken left to right), empty items dropped; each
+ * item is the module's string and its first word the file. */
+static int parse_modules(struct load_ctx *c, const char *list)
+{
+	size_t len = strlen(list);
+	char *item = malloc(len + 1);
+	size_t n = 0;
+
+	c->path = "-initrd";
+	if (!item)
+		return fail(c, "out of memory");
+	c->mods = calloc(len / 2 + 1, sizeof *c->mods);
+	if (!c->mods) {
+		free(item);
+		return fail(c, "out of memory");
+	}
+	for (const char *p = list;; p++) {
+		if (*p == ',' && p[1] == ',') {
+			item[n++] = ',';
+			p++;
+			continue;
+		}
+		if (*p && *p != ',') {
+			item[n++] = *p;
+			continue;
+		}
+		if (n) {
+			struct mb_module *m = &c->mods[c->nmods];
+			item[n] = '\0';
+			m->string = strdup(item);
+			m->file = strndup(item, strcspn(item, " "));
+			c->nmods++;
+			if (!m->string || !m->file) {
+				free(item);
+				return fail(c, "out of memory");
+			}
+			if (!m->file[0]) {
+				fail(c, "module \"%s\" has no file name (it starts with a space)",
+				     item);
+				free(item);
+				return -1;
+			}
+		}
+		n = 0;
+		if (!*p)
+			break;
+	}
+	free(item);
+	return 0;
+}
+
+static uint64_t align_up(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
+
+/* RAM the memory map calls usable ends here. */
+static uint64_t usable_end(const struct load_ctx *c)
+{
+	return c->ram_size - PC_RAM_TOP_RESERVED;
+}
+
+/* The first `align`-aligned address at or above `from` that holds `size`
+ * bytes of RAM: past the EBDA, video memory and the BIOS (which are not
+ * RAM to a kernel) when it would run into them. UINT64_MAX if none. */
+static uint64_t place_above(const struct load_ctx *c, uint64_t from, uint64_t size, uint64_t align)
+{
+	uint64_t a = align_up(from, align);
+	if (a < MIB && (a >= LOW_FREE_HI || a + size > LOW_FREE_HI))
+		a = MIB;
+	return a + size <= usable_end(c) ? a : UINT64_MAX;
+}
+
+static bool is_free(const struct load_ctx *c, uint64_t lo, uint64_t hi)
+{
+	for (size_t i = 0; i < c->nused; i++)
+		if (lo < c->used[i].hi && c->used[i].lo < hi)
+			return false;
+	return true;
+}
+
+/* Like GRUB and QEMU: page aligned above the kernel's highest byte, in
+ * the order given. */
+static int load_modules(struct load_ctx *c)
+{
+	const char *kpath = c->path;
+	int kfd = c->fd;
+	uint64_t ksize = c->file_size, at = c->hi;
+	int rc = -1;
+
+	for (size_t i = 0; i < c->nmods; i++) {
+		struct mb_module *m = &c->mods[i];
+		struct stat st;
+		c->path = m->file;
+		c->fd = open(m->file, O_RDONLY | O_CLOEXEC);
+		if (c->fd < 0) {
+			fail(c, "cannot open module: %s", strerror(errno));
+			goto out;
+		}
+		if (fstat(c->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+			fail(c, "module is not a regular file");
+			goto out;
+		}
+		c->file_size = m->size = (uint64_t)st.st_size;
+		m->start = place_above(c, at, m->size, PAGE);
+		if (m->start == UINT64_MAX) {
+			uint64_t end = place_above(c, at, 0, PAGE) + m->size;
+			uint64_t need_mb = (end + PC_RAM_TOP_RESERVED + MIB - 1) / MIB;
+			char hint[48] = "";
+			if (need_mb <= VMX_MEM_MAX_MB)
+				snprintf(hint, sizeof hint, "; try -m %llu or more",
+					 (unsigned long long)need_mb);
+			fail(c, "module %zu (%llu bytes) does not fit in guest RAM: it would end at "
+			     "0x%llx, past the usable RAM ending at 0x%llx (-m %llu)%s", i + 1,
+			     (unsigned long long)m->size, (unsigned long long)end,
+			     (unsigned long long)usable_end(c), (unsigned long long)(c->ram_size / MIB),
+			     hint);
+			goto out;
+		}
+		if (read_exact(c, c->ram + m->start, 0, m->size) < 0 ||
+		    note_used(c, m->start, m->size) < 0)
+			goto out;
+		close(c->fd);
+		c->fd = -1;
+		at = m->start + m->size;
+	}
+	rc = 0;
+out:
+	if (c->fd >= 0)
+		close(c->fd);
+	c->path = kpath;
+	c->fd = kfd;
+	c->file_size = ksize;
+	return rc;
+}
+
+/* ---- the multiboot information ---- */
+
+/* In free conventional memory (LOW_PREFERRED first, then the lowest fit)
+ * or, when a kernel or its modules fill it, above everything loaded. */
+static uint64_t place_info(const struct load_ctx *c, uint64_t size)
+{
+	uint64_t best = UINT64_MAX, best_key = UINT64_MAX, top = 0;
+	for (size_t i = 0; i <= c->nused + 1; i++) {
+		uint64_t a = i == c->nused ? LOW_PREFERRED : i == c->nused + 1 ? LOW_FREE_LO :
+			     align_up(c->used[i].hi, 16);
+		uint64_t key = a < LOW_PREFERRED ? a + MIB : a;
+		if (a >= LOW_FREE_LO && a + size <= LOW_FREE_HI && key < best_key &&
+		    is_free(c, a, a + size)) {
+			best = a;
+			best_key = key;
+		}
+	}
+	if (best != UINT64_MAX)
+		return best;
+	for (size_t i = 0; i < c->nused; i++)
+		if (c->used[i].hi > top)
+			top = c->used[i].hi;
+	return place_above(c, top, size, 16);
+}
+
+static int build_info(struct load_ctx *c, const char *cmdline, uint32_t *mbi)
 {
 	uint8_t *ram = c->ram;
-	uint8_t *mi = ram + MBI_ADDR;
-	uint32_t mmap = MBI_MMAP_ADDR;
-	size_t clen = strlen(cmdline);
 	static const char name[] = "vmx";
+	size_t clen = strlen(cmdline);
+	struct pc_mem_range map[MMAP_ENTRIES];
+	size_t nmap = pc_memory_map(c->ram_size, map, MMAP_ENTRIES);
+	/* Offsets in one block: info, memory map, module list, strings. */
+	uint64_t o_mmap = align_up(MBI_SIZE, 16);
+	uint64_t o_mods = align_up(o_mmap + nmap * 24, 16);
+	uint64_t o_name = o_mods + c->nmods * MOD_ENTRY_SIZE;
+	uint64_t o_cmdline = o_name + sizeof name;
+	uint64_t size = o_cmdline + clen + 1;
 
-	if (clen >= MBI_AREA_HI - MBI_CMDLINE_ADDR)
+	if (clen > CMDLINE_MAX)
 		return fail(c, "kernel command line is too long (%zu bytes; at most %u)",
-			    clen, MBI_AREA_HI - MBI_CMDLINE_ADDR - 1);
-	memset(ram + MBI_AREA_LO, 0, MBI_AREA_HI - MBI_AREA_LO);
+			    clen, CMDLINE_MAX);
+	for (size_t i = 0; i < c->nmods; i++)
+		size += strlen(c->mods[i].string) + 1;
+	uint64_t base = place_info(c, size);
+	if (base == UINT64_MAX)
+		return fail(c, "no room for the multiboot information (%llu bytes) in low memory "
+			    "or above the kernel and its modules in guest RAM (%llu MB)",
+			    (unsigned long long)size, (unsigned long long)(c->ram_size / MIB));
+	uint8_t *mi = ram + base;
+	memset(mi, 0, size);
 
-	struct pc_mem_range map[8];
-	size_t n = pc_memory_map(c->ram_size, map, 8);
-	for (size_t i = 0; i < n; i++, mmap += 24) {
-		put32(ram + mmap, 20);      /* size excludes the size field itself */
-		put64(ram + mmap + 4, map[i].base);
-		put64(ram + mmap + 12, map[i].len);
-		put32(ram + mmap + 20, map[i].type);
+	for (size_t i = 0; i < nmap; i++) {
+		uint8_t *e = mi + o_mmap + i * 24;
+		put32(e, 20);      /* size excludes the size field itself */
+		put64(e + 4, map[i].base);
+		put64(e + 12, map[i].len);
+		put32(e + 20, map[i].type);
 	}
-	memcpy(ram + MBI_NAME_ADDR, name, sizeof name);
-	memcpy(ram + MBI_CMDLINE_ADDR, cmdline, clen + 1);
+	memcpy(mi + o_name, name, sizeof name);
+	memcpy(mi + o_cmdline, cmdline, clen + 1);
+	uint64_t o_str = o_cmdline + clen + 1;
+	for (size_t i = 0; i < c->nmods; i++) {
+		uint8_t *e = mi + o_mods + i * MOD_ENTRY_SIZE;
+		size_t slen = strlen(c->mods[i].string) + 1;
+		memcpy(mi + o_str, c->mods[i].string, slen);
+		put32(e, (uint32_t)c->mods[i].start);
+		/* One past the last byte, as QEMU and GRUB set it. */
+		put32(e + 4, (uint32_t)(c->mods[i].start + c->mods[i].size));
+		put32(e + 8, (uint32_t)(base + o_str));
+		o_str += slen;
+	}
 
-	put32(mi + MBI_FLAGS, MBI_F_MEM | MBI_F_CMDLINE | MBI_F_MMAP | MBI_F_LOADER);
+	uint32_t flags = MBI_F_MEM | MBI_F_CMDLINE | MBI_F_MMAP | MBI_F_LOADER;
+	if (c->nmods) {
+		flags |= MBI_F_MODS;
+		put32(mi + MBI_MODS_COUNT, (uint32_t)c->nmods);
+		put32(mi + MBI_MODS_ADDR, (uint32_t)(base + o_mods));
+	}
+	put32(mi + MBI_FLAGS, flags);
 	put32(mi + MBI_MEM_LOWER, 639);
 	put32(mi + MBI_MEM_UPPER, (uint32_t)((c->ram_size - MIB - PC_RAM_TOP_RESERVED) / 1024));
-	put32(mi + MBI_CMDLINE, MBI_CMDLINE_ADDR);
-	put32(mi + MBI_MMAP_LENGTH, mmap - MBI_MMAP_ADDR);
-	put32(mi + MBI_MMAP_ADDR_F, MBI_MMAP_ADDR);
-	put32(mi + MBI_LOADER_NAME, MBI_NAME_ADDR);
+	put32(mi + MBI_CMDLINE, (uint32_t)(base + o_cmdline));
+	put32(mi + MBI_MMAP_LENGTH, (uint32_t)(nmap * 24));
+	put32(mi + MBI_MMAP_ADDR_F, (uint32_t)(base + o_mmap));
+	put32(mi + MBI_LOADER_NAME, (uint32_t)(base + o_name));
+	*mbi = (uint32_t)base;
 	return 0;
 }
 
 int multiboot_load(const char *path, uint8_t *ram, size_t ram_size, const char *cmdline,
-		   struct boot_state *bs, char *err, size_t errlen)
+		   const char *modules, struct boot_state *bs, char *err, size_t errlen)
 {
 	struct load_ctx c = {
 		.path = path ? path : "(null)", .fd = -1, .ram = ram, .ram_size = ram_size,
@@ -451,7 +683,7 @@ int multiboot_load(const char *path, uint8_t *ram, size_t ram_size, const char *
 	};
 	struct mb_header h;
 	struct stat st;
-	uint32_t entry = 0;
+	uint32_t entry = 0, mbi = 0;
 	int hs, rc = -1;
 
 	if (err && errlen)
@@ -487,18 +719,26 @@ int multiboot_load(const char *path, uint8_t *ram, size_t ram_size, const char *
 	} else if (load_elf(&c, hs, &entry) < 0) {
 		goto out;
 	}
-	if (build_info(&c, cmdline ? cmdline : "") < 0)
+	if (modules && (parse_modules(&c, modules) < 0 || load_modules(&c) < 0))
+		goto out;
+	if (build_info(&c, cmdline ? cmdline : "", &mbi) < 0)
 		goto out;
 
 	memset(bs, 0, sizeof *bs);
 	bs->proto = VMM_BOOT_MULTIBOOT;
 	bs->entry = entry;
 	bs->eax = MB_BOOT_MAGIC;
-	bs->ebx = MBI_ADDR;
+	bs->ebx = mbi;
 	bs->load_lo = (uint32_t)c.lo;
 	bs->load_hi = (uint32_t)c.hi;
 	rc = 0;
 out:
+	for (size_t i = 0; i < c.nmods; i++) {
+		free(c.mods[i].string);
+		free(c.mods[i].file);
+	}
+	free(c.mods);
+	free(c.used);
 	close(c.fd);
 	return rc;
 }

@@ -71,15 +71,11 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	} else {
-		if (o.initrd) {
-			fprintf(stderr, "vmx: -initrd: multiboot modules are not supported yet (%s is not a bzImage)\n", o.kernel);
-			return 2;
-		}
 		if (multiboot_cmdline(cmdline, sizeof(cmdline), o.kernel, o.append) >= sizeof(cmdline)) {
 			fprintf(stderr, "vmx: -append: command line too long\n");
 			return 2;
 		}
-		if (multiboot_load(o.kernel, wi.ram, ram_size, cmdline, &bs, err, sizeof(err)) != 0) {
+		if (multiboot_load(o.kernel, wi.ram, ram_size, cmdline, o.initrd, &bs, err, sizeof(err)) != 0) {
 			fprintf(stderr, "%s\n", err);
 			return 2;
 		}

@@ -20,7 +20,7 @@ struct vmx_options {
 	const char *kernel;      /* -kernel FILE (required) */
 	unsigned mem_mb;         /* -m MB, default 128, range [VMX_MEM_MIN_MB, VMX_MEM_MAX_MB] */
 	const char *append;      /* -append CMDLINE, default "" */
-	const char *initrd;      /* -initrd FILE (Linux), NULL: none */
+	const char *initrd;      /* -initrd FILE (Linux) or "FILE ARGS,..." (multiboot modules), NULL: none */
 	enum vmx_mode mode;      /* -mode bt (only value for now) */
 	const char *stats_path;  /* -stats FILE.json or "-" (table on stderr); NULL: none */
 	unsigned trace_mask;     /* -trace LIST: comma separated names, see VMX_TRACE_* */
@@ -52,14 +52,17 @@ struct boot_state {
 	uint32_t entry;          /* EIP */
 	uint32_t eax, ebx;       /* multiboot: 0x2BADB002, physical address of the multiboot info */
 	uint32_t esi;            /* Linux: physical address of boot_params */
-	uint32_t load_lo, load_hi; /* lowest and one-past-highest guest-physical bytes loaded */
+	uint32_t load_lo, load_hi; /* the kernel's lowest and one-past-highest guest-physical bytes */
 };
 /* Loads the multiboot ELF `path` into guest RAM (ram[0..ram_size) is guest
- * physical 0..ram_size) with libelf, builds the multiboot info (flags: mem,
- * cmdline, mmap, boot loader name) in low memory, and fills `bs`. On error
- * writes a one-line message naming the problem into err and returns -1. */
+ * physical 0..ram_size) with libelf, then `modules` (NULL: none; else
+ * QEMU's -initrd syntax "FILE ARGS,FILE ARGS", ",," a comma, each item the
+ * module's string) page aligned above it, builds the multiboot info (flags:
+ * mem, cmdline, mods, mmap, boot loader name) in RAM neither uses, and
+ * fills `bs`. On error writes a one-line message naming the problem into
+ * err and returns -1. */
 int multiboot_load(const char *path, uint8_t *ram, size_t ram_size, const char *cmdline,
-		   struct boot_state *bs, char *err, size_t errlen);
+		   const char *modules, struct boot_state *bs, char *err, size_t errlen);
 /* The PC's physical memory map as QEMU's firmware reports it (types: 1 RAM,
  * 2 reserved); both loaders hand it to the kernel. Returns the entries. */
 #define PC_RAM_TOP_RESERVED 0x20000u   /* ACPI tables on QEMU's PC: not usable RAM */

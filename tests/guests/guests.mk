@@ -10,7 +10,7 @@ endif
 GUEST_SAVED_GOAL := $(.DEFAULT_GOAL)
 
 GUEST_NAMES := arith jcc string flags_if segments portio exceptions smc irq_stress paging mmio rmw_traced user_mode firmware_state \
-	pit_irq pit_fast tc_pressure cpuid_rdtsc cpuid_model multitask hello i8042 bios_data fw_cfg ata
+	pit_irq pit_fast tc_pressure cpuid_rdtsc cpuid_model multitask hello i8042 bios_data fw_cfg ata mb_modules mb_low
 
 GUEST_CC ?= gcc
 GUEST_LD ?= ld
@@ -58,7 +58,20 @@ $(GUEST_OUT)/$(1).elf: $(call guest_objs,$(1)) $(GUEST_LIB_OBJS) $(GUEST_SRC)/li
 	@mkdir -p $$(dir $$@)
 	$$(GUEST_LD) $$(GUEST_LDFLAGS) -o $$@ $$(filter %.o,$$^)
 endef
-$(foreach g,$(GUEST_NAMES),$(eval $(call GUEST_LINK_RULE,$(g))))
+# Guests linked where the shared script cannot put them: <name>.ld and
+# their own entry code, with only the runtime's serial output and verdicts.
+GUEST_OWN_LD := mb_low
+GUEST_OWN_LD_LIB := $(GUEST_OBJ)/lib/exit.c.o $(GUEST_OBJ)/lib/serial.c.o
+# mb_low must fit in 4 KiB.
+$(GUEST_OBJ)/mb_low.c.o: GUEST_CFLAGS += -Os
+define GUEST_OWN_LD_RULE
+$(GUEST_OUT)/$(1).elf: $(call guest_objs,$(1)) $(GUEST_OWN_LD_LIB) $(GUEST_SRC)/$(1).ld
+	@mkdir -p $$(dir $$@)
+	$$(GUEST_LD) $$(filter-out -T $(GUEST_SRC)/lib/link.ld,$$(GUEST_LDFLAGS)) -T $(GUEST_SRC)/$(1).ld \
+		-o $$@ $$(filter %.o,$$^)
+endef
+$(foreach g,$(filter-out $(GUEST_OWN_LD),$(GUEST_NAMES)),$(eval $(call GUEST_LINK_RULE,$(g))))
+$(foreach g,$(GUEST_OWN_LD),$(eval $(call GUEST_OWN_LD_RULE,$(g))))
 
 -include $(shell find $(GUEST_OBJ) -name '*.d' 2>/dev/null)
 

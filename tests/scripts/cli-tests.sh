@@ -100,11 +100,33 @@ expect_error bz-initrd-missing 2 "No such file" -kernel "$tmp/bz" -initrd "$tmp/
 truncate -s 9M "$tmp/big.img"
 expect_error bz-initrd-too-large 2 "does not fit" -kernel "$tmp/bz" -initrd "$tmp/big.img" -m 8
 
+# Multiboot modules (-initrd "FILE ARGS,FILE"): a missing file, modules
+# past the usable RAM (the top 128 KiB are reserved), an item without a
+# file name; each one line and status 2.
+printf 'mod\n' >"$tmp/mod.txt"
+expect_error mb-module-missing 2 "nope.mod: cannot open module: No such file" \
+	-kernel "$g/mb_modules.elf" -initrd "$tmp/mod.txt arg,$tmp/nope.mod x"
+truncate -s 2M "$tmp/mod2m.bin"
+expect_error mb-modules-too-large 2 "module 2 (2097152 bytes) does not fit in guest RAM.*try -m 6 or more" \
+	-kernel "$g/mb_modules.elf" -initrd "$tmp/mod2m.bin,$tmp/mod2m.bin" -m 4
+expect_error mb-module-no-file 2 "no file name" -kernel "$g/mb_modules.elf" -initrd " $tmp/mod.txt"
+# A kernel at 0x8000 (where the information used to be fixed) boots and
+# sees its information outside its image; QEMU gives it none to compare.
+"$vmx" -kernel "$g/mb_low.elf" -append mbi-required </dev/null >"$tmp/out" 2>"$tmp/err"
+st=$?
+if [ $st -eq 1 ] && grep -q "^mbi outside the image: mem_lower 639" "$tmp/out" &&
+   [ "$(grep -c '^mmap ' "$tmp/out")" -eq 6 ] && grep -q "^PASS mb_low" "$tmp/out"; then
+	ok mb-low-kernel-info
+else
+	bad mb-low-kernel-info "status $st: $(head -c 300 "$tmp/out") $(head -c 200 "$tmp/err")"
+fi
+
 # -help tells the truth about the options it lists.
 "$vmx" -help >"$tmp/help" 2>&1
 st=$?
 if [ $st -eq 0 ] && grep -q -- "-kernel" "$tmp/help" && grep -q -- "-stats" "$tmp/help" && grep -q "Ctrl-A x" "$tmp/help" &&
-   grep -q -- "-tc-size 2M" "$tmp/help" && grep -q "128 + N" "$tmp/help"; then
+   grep -q -- "-tc-size 2M" "$tmp/help" && grep -q "128 + N" "$tmp/help" &&
+   grep -q -- '-initrd "FILE ARGS,FILE ARGS' "$tmp/help"; then
 	ok help
 else
 	bad help "status $st or missing options in the help text"

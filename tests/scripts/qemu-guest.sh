@@ -2,7 +2,8 @@
 # Runs one multiboot test guest under qemu-system-i386: serial output on
 # stdout, exit status from isa-debug-exit ((code << 1) | 1: 1 PASS, 5 FAIL).
 # Usage: tests/scripts/qemu-guest.sh ELF [-append STR]   (124 on timeout)
-# QEMU_EXTRA in the environment adds options (e.g. -device pc-testdev).
+# QEMU_EXTRA in the environment adds options (e.g. -device pc-testdev);
+# QEMU_INITRD, when set, is passed as one -initrd argument (modules).
 set -u
 
 usage() {
@@ -19,6 +20,7 @@ if [ $# -gt 0 ]; then
 	extra=(-append "$2")
 fi
 [ -r "$elf" ] || { echo "$0: cannot read $elf" >&2; exit 66; }
+[ -n "${QEMU_INITRD:-}" ] && extra+=(-initrd "$QEMU_INITRD")
 
 # The virtual CPU of DESIGN §6: QEMU's qemu32 less what vmx does not implement.
 . "$(dirname "$0")/qemu-cpu.sh"

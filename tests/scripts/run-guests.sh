@@ -16,6 +16,20 @@ img=$(mktemp -d)
 trap 'rm -rf "$img"' EXIT
 blank_image() { rm -f "$img/$1.img"; truncate -s 4M "$img/$1.img"; echo "$img/$1.img"; }
 
+# Two small modules for mb_modules, the same files for both runs: a text
+# one whose string has arguments (",," is a comma, as QEMU reads it) and a
+# binary one that is not a whole number of pages.
+printf 'first module: text\n' >"$out/mb_modules.mod1"
+seq 1 1500 >"$out/mb_modules.mod2"
+# The -initrd list per guest: one argument, spaces included (so not in
+# vmx_args/qemu_args, whose words are split).
+initrd_arg() {
+	case "$1" in
+	mb_modules) echo "$out/mb_modules.mod1 arg1 x=a,,b,$out/mb_modules.mod2" ;;
+	*) echo "" ;;
+	esac
+}
+
 # Extra vmx options per guest (the guest must behave the same anyway).
 vmx_args() {
 	case "$1" in
@@ -40,14 +54,15 @@ qemu_args() {
 
 for elf in "$@"; do
 	name=$(basename "$elf" .elf)
+	initrd=$(initrd_arg "$name")
 	# shellcheck disable=SC2046
-	timeout 120 "$vmx" -kernel "$elf" $(vmx_args "$name") -stats "$out/$name.stats.json" \
+	timeout 120 "$vmx" -kernel "$elf" $(vmx_args "$name") ${initrd:+-initrd "$initrd"} -stats "$out/$name.stats.json" \
 		</dev/null >"$out/$name.vmx.out" 2>"$out/$name.vmx.err"
 	vs=$?
 	# mmio checks 0xC0000-0xDFFFF as RAM, which QEMU's firmware leaves
 	# writable only when the CPU reports an APIC; it never reads CPUID.
 	cpu=""; [ "$name" = mmio ] && cpu=qemu32
-	QEMU_CPU=$cpu QEMU_EXTRA=$(qemu_args "$name") "$here/qemu-guest.sh" "$elf" >"$out/$name.qemu.out" 2>"$out/$name.qemu.err"
+	QEMU_CPU=$cpu QEMU_EXTRA=$(qemu_args "$name") QEMU_INITRD=$initrd "$here/qemu-guest.sh" "$elf" >"$out/$name.qemu.out" 2>"$out/$name.qemu.err"
 	qs=$?
 	why=""
 	[ "$vs" -eq 1 ] || why="vmx exit status $vs"

@@ -1,6 +1,6 @@
 /* Unit tests for vmx_userspace/loader_multiboot.c. Kernel images (ELF32,
- * ELF64, raw a.out-kludge binaries) are assembled byte by byte at test time
- * into a temporary directory, so no toolchain or committed binaries needed. */
+ * ELF64, raw a.out-kludge binaries) and module files are written byte by
+ * byte at test time into a temporary directory: no committed binaries. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -123,12 +123,17 @@ static void write_image(void)
 	assert_int_equal(fclose(f), 0);
 }
 
-static int load(const char *cmdline)
+static int load_mods(const char *cmdline, const char *modules)
 {
 	memset(ram, FILL, RAM_SIZE);
 	memset(&bs, 0, sizeof bs);
 	memset(err, 0, sizeof err);
-	return multiboot_load(kpath, ram, RAM_SIZE, cmdline, &bs, err, sizeof err);
+	return multiboot_load(kpath, ram, RAM_SIZE, cmdline, modules, &bs, err, sizeof err);
+}
+
+static int load(const char *cmdline)
+{
+	return load_mods(cmdline, NULL);
 }
 
 static int build_and_load(void)
@@ -450,8 +455,10 @@ static void test_aout_kludge_errors(void **state)
 	aout_image(0, 0x3FFF00, 0x3FFF00, 0, 0x400100);
 	EXPECT_FAIL(build_and_load(), "outside guest RAM", "0x3fff00-0x400100", "-m");
 
+	/* Where the information used to be fixed: it moves instead. */
 	aout_image(0, 0x9000, 0x9000, 0, 0);
-	EXPECT_FAIL(build_and_load(), "overlaps the multiboot information area");
+	assert_int_equal(build_and_load(), 0);
+	assert_true(bs.ebx >= 0x9100 || bs.ebx + 116 <= 0x9000);
 
 	/* Kludge fields that do not fit in the file. */
 	memset(img, 0, sizeof img);
@@ -472,7 +479,7 @@ static void test_missing_file(void **state)
 static void test_directory(void **state)
 {
 	(void)state;
-	assert_int_equal(multiboot_load(tmpdir, ram, RAM_SIZE, "", &bs, err, sizeof err), -1);
+	assert_int_equal(multiboot_load(tmpdir, ram, RAM_SIZE, "", NULL, &bs, err, sizeof err), -1);
 	EXPECT_FAIL(-1, tmpdir, "not a regular file");
 }
 
@@ -604,11 +611,226 @@ static void test_truncated(void **state)
 	assert_int_equal(build_and_load(), 0);
 }
 
-static void test_segment_over_info_area(void **state)
+/* ---- where the multiboot information goes ---- */
+
+struct area { uint32_t lo, hi; };
+
+static size_t strsz(uint32_t p)
+{
+	assert_true(p < RAM_SIZE);
+	size_t n = strnlen((char *)ram + p, RAM_SIZE - p);
+	assert_true(p + n < RAM_SIZE);
+	return n + 1;
+}
+
+/* Every piece of the information the kernel is pointed at: the structure,
+ * memory map, command line, loader name, module list and module strings. */
+static size_t info_areas(struct area *a)
+{
+	uint32_t mi = bs.ebx, flags = r32(mi);
+	size_t n = 0;
+	a[n++] = (struct area){ mi, mi + 116 };
+	a[n++] = (struct area){ r32(mi + 48), r32(mi + 48) + r32(mi + 44) };
+	a[n++] = (struct area){ r32(mi + 16), r32(mi + 16) + (uint32_t)strsz(r32(mi + 16)) };
+	a[n++] = (struct area){ r32(mi + 64), r32(mi + 64) + (uint32_t)strsz(r32(mi + 64)) };
+	if (flags & (1u << 3)) {
+		uint32_t list = r32(mi + 24), count = r32(mi + 20);
+		a[n++] = (struct area){ list, list + 16 * count };
+		for (uint32_t i = 0; i < count; i++) {
+			uint32_t str = r32(list + 16 * i + 8);
+			a[n++] = (struct area){ str, str + (uint32_t)strsz(str) };
+		}
+	}
+	return n;
+}
+
+/* The information lies in RAM a kernel may use, clear of page 0, the EBDA
+ * (the monitor's boot GDT), the ROM and every range in `taken`. */
+static void expect_info_clear_of(const struct area *taken, size_t ntaken)
+{
+	struct area a[64];
+	size_t n = info_areas(a);
+	for (size_t i = 0; i < n; i++) {
+		if (a[i].lo < 0x1000 || (a[i].hi > 0x9FC00 && a[i].lo < 0x100000) ||
+		    a[i].hi > RAM_SIZE - 0x20000)
+			fail_msg("info piece %zu at 0x%x-0x%x is not in free RAM", i, a[i].lo, a[i].hi);
+		for (size_t t = 0; t < ntaken; t++)
+			if (a[i].lo < taken[t].hi && taken[t].lo < a[i].hi)
+				fail_msg("info piece %zu at 0x%x-0x%x overlaps 0x%x-0x%x", i, a[i].lo,
+					 a[i].hi, taken[t].lo, taken[t].hi);
+	}
+}
+
+static void test_info_beside_kernel_at_0x8000(void **state)
 {
 	(void)state;
+	/* Refused while the information had a fixed window at 0x9000. */
 	simple_kernel(0x8000, 0x40, 0x2000, 0);
-	EXPECT_FAIL(build_and_load(), "0x8000-0xa000", "overlaps the multiboot information area");
+	assert_int_equal(build_and_load(), 0);
+	assert_memory_equal(ram + 0x8000, img + 0x100, 0x40);
+	assert_int_equal(ram[0x9FFF], 0);      /* bss */
+	const struct area k = { 0x8000, 0xA000 };
+	expect_info_clear_of(&k, 1);
+	/* Still low: conventional memory is free below and above it. */
+	assert_true(bs.ebx < 0x9FC00);
+
+	/* The a.out kludge kernels too. */
+	aout_image(0, 0x8000, 0x8000, 0, 0x9800);
+	assert_int_equal(build_and_load(), 0);
+	const struct area ka = { 0x8000, 0x9800 };
+	expect_info_clear_of(&ka, 1);
+}
+
+static void test_info_when_low_memory_is_full(void **state)
+{
+	(void)state;
+	/* 0x1000-0x9F000: only the last 3 KiB below the EBDA are free. */
+	simple_kernel(0x1000, 0x40, 0x9E000, 0);
+	assert_int_equal(build_and_load(), 0);
+	const struct area k = { 0x1000, 0x9F000 };
+	expect_info_clear_of(&k, 1);
+	assert_true(bs.ebx >= 0x9F000 && bs.ebx < 0x9FC00);
+
+	/* Up to the EBDA: above the kernel, past the BIOS hole. */
+	simple_kernel(0x1000, 0x40, 0x9EC00, 0);
+	assert_int_equal(build_and_load(), 0);
+	const struct area k2 = { 0x1000, 0x9FC00 };
+	expect_info_clear_of(&k2, 1);
+	assert_true(bs.ebx >= 0x100000);
+
+	/* Two segments leaving a hole too small for the information. */
+	elf32(ET_EXEC, EM_386, 0x1000, 2);
+	phdr32(0, PT_LOAD, 0x200, 0x1000, 0x1000, 0x40, 0x9000);
+	phdr32(1, PT_LOAD, 0x300, 0xA040, 0xA040, 0x40, 0x95BC0);
+	fill_pattern(0x200, 0x40, 13);
+	fill_pattern(0x300, 0x40, 14);
+	mb_header(0x200, 0);
+	assert_int_equal(build_and_load(), 0);
+	const struct area k3[2] = { { 0x1000, 0xA000 }, { 0xA040, 0x9FC00 } };
+	expect_info_clear_of(k3, 2);
+	assert_true(bs.ebx >= 0x100000);
+}
+
+static void test_info_with_kernel_at_1mib(void **state)
+{
+	(void)state;
+	simple_kernel(0x100000, 0x40, 0x40, 0);
+	write_image();
+	assert_int_equal(load("k"), 0);
+	/* Where it always was, and where QEMU keeps its own. */
+	assert_int_equal(bs.ebx, 0x9000);
+	const struct area k = { 0x100000, 0x100040 };
+	expect_info_clear_of(&k, 1);
+}
+
+/* ---- modules ---- */
+
+static char mpath[4][160];
+
+/* Module i of n bytes, byte j being (i + 1) * 29 + j. */
+static void write_module(unsigned i, const char *name, size_t n)
+{
+	snprintf(mpath[i], sizeof mpath[i], "%s/%s", tmpdir, name);
+	FILE *f = fopen(mpath[i], "wb");
+	assert_non_null(f);
+	for (size_t j = 0; j < n; j++)
+		fputc((int)(uint8_t)((i + 1) * 29 + j), f);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void remove_modules(void)
+{
+	for (unsigned i = 0; i < 4; i++)
+		if (mpath[i][0]) {
+			unlink(mpath[i]);
+			mpath[i][0] = '\0';
+		}
+}
+
+/* Module i of the loaded info: its bytes are the file's, it is page
+ * aligned at or above `from`, and its string is `string`. */
+static uint32_t expect_module(uint32_t i, unsigned file, size_t n, uint32_t from, const char *string)
+{
+	uint32_t e = r32(bs.ebx + 24) + 16 * i, start = r32(e), end = r32(e + 4);
+	assert_int_equal(start % 0x1000, 0);
+	assert_true(start >= from);
+	assert_int_equal(end - start, n);
+	assert_true(end <= RAM_SIZE - 0x20000);
+	for (size_t j = 0; j < n; j++)
+		if (ram[start + j] != (uint8_t)((file + 1) * 29 + j))
+			fail_msg("module %u byte %zu is 0x%02x", i, j, ram[start + j]);
+	assert_string_equal((char *)ram + r32(e + 8), string);
+	assert_int_equal(r32(e + 12), 0);
+	return end;
+}
+
+static void test_modules_loaded(void **state)
+{
+	char list[512], s0[256];
+	(void)state;
+	write_module(0, "one.bin", 100);
+	write_module(1, "two.bin", 0x1801);
+	write_module(2, "three.bin", 0);
+	simple_kernel(0x100000, 0x40, 0x2345, 1);
+	write_image();
+	snprintf(list, sizeof list, "%s  root=/dev/x a,,b,%s,%s,", mpath[0], mpath[1], mpath[2]);
+	assert_int_equal(load_mods("k", list), 0);
+	uint32_t mi = bs.ebx;
+	assert_int_equal(r32(mi), (1u << 0) | (1u << 2) | (1u << 3) | (1u << 6) | (1u << 9));
+	assert_int_equal(r32(mi + 20), 3);
+	/* The whole item, spaces kept and ",," a comma; the trailing comma
+	 * adds nothing (as QEMU). */
+	snprintf(s0, sizeof s0, "%s  root=/dev/x a,b", mpath[0]);
+	uint32_t end = expect_module(0, 0, 100, 0x103000, s0);
+	assert_int_equal(r32(r32(mi + 24)), 0x103000);
+	end = expect_module(1, 1, 0x1801, end, mpath[1]);
+	assert_int_equal(r32(r32(mi + 24) + 16), 0x104000);
+	end = expect_module(2, 2, 0, end, mpath[2]);
+	assert_int_equal(r32(r32(mi + 24) + 32), 0x106000);
+	assert_int_equal(bs.load_hi, 0x102345);
+	const struct area taken[4] = { { 0x100000, 0x102345 }, { 0x103000, 0x103064 },
+				       { 0x104000, 0x105801 }, { 0x106000, 0x106000 } };
+	expect_info_clear_of(taken, 4);
+	remove_modules();
+}
+
+static void test_modules_with_low_kernel(void **state)
+{
+	char list[512];
+	(void)state;
+	write_module(0, "a.bin", 0x3000);
+	write_module(1, "b.bin", 0x96000);
+	simple_kernel(0x8000, 0x40, 0x2000, 1);
+	write_image();
+	snprintf(list, sizeof list, "%s x,%s", mpath[0], mpath[1]);
+	assert_int_equal(load_mods("", list), 0);
+	char s0[200];
+	snprintf(s0, sizeof s0, "%s x", mpath[0]);
+	assert_int_equal(expect_module(0, 0, 0x3000, 0xA000, s0), 0xD000);
+	/* From 0xD000 it would run into the EBDA: at 1 MiB instead. */
+	expect_module(1, 1, 0x96000, 0x100000, mpath[1]);
+	const struct area taken[3] = { { 0x8000, 0xA000 }, { 0xA000, 0xD000 }, { 0x100000, 0x196000 } };
+	expect_info_clear_of(taken, 3);
+	remove_modules();
+}
+
+static void test_module_errors(void **state)
+{
+	char list[512];
+	(void)state;
+	simple_kernel(0x100000, 0x40, 0x40, 1);
+	write_image();
+	snprintf(list, sizeof list, "%s/missing.bin arg", tmpdir);
+	EXPECT_FAIL(load_mods("", list), "missing.bin", "cannot open module", "No such file");
+	/* 4 MiB of RAM, the top 128 KiB reserved: 3 MiB from 1 MiB + 4 KiB
+	 * is too much. */
+	write_module(0, "big.bin", 3u << 20);
+	EXPECT_FAIL(load_mods("", mpath[0]), "big.bin", "module 1 (3145728 bytes) does not fit in guest RAM",
+		    "0x401000", "try -m 5 or more");
+	EXPECT_FAIL(load_mods("", " a.bin"), "-initrd", "no file name");
+	snprintf(list, sizeof list, "%s", tmpdir);
+	EXPECT_FAIL(load_mods("", list), "not a regular file");
+	remove_modules();
 }
 
 static void test_no_load_segments(void **state)
@@ -643,7 +865,7 @@ static void test_ram_size_checked(void **state)
 	(void)state;
 	simple_kernel(0x100000, 0x40, 0x40, 0);
 	write_image();
-	EXPECT_FAIL(multiboot_load(kpath, ram, 0x100000, "", &bs, err, sizeof err),
+	EXPECT_FAIL(multiboot_load(kpath, ram, 0x100000, "", NULL, &bs, err, sizeof err),
 		    "guest RAM size");
 }
 
@@ -674,7 +896,12 @@ int main(void)
 		cmocka_unit_test(test_unsupported_flags),
 		cmocka_unit_test(test_segment_outside_ram),
 		cmocka_unit_test(test_truncated),
-		cmocka_unit_test(test_segment_over_info_area),
+		cmocka_unit_test(test_info_beside_kernel_at_0x8000),
+		cmocka_unit_test(test_info_when_low_memory_is_full),
+		cmocka_unit_test(test_info_with_kernel_at_1mib),
+		cmocka_unit_test(test_modules_loaded),
+		cmocka_unit_test(test_modules_with_low_kernel),
+		cmocka_unit_test(test_module_errors),
 		cmocka_unit_test(test_no_load_segments),
 		cmocka_unit_test(test_bad_segments),
 		cmocka_unit_test(test_ram_size_checked),
