@@ -496,20 +496,7 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 		}
 		if (bits == 16)
 			off &= 0xffff;
-		if (in->mnem == M_CALL) {
-			uint32_t frame[2] = { c.next, vm.seg[SEG_CS].sel };
-			if (bits != 32)
-				vmm_fatal_eip("16-bit far call is not supported, eip", eip);
-			if (!seg_write(SEG_SS, vm.ma->esp - 8, frame, 8, &vec))
-				return fault(vec, 0), -1;
-			if (seg_load_cs(sel, &vec, &err) != 0)
-				return fault(vec, err), -1;
-			vm.ma->esp -= 8;
-		} else if (seg_load_cs(sel, &vec, &err) != 0) {
-			return fault(vec, err), -1;
-		}
-		vm.eip = off;
-		return 1;
+		return far_transfer(in->mnem == M_CALL, sel, off, c.next, bits);
 	}
 	case M_RET: {
 		if (!in->far || bits != 32)
@@ -560,7 +547,7 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 	case M_SYSCALL: case M_SYSRET: case M_XGETBV: case M_MONITOR: case M_MWAIT: case M_RDPMC:
 		return fault(EXC_UD, 0), -1;
 	case M_SYSENTER: case M_SYSEXIT:
-		vmm_fatal_eip("sysenter/sysexit are not supported yet, eip", eip);
+		vmm_unsupported(UNSUP_SYSENTER, eip);
 		return -2;
 	default:
 		break;
@@ -611,7 +598,7 @@ enum alu_op { A_ADD, A_OR, A_ADC, A_SBB, A_AND, A_SUB, A_XOR, A_CMP, A_INC, A_DE
 #define ALU_BT(insn) \
 	do { if (size == 2) ALU2(insn, "w", "w", "w"); else ALU2(insn, "l", "k", "k"); } while (0)
 
-static uint32_t alu(enum alu_op op, unsigned size, uint32_t a, uint32_t b, uint32_t *flags)
+static uint32_t emu_alu(enum alu_op op, unsigned size, uint32_t a, uint32_t b, uint32_t *flags)
 {
 	uint64_t f = (*flags & 0x8d5u) | 0x2u;
 	switch (op) {
@@ -788,7 +775,7 @@ static int data_access(struct ctx *cp)
 		unsigned sh = rsize == 1 && (c.regf & 4) ? 8 : 0;
 		unsigned r = rsize == 1 ? c.regf & 3 : c.regf;
 		uint32_t a = ma_reg(r) >> sh;
-		uint32_t res = alu(aop, rsize, a, v, &vm.ma->eflags);
+		uint32_t res = emu_alu(aop, rsize, a, v, &vm.ma->eflags);
 		if (aop != A_CMP) {
 			if (rsize == 1)
 				ma_set_reg(r, (ma_reg(r) & ~(0xffu << sh)) | ((res & 0xff) << sh));
@@ -818,7 +805,7 @@ static int data_access(struct ctx *cp)
 		if (!seg_read(rs, roff, &v, rsize, &vec))
 			return fault(vec, 0), -1;
 		uint32_t old = v;
-		uint32_t r = alu(aop, rsize, v, b, &vm.ma->eflags);
+		uint32_t r = emu_alu(aop, rsize, v, b, &vm.ma->eflags);
 		if (writes && !seg_write(rs, roff, &r, rsize, &vec))
 			return fault(vec, 0), -1;
 		if (aop == A_XCHG) {          /* the register gets the old memory value */

@@ -127,6 +127,19 @@ bool glin_write_sys(uint32_t lin, const void *src, uint32_t len);
 /* The translation of guest memory changed: translations recheck it. */
 void vmm_mapping_changed(void);
 
+/* unsupported.c: what the monitor does not implement stops the VM with
+ * one line naming it and counts in vmm.unsupported.<kind>. */
+enum unsupported {
+	UNSUP_CALL_GATE, UNSUP_TASK_SWITCH, UNSUP_TASK_RETURN, UNSUP_TASK_GATE_IDT, UNSUP_V86,
+	UNSUP_WIDE_ACCESS, UNSUP_SYSENTER, UNSUP_COUNT
+};
+void unsupported_init(void);
+void vmm_unsupported(enum unsupported k, uint32_t eip);
+
+/* far.c: jmp far / call far to sel:off (the next instruction at `next`),
+ * through a code segment or a call gate. Same results as emulate_insn. */
+int far_transfer(bool call, uint16_t sel, uint32_t off, uint32_t next, unsigned bits);
+
 /* segments.c */
 void seg_init(void);
 /* Loads a segment register from a selector with the checks of a data/stack
