@@ -580,8 +580,6 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 /* The arithmetic of read-modify-write instructions, done by the host CPU
  * on register copies with the guest's arithmetic flags loaded and then
  * captured: exact flags for every operation without reimplementing them. */
-enum alu_op { A_ADD, A_OR, A_ADC, A_SBB, A_AND, A_SUB, A_XOR, A_CMP, A_INC, A_DEC, A_NOT, A_NEG,
-	      A_XCHG, A_BTS, A_BTR, A_BTC, A_TEST };
 
 #define ALU2(insn, sfx, reg_a, reg_b) \
 	__asm__ volatile("pushq %[f]\n\tpopfq\n\t" insn sfx " %" reg_b "[b], %" reg_a "[a]\n\tpushfq\n\tpopq %[f]" \
@@ -598,7 +596,7 @@ enum alu_op { A_ADD, A_OR, A_ADC, A_SBB, A_AND, A_SUB, A_XOR, A_CMP, A_INC, A_DE
 #define ALU_BT(insn) \
 	do { if (size == 2) ALU2(insn, "w", "w", "w"); else ALU2(insn, "l", "k", "k"); } while (0)
 
-static uint32_t emu_alu(enum alu_op op, unsigned size, uint32_t a, uint32_t b, uint32_t *flags)
+uint32_t emu_alu(enum alu_op op, unsigned size, uint32_t a, uint32_t b, uint32_t *flags)
 {
 	uint64_t f = (*flags & 0x8d5u) | 0x2u;
 	switch (op) {
@@ -750,6 +748,10 @@ static int data_access(struct ctx *cp)
 		vm.eip = c.next;
 		return 1;
 	}
+	if (op == 0xa6 || op == 0xa7 || op == 0xae || op == 0xaf)
+		return emulate_string_compare(in, c.code, c.next);
+	if (op2 == 0xb0 || op2 == 0xb1 || op2 == 0xc0 || op2 == 0xc1 || (op2 == 0xc7 && c.regf == 1))
+		return c.mod == 3 ? 0 : emulate_exchange(in, c.code, mseg(&c), ea(&c), c.regf, c.next);
 	if (!in->has_mem)
 		return 0;
 

@@ -15,8 +15,6 @@ static struct { stat_counter ctr; const char *what; } kinds[UNSUP_COUNT] = {
 		"hardware task switch (a task gate in the IDT) is not supported, eip" },
 	[UNSUP_V86] = { { "vmm.unsupported.v86", 0 },
 		"virtual-8086 mode (iret to EFLAGS.VM=1) is not supported, eip" },
-	[UNSUP_WIDE_ACCESS] = { { "vmm.unsupported.wide_access", 0 },
-		"an access vmx cannot emulate (fxsave, fxrstor, SSE or x87 memory operand) into the monitor's range or device memory, eip" },
 	[UNSUP_SYSENTER] = { { "vmm.unsupported.sysenter", 0 },
 		"sysenter/sysexit are not supported yet, eip" },
 };
