@@ -122,12 +122,37 @@ static uint8_t map_mnemonic(const ZydisDecodedInstruction *in)
 	return M_OTHER;
 }
 
+/* What the virtual CPU implements (vmm/cpuid.c: qemu32 less PAE, APIC and
+ * SEP, i.e. the Pentium Pro's instructions, MMX, FXSR, SSE, SSE2, SSE3):
+ * anything of another ISA set is #UD there, as under QEMU's qemu32, and
+ * must never reach the host CPU, which has far more (AVX, RDRAND, VMX...). */
+static bool isa_on_virtual_cpu(const ZydisDecodedInstruction *in)
+{
+	switch (in->meta.isa_set) {
+	case ZYDIS_ISA_SET_I86: case ZYDIS_ISA_SET_I186: case ZYDIS_ISA_SET_I286PROTECTED:
+	case ZYDIS_ISA_SET_I286REAL: case ZYDIS_ISA_SET_I386: case ZYDIS_ISA_SET_I486:
+	case ZYDIS_ISA_SET_I486REAL: case ZYDIS_ISA_SET_PENTIUMREAL: case ZYDIS_ISA_SET_PENTIUMMMX:
+	case ZYDIS_ISA_SET_PPRO: case ZYDIS_ISA_SET_CMOV: case ZYDIS_ISA_SET_FCMOV:
+	case ZYDIS_ISA_SET_X87: case ZYDIS_ISA_SET_LAHF: case ZYDIS_ISA_SET_RDPMC:
+	case ZYDIS_ISA_SET_FXSAVE: case ZYDIS_ISA_SET_SSE: case ZYDIS_ISA_SET_SSEMXCSR:
+	case ZYDIS_ISA_SET_SSE_PREFETCH: case ZYDIS_ISA_SET_SSE2: case ZYDIS_ISA_SET_SSE2MMX:
+	case ZYDIS_ISA_SET_SSE3: case ZYDIS_ISA_SET_SSE3X87: case ZYDIS_ISA_SET_PAUSE:
+	/* Hint space: a NOP on every CPU without the feature (endbr32 too). */
+	case ZYDIS_ISA_SET_FAT_NOP: case ZYDIS_ISA_SET_PREFETCH_NOP: case ZYDIS_ISA_SET_CET:
+		return true;
+	default:
+		/* syscall/sysret (set AMD) keep their own handling: #UD while
+		 * EFER.SCE is clear, which it always is here. */
+		return in->mnemonic == ZYDIS_MNEMONIC_SYSCALL || in->mnemonic == ZYDIS_MNEMONIC_SYSRET;
+	}
+}
+
 bool bt_decode(const uint8_t *code, unsigned avail, struct bt_insn *o, bool *truncated)
 {
 	ZydisDecodedInstruction in;
 	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
 	*o = (struct bt_insn){ .len = 1, .mnem = M_INVALID, .modrm_off = 0xff, .reg = 0xff,
-			       .mem_seg = SEG_NONE, .seg_prefix_off = 0xff,
+			       .mem_seg = SEG_NONE, .seg_prefix_off = 0xff, .drop_prefix_off = 0xff,
 			       .mem_base = 0xff, .mem_index = 0xff };
 	if (truncated)
 		*truncated = false;
@@ -182,6 +207,18 @@ bool bt_decode(const uint8_t *code, unsigned avail, struct bt_insn *o, bool *tru
 		o->fpu = FPU_WAIT;
 		break;
 	default: break;
+	}
+	/* lzcnt and tzcnt are bsr and bsf with an ignored rep prefix on a CPU
+	 * without them: the copy drops the prefix so the host computes bsr. */
+	if (in.mnemonic == ZYDIS_MNEMONIC_LZCNT || in.mnemonic == ZYDIS_MNEMONIC_TZCNT) {
+		for (unsigned i = 0; i < in.raw.prefix_count; i++)
+			if (in.raw.prefixes[i].value == 0xf3)
+				o->drop_prefix_off = (uint8_t)i;
+		o->rep = 0;
+	} else if (!isa_on_virtual_cpu(&in)) {
+		o->mnem = M_UD;
+		o->fpu = FPU_NONE;     /* #UD before any #NM: qemu32 has no such opcode */
+		return true;
 	}
 
 	for (unsigned i = 0; i < in.operand_count; i++) {

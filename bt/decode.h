@@ -52,6 +52,7 @@ struct bt_insn {
 	uint8_t mem_seg;       /* segment of the memory operand(s) after overrides, SEG_NONE if none */
 	uint8_t seg_prefix_off;/* offset of the (last) segment-override prefix, 0xff none */
 	uint8_t rep;           /* 1 rep/repe, 2 repne */
+	uint8_t drop_prefix_off;/* a prefix the virtual CPU ignores and the host would not (lzcnt's F3), 0xff none */
 	bool has_mem;          /* explicit memory operand */
 	bool mem_is_dst;       /* explicit memory operand is written */
 	bool writes_sreg_ss;   /* mov ss / pop ss: opens an interrupt shadow */

@@ -65,12 +65,15 @@ static void emit_ident(struct tu *t, const uint8_t *code, const struct bt_insn *
 		e_u8(e, 0x65); e_u8(e, 0x8e); e_u8(e, 0x2d);
 		e_u32(e, in->mem_seg == SEG_GS ? MA_GGS_SEL : MA_GCS_SEL);
 		for (unsigned i = 0; i < in->len; i++)
-			e_u8(e, (i == in->seg_prefix_off && in->mem_seg == SEG_CS) ? 0x65 : code[i]);
+			if (i != in->drop_prefix_off)
+				e_u8(e, (i == in->seg_prefix_off && in->mem_seg == SEG_CS) ? 0x65 : code[i]);
 		/* mov %cs:MON_BASE+MA_MONGS_SEL, %gs: %cs is flat in translated code */
 		e_u8(e, 0x2e); e_u8(e, 0x8e); e_u8(e, 0x2d); e_u32(e, MON_BASE + MA_MONGS_SEL);
 		return;
 	}
-	e_bytes(e, code, in->len);
+	for (unsigned i = 0; i < in->len; i++)
+		if (i != in->drop_prefix_off)
+			e_u8(e, code[i]);
 }
 
 /* The instruction's bytes with its opcode and ModRM.reg rewritten (same

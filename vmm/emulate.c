@@ -500,20 +500,7 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 		}
 		if (bits == 16)
 			off &= 0xffff;
-		if (in->mnem == M_CALL) {
-			uint32_t frame[2] = { c.next, vm.seg[SEG_CS].sel };
-			if (bits != 32)
-				vmm_fatal_eip("16-bit far call is not supported, eip", eip);
-			if (!seg_write(SEG_SS, vm.ma->esp - 8, frame, 8, &vec))
-				return fault(vec, 0), -1;
-			if (seg_load_cs(sel, &vec, &err) != 0)
-				return fault(vec, err), -1;
-			vm.ma->esp -= 8;
-		} else if (seg_load_cs(sel, &vec, &err) != 0) {
-			return fault(vec, err), -1;
-		}
-		vm.eip = off;
-		return 1;
+		return far_transfer(in->mnem == M_CALL, sel, off, c.next, bits);
 	}
 	case M_RET: {
 		if (!in->far || bits != 32)
@@ -564,7 +551,7 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 	case M_SYSCALL: case M_SYSRET: case M_XGETBV: case M_MONITOR: case M_MWAIT: case M_RDPMC:
 		return fault(EXC_UD, 0), -1;
 	case M_SYSENTER: case M_SYSEXIT:
-		vmm_fatal_eip("sysenter/sysexit are not supported yet, eip", eip);
+		vmm_unsupported(UNSUP_SYSENTER, eip);
 		return -2;
 	default:
 		break;
@@ -597,8 +584,6 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 /* The arithmetic of read-modify-write instructions, done by the host CPU
  * on register copies with the guest's arithmetic flags loaded and then
  * captured: exact flags for every operation without reimplementing them. */
-enum alu_op { A_ADD, A_OR, A_ADC, A_SBB, A_AND, A_SUB, A_XOR, A_CMP, A_INC, A_DEC, A_NOT, A_NEG,
-	      A_XCHG, A_BTS, A_BTR, A_BTC, A_TEST };
 
 #define ALU2(insn, sfx, reg_a, reg_b) \
 	__asm__ volatile("pushq %[f]\n\tpopfq\n\t" insn sfx " %" reg_b "[b], %" reg_a "[a]\n\tpushfq\n\tpopq %[f]" \
@@ -615,7 +600,7 @@ enum alu_op { A_ADD, A_OR, A_ADC, A_SBB, A_AND, A_SUB, A_XOR, A_CMP, A_INC, A_DE
 #define ALU_BT(insn) \
 	do { if (size == 2) ALU2(insn, "w", "w", "w"); else ALU2(insn, "l", "k", "k"); } while (0)
 
-static uint32_t alu(enum alu_op op, unsigned size, uint32_t a, uint32_t b, uint32_t *flags)
+uint32_t emu_alu(enum alu_op op, unsigned size, uint32_t a, uint32_t b, uint32_t *flags)
 {
 	uint64_t f = (*flags & 0x8d5u) | 0x2u;
 	switch (op) {
@@ -767,6 +752,10 @@ static int data_access(struct ctx *cp)
 		vm.eip = c.next;
 		return 1;
 	}
+	if (op == 0xa6 || op == 0xa7 || op == 0xae || op == 0xaf)
+		return emulate_string_compare(in, c.code, c.next);
+	if (op2 == 0xb0 || op2 == 0xb1 || op2 == 0xc0 || op2 == 0xc1 || (op2 == 0xc7 && c.regf == 1))
+		return c.mod == 3 ? 0 : emulate_exchange(in, c.code, mseg(&c), ea(&c), c.regf, c.next);
 	if (!in->has_mem)
 		return 0;
 
@@ -792,7 +781,7 @@ static int data_access(struct ctx *cp)
 		unsigned sh = rsize == 1 && (c.regf & 4) ? 8 : 0;
 		unsigned r = rsize == 1 ? c.regf & 3 : c.regf;
 		uint32_t a = ma_reg(r) >> sh;
-		uint32_t res = alu(aop, rsize, a, v, &vm.ma->eflags);
+		uint32_t res = emu_alu(aop, rsize, a, v, &vm.ma->eflags);
 		if (aop != A_CMP) {
 			if (rsize == 1)
 				ma_set_reg(r, (ma_reg(r) & ~(0xffu << sh)) | ((res & 0xff) << sh));
@@ -822,7 +811,7 @@ static int data_access(struct ctx *cp)
 		if (!seg_read(rs, roff, &v, rsize, &vec))
 			return fault(vec, 0), -1;
 		uint32_t old = v;
-		uint32_t r = alu(aop, rsize, v, b, &vm.ma->eflags);
+		uint32_t r = emu_alu(aop, rsize, v, b, &vm.ma->eflags);
 		if (writes && !seg_write(rs, roff, &r, rsize, &vec))
 			return fault(vec, 0), -1;
 		if (aop == A_XCHG) {          /* the register gets the old memory value */

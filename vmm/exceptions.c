@@ -29,8 +29,11 @@ static int try_deliver(unsigned vec, bool has_err, uint32_t err, uint32_t ret_ei
 	}
 	unsigned type = (g[1] >> 8) & 0x1f;
 	if (type != 0x0e && type != 0x0f) {
-		if (type == 0x05)
-			vmm_fatal("task gates are not supported, vector", vec);
+		if (type == 0x05) {
+			vmm_unsupported(UNSUP_TASK_GATE_IDT, vm.eip);
+			*ferr = 0;
+			return EXC_DF;     /* not delivered: the VM has stopped */
+		}
 		if (type == 0x06 || type == 0x07)
 			vmm_fatal("16-bit interrupt gates are not supported, vector", vec);
 		*ferr = vec * 8 + 2;
@@ -119,6 +122,8 @@ bool deliver(unsigned vec, bool has_err, uint32_t err, uint32_t ret_eip, bool so
 	int f = try_deliver(vec, has_err, err, ret_eip, soft, &ferr);
 	if (f == 0)
 		return true;
+	if (vm.stopped)          /* something the monitor does not implement */
+		return false;
 	/* A fault while delivering is reported at the instruction (vm.eip),
 	 * even when the event was an int n that would have returned past it. */
 	ret_eip = vm.eip;
@@ -185,8 +190,10 @@ int do_iret(bool op16)
 {
 	if (op16)
 		vmm_fatal_eip("16-bit iret is not supported, eip", vm.eip);
-	if (vm.ma->veflags & 0x4000)
-		vmm_fatal_eip("iret with NT set (task return) is not supported, eip", vm.eip);
+	if (vm.ma->veflags & X86_FL_NT) {
+		vmm_unsupported(UNSUP_TASK_RETURN, vm.eip);
+		return -2;
+	}
 	uint32_t f[3];
 	int vec;
 	if (!seg_read(SEG_SS, vm.ma->esp, f, 12, &vec)) {
@@ -195,6 +202,10 @@ int do_iret(bool op16)
 	}
 	uint16_t sel = (uint16_t)f[1];
 	uint32_t err;
+	if (vm.cpl == 0 && (f[2] & X86_FL_VM)) {
+		vmm_unsupported(UNSUP_V86, vm.eip);
+		return -2;
+	}
 	if ((int)(sel & 3) > vm.cpl) {
 		/* Back to user mode: SS:ESP come off the stack too, and data
 		 * segments user code may not use are dropped. */

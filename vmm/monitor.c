@@ -442,6 +442,7 @@ int vmm_init(const struct vmm_config *cfg)
 	unsigned nrest = (unsigned)(sizeof(vs) - sizeof(vs.callout)) / sizeof(stat_counter);
 	for (unsigned i = 0; i < nrest; i++)
 		stats_register(&rest[i]);
+	unsupported_init();
 
 	struct mmu_config mc = { .ram = cfg->ram, .ram_size = cfg->ram_size, .w = vm.w };
 	mmu_init(&mc);

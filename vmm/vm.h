@@ -127,6 +127,32 @@ bool glin_write_sys(uint32_t lin, const void *src, uint32_t len);
 /* The translation of guest memory changed: translations recheck it. */
 void vmm_mapping_changed(void);
 
+/* emulate.c: the arithmetic of an instruction done by the host CPU on
+ * register copies, the guest's arithmetic flags in and out. */
+enum alu_op { A_ADD, A_OR, A_ADC, A_SBB, A_AND, A_SUB, A_XOR, A_CMP, A_INC, A_DEC, A_NOT, A_NEG,
+	      A_XCHG, A_BTS, A_BTR, A_BTC, A_TEST };
+uint32_t emu_alu(enum alu_op op, unsigned size, uint32_t a, uint32_t b, uint32_t *flags);
+/* emulate_cmp.c: data accesses that compare or exchange, for the data-access
+ * emulator: cmps/scas (with rep prefixes), cmpxchg, xadd, cmpxchg8b. The
+ * same results as emulate_data_access: 1 done (vm.eip = next), 0 not one
+ * of those, -1 a guest fault was delivered. */
+int emulate_string_compare(const struct bt_insn *in, const uint8_t *code, uint32_t next);
+int emulate_exchange(const struct bt_insn *in, const uint8_t *code, int seg, uint32_t off, unsigned regf,
+		     uint32_t next);
+
+/* unsupported.c: what the monitor does not implement stops the VM with
+ * one line naming it and counts in vmm.unsupported.<kind>. */
+enum unsupported {
+	UNSUP_CALL_GATE, UNSUP_TASK_SWITCH, UNSUP_TASK_RETURN, UNSUP_TASK_GATE_IDT, UNSUP_V86,
+	UNSUP_SYSENTER, UNSUP_COUNT
+};
+void unsupported_init(void);
+void vmm_unsupported(enum unsupported k, uint32_t eip);
+
+/* far.c: jmp far / call far to sel:off (the next instruction at `next`),
+ * through a code segment or a call gate. Same results as emulate_insn. */
+int far_transfer(bool call, uint16_t sel, uint32_t off, uint32_t next, unsigned bits);
+
 /* segments.c */
 void seg_init(void);
 /* Loads a segment register from a selector with the checks of a data/stack

@@ -12,6 +12,38 @@ GUEST_NAME("mmio");
 
 #define IOMEM 0xFF000000u
 
+/* repe cmpsb, repne scasb, cmpsl and scasw with device memory on either
+ * side: where they stop, ECX, ESI, EDI and the flags. */
+#define SF_FLAGS 0x8D5u
+static void check_string_compares(void)
+{
+	static const char text[] = "device memory compare!";
+	volatile uint8_t *b = (volatile uint8_t *)(IOMEM + 0x400);
+	for (unsigned i = 0; i < sizeof(text); i++)
+		b[i] = (uint8_t)text[i];
+	static char mine[] = "device memory campare!";
+	uint32_t s, d, c, f;
+	__asm__ volatile("cld\n\trepe cmpsb\n\tpushfl\n\tpopl %3"
+			 : "=S"(s), "=D"(d), "=c"(c), "=r"(f) : "0"(mine), "1"(IOMEM + 0x400), "2"(sizeof(text)) : "cc", "memory");
+	check_eq("repe cmpsb stops after the difference: ESI", (uint32_t)mine + 16, s);
+	check_eq("repe cmpsb: EDI", IOMEM + 0x400 + 16, d);
+	check_eq("repe cmpsb: ECX", sizeof(text) - 16, c);
+	check_eq("repe cmpsb: flags of 'a' - 'o'", 0x91, f & SF_FLAGS);
+	__asm__ volatile("cld\n\trepne scasb\n\tpushfl\n\tpopl %2"
+			 : "=D"(d), "=c"(c), "=r"(f) : "a"('!'), "0"(IOMEM + 0x400), "1"(100) : "cc", "memory");
+	check_eq("repne scasb finds '!': EDI", IOMEM + 0x400 + sizeof(text) - 1, d);
+	check_eq("repne scasb: ECX", 100 - (sizeof(text) - 1), c);
+	check_eq("repne scasb: ZF", 0x44, f & SF_FLAGS);
+	__asm__ volatile("std\n\tcmpsl\n\tpushfl\n\tpopl %3\n\tcld"
+			 : "=S"(s), "=D"(d), "=c"(c), "=r"(f) : "0"(IOMEM + 0x404), "1"(mine + 4), "2"(7) : "cc", "memory");
+	check_eq("cmpsl backwards: ESI", IOMEM + 0x400, s);
+	check_eq("cmpsl: ECX untouched", 7, c);
+	check_eq("cmpsl: equal", 0x44, f & SF_FLAGS);
+	__asm__ volatile("scasw\n\tpushfl\n\tpopl %1" : "=D"(d), "=r"(f) : "a"(0x0100), "0"(IOMEM + 0x400) : "cc", "memory");
+	check_eq("scasw: flags of 0x0100 - 0x6564", 0x95, f & SF_FLAGS);
+	check_eq("scasw: EDI", IOMEM + 0x402, d);
+}
+
 void guest_main(void)
 {
 	volatile uint8_t *b = (volatile uint8_t *)IOMEM;
@@ -47,6 +79,8 @@ void guest_main(void)
 	uint32_t v = 0;
 	__asm__ volatile("movl (%1), %0" : "=r"(v) : "r"(IOMEM + 0xFFFC));
 	check_eq("last dword of the window", 0, v);
+
+	check_string_compares();
 
 	volatile uint32_t *rom_f = (volatile uint32_t *)0xF0010, *rom_e = (volatile uint32_t *)0xE0010;
 	volatile uint32_t *ram_c = (volatile uint32_t *)0xC0010;

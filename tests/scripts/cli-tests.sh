@@ -197,6 +197,40 @@ for how in sysenter:4 ud2:3; do
 	else ok $name; fi
 done
 
+# What vmx does not implement stops the VM: status 4, a first line naming
+# it with the guest EIP, and a count in vmm.unsupported.<kind>. GDT: 0x18
+# an available 32-bit TSS, 0x20 a 16-bit call gate, 0x28 a task gate; the
+# IDT's vector 0 is a task gate.
+# expect_stop NAME MESSAGE COUNTER ASM...
+expect_stop() {
+	local name=$1 msg=$2 ctr=$3; shift 3
+	{
+		printf '.globl _start\n.align 4\n.long 0x1BADB002, 0, -0x1BADB002\n_start: lgdt gdtr\nlidt idtr\n'
+		printf '%s\n' "$@"
+		printf 'hlt\n.align 8\ngdt: .quad 0, 0x00cf9a000000ffff, 0x00cf92000000ffff\n'
+		printf '.quad 0x0000890000000067, 0x0000840000080000, 0x0000850000180000\n'
+		printf 'gdtr: .word 47\n.long gdt\n.align 8\nidt: .quad 0x0000850000180000\nidtr: .word 7\n.long idt\n'
+	} >"$tmp/stop.s"
+	if ! gcc -m32 -c "$tmp/stop.s" -o "$tmp/stop.o" 2>/dev/null ||
+	   ! ld -m elf_i386 -Ttext=0x100000 -e _start -o "$tmp/stop.elf" "$tmp/stop.o" 2>/dev/null; then
+		bad "$name" "could not build the test kernel"; return
+	fi
+	"$vmx" -kernel "$tmp/stop.elf" -stats "$tmp/stop.json" </dev/null >"$tmp/out" 2>"$tmp/err"
+	local st=$? n
+	n=$(grep "\"vmm.unsupported.$ctr\"" "$tmp/stop.json" 2>/dev/null | grep -o '[0-9]*' | tail -1)
+	if [ $st -ne 4 ]; then bad "$name" "status $st, want 4: $(head -1 "$tmp/err")"
+	elif ! head -1 "$tmp/err" | grep -q "^vmx: .*$msg.*eip 0x001000"; then bad "$name" "first line: $(head -1 "$tmp/err")"
+	elif [ "$n" != 1 ]; then bad "$name" "vmm.unsupported.$ctr is '$n', want 1"
+	else ok "$name"; fi
+}
+expect_stop stop-ljmp-tss "hardware task switch (far jump/call to a TSS" task_switch 'ljmp $0x18, $0'
+expect_stop stop-lcall-task-gate "hardware task switch (far jump/call to a TSS or task gate" task_switch 'lcall $0x28, $0'
+expect_stop stop-call-gate-16 "call gates are not supported" call_gate 'lcall $0x20, $0'
+expect_stop stop-idt-task-gate "hardware task switch (a task gate in the IDT)" task_gate_idt 'int $0'
+expect_stop stop-iret-nt "hardware task switch (iret with NT set)" task_return \
+	'pushfl' 'orl $0x4000, (%esp)' 'popfl' 'pushfl' 'pushl $8' 'pushl $1f' 'iret' '1:'
+expect_stop stop-iret-v86 "virtual-8086 mode" v86 'pushl $0x20002' 'pushl $8' 'pushl $0' 'iret'
+
 # -stats FILE.json: one flat object of integers whose translator counters add up.
 "$vmx" -kernel "$g/jcc.elf" -stats "$tmp/s.json" </dev/null >/dev/null 2>&1
 get() { grep "\"$1\"" "$tmp/s.json" | grep -o '[0-9]*' | tail -1; }

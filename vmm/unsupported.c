@@ -1,0 +1,32 @@
+/* Guest behaviour the monitor does not implement: each kind stops the VM
+ * (status 4) with one line naming it and the guest EIP, and counts in
+ * vmm.unsupported.<kind>, so a guest never meets a silent stand-in fault.
+ * Environment: monitor, host stack; reached from emulation and delivery. */
+#include "vm.h"
+
+static struct { stat_counter ctr; const char *what; } kinds[UNSUP_COUNT] = {
+	[UNSUP_CALL_GATE] = { { "vmm.unsupported.call_gate", 0 },
+		"call gates are not supported (a 16-bit gate, or one to an inner privilege level), eip" },
+	[UNSUP_TASK_SWITCH] = { { "vmm.unsupported.task_switch", 0 },
+		"hardware task switch (far jump/call to a TSS or task gate) is not supported, eip" },
+	[UNSUP_TASK_RETURN] = { { "vmm.unsupported.task_return", 0 },
+		"hardware task switch (iret with NT set) is not supported, eip" },
+	[UNSUP_TASK_GATE_IDT] = { { "vmm.unsupported.task_gate_idt", 0 },
+		"hardware task switch (a task gate in the IDT) is not supported, eip" },
+	[UNSUP_V86] = { { "vmm.unsupported.v86", 0 },
+		"virtual-8086 mode (iret to EFLAGS.VM=1) is not supported, eip" },
+	[UNSUP_SYSENTER] = { { "vmm.unsupported.sysenter", 0 },
+		"sysenter/sysexit are not supported yet, eip" },
+};
+
+void unsupported_init(void)
+{
+	for (unsigned i = 0; i < UNSUP_COUNT; i++)
+		stats_register(&kinds[i].ctr);
+}
+
+void vmm_unsupported(enum unsupported k, uint32_t eip)
+{
+	stat_inc(&kinds[k].ctr);
+	vmm_fatal_eip(kinds[k].what, eip);
+}
