@@ -250,8 +250,8 @@ static void print_text(const struct pf_file *p, unsigned top, json_t *stats)
 	printf("totals\n");
 	printf("  fragments            %" PRIu64 " (%" PRIu64 " live, %" PRIu64 " invalidated, %" PRIu64
 	       " flushed; %u summed in \"other\")\n", t.frags, t.states[0], t.states[1], t.states[2], p->other.nfrag);
-	printf("  executions           %" PRIu64 " fragments, %" PRIu64 " guest instructions\n", t.execs,
-	       t.insn_execs + p->other.execs);
+	printf("  executions           %" PRIu64 " of fragments, %" PRIu64 " of guest instructions in those listed\n",
+	       t.execs, t.insn_execs);
 	printf("  instructions         %" PRIu64 " translated: ident %" PRIu64 " inline %" PRIu64 " callout %" PRIu64 "\n",
 	       t.insns, t.mix[0], t.mix[1], t.mix[2]);
 	printf("  bytes                guest %" PRIu64 ", TC %" PRIu64 " (%u-byte counter in each)\n", t.guest_bytes,
