@@ -5,7 +5,7 @@
 CC      ?= gcc
 BUILD   := build
 # Debian packages the build and the tests need; `make deps` installs missing ones.
-DEB_BUILD_PKGS := libzydis-dev libelf-dev libcmocka-dev gcc-multilib nasm cpio
+DEB_BUILD_PKGS := libzydis-dev libelf-dev libcmocka-dev gcc-multilib nasm cpio libjansson-dev
 DEB_TEST_PKGS  := qemu-system-x86
 
 WARN    := -Wall -Wextra -Werror
@@ -23,7 +23,7 @@ MON_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(MON_SRCS))
 HOST_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(HOST_SRCS)) $(patsubst %.S,$(BUILD)/obj/%.o,$(ASM_SRCS))
 
 .PHONY: all deps check unit unit-asan guest-tests cli-tests foreign-check userprog-native linux-check fuzz fuzz-check run run-demo bench-bt bench-mmu bench-timer clean
-all: $(BUILD)/vmx
+all: $(BUILD)/vmx $(BUILD)/vmx-report
 
 # Installs what is missing when run as root; otherwise says what to run.
 deps: $(BUILD)/.deps-build
@@ -44,6 +44,12 @@ $(BUILD)/obj/%.o: %.S | $(BUILD)/.deps-build
 $(BUILD)/vmx: $(MON_OBJS) $(HOST_OBJS)
 	$(CC) -pie -o $@ $^ $(LDLIBS)
 
+# The profile reader (vmx -profile's files): a host tool, not part of vmx.
+REPORT_SRCS := $(wildcard vmx_userspace/report/*.c)
+REPORT_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(REPORT_SRCS))
+$(BUILD)/vmx-report: $(REPORT_OBJS)
+	$(CC) -pie -o $@ $^ -ljansson -lZydis
+
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 # ---- test guests ----
@@ -60,7 +66,7 @@ foreign-check: $(BUILD)/vmx $(FOREIGN_CHECKED) $(BUILD)/.deps-test
 $(FOREIGN_ELFS) $(FOREIGN_REPRO_ELFS): | $(BUILD)/.deps-build
 
 # ---- unit tests (cmocka), each built plain and with ASan/UBSan ----
-UNIT_CFLAGS := -std=gnu11 $(WARN) -O1 -g -Iinclude -Ibt -Ivmx_userspace -Ivmm
+UNIT_CFLAGS := -std=gnu11 $(WARN) -O1 -g -Iinclude -Ibt -Ivmx_userspace -Ivmx_userspace/report -Ivmm
 SAN_FLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 DEV_SRCS    := vmm/stats.c vmm/iobus.c shadow_mmu/mmio.c $(wildcard vmm/devices/*.c)
 BT_SRCS     := $(wildcard bt/*.c) vmm/stats.c
@@ -72,6 +78,8 @@ unit_srcs_test_loader       := vmx_userspace/loader_multiboot.c vmx_userspace/lo
 unit_srcs_test_bzimage      := vmx_userspace/loader_bzimage.c vmx_userspace/pc_memmap.c
 unit_srcs_test_stats_report := vmx_userspace/stats_report.c vmx_userspace/outfile.c vmm/stats.c
 unit_srcs_test_outfile      := vmx_userspace/outfile.c
+unit_srcs_test_profile      := vmx_userspace/profile_write.c vmx_userspace/outfile.c vmx_userspace/report/profile_read.c
+unit_libs_test_profile      := -ljansson
 unit_srcs_test_bt           := $(BT_SRCS)
 unit_srcs_test_mmu          := shadow_mmu/mmu.c shadow_mmu/mmio.c vmm/stats.c
 unit_srcs_test_vclock       := vmm/vclock.c $(DEV_SRCS)
@@ -100,7 +108,7 @@ unit-asan: $(UNIT_ASAN)
 guest-tests: $(BUILD)/vmx $(GUEST_ELFS) $(BUILD)/.deps-test
 	@$(SUITE) guests ./tests/scripts/run-guests.sh $(BUILD)/vmx $(GUEST_ELFS)
 
-cli-tests: $(BUILD)/vmx $(GUEST_ELFS) include/tunables.h $(GUEST_OUT)/bench_loop.elf $(GUEST_OUT)/triple_fault.elf $(GUEST_OUT)/echo.elf $(GUEST_OUT)/poweroff.elf $(GUEST_OUT)/bench_mmu.elf
+cli-tests: $(BUILD)/vmx $(BUILD)/vmx-report $(GUEST_ELFS) include/tunables.h $(GUEST_OUT)/bench_loop.elf $(GUEST_OUT)/triple_fault.elf $(GUEST_OUT)/echo.elf $(GUEST_OUT)/poweroff.elf $(GUEST_OUT)/bench_mmu.elf
 	@$(SUITE) cli ./tests/scripts/cli-tests.sh $(BUILD)/vmx $(GUEST_OUT)
 
 # ---- differential fuzzing against QEMU (tests/fuzz) ----

@@ -22,6 +22,7 @@ struct ccf {
 	uint32_t in_head;            /* exits chained into this CCF */
 	uint32_t exit_first;
 	uint16_t nexits;
+	uint32_t prof, prof_slot;    /* -profile: its record in the arena, its counter's TC address */
 };
 
 struct exit_rec {
@@ -37,6 +38,7 @@ struct exit_rec {
 
 #define PC_NO_IRQ   0x01
 #define PC_FIX_ECX  0x02         /* from tc + fix on, ECX lives in S_ECX */
+#define PC_CLS_SHIFT 2           /* bits 2-3: IDENT, inline or callout (profile.h's class rows) */
 
 struct pcrec {
 	uint32_t tc, eip;
@@ -63,6 +65,8 @@ struct bt_state {
 	uint32_t callout_lin[ADAPT_SET];                /* linear addresses translated as callouts */
 	uint32_t tc_used;
 	uint64_t epoch;
+	struct prof_arena *prof;     /* -profile (NULL: none) */
+	uint32_t prof_top;           /* counter slots fill the TC from here to its end */
 };
 extern struct bt_state bt;
 
@@ -95,6 +99,14 @@ void bt_invalidate_ccf(uint32_t idx);
 bool bt_is_callout(uint32_t lin);
 /* translate.c */
 uint32_t bt_translate(uint32_t eip);
+/* profile.c (only when bt.prof is set) */
+struct emitter;
+int bt_prof_init(void *mem, size_t size);
+void bt_prof_prologue(struct emitter *e, uint32_t *slot);
+void bt_prof_record(uint32_t idx, uint64_t cycles);
+void bt_prof_invalidated(uint32_t idx);
+void bt_prof_chained(uint32_t from, uint32_t to);
+void bt_prof_harvest(bool flushing);
 
 static inline uint8_t *tc_ptr(uint32_t lin) { return (uint8_t *)(uintptr_t)lin; }
 

@@ -90,6 +90,8 @@ void bt_chain(uint32_t exit_idx, uint32_t to)
 	x->in_next = bt.ccfs[to].in_head;
 	bt.ccfs[to].in_head = exit_idx;
 	stat_inc(&bts.chain_patched);
+	if (bt.prof)
+		bt_prof_chained(x->owner, to);
 	/* Only a jump within the linear pages of its own block is sure to land
 	 * on the same code after the guest remaps memory. */
 	const struct ccf *o = &bt.ccfs[x->owner];

@@ -31,6 +31,8 @@ void bt_invalidate_ccf(uint32_t idx)
 	bt_ibl_drop(c->eip, c->tc);
 	bt_unchain_incoming(idx);
 	stat_inc(&bts.invalidate_smc);
+	if (bt.prof)
+		bt_prof_invalidated(idx);
 }
 
 static void release_page(uint32_t pg)

@@ -59,6 +59,10 @@ int bt_init(const struct bt_env *env)
 	for (uint32_t i = 0; i < env->ram_pages; i++)
 		bt.page_head[i] = 0;
 	bt.ntraced = 0;
+	bt.prof = NULL;
+	bt.prof_top = env->tc_size;
+	if (env->prof && bt_prof_init(env->prof, env->prof_size) != 0)
+		return -1;
 	bt.nibl_used = IBL_USED_MAX + 1;   /* the table holds garbage: clear it all */
 	bt_flush_all();
 	bts.tc_flushes.value = 0;   /* the initial reset is not a flush */
@@ -67,6 +71,8 @@ int bt_init(const struct bt_env *env)
 
 void bt_flush_all(void)
 {
+	if (bt.prof)
+		bt_prof_harvest(true);
 	for (uint32_t i = 0; i < bt.ntraced; i++) {
 		bt.page_head[bt.traced[i]] = 0;
 		bt.env.trace_code_page(bt.env.ctx, bt.traced[i], false);
@@ -90,7 +96,8 @@ uint64_t bt_invalidations(void) { return bts.invalidate_smc.value; }
 
 bool bt_room(uint32_t tc_bytes, uint32_t insns, uint32_t exits)
 {
-	return bt.tc_used + tc_bytes <= bt.env.tc_size && bt.nccf + 1 < bt.max_ccf &&
+	/* With -profile one more counter slot comes off the TC's end. */
+	return bt.tc_used + tc_bytes + (bt.prof ? 4 : 0) <= bt.prof_top && bt.nccf + 1 < bt.max_ccf &&
 	       bt.npc + insns <= bt.max_pc && bt.nexit + exits < bt.max_exit;
 }
 

@@ -408,6 +408,8 @@ uint32_t bt_translate(uint32_t eip)
 			   .pc_first = bt.npc, .page = { NOPAGE, NOPAGE } };
 	t.e.at = c->tc;
 	t.e.p = tc_ptr(c->tc);
+	if (bt.prof)
+		bt_prof_prologue(&t.e, &c->prof_slot);
 
 	uint32_t cur = eip;
 	uint8_t next_flags = 0;
@@ -458,6 +460,7 @@ uint32_t bt_translate(uint32_t eip)
 		if (do_check && !ended)
 			emit_irq_check(&t, cur);
 		r->tc_len = (uint16_t)(t.e.at - r->tc);
+		r->flags |= (uint8_t)(k << PC_CLS_SHIFT);   /* for -profile's instruction mix */
 		bt.npc++;
 		c->ninsn++;
 		stat_inc(&bts.insn_translated);
@@ -498,7 +501,10 @@ uint32_t bt_translate(uint32_t eip)
 	stat_inc(&bts.tu_translated);
 	stat_add(&bts.tc_bytes, c->tc_len);
 	stat_add(&bts.guest_bytes, guest_bytes);
-	stat_add(&bts.tu_cycles, __builtin_ia32_rdtsc() - t0);
+	uint64_t cycles = __builtin_ia32_rdtsc() - t0;
+	stat_add(&bts.tu_cycles, cycles);
+	if (bt.prof)
+		bt_prof_record(t.cidx, cycles);
 	if (bt.env.on_translate)
 		bt.env.on_translate(bt.env.ctx, eip, c->tc, c->ninsn, c->tc_len);
 	return c->tc;

@@ -38,6 +38,7 @@ struct bt_env {
 	/* shared tails of exit stubs and inline-cache learning (index in S_TMP) */
 	uint32_t gate_exit_shared, gate_learn_shared;
 	void *meta; size_t meta_size;/* arena for translation metadata */
+	void *prof; size_t prof_size;/* -profile: arena for fragment records (NULL: not profiling) */
 	unsigned max_tu_insns;       /* tunable: instructions per translation unit */
 	/* Called after each translation when tracing (may be NULL). */
 	void (*on_translate)(void *ctx, uint32_t eip, uint32_t tc, unsigned ninsn, unsigned tc_len);
@@ -97,5 +98,9 @@ void bt_translate_as_callout(uint32_t lin, uint32_t tc_addr);
  * translation copies it again. The caller drops the current one. */
 void bt_forget_callout(uint32_t lin);
 bool bt_in_tc(uint32_t addr);
+/* -profile: the records (include/profile.h) with every live fragment's
+ * execution counter added in so far; NULL when not profiling. */
+struct prof_arena;
+const struct prof_arena *bt_prof_sync(void);
 
 #endif

@@ -78,6 +78,7 @@
 #define MA_GSEL_FS  0xac
 #define MA_GSEL_GS  0xb0
 #define MA_STEP     0xb4   /* nonzero while single-stepping TC (SMC, interrupt window) */
+#define MA_S_PROF   0xb8   /* scratch of the profiling prologue (include/profile.h): %eax while it counts */
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>
@@ -104,6 +105,7 @@ struct mon_area {
 	uint32_t veflags;
 	uint32_t gsel_cs, gsel_ss, gsel_ds, gsel_es, gsel_fs, gsel_gs;
 	uint32_t step;
+	uint32_t s_prof;
 };
 
 #define MA_CHECK(f, off) _Static_assert(offsetof(struct mon_area, f) == off, #f)
@@ -115,7 +117,7 @@ MA_CHECK(resume_cs, MA_RESUME_CS); MA_CHECK(ds_sel, MA_DS_SEL); MA_CHECK(mongs_s
 MA_CHECK(seg_dirty, MA_SEG_DIRTY); MA_CHECK(exit_reason, MA_EXIT); MA_CHECK(host_rsp, MA_HOST_RSP);
 MA_CHECK(callout_fn, MA_CALLOUT_FN); MA_CHECK(self, MA_SELF); MA_CHECK(host_fsbase, MA_HOST_FSBASE);
 MA_CHECK(guest_fsbase, MA_GUEST_FSBASE); MA_CHECK(veflags, MA_VEFLAGS); MA_CHECK(gsel_cs, MA_GSEL_CS);
-MA_CHECK(gsel_gs, MA_GSEL_GS); MA_CHECK(step, MA_STEP);
+MA_CHECK(gsel_gs, MA_GSEL_GS); MA_CHECK(step, MA_STEP); MA_CHECK(s_prof, MA_S_PROF);
 
 static inline struct mon_area *mon_area(void) { return (struct mon_area *)(uintptr_t)MON_BASE; }
 #endif

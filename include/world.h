@@ -64,6 +64,8 @@ struct vmm_config {
 	uint32_t ram_size;
 	void *meta;                /* arena for the translator's metadata */
 	size_t meta_size;
+	void *prof;                /* -profile: arena for fragment records (include/profile.h); NULL: off */
+	size_t prof_size;
 	uint32_t tc_size;          /* bytes of translation cache, <= MON_TC_MAX */
 	unsigned trace;            /* VMX_TRACE_* bits */
 	bool testdev;              /* the pc-testdev memory window at 0xFF000000 */
@@ -113,6 +115,10 @@ enum trap_action { TRAP_RESUME = 0, TRAP_RESUME_AT, TRAP_EXIT_WORLD };
 enum trap_action vmm_trap(struct vmm_trap *t);
 
 bool vmm_stopped(int *exit_status);
+/* -profile: the arena given in vmm_config, laid out as include/profile.h
+ * says, with the execution counts up to now added in; NULL when off. */
+struct prof_arena;
+const struct prof_arena *vmm_profile(void);
 /* The register dump printed on fatal stops. */
 void vmm_dump_state(void);
 

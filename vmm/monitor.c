@@ -144,6 +144,8 @@ bool vmm_stopped(int *st)
 	return vm.stopped;
 }
 
+const struct prof_arena *vmm_profile(void) { return bt_prof_sync(); }
+
 void vmm_dump_state(void)
 {
 	struct mon_area *ma = vm.ma;
@@ -464,6 +466,7 @@ int vmm_init(const struct vmm_config *cfg)
 		.gate_callout = cfg->gate_callout, .gate_ibl = cfg->gate_ibl, .gate_ibl_miss = cfg->gate_ibl_miss,
 		.gate_exit_shared = cfg->gate_exit_shared, .gate_learn_shared = cfg->gate_learn_shared,
 		.meta = cfg->meta, .meta_size = cfg->meta_size, .max_tu_insns = TUNE_TU_MAX_INSNS,
+		.prof = cfg->prof, .prof_size = cfg->prof_size,
 		.on_translate = (cfg->trace & VMX_TRACE_BT) ? trace_translation : (void *)0,
 	};
 	if (bt_init(&env) != 0)

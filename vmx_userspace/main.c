@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "vmx.h"
 #include "outfile.h"
+#include "profile_file.h"
 #include "uworld/uworld.h"
 #include "stats.h"
 #include <signal.h>
@@ -50,6 +51,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return 2;
 	}
+	if (o.profile_path && outfile_check("-profile", o.profile_path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		return 2;
+	}
 	uint64_t disk_sectors[VMX_DRIVES] = { 0 };
 	for (unsigned i = 0; i < VMX_DRIVES; i++)
 		if (o.drive[i].path &&
@@ -90,7 +95,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vmx: cannot allocate translation metadata\n");
 		return 4;
 	}
+	/* Records of every fragment the run makes: reserved, touched as used. */
+	size_t prof_size = o.profile_path ? (size_t)768 << 20 : 0;
+	void *prof = NULL;
+	if (prof_size) {
+		prof = mmap(NULL, prof_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (prof == MAP_FAILED) {
+			fprintf(stderr, "vmx: cannot allocate the profile's records\n");
+			return 4;
+		}
+	}
 	struct vmm_config cfg = {
+		.prof = prof, .prof_size = prof_size,
 		.ram = wi.ram, .ram_size = ram_size, .meta = meta, .meta_size = meta_size,
 		.tc_size = tc_kb << 10, .trace = o.trace_mask, .testdev = o.testdev,
 		.gate_callout = wi.gate_callout, .gate_ibl = wi.gate_ibl, .gate_ibl_miss = wi.gate_ibl_miss,
@@ -128,6 +144,12 @@ int main(int argc, char **argv)
 			status = 4;
 	}
 	if (o.stats_path && stats_report(o.stats_path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		if (status == 1)
+			status = 4;
+	}
+	const struct prof_arena *pa = o.profile_path ? vmm_profile() : NULL;
+	if (pa && profile_write(o.profile_path, pa, PROF_FILE_MAX_FRAGMENTS, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s\n", err);
 		if (status == 1)
 			status = 4;

@@ -259,6 +259,7 @@ int vmx_parse_options(int argc, char **argv, struct vmx_options *o, char *err, s
 
 		if (strcmp(name, "kernel") && strcmp(name, "m") && strcmp(name, "append") &&
 		    strcmp(name, "mode") && strcmp(name, "stats") && strcmp(name, "trace") &&
+		    strcmp(name, "profile") &&
 		    strcmp(name, "tc-size") && strcmp(name, "device") && strcmp(name, "initrd") &&
 		    strcmp(name, "console-eof") && strcmp(name, "drive") && strcmp(name, "hda") &&
 		    strcmp(name, "hdb") && strcmp(name, "hdc") && strcmp(name, "hdd"))
@@ -302,6 +303,10 @@ int vmx_parse_options(int argc, char **argv, struct vmx_options *o, char *err, s
 					    "vmx: %s: empty file name (use a FILE.json, or - for a table on stderr)",
 					    opt);
 			o->stats_path = arg;
+		} else if (!strcmp(name, "profile")) {
+			if (!*arg)
+				return fail(err, errlen, "vmx: %s: empty file name", opt);
+			o->profile_path = arg;
 		} else if (!strcmp(name, "trace")) {
 			if (parse_trace(opt, arg, &o->trace_mask, err, errlen) < 0)
 				return -1;
@@ -362,6 +367,13 @@ void vmx_print_help(void *stdio_file)
 "                 directory, a block device or a path vmx cannot write is\n"
 "                 refused before the guest starts (status 2). -stats - prints\n"
 "                 an aligned table on stderr instead.\n"
+"  -profile FILE  profile the translation cache: every compiled code fragment\n"
+"                 with its guest and translated bytes, instruction mix,\n"
+"                 execution count, chains and translation cycles, written\n"
+"                 at exit to FILE (JSON, docs/profile-format.md; read it with\n"
+"                 vmx-report). Each fragment then starts with a 27-byte\n"
+"                 counter; without -profile there is none. FILE is checked\n"
+"                 and written as -stats' is.\n"
 "  -trace LIST    comma-separated events to trace: bt (each translation),\n"
 "                 callout (exits from translated code into the monitor),\n"
 "                 trap (host signals taken), irq (interrupts delivered),\n"

@@ -23,6 +23,7 @@ struct vmx_options {
 	const char *initrd;      /* -initrd FILE (Linux) or "FILE ARGS,..." (multiboot modules), NULL: none */
 	enum vmx_mode mode;      /* -mode bt (only value for now) */
 	const char *stats_path;  /* -stats FILE.json or "-" (table on stderr); NULL: none */
+	const char *profile_path;/* -profile FILE.json; NULL: no profiling (and no counters in the TC) */
 	unsigned trace_mask;     /* -trace LIST: comma separated names, see VMX_TRACE_* */
 	unsigned tc_kb;          /* -tc-size KB: translation cache size, default 0 = built-in */
 	bool testdev;            /* -device pc-testdev */

@@ -416,5 +416,57 @@ else
 	echo "SKIP cli ata-flush-fdatasync: strace is not installed"
 fi
 
+# -profile and vmx-report. bench_loop's loop body is one fragment: it runs
+# exactly once per iteration. The counters exist only with -profile: the TC
+# grows by the prologue (its size from the profile itself) per fragment and
+# by nothing else, and the profile's totals are the -stats counters it names.
+report=$(dirname "$vmx")/vmx-report
+expect_error profile-directory 2 "-profile $tmp: " -kernel "$g/hello.elf" -profile "$tmp"
+"$vmx" -kernel "$g/bench_loop.elf" -append iters=1000 -stats "$tmp/np.json" </dev/null >/dev/null 2>&1
+"$vmx" -kernel "$g/bench_loop.elf" -append iters=1000 -profile "$tmp/prof.json" -stats "$tmp/ps.json" \
+	</dev/null >/dev/null 2>&1
+st=$?
+sget() { grep "\"$2\"" "$1" | grep -o '[0-9]*' | tail -1; }
+hot=$("$report" "$tmp/prof.json" --top 1 --json | grep -m1 '"execs"' | grep -o '[0-9]*')
+if [ $st -eq 1 ] && [ "$hot" = 1000 ]; then ok profile-hot-loop; else bad profile-hot-loop "status $st, hottest execs $hot (want 1000)"; fi
+pro=$(grep -o '"prologue_bytes": [0-9]*' "$tmp/prof.json" | grep -o '[0-9]*$')
+tu0=$(sget "$tmp/np.json" bt.tu.translated) tu1=$(sget "$tmp/ps.json" bt.tu.translated)
+b0=$(sget "$tmp/np.json" bt.tc.bytes) b1=$(sget "$tmp/ps.json" bt.tc.bytes)
+if [ -n "$pro" ] && [ "$pro" -gt 0 ] && [ "$tu0" = "$tu1" ] && [ $((b1 - b0)) -eq $((pro * tu1)) ]; then
+	ok profile-prologue-only-with-profile
+else
+	bad profile-prologue-only-with-profile "tc bytes $b0 -> $b1, fragments $tu0 / $tu1, prologue $pro"
+fi
+"$report" "$tmp/prof.json" --stats "$tmp/ps.json" >"$tmp/rep" 2>"$tmp/err"
+st=$?
+# Every "KEY profile N NAME = M" line must have N = M.
+mism=$(awk '/ profile [0-9]+ .* = / { if ($3 != $NF) print }' "$tmp/rep")
+rows=$(grep -c ' profile [0-9]* .* = [0-9]*$' "$tmp/rep")
+if [ $st -eq 0 ] && [ -z "$mism" ] && [ "$rows" -ge 4 ]; then ok profile-totals-match-stats
+else bad profile-totals-match-stats "status $st, $rows rows, mismatches: $mism"; fi
+# The hottest fragment is the loop body: its FNV multiply, copied as is.
+if [ $st -eq 0 ] && sed -n '/^#1 /,/^$/p' "$tmp/rep" | grep -q '^  ident .*imul \$0x1000193, .*| .*imul \$0x1000193'; then
+	ok report-shows-loop
+else
+	bad report-shows-loop "$(sed -n '/^#1 /,/^$/p' "$tmp/rep" | head -20)"
+fi
+head -c $(($(wc -c <"$tmp/prof.json") / 2)) "$tmp/prof.json" >"$tmp/cut.json"
+"$report" "$tmp/cut.json" >"$tmp/out" 2>"$tmp/err"
+st=$?
+if [ $st -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "^vmx-report: $tmp/cut.json: .*offset" "$tmp/err" &&
+   [ ! -s "$tmp/out" ]; then
+	ok report-truncated
+else
+	bad report-truncated "status $st: $(head -c 200 "$tmp/err")"
+fi
+printf '{"format": "vmx-profile-1", "fragments": 3}' >"$tmp/bad.json"
+"$report" "$tmp/bad.json" >"$tmp/out" 2>"$tmp/err"
+st=$?
+if [ $st -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ]; then ok report-malformed; else bad report-malformed "status $st: $(head -c 200 "$tmp/err")"; fi
+# Twice the iterations: the loop's fragments change most, by 1000 each.
+"$vmx" -kernel "$g/bench_loop.elf" -append iters=2000 -profile "$tmp/prof2.json" </dev/null >/dev/null 2>&1
+d=$("$report" --diff "$tmp/prof.json" "$tmp/prof2.json" --top 1 | tail -1 | awk '{ print $NF }')
+if [ "$d" = "+1000" ]; then ok report-diff; else bad report-diff "top change $d (want +1000)"; fi
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
