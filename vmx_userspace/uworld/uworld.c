@@ -134,12 +134,13 @@ static struct { uint64_t stolen, last_host, check_host, check_cpu, armed; bool w
 static uint64_t now_ns(void)
 {
 	uint64_t host = host_clock(CLOCK_MONOTONIC), gap = host - gclock.last_host;
-	/* Only while the guest's interrupts are off: that is where kernels
-	 * time one clock against another (with them on, the guest's timer
-	 * interrupts should keep pace with the host's time). */
-	if (gap > STEAL_CHECK_NS && !mon_area()->vif) {
+	if (gap > STEAL_CHECK_NS) {
 		uint64_t cpu = host_clock(CLOCK_THREAD_CPUTIME_ID);
-		if (!gclock.waited && gclock.last_host) {
+		/* Only while the guest's interrupts are off: that is where
+		 * kernels time one clock against another (with them on, the
+		 * guest's timer interrupts should keep pace with the host's
+		 * time). The baseline moves on either way. */
+		if (!gclock.waited && gclock.last_host && !mon_area()->vif) {
 			/* Up to the previous read no long gap was seen: take the
 			 * thread as running all along, so what the gap lacks in
 			 * CPU time went to others. */
