@@ -149,6 +149,7 @@ awk '
 	{ row($1, $2, $3, $4, ratio($2, $3), ratio($2, $4), $5, $6, sprintf("%.0f", $7), ratio($5, $6), ratio($5, $7),
 		$8, $9, $10, $11, $12, $13) }
 ' "$rows"
+echo
 cat <<EOF
 vmx ms, QEMU ms, native: the guest's CLOCK_MONOTONIC around the workload, all workloads in one boot (native:
 best of 3 runs); /QEMU and /native: vmx's time over theirs. boot: host wall time from starting vmx or QEMU to
