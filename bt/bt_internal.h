@@ -61,7 +61,7 @@ struct bt_state {
 	uint32_t *page_head;         /* per guest-physical page: first CCF */
 	uint32_t *traced; uint32_t ntraced, max_traced; /* pages currently write-protected */
 	uint32_t *volatile_exits; uint32_t nvolatile;   /* chains across linear pages */
-	uint32_t *ibl_used; uint32_t nibl_used;         /* IBL entries filled since the last reset */
+	uint32_t *ibl_used; uint32_t nibl_used_half[2]; /* IBL entries filled since the last reset, per half */
 	uint32_t callout_lin[ADAPT_SET];                /* linear addresses translated as callouts */
 	uint32_t tc_used;
 	uint64_t epoch;

@@ -2,6 +2,7 @@
  * the monitor, and the IBL table in the monitor area that translated code
  * probes inline for indirect branches (keyed by EIP in the current mode). */
 #include "bt_internal.h"
+#include "mon_area.h"
 
 static inline uint32_t hkey(uint32_t lin) { return (lin ^ (lin >> 16)) & bt.hash_mask; }
 
@@ -45,36 +46,52 @@ void bt_hash_remove(uint32_t idx)
 }
 
 struct ibl_entry { uint32_t neg_eip, tc; };
-static inline struct ibl_entry *ibl_tab(void) { return (struct ibl_entry *)(uintptr_t)bt.env.ibl_table; }
-#define IBL_MASK 0xffffu
+/* The table has a half per privilege (user mode, the rest): a system call
+ * and its return switch halves instead of emptying the table. */
+static inline unsigned ibl_half(void) { return bt.mode.cpl == 3; }
+static inline struct ibl_entry *ibl_tab_half(unsigned h)
+{
+	return (struct ibl_entry *)(uintptr_t)(bt.env.ibl_table + h * MON_IBL_HALF_BYTES);
+}
+static inline struct ibl_entry *ibl_tab(void) { return ibl_tab_half(ibl_half()); }
+#define IBL_MASK 0x7fffu
 
 /* An empty entry {0, miss}: it can only "hit" for target 0, and then lands
  * on the miss path anyway. */
 void bt_ibl_reset(void)
 {
-	struct ibl_entry *t = ibl_tab();
-	if (bt.nibl_used <= IBL_USED_MAX) {
-		/* Remappings are frequent (every CR3 load): clear what was used. */
-		for (uint32_t i = 0; i < bt.nibl_used; i++) {
-			t[bt.ibl_used[i]].neg_eip = 0;
-			t[bt.ibl_used[i]].tc = bt.env.gate_ibl_miss;
+	for (unsigned h = 0; h < 2; h++) {
+		struct ibl_entry *t = ibl_tab_half(h);
+		uint32_t *used = bt.ibl_used + h * IBL_USED_MAX;
+		if (bt.nibl_used_half[h] <= IBL_USED_MAX) {
+			/* Remappings are frequent (every CR3 load): clear what was used. */
+			for (uint32_t i = 0; i < bt.nibl_used_half[h]; i++) {
+				t[used[i]].neg_eip = 0;
+				t[used[i]].tc = bt.env.gate_ibl_miss;
+			}
+		} else {
+			for (uint32_t i = 0; i <= IBL_MASK; i++) {
+				t[i].neg_eip = 0;
+				t[i].tc = bt.env.gate_ibl_miss;
+			}
 		}
-	} else {
-		for (uint32_t i = 0; i <= IBL_MASK; i++) {
-			t[i].neg_eip = 0;
-			t[i].tc = bt.env.gate_ibl_miss;
-		}
+		bt.nibl_used_half[h] = 0;
 	}
-	bt.nibl_used = 0;
+}
+
+uint32_t bt_ibl_offset(void)
+{
+	return ibl_half() * MON_IBL_HALF_BYTES;
 }
 
 void bt_ibl_set(uint32_t eip, uint32_t tc)
 {
 	struct ibl_entry *e = &ibl_tab()[eip & IBL_MASK];
+	unsigned h = ibl_half();
 	if (e->tc == bt.env.gate_ibl_miss) {
-		if (bt.nibl_used < IBL_USED_MAX)
-			bt.ibl_used[bt.nibl_used] = eip & IBL_MASK;
-		bt.nibl_used++;
+		if (bt.nibl_used_half[h] < IBL_USED_MAX)
+			bt.ibl_used[h * IBL_USED_MAX + bt.nibl_used_half[h]] = eip & IBL_MASK;
+		bt.nibl_used_half[h]++;
 	}
 	e->neg_eip = 0u - eip;
 	e->tc = tc;
@@ -82,19 +99,29 @@ void bt_ibl_set(uint32_t eip, uint32_t tc)
 
 void bt_ibl_drop(uint32_t eip, uint32_t tc)
 {
-	struct ibl_entry *e = &ibl_tab()[eip & IBL_MASK];
-	if (e->tc == tc) {
-		e->neg_eip = 0;
-		e->tc = bt.env.gate_ibl_miss;
+	/* The block may be the other privilege's (a kernel loading a user
+	 * program writes its code): look in both halves. */
+	for (unsigned h = 0; h < 2; h++) {
+		struct ibl_entry *e = &ibl_tab_half(h)[eip & IBL_MASK];
+		if (e->tc == tc) {
+			e->neg_eip = 0;
+			e->tc = bt.env.gate_ibl_miss;
+		}
 	}
 }
 
 void bt_set_mode(const struct bt_mode *m)
 {
-	if (m->cs_base != bt.mode.cs_base || m->cpl != bt.mode.cpl || m->tf != bt.mode.tf || m->fpu != bt.mode.fpu) {
-		bt.mode = *m;
+	bool same_code = m->cs_base == bt.mode.cs_base && m->tf == bt.mode.tf && m->fpu == bt.mode.fpu;
+	bool same_half = (m->cpl == 3) == (bt.mode.cpl == 3);
+	if (same_code && m->cpl == bt.mode.cpl)
+		return;
+	bt.mode = *m;
+	/* Between user mode and the rest, the other half of the table is
+	 * still good (any other change empties both): a system call and its
+	 * return keep the entries of each side. */
+	if (!same_code || same_half)
 		bt_ibl_reset();
-	}
 }
 
 uint32_t bt_get(uint32_t eip)

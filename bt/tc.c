@@ -49,7 +49,7 @@ int bt_init(const struct bt_env *env)
 	bt.page_head = carve(&p, &left, sizeof(uint32_t) * env->ram_pages);
 	bt.traced = carve(&p, &left, sizeof(uint32_t) * env->ram_pages);
 	bt.volatile_exits = carve(&p, &left, sizeof(uint32_t) * bt.max_exit);
-	bt.ibl_used = carve(&p, &left, sizeof(uint32_t) * IBL_USED_MAX);
+	bt.ibl_used = carve(&p, &left, sizeof(uint32_t) * IBL_USED_MAX * 2);
 	if (!bt.ccfs || !bt.exits || !bt.pcs || !bt.hash || !bt.page_head || !bt.traced || !bt.volatile_exits ||
 	    !bt.ibl_used)
 		return -1;
@@ -63,7 +63,7 @@ int bt_init(const struct bt_env *env)
 	bt.prof_top = env->tc_size;
 	if (env->prof && bt_prof_init(env->prof, env->prof_size) != 0)
 		return -1;
-	bt.nibl_used = IBL_USED_MAX + 1;   /* the table holds garbage: clear it all */
+	bt.nibl_used_half[0] = bt.nibl_used_half[1] = IBL_USED_MAX + 1;   /* garbage: clear it all */
 	bt_flush_all();
 	bts.tc_flushes.value = 0;   /* the initial reset is not a flush */
 	return 0;

@@ -61,6 +61,9 @@ uint32_t bt_ibl_miss(uint32_t target);
  * chains between different linear pages and the IBL table are dropped;
  * lookups check each CCF's physical pages against the current mapping. */
 void bt_mapping_changed(void);
+/* The byte offset of the current privilege's half of the IBL table (what
+ * the monitor area's MA_IBL_OFF must hold while translated code runs). */
+uint32_t bt_ibl_offset(void);
 /* The same for a CR3 load that keeps global pages (CR4.PGE): chains into
  * global pages stay. */
 void bt_mapping_changed_cr3(void);

@@ -17,8 +17,9 @@
 #define MON_OFF_STACK   0x002000u   /* landing stack for far calls (grows down from 0x3000) */
 #define MON_OFF_STACK_TOP 0x002ff0u
 #define MON_OFF_IBL     0x003000u   /* the shared indirect-branch routine (32-bit code) */
-#define MON_OFF_IBLTAB  0x010000u   /* IBL hash: 65536 x {-eip, tc} */
+#define MON_OFF_IBLTAB  0x010000u   /* IBL hash: 65536 x {-eip, tc}, a half per privilege */
 #define MON_IBLTAB_ENTRIES 65536u
+#define MON_IBL_HALF_BYTES 0x40000u /* user mode's half starts here */
 #define MON_OFF_TC      0x090000u   /* translation cache to the end */
 #define MON_TC_MAX      (MON_SIZE - MON_OFF_TC)
 
@@ -79,6 +80,7 @@
 #define MA_GSEL_GS  0xb0
 #define MA_STEP     0xb4   /* nonzero while single-stepping TC (SMC, interrupt window) */
 #define MA_S_PROF   0xb8   /* scratch of the profiling prologue (include/profile.h): %eax while it counts */
+#define MA_IBL_OFF  0xbc   /* byte offset of the current privilege's half of the IBL table */
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>
@@ -106,6 +108,7 @@ struct mon_area {
 	uint32_t gsel_cs, gsel_ss, gsel_ds, gsel_es, gsel_fs, gsel_gs;
 	uint32_t step;
 	uint32_t s_prof;
+	uint32_t ibl_off;
 };
 
 #define MA_CHECK(f, off) _Static_assert(offsetof(struct mon_area, f) == off, #f)
@@ -117,7 +120,7 @@ MA_CHECK(resume_cs, MA_RESUME_CS); MA_CHECK(ds_sel, MA_DS_SEL); MA_CHECK(mongs_s
 MA_CHECK(seg_dirty, MA_SEG_DIRTY); MA_CHECK(exit_reason, MA_EXIT); MA_CHECK(host_rsp, MA_HOST_RSP);
 MA_CHECK(callout_fn, MA_CALLOUT_FN); MA_CHECK(self, MA_SELF); MA_CHECK(host_fsbase, MA_HOST_FSBASE);
 MA_CHECK(guest_fsbase, MA_GUEST_FSBASE); MA_CHECK(veflags, MA_VEFLAGS); MA_CHECK(gsel_cs, MA_GSEL_CS);
-MA_CHECK(gsel_gs, MA_GSEL_GS); MA_CHECK(step, MA_STEP); MA_CHECK(s_prof, MA_S_PROF);
+MA_CHECK(gsel_gs, MA_GSEL_GS); MA_CHECK(step, MA_STEP); MA_CHECK(s_prof, MA_S_PROF); MA_CHECK(ibl_off, MA_IBL_OFF);
 
 static inline struct mon_area *mon_area(void) { return (struct mon_area *)(uintptr_t)MON_BASE; }
 #endif

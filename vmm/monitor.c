@@ -302,6 +302,7 @@ void vmm_sync_mode(void)
 				 ((vm.cr0 & 2) ? BT_FPU_MP : 0) | ((vm.cr4 & 0x200) ? 0 : BT_FPU_NOSSE)),
 	};
 	bt_set_mode(&m);
+	vm.ma->ibl_off = bt_ibl_offset();
 	/* User mode sees the shadow of user-accessible pages only, or the
 	 * kernel's with its segments cut below the kernel. */
 	if (mmu_set_user(vm.cpl == 3))

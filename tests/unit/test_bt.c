@@ -288,7 +288,7 @@ static bool canary_intact(void)
 }
 
 struct ibl_ent { uint32_t neg_eip, tc; };
-static struct ibl_ent *ibl_entry(uint32_t eip) { return &((struct ibl_ent *)fx.ibl)[eip & 0xffff]; }
+static struct ibl_ent *ibl_entry(uint32_t eip) { return &((struct ibl_ent *)fx.ibl)[eip & 0x7fff]; }
 
 /* ------------------------------------------------------------------------
  * 1. Decoder
@@ -2055,7 +2055,7 @@ static void test_ibl_miss_and_invalidate(void **state)
 
 	/* Unfetchable target: 0 and no entry. */
 	assert_int_equal(bt_ibl_miss(RAM_SIZE + 0x42), 0);
-	assert_int_equal(ibl()[(RAM_SIZE + 0x42) & 0xffff].tc, GATE_IBL_MISS);
+	assert_int_equal(ibl()[(RAM_SIZE + 0x42) & 0x7fff].tc, GATE_IBL_MISS);
 	assert_int_equal(ctr("bt.ibl.miss"), 3);
 }
 
@@ -2096,11 +2096,27 @@ static void test_ibl_reset_on_mode_change(void **state)
 	struct bt_mode other = { .cs_base = 0x10000, .cpl = 0 };
 	bt_set_mode(&other);
 	check_ibl_empty();
-	/* So does a CPL change. */
+	/* User mode has a half of its own: entering it keeps the kernel's
+	 * entries, and coming back finds them. */
 	bt_set_mode(&same);
-	bt_ibl_miss(0x1234);
+	uint32_t k = bt_ibl_miss(0x1234);
 	struct bt_mode user = { .cs_base = 0, .cpl = 3 };
 	bt_set_mode(&user);
+	assert_int_equal(bt_ibl_offset(), MON_IBL_HALF_BYTES);
+	assert_int_equal(ibl()[0x1234].tc, k);
+	uint32_t u = bt_ibl_miss(0x2345);
+	assert_int_equal(ibl()[MON_IBLTAB_ENTRIES / 2 + 0x2345].tc, u);
+	assert_int_equal(ibl()[0x2345].tc, GATE_IBL_MISS);
+	bt_set_mode(&same);
+	assert_int_equal(bt_ibl_offset(), 0);
+	assert_int_equal(ibl()[0x1234].tc, k);
+	assert_int_equal(ibl()[MON_IBLTAB_ENTRIES / 2 + 0x2345].tc, u);
+	/* A block dropped while the other privilege runs leaves both halves. */
+	assert_true(bt_notify_write(0x2345, 1));
+	assert_int_equal(ibl()[MON_IBLTAB_ENTRIES / 2 + 0x2345].tc, GATE_IBL_MISS);
+	/* A change within a half (ring 0 to ring 1) empties the table. */
+	struct bt_mode ring1 = { .cs_base = 0, .cpl = 1 };
+	bt_set_mode(&ring1);
 	check_ibl_empty();
 	/* A flush too. */
 	bt_set_mode(&same);

@@ -104,15 +104,24 @@ gate_exit:
 gate_ibl:
 	movl	%ecx, %gs:MA_S_TARGET
 	movl	%edx, %gs:MA_S_EDX
+	/* The entry's byte offset: 8 * (EIP mod 32768) in the half of the
+	 * table of the current privilege (kernel and user code keep their
+	 * entries across system calls), all with flag-free moves and leas. */
 	movzwl	%cx, %edx
-	movl	%gs:MON_OFF_IBLTAB(,%edx,8), %edx
+	leal	(%edx,%edx,1), %edx
+	movzwl	%dx, %edx
+	movl	%gs:MA_IBL_OFF, %ecx
+	leal	(%ecx,%edx,4), %edx
+	movl	%edx, %gs:MA_S_JMP
+	movl	%gs:MON_OFF_IBLTAB(%edx), %edx
+	movl	%gs:MA_S_TARGET, %ecx
 	leal	(%ecx,%edx,1), %ecx
 	jecxz	2f
 	movl	%gs:MA_S_EDX, %edx
 	movl	%gs:MA_S_ECX, %ecx
 	jmp	gate_ibl_miss
-2:	movzwl	%gs:MA_S_TARGET, %edx
-	movl	%gs:MON_OFF_IBLTAB+4(,%edx,8), %edx
+2:	movl	%gs:MA_S_JMP, %edx
+	movl	%gs:MON_OFF_IBLTAB+4(%edx), %edx
 	movl	%edx, %gs:MA_S_JMP
 	movl	%gs:MA_S_EDX, %edx
 	movl	%gs:MA_S_ECX, %ecx
