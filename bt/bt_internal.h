@@ -62,6 +62,7 @@ struct bt_state {
 	uint32_t *traced; uint32_t ntraced, max_traced; /* pages currently write-protected */
 	uint32_t *volatile_exits; uint32_t nvolatile;   /* chains across linear pages */
 	uint32_t *ibl_used; uint32_t nibl_used_half[2]; /* IBL entries filled since the last reset, per half */
+	uint8_t *ibl_global;         /* per IBL entry: its target's pages were global when it was set */
 	uint32_t callout_lin[ADAPT_SET];                /* linear addresses translated as callouts */
 	uint32_t tc_used;
 	uint64_t epoch;
@@ -87,6 +88,8 @@ uint32_t bt_hash_find(uint32_t lin, uint32_t eip);
 void bt_hash_insert(uint32_t idx);
 void bt_hash_remove(uint32_t idx);
 void bt_ibl_reset(void);
+enum bt_ibl_keep { BT_IBL_KEEP_NONE, BT_IBL_KEEP_GLOBAL, BT_IBL_KEEP_OTHER_PAGES };
+void bt_ibl_reset_except(enum bt_ibl_keep how, uint32_t page);
 void bt_ibl_drop(uint32_t eip, uint32_t tc);
 void bt_ibl_set(uint32_t eip, uint32_t tc);
 /* chain.c */

@@ -17,7 +17,8 @@ static void unchain_one(uint32_t exit_idx);
 
 /* Chains across linear pages that the change may have redirected go; the
  * others stay on the list. keep(exit) says which survive. */
-static void unchain_volatile(bool (*keep)(const struct exit_rec *x, uint32_t arg), uint32_t arg)
+static void unchain_volatile(bool (*keep)(const struct exit_rec *x, uint32_t arg), uint32_t arg,
+			     enum bt_ibl_keep ibl_keep)
 {
 	uint32_t n = 0;
 	for (uint32_t i = 0; i < bt.nvolatile; i++) {
@@ -32,12 +33,12 @@ static void unchain_volatile(bool (*keep)(const struct exit_rec *x, uint32_t arg
 		stat_inc(&bts.unchain_remap);
 	}
 	bt.nvolatile = n;
-	bt_ibl_reset();
+	bt_ibl_reset_except(ibl_keep, arg);
 }
 
 void bt_mapping_changed(void)
 {
-	unchain_volatile((bool (*)(const struct exit_rec *, uint32_t))0, 0);
+	unchain_volatile((bool (*)(const struct exit_rec *, uint32_t))0, 0, BT_IBL_KEEP_NONE);
 }
 
 static bool keep_global(const struct exit_rec *x, uint32_t arg)
@@ -48,7 +49,7 @@ static bool keep_global(const struct exit_rec *x, uint32_t arg)
 
 void bt_mapping_changed_cr3(void)
 {
-	unchain_volatile(keep_global, 0);
+	unchain_volatile(keep_global, 0, BT_IBL_KEEP_GLOBAL);
 }
 
 /* A target block covers its first linear page and, if it crosses, the next. */
@@ -61,7 +62,7 @@ static bool keep_other_pages(const struct exit_rec *x, uint32_t page)
 
 void bt_mapping_changed_page(uint32_t lin)
 {
-	unchain_volatile(keep_other_pages, lin >> 12);
+	unchain_volatile(keep_other_pages, lin >> 12, BT_IBL_KEEP_OTHER_PAGES);
 }
 
 static void unchain_one(uint32_t exit_idx)

@@ -60,15 +60,42 @@ static inline struct ibl_entry *ibl_tab(void) { return ibl_tab_half(ibl_half());
  * on the miss path anyway. */
 void bt_ibl_reset(void)
 {
+	bt_ibl_reset_except(BT_IBL_KEEP_NONE, 0);
+}
+
+/* A remap leaves some entries right: those into global pages across a CR3
+ * load, those into other pages across an INVLPG. */
+static bool ibl_keep(unsigned h, uint32_t idx, const struct ibl_entry *e, enum bt_ibl_keep how,
+		     uint32_t page)
+{
+	if (how == BT_IBL_KEEP_GLOBAL)
+		return bt.ibl_global[h * (IBL_MASK + 1) + idx];
+	if (how == BT_IBL_KEEP_OTHER_PAGES) {
+		uint32_t p = (bt.mode.cs_base - e->neg_eip) >> 12;   /* the target's first page */
+		return p != page && p + 1 != page;
+	}
+	return false;
+}
+
+void bt_ibl_reset_except(enum bt_ibl_keep how, uint32_t page)
+{
 	for (unsigned h = 0; h < 2; h++) {
 		struct ibl_entry *t = ibl_tab_half(h);
 		uint32_t *used = bt.ibl_used + h * IBL_USED_MAX;
 		if (bt.nibl_used_half[h] <= IBL_USED_MAX) {
 			/* Remappings are frequent (every CR3 load): clear what was used. */
+			uint32_t kept = 0;
 			for (uint32_t i = 0; i < bt.nibl_used_half[h]; i++) {
-				t[used[i]].neg_eip = 0;
-				t[used[i]].tc = bt.env.gate_ibl_miss;
+				struct ibl_entry *e = &t[used[i]];
+				if (e->tc != bt.env.gate_ibl_miss && ibl_keep(h, used[i], e, how, page)) {
+					used[kept++] = used[i];
+					continue;
+				}
+				e->neg_eip = 0;
+				e->tc = bt.env.gate_ibl_miss;
 			}
+			bt.nibl_used_half[h] = kept;
+			continue;
 		} else {
 			for (uint32_t i = 0; i <= IBL_MASK; i++) {
 				t[i].neg_eip = 0;
@@ -88,11 +115,16 @@ void bt_ibl_set(uint32_t eip, uint32_t tc)
 {
 	struct ibl_entry *e = &ibl_tab()[eip & IBL_MASK];
 	unsigned h = ibl_half();
+	uint32_t lin = bt.mode.cs_base + eip;
+	/* Global if the target's page and the next (a block may cross) are. */
+	bool global = bt.env.page_global && bt.env.page_global(bt.env.ctx, lin) &&
+		      bt.env.page_global(bt.env.ctx, lin + 0x1000);
 	if (e->tc == bt.env.gate_ibl_miss) {
 		if (bt.nibl_used_half[h] < IBL_USED_MAX)
 			bt.ibl_used[h * IBL_USED_MAX + bt.nibl_used_half[h]] = eip & IBL_MASK;
 		bt.nibl_used_half[h]++;
 	}
+	bt.ibl_global[h * (IBL_MASK + 1) + (eip & IBL_MASK)] = global;
 	e->neg_eip = 0u - eip;
 	e->tc = tc;
 }

@@ -50,8 +50,9 @@ int bt_init(const struct bt_env *env)
 	bt.traced = carve(&p, &left, sizeof(uint32_t) * env->ram_pages);
 	bt.volatile_exits = carve(&p, &left, sizeof(uint32_t) * bt.max_exit);
 	bt.ibl_used = carve(&p, &left, sizeof(uint32_t) * IBL_USED_MAX * 2);
+	bt.ibl_global = carve(&p, &left, MON_IBLTAB_ENTRIES);
 	if (!bt.ccfs || !bt.exits || !bt.pcs || !bt.hash || !bt.page_head || !bt.traced || !bt.volatile_exits ||
-	    !bt.ibl_used)
+	    !bt.ibl_used || !bt.ibl_global)
 		return -1;
 	stat_counter *all = &bts.tu_translated;
 	for (unsigned i = 0; i < sizeof(bts) / sizeof(stat_counter); i++)

@@ -1529,6 +1529,15 @@ static bool fake_page_global(void *ctx, uint32_t lin)
 	return (lin >> 12) == global_page;
 }
 
+static struct ibl_ent *ibl(void);
+
+/* Pages 3 and 4 global. */
+static bool fake_page_global_pair(void *ctx, uint32_t lin)
+{
+	(void)ctx;
+	return (lin >> 12) == 3 || (lin >> 12) == 4;
+}
+
 /* Chains across pages: a CR3 load keeps those into global pages, an
  * INVLPG drops only those into its page, anything else drops them all. */
 static void test_remap_keeps_what_it_can(void **state)
@@ -1565,6 +1574,29 @@ static void test_remap_keeps_what_it_can(void **state)
 	assert_int_equal(rel_target(a + 2), sa);
 	assert_int_equal(rel_target(b + 2), sb);
 	assert_int_equal(ctr("bt.chain.unpatched_remap"), 4);
+
+	/* The IBL table likewise: entries into global pages stay across a CR3
+	 * load (the page after must be global too: a block may cross). */
+	global_page = 0x3;
+	uint32_t g = bt_ibl_miss(0x3000), o = bt_ibl_miss(0x4000);
+	bt_mapping_changed_cr3();
+	assert_int_equal(ibl()[0x4000].tc, GATE_IBL_MISS);
+	assert_int_equal(ibl()[0x3000].tc, GATE_IBL_MISS);      /* page 4 is not global */
+	bt.env.page_global = fake_page_global_pair;
+	g = bt_ibl_miss(0x3000);
+	o = bt_ibl_miss(0x4000);
+	bt_mapping_changed_cr3();
+	assert_int_equal(ibl()[0x3000].tc, g);
+	assert_int_equal(ibl()[0x4000].tc, GATE_IBL_MISS);
+	o = bt_ibl_miss(0x4000);
+	uint32_t q = bt_ibl_miss(0x1000);
+	/* INVLPG: the entries into that page go (and, as a block there may
+	 * have crossed, into the page before), the rest stay. */
+	bt_mapping_changed_page(0x4fff);
+	assert_int_equal(ibl()[0x4000].tc, GATE_IBL_MISS);
+	assert_int_equal(ibl()[0x3000].tc, GATE_IBL_MISS);
+	assert_int_equal(ibl()[0x1000].tc, q);
+	(void)o; (void)g;
 	bt.env.page_global = 0;
 }
 
