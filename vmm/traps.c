@@ -221,13 +221,17 @@ enum trap_action vmm_trap(struct vmm_trap *t)
 				}
 				return resume_same(t, ma->step != 0);
 			case MMU_OUTSIDE:
-				/* Device memory (or nothing): the monitor performs it. */
-				if (emulate_here(t, &pc, (stat_counter *)0, false, &act))
+				/* Device memory (or nothing), or linear page 0, which the
+				 * host cannot map (its stack, the BIOS data area): the
+				 * monitor performs it. */
+				if (emulate_here(t, &pc, a < 4096 ? &vs.page0_emulated : (stat_counter *)0, false, &act))
 					return act;
 				break;
 			}
-			if (a < 4096 && !mmu_paging())
-				vmm_fatal_eip("guest accessed linear page 0 (not emulated yet), eip", pc.eip);
+			if (a < 4096) {
+				vmm_unsupported_insn(UNSUP_PAGE0, emulate_insn_name(pc.eip), pc.eip);
+				return TRAP_EXIT_WORLD;
+			}
 			vmm_logx("vmx: guest access outside RAM and devices at linear", a);
 			vmm_logx("vmx:   physical", pa);
 			vmm_fatal_eip("by an instruction vmx does not emulate there, eip", pc.eip);

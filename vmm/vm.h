@@ -85,7 +85,8 @@ struct vmm_stats {
 	stat_counter callout[CO_NKINDS];
 	stat_counter trap_segv, trap_bus, trap_fpe, trap_ill, trap_trap, trap_sys, trap_alarm;
 	stat_counter exc_delivered, irq_delivered, irq_async, halts, halt_sleeps, steps;
-	stat_counter smc_write_faults, seg_loads, ldt_writes, emulated, monitor_range, traced_emulated;
+	stat_counter smc_write_faults, seg_loads, ldt_writes, emulated, monitor_range, traced_emulated,
+		     page0_emulated;
 	stat_counter host_arms;
 };
 extern struct vmm_stats vs;
@@ -151,7 +152,7 @@ int emu_mseg(const struct bt_insn *in);
  * one line naming it and counts in vmm.unsupported.<kind>. */
 enum unsupported {
 	UNSUP_CALL_GATE, UNSUP_TASK_SWITCH, UNSUP_TASK_RETURN, UNSUP_TASK_GATE_IDT, UNSUP_V86,
-	UNSUP_SYSENTER, UNSUP_MONITOR_RANGE, UNSUP_COUNT
+	UNSUP_SYSENTER, UNSUP_MONITOR_RANGE, UNSUP_PAGE0, UNSUP_COUNT
 };
 void unsupported_init(void);
 void vmm_unsupported(enum unsupported k, uint32_t eip);
