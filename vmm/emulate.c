@@ -688,8 +688,9 @@ static bool rmw_form(const struct ctx *c, enum alu_op *op, unsigned *size, uint3
  * The access is performed against the guest's real segment and memory
  * (RAM or device) by the monitor: moves of 1/2/4 bytes, movzx/movsx,
  * movs/stos/lods with or without rep, read-modify-writes, compares and
- * exchanges (emulate_cmp.c) and stack instructions (emulate_stack.c;
- * at_start: the fault is at the start of the instruction's translation).
+ * exchanges (emulate_cmp.c), stack instructions (emulate_stack.c; at_start:
+ * the fault is at the start of the instruction's translation) and wide
+ * FPU/SSE accesses (emulate_wide.c).
  * Returns 1 when done (vm.eip = next instruction), 0 when the instruction
  * is not one of those (the caller decides), -1 when a guest fault was
  * delivered instead (vm.eip = handler). */
@@ -763,6 +764,8 @@ static int data_access(struct ctx *cp, bool at_start)
 	int r = emulate_stack(in, c.code, c.next - in->len, c.next, at_start);
 	if (r != 0)
 		return r;
+	if (in->fpu != FPU_NONE)
+		return emulate_wide(in, c.code, c.next);
 	if (!in->has_mem)
 		return 0;
 

@@ -80,7 +80,9 @@ static bool emulate_here(struct vmm_trap *t, const struct bt_pc *pc, stat_counte
 	if (pc->ecx_in_scratch)
 		vm.ma->ecx = vm.ma->s_ecx;
 	vm.eip = pc->eip;
+	vm.fpu_trap = t;
 	int r = emulate_data_access(pc->eip, pc->boundary);
+	vm.fpu_trap = (struct vmm_trap *)0;
 	if (r == 0)
 		return false;
 	if (ctr)

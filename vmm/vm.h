@@ -77,6 +77,9 @@ struct vm {
 	struct fw_cfg fwcfg;
 	struct ata ata;
 	uint16_t port80;
+	/* The host trap being handled, whose frame holds the guest's FPU
+	 * state (world.h); null in callouts, where that state is live. */
+	struct vmm_trap *fpu_trap;
 };
 extern struct vm vm;
 
@@ -142,9 +145,13 @@ int emulate_exchange(const struct bt_insn *in, const uint8_t *code, int seg, uin
 		     uint32_t next);
 
 /* emulate_stack.c: push/pop, near call/ret, pushf/popf, enter/leave and
- * pusha/popa against the guest's SS. Results as emulate_data_access.
- * emu_ea/emu_mseg: the memory operand's offset and segment (emulate.c). */
+ * pusha/popa against the guest's SS; emulate_wide.c: fxsave/fxrstor, SSE
+ * moves and x87 loads and stores through the guest's segment and memory
+ * (the guest's FPU state is live in the host FPU). Results as
+ * emulate_data_access. emu_ea/emu_mseg: the memory operand's offset and
+ * segment (emulate.c). */
 int emulate_stack(const struct bt_insn *in, const uint8_t *code, uint32_t eip, uint32_t next, bool at_start);
+int emulate_wide(const struct bt_insn *in, const uint8_t *code, uint32_t next);
 uint32_t emu_ea(const struct bt_insn *in);
 int emu_mseg(const struct bt_insn *in);
 
