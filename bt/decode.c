@@ -164,6 +164,7 @@ bool bt_decode(const uint8_t *code, unsigned avail, struct bt_insn *o, bool *tru
 	}
 	o->len = in.length;
 	o->mnem = map_mnemonic(&in);
+	o->zmnem = (uint16_t)in.mnemonic;
 	o->opsize = in.operand_width == 16 ? 16 : 32;
 	o->addrsize = in.address_width == 16 ? 16 : 32;
 	o->nprefix = in.raw.prefix_count;
@@ -298,4 +299,10 @@ bool bt_decode(const uint8_t *code, unsigned avail, struct bt_insn *o, bool *tru
 	}
 	/* mov crN/drN: the GPR operand is the only explicit register besides crN. */
 	return true;
+}
+
+const char *bt_mnemonic_name(const struct bt_insn *in)
+{
+	const char *n = ZydisMnemonicGetString((ZydisMnemonic)in->zmnem);
+	return n ? n : "?";
 }

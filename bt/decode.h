@@ -63,6 +63,7 @@ struct bt_insn {
 	/* memory operand for the emulator */
 	uint8_t mem_base, mem_index, mem_scale; /* registers 0..7, 0xff none */
 	int32_t mem_disp;
+	uint16_t zmnem;         /* the decoder's own mnemonic, for messages */
 };
 
 void bt_decoder_init(void);
@@ -91,5 +92,7 @@ static inline void bt_decoder_leave(struct bt_fpu_save *s)
  * len = 1) if the bytes are not a valid 32-bit instruction; `truncated` says
  * the instruction needs more bytes than given. */
 bool bt_decode(const uint8_t *code, unsigned avail, struct bt_insn *out, bool *truncated);
+/* The instruction's mnemonic as text (a table lookup: no FPU, no libc). */
+const char *bt_mnemonic_name(const struct bt_insn *in);
 
 #endif

@@ -107,6 +107,14 @@ struct vmm_trap {
 	 * of a callout sequence ESP is already the monitor's. */
 	uint32_t regs[8], eflags;
 	bool step;              /* out: with TRAP_RESUME, single-step (set TF) */
+	/* While a trap is handled the guest's FPU/SSE state sits in the
+	 * world's trap frame, not in the FPU: fpu_live loads it into the host
+	 * FPU (for an emulated fxsave, SSE or x87 access), fpu_keep stores the
+	 * live state back into the frame, which the resume restores. Null
+	 * where the state is live all along. */
+	void (*fpu_live)(struct vmm_trap *t);
+	void (*fpu_keep)(struct vmm_trap *t);
+	void *fpu_frame;
 };
 enum trap_action { TRAP_RESUME = 0, TRAP_RESUME_AT, TRAP_EXIT_WORLD };
 /* Returns the action: TRAP_RESUME continues the interrupted context as it

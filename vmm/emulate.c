@@ -37,7 +37,7 @@ struct ctx {
 	uint32_t next;
 };
 
-static int data_access(struct ctx *cp);
+static int data_access(struct ctx *cp, bool at_start);
 
 /* Decoded instructions by linear address: emulated instructions repeat
  * (a page-table store, a segment load in a loop), and a decode costs far
@@ -84,16 +84,18 @@ static bool fetch_insn(uint32_t eip, struct ctx *c, bool *trunc)
 }
 
 
-static uint32_t ea(const struct ctx *c)
+uint32_t emu_ea(const struct bt_insn *in)
 {
-	uint32_t a = (uint32_t)c->in.mem_disp;
-	if (c->in.mem_base != 0xff)
-		a += ma_reg(c->in.mem_base);
-	if (c->in.mem_index != 0xff)
-		a += ma_reg(c->in.mem_index) * (c->in.mem_scale ? c->in.mem_scale : 1);
+	uint32_t a = (uint32_t)in->mem_disp;
+	if (in->mem_base != 0xff)
+		a += ma_reg(in->mem_base);
+	if (in->mem_index != 0xff)
+		a += ma_reg(in->mem_index) * (in->mem_scale ? in->mem_scale : 1);
 	return a;
 }
-static int mseg(const struct ctx *c) { return c->in.mem_seg == SEG_NONE ? SEG_DS : c->in.mem_seg; }
+int emu_mseg(const struct bt_insn *in) { return in->mem_seg == SEG_NONE ? SEG_DS : in->mem_seg; }
+static uint32_t ea(const struct ctx *c) { return emu_ea(&c->in); }
+static int mseg(const struct ctx *c) { return emu_mseg(&c->in); }
 
 static bool mem_read(const struct ctx *c, uint32_t extra, void *d, uint32_t len)
 {
@@ -558,7 +560,7 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 	}
 	if (in->mnem == M_OTHER) {
 		/* Translated as a callout by adaptive translation: its write. */
-		int r = data_access(&c);
+		int r = data_access(&c, true);
 		if (r == 1)
 			return 0;
 		if (r == -1)
@@ -684,21 +686,24 @@ static bool rmw_form(const struct ctx *c, enum alu_op *op, unsigned *size, uint3
  * through a shadow segment truncated below the monitor area (the guest's
  * own segment allows it), or into device memory (no host mapping there).
  * The access is performed against the guest's real segment and memory
- * (RAM or device) by the monitor: moves of 1/2/4 bytes, movzx/movsx, and
- * movs/stos/lods with or without rep.
+ * (RAM or device) by the monitor: moves of 1/2/4 bytes, movzx/movsx,
+ * movs/stos/lods with or without rep, read-modify-writes, compares and
+ * exchanges (emulate_cmp.c), stack instructions (emulate_stack.c; at_start:
+ * the fault is at the start of the instruction's translation) and wide
+ * FPU/SSE accesses (emulate_wide.c).
  * Returns 1 when done (vm.eip = next instruction), 0 when the instruction
  * is not one of those (the caller decides), -1 when a guest fault was
  * delivered instead (vm.eip = handler). */
-int emulate_data_access(uint32_t eip)
+int emulate_data_access(uint32_t eip, bool at_start)
 {
 	struct ctx c;
 	if (!fetch_insn(eip, &c, NULL))
 		return 0;
-	return data_access(&c);
+	return data_access(&c, at_start);
 }
 
 /* The same, for an instruction already fetched and decoded. */
-static int data_access(struct ctx *cp)
+static int data_access(struct ctx *cp, bool at_start)
 {
 	struct ctx c = *cp;
 	if (c.in.addrsize != 32)
@@ -756,6 +761,11 @@ static int data_access(struct ctx *cp)
 		return emulate_string_compare(in, c.code, c.next);
 	if (op2 == 0xb0 || op2 == 0xb1 || op2 == 0xc0 || op2 == 0xc1 || (op2 == 0xc7 && c.regf == 1))
 		return c.mod == 3 ? 0 : emulate_exchange(in, c.code, mseg(&c), ea(&c), c.regf, c.next);
+	int r = emulate_stack(in, c.code, c.next - in->len, c.next, at_start);
+	if (r != 0)
+		return r;
+	if (in->fpu != FPU_NONE)
+		return emulate_wide(in, c.code, c.next);
 	if (!in->has_mem)
 		return 0;
 
@@ -788,14 +798,6 @@ static int data_access(struct ctx *cp)
 			else
 				reg_write(r, rsize * 8, res);
 		}
-		vm.eip = c.next;
-		return 1;
-	} else if (op == 0xff && c.regf == 6 && c.mod != 3) {
-		/* push r/m: the address is computed before ESP moves. */
-		if (!seg_read(mseg(&c), ea(&c), &v, osz, &vec))
-			return fault(vec, 0), -1;
-		if (!push(osz, v))
-			return -1;
 		vm.eip = c.next;
 		return 1;
 	} else {
@@ -853,4 +855,38 @@ static int data_access(struct ctx *cp)
 	}
 	vm.eip = c.next;
 	return 1;
+}
+
+/* Whether [seg:off, +16) reaches the monitor's top 4 MiB, or wraps into it,
+ * while the guest's segment allows its first byte. */
+static bool reaches_monitor(int seg, uint32_t off)
+{
+	uint32_t lin = vm.seg[seg].base + off;
+	return seg_allows(seg, off, 1, false) && (lin >= MON_BASE - 16u || lin + 16u < lin);
+}
+
+bool emulate_unsupported_in_monitor_range(uint32_t eip, bool ss_fault)
+{
+	struct ctx c;
+	if (!fetch_insn(eip, &c, NULL))
+		return false;
+	bool mem = c.in.has_mem && c.in.addrsize == 32 && reaches_monitor(mseg(&c), ea(&c));
+	bool stack = ss_fault && reaches_monitor(SEG_SS, vm.ma->esp - 16u);
+	if (!mem && !stack)
+		return false;
+	vmm_unsupported_insn(UNSUP_MONITOR_RANGE, emulate_insn_name(eip), eip);
+	return true;
+}
+
+/* The instruction's mnemonic, for messages. */
+const char *emulate_insn_name(uint32_t eip)
+{
+	struct ctx c;
+	if (!fetch_insn(eip, &c, NULL))
+		return "an undecodable instruction";
+	struct bt_fpu_save fpu;
+	bt_decoder_enter(&fpu);
+	const char *name = bt_mnemonic_name(&c.in);
+	bt_decoder_leave(&fpu);
+	return name;
 }

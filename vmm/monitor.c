@@ -26,7 +26,7 @@ struct vmm_stats vs = {
 	.steps = C("vmm.singlestep"), .smc_write_faults = C("vmm.smc.write_faults"),
 	.seg_loads = C("vmm.seg.loads"), .ldt_writes = C("vmm.seg.ldt_writes"),
 	.emulated = C("vmm.emulated"), .monitor_range = C("mmu.monitor_range.emulated"),
-	.traced_emulated = C("mmu.trace.write_emulated"),
+	.traced_emulated = C("mmu.trace.write_emulated"), .page0_emulated = C("mmu.page0.emulated"),
 	.host_arms = C("vmm.clock.host_arms"),
 };
 

@@ -260,6 +260,12 @@ static bool seg_check(int sreg, uint32_t off, uint32_t len, bool write, int *vec
 	return true;
 }
 
+bool seg_allows(int sreg, uint32_t off, uint32_t len, bool write)
+{
+	int vec;
+	return seg_check(sreg, off, len, write, &vec);
+}
+
 bool seg_read(int sreg, uint32_t off, void *dst, uint32_t len, int *vec)
 {
 	if (!seg_check(sreg, off, len, false, vec))

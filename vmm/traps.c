@@ -74,11 +74,15 @@ static void adapt_count(uint32_t lin, uint32_t rip)
 static bool emulate_here(struct vmm_trap *t, const struct bt_pc *pc, stat_counter *ctr, bool adapt,
 			 enum trap_action *act)
 {
-	if (pc->ecx_in_scratch)
-		return false;
 	take_regs(t);
+	/* An indirect call's push: the target is in %ecx, the guest's %ecx
+	 * saved; the monitor performs the whole call again. */
+	if (pc->ecx_in_scratch)
+		vm.ma->ecx = vm.ma->s_ecx;
 	vm.eip = pc->eip;
-	int r = emulate_data_access(pc->eip);
+	vm.fpu_trap = t;
+	int r = emulate_data_access(pc->eip, pc->boundary);
+	vm.fpu_trap = (struct vmm_trap *)0;
 	if (r == 0)
 		return false;
 	if (ctr)
@@ -219,28 +223,33 @@ enum trap_action vmm_trap(struct vmm_trap *t)
 				}
 				return resume_same(t, ma->step != 0);
 			case MMU_OUTSIDE:
-				/* Device memory (or nothing): the monitor performs it. */
-				if (emulate_here(t, &pc, (stat_counter *)0, false, &act))
+				/* Device memory (or nothing), or linear page 0, which the
+				 * host cannot map (its stack, the BIOS data area): the
+				 * monitor performs it. */
+				if (emulate_here(t, &pc, a < 4096 ? &vs.page0_emulated : (stat_counter *)0, false, &act))
 					return act;
 				break;
 			}
-			if (a < 4096 && !mmu_paging())
-				vmm_fatal_eip("guest accessed linear page 0 (not emulated yet), eip", pc.eip);
+			if (a < 4096) {
+				vmm_unsupported_insn(UNSUP_PAGE0, emulate_insn_name(pc.eip), pc.eip);
+				return TRAP_EXIT_WORLD;
+			}
 			vmm_logx("vmx: guest access outside RAM and devices at linear", a);
 			vmm_logx("vmx:   physical", pa);
 			vmm_fatal_eip("by an instruction vmx does not emulate there, eip", pc.eip);
 			return TRAP_EXIT_WORLD;
 		}
-		if (t->trapno == 12)
-			return reflect(t, &pc, EXC_SS, true, t->err);
 		if (t->trapno == 17)
 			return reflect(t, &pc, EXC_AC, true, 0);
-		/* A truncated shadow segment: the guest's own may allow it.
-		 * One that keeps doing so (TLS at negative %gs offsets) becomes
-		 * a callout, as for traced pages. */
+		/* A truncated shadow segment (SS: #SS, trapno 12; the others
+		 * #GP): the guest's own may allow it. One that keeps doing so
+		 * (TLS at negative %gs offsets) becomes a callout, as for
+		 * traced pages. */
 		if (t->err == 0 && emulate_here(t, &pc, &vs.monitor_range, true, &act))
 			return act;
-		return reflect(t, &pc, EXC_GP, true, t->err);
+		if (t->err == 0 && emulate_unsupported_in_monitor_range(pc.eip, t->trapno == 12))
+			return TRAP_EXIT_WORLD;
+		return reflect(t, &pc, t->trapno == 12 ? EXC_SS : EXC_GP, true, t->err);
 	case TRAP_FPE:
 		if (!have)
 			break;

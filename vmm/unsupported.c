@@ -17,6 +17,11 @@ static struct { stat_counter ctr; const char *what; } kinds[UNSUP_COUNT] = {
 		"virtual-8086 mode (iret to EFLAGS.VM=1) is not supported, eip" },
 	[UNSUP_SYSENTER] = { { "vmm.unsupported.sysenter", 0 },
 		"sysenter/sysexit are not supported yet, eip" },
+	[UNSUP_MONITOR_RANGE] = { { "vmm.unsupported.monitor_range", 0 },
+		"reaches the monitor's linear range (0xffc00000..) through the guest's own segment, "
+		"and vmx does not perform this instruction there, eip" },
+	[UNSUP_PAGE0] = { { "vmm.unsupported.page0", 0 },
+		"accesses linear page 0 (the host cannot map it), and vmx does not perform this instruction there, eip" },
 };
 
 void unsupported_init(void)
@@ -29,4 +34,18 @@ void vmm_unsupported(enum unsupported k, uint32_t eip)
 {
 	stat_inc(&kinds[k].ctr);
 	vmm_fatal_eip(kinds[k].what, eip);
+}
+
+void vmm_unsupported_insn(enum unsupported k, const char *insn, uint32_t eip)
+{
+	char line[256];
+	uint32_t n = 0;
+	for (const char *p = insn; *p && n < 64; p++)
+		line[n++] = *p;
+	line[n++] = ' ';
+	for (const char *p = kinds[k].what; *p && n < sizeof(line) - 1; p++)
+		line[n++] = *p;
+	line[n] = 0;
+	stat_inc(&kinds[k].ctr);
+	vmm_fatal_eip(line, eip);
 }

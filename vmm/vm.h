@@ -77,6 +77,9 @@ struct vm {
 	struct fw_cfg fwcfg;
 	struct ata ata;
 	uint16_t port80;
+	/* The host trap being handled, whose frame holds the guest's FPU
+	 * state (world.h); null in callouts, where that state is live. */
+	struct vmm_trap *fpu_trap;
 };
 extern struct vm vm;
 
@@ -85,7 +88,8 @@ struct vmm_stats {
 	stat_counter callout[CO_NKINDS];
 	stat_counter trap_segv, trap_bus, trap_fpe, trap_ill, trap_trap, trap_sys, trap_alarm;
 	stat_counter exc_delivered, irq_delivered, irq_async, halts, halt_sleeps, steps;
-	stat_counter smc_write_faults, seg_loads, ldt_writes, emulated, monitor_range, traced_emulated;
+	stat_counter smc_write_faults, seg_loads, ldt_writes, emulated, monitor_range, traced_emulated,
+		     page0_emulated;
 	stat_counter host_arms;
 };
 extern struct vmm_stats vs;
@@ -140,14 +144,27 @@ int emulate_string_compare(const struct bt_insn *in, const uint8_t *code, uint32
 int emulate_exchange(const struct bt_insn *in, const uint8_t *code, int seg, uint32_t off, unsigned regf,
 		     uint32_t next);
 
+/* emulate_stack.c: push/pop, near call/ret, pushf/popf, enter/leave and
+ * pusha/popa against the guest's SS; emulate_wide.c: fxsave/fxrstor, SSE
+ * moves and x87 loads and stores through the guest's segment and memory
+ * (the guest's FPU state is live in the host FPU). Results as
+ * emulate_data_access. emu_ea/emu_mseg: the memory operand's offset and
+ * segment (emulate.c). */
+int emulate_stack(const struct bt_insn *in, const uint8_t *code, uint32_t eip, uint32_t next, bool at_start);
+int emulate_wide(const struct bt_insn *in, const uint8_t *code, uint32_t next);
+uint32_t emu_ea(const struct bt_insn *in);
+int emu_mseg(const struct bt_insn *in);
+
 /* unsupported.c: what the monitor does not implement stops the VM with
  * one line naming it and counts in vmm.unsupported.<kind>. */
 enum unsupported {
 	UNSUP_CALL_GATE, UNSUP_TASK_SWITCH, UNSUP_TASK_RETURN, UNSUP_TASK_GATE_IDT, UNSUP_V86,
-	UNSUP_SYSENTER, UNSUP_COUNT
+	UNSUP_SYSENTER, UNSUP_MONITOR_RANGE, UNSUP_PAGE0, UNSUP_COUNT
 };
 void unsupported_init(void);
 void vmm_unsupported(enum unsupported k, uint32_t eip);
+/* The same, the line starting with the instruction's mnemonic. */
+void vmm_unsupported_insn(enum unsupported k, const char *insn, uint32_t eip);
 
 /* far.c: jmp far / call far to sel:off (the next instruction at `next`),
  * through a code segment or a call gate. Same results as emulate_insn. */
@@ -166,6 +183,7 @@ void seg_publish(void);
 /* Cut every shadow below `limit` (0: only below the monitor). */
 void seg_set_user_limit(uint32_t limit);
 /* Segment-relative accesses with limit checks; false on a fault (*vec set). */
+bool seg_allows(int sreg, uint32_t off, uint32_t len, bool write);
 bool seg_read(int sreg, uint32_t off, void *dst, uint32_t len, int *vec);
 bool seg_write(int sreg, uint32_t off, const void *src, uint32_t len, int *vec);
 
@@ -185,7 +203,14 @@ uint32_t enter_eip(uint32_t eip);
  * holds the new EIP), -1 fault raised (delivered), -2 stop */
 int emulate_insn(uint32_t eip, unsigned len_hint);
 int emulate_string_io(uint32_t eip, bool in);
-int emulate_data_access(uint32_t eip);
+int emulate_data_access(uint32_t eip, bool at_start);
+/* A host fault the data-access emulator did not take: if the guest's own
+ * segment allows the instruction's access (its memory operand, or its
+ * stack for a fault through SS) and it reaches the monitor's range, the
+ * CPU would not fault, so the VM stops naming the instruction (returns
+ * true); false: the fault is the guest's. */
+bool emulate_unsupported_in_monitor_range(uint32_t eip, bool ss_fault);
+const char *emulate_insn_name(uint32_t eip);
 
 static inline uint32_t ma_reg(int r)
 {

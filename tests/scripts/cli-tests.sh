@@ -230,6 +230,11 @@ expect_stop stop-idt-task-gate "hardware task switch (a task gate in the IDT)" t
 expect_stop stop-iret-nt "hardware task switch (iret with NT set)" task_return \
 	'pushfl' 'orl $0x4000, (%esp)' 'popfl' 'pushfl' 'pushl $8' 'pushl $1f' 'iret' '1:'
 expect_stop stop-iret-v86 "virtual-8086 mode" v86 'pushl $0x20002' 'pushl $8' 'pushl $0' 'iret'
+# An access the monitor does not perform where the host cannot reach (the
+# top 4 MiB through a flat segment, linear page 0): a stop naming the
+# instruction, never a #GP or #SS the CPU would not raise.
+expect_stop stop-mmx-monitor-range "movq reaches the monitor's linear range" monitor_range 'movq %mm0, 0xfffffe00'
+expect_stop stop-mmx-page0 "movq accesses linear page 0" page0 'movq %mm0, 0x100'
 
 # -stats FILE.json: one flat object of integers whose translator counters add up.
 "$vmx" -kernel "$g/jcc.elf" -stats "$tmp/s.json" </dev/null >/dev/null 2>&1

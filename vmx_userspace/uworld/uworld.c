@@ -285,6 +285,37 @@ static void hide_trap_time(bool hide, uint64_t since, uint64_t stolen_before)
 	gclock.armed_in_trap = false;
 }
 
+/* The signal frame's FPU area: the fxsave64 layout, followed by an XSAVE
+ * header when bytes 464.. carry the kernel's magic. The components whose
+ * XSTATE_BV bit is clear are in their initial state, whatever the legacy
+ * bytes say, so the frame is loaded with xrstor; once stored back with
+ * fxsave64, x87 and SSE are marked present so the resume restores them. */
+#ifndef FP_XSTATE_MAGIC1
+#define FP_XSTATE_MAGIC1 0x46505853u
+#endif
+static bool frame_is_xsave(const uint8_t *f) { uint32_t m; memcpy(&m, f + 464, 4); return m == FP_XSTATE_MAGIC1; }
+
+static void frame_fpu_live(struct vmm_trap *t)
+{
+	uint8_t *f = t->fpu_frame;
+	if (frame_is_xsave(f))
+		__asm__ volatile("xrstor64 %0" :: "m"(*(uint8_t (*)[576])f), "a"(3), "d"(0));
+	else
+		__asm__ volatile("fxrstor64 %0" :: "m"(*(uint8_t (*)[512])f));
+}
+
+static void frame_fpu_keep(struct vmm_trap *t)
+{
+	uint8_t *f = t->fpu_frame;
+	__asm__ volatile("fxsave64 %0" : "=m"(*(uint8_t (*)[512])f));
+	if (frame_is_xsave(f)) {
+		uint64_t bv;
+		memcpy(&bv, f + 512, 8);
+		bv |= 3;
+		memcpy(f + 512, &bv, 8);
+	}
+}
+
 static void on_signal(int sig, siginfo_t *si, void *ucv)
 {
 	uint64_t entered = host_clock(CLOCK_MONOTONIC), stolen_before = gclock.stolen;
@@ -301,6 +332,11 @@ static void on_signal(int sig, siginfo_t *si, void *ucv)
 		.addr = (uint64_t)(uintptr_t)si->si_addr, .rip = (uint32_t)g[REG_RIP],
 		.in_tc = cs == LDT_SEL(LDT_MON_CODE32),
 	};
+	if (uc->uc_mcontext.fpregs) {
+		t.fpu_frame = uc->uc_mcontext.fpregs;
+		t.fpu_live = frame_fpu_live;
+		t.fpu_keep = frame_fpu_keep;
+	}
 	if (sig == SIGALRM)
 		t.trapno = 0xff;
 	static const int gr[8] = { REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP, REG_RSI, REG_RDI };
