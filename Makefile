@@ -5,7 +5,7 @@
 CC      ?= gcc
 BUILD   := build
 # Debian packages the build and the tests need; `make deps` installs missing ones.
-DEB_BUILD_PKGS := libzydis-dev libelf-dev libcmocka-dev gcc-multilib nasm cpio
+DEB_BUILD_PKGS := libzydis-dev libelf-dev libcmocka-dev libseccomp-dev gcc-multilib nasm cpio
 DEB_TEST_PKGS  := qemu-system-x86
 
 WARN    := -Wall -Wextra -Werror
@@ -14,7 +14,7 @@ BASE_CFLAGS := -std=gnu11 $(WARN) -O2 -g -fno-stack-protector -Iinclude -Ibt
 # guest's FPU context between callouts).
 MON_CFLAGS  := $(BASE_CFLAGS) -ffreestanding -mgeneral-regs-only -fno-builtin
 HOST_CFLAGS := $(BASE_CFLAGS) -Ivmx_userspace -fPIE
-LDLIBS      := -lZydis -lelf
+LDLIBS      := -lZydis -lelf -lseccomp
 
 MON_SRCS  := $(wildcard vmm/*.c vmm/devices/*.c bt/*.c shadow_mmu/*.c)
 HOST_SRCS := $(wildcard vmx_userspace/*.c vmx_userspace/uworld/*.c)
