@@ -22,7 +22,7 @@ ASM_SRCS  := vmx_userspace/uworld/gate.S
 MON_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(MON_SRCS))
 HOST_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(HOST_SRCS)) $(patsubst %.S,$(BUILD)/obj/%.o,$(ASM_SRCS))
 
-.PHONY: all deps check unit unit-asan guest-tests cli-tests foreign-check userprog-native linux-check fuzz fuzz-check run run-demo bench-bt bench-mmu bench-timer clean
+.PHONY: all deps check unit unit-asan guest-tests cli-tests foreign-check userprog-native linux-check fuzz fuzz-check run run-demo bench-bt bench-mmu bench-timer soak clean
 all: $(BUILD)/vmx
 
 # Installs what is missing when run as root; otherwise says what to run.
@@ -187,6 +187,14 @@ userprog-native: $(LINUX_OUT)/userprog
 	@./tests/scripts/run-userprog.sh $<
 bench-timer: $(BUILD)/vmx $(GUEST_OUT)/bench_loop.elf $(BUILD)/.deps-test
 	@./tests/scripts/bench-timer.sh $(BUILD)/vmx
+
+# `make soak [MINUTES=N]` (not part of check): the soak guest under vmx for
+# N minutes; vmx's RSS, descriptors and mappings must stay flat and the
+# guest must keep printing (tests/scripts/soak.sh, SOAK.md).
+MINUTES ?= 2
+$(eval $(call GUEST_LINK_RULE,soak))
+soak: $(BUILD)/vmx $(GUEST_OUT)/soak.elf
+	@./tests/scripts/soak.sh $(BUILD)/vmx $(GUEST_OUT)/soak.elf $(MINUTES)
 
 clean:
 	rm -rf $(BUILD)
