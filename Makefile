@@ -5,7 +5,7 @@
 CC      ?= gcc
 BUILD   := build
 # Debian packages the build and the tests need; `make deps` installs missing ones.
-DEB_BUILD_PKGS := libzydis-dev libelf-dev libcmocka-dev gcc-multilib nasm cpio libjansson-dev
+DEB_BUILD_PKGS := libzydis-dev libelf-dev libcmocka-dev libseccomp-dev gcc-multilib nasm cpio libjansson-dev
 DEB_TEST_PKGS  := qemu-system-x86
 
 WARN    := -Wall -Wextra -Werror
@@ -14,7 +14,7 @@ BASE_CFLAGS := -std=gnu11 $(WARN) -O2 -g -fno-stack-protector -Iinclude -Ibt
 # guest's FPU context between callouts).
 MON_CFLAGS  := $(BASE_CFLAGS) -ffreestanding -mgeneral-regs-only -fno-builtin
 HOST_CFLAGS := $(BASE_CFLAGS) -Ivmx_userspace -fPIE
-LDLIBS      := -lZydis -lelf
+LDLIBS      := -lZydis -lelf -lseccomp
 
 MON_SRCS  := $(wildcard vmm/*.c vmm/devices/*.c bt/*.c shadow_mmu/*.c)
 HOST_SRCS := $(wildcard vmx_userspace/*.c vmx_userspace/uworld/*.c)
@@ -22,7 +22,7 @@ ASM_SRCS  := vmx_userspace/uworld/gate.S
 MON_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(MON_SRCS))
 HOST_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(HOST_SRCS)) $(patsubst %.S,$(BUILD)/obj/%.o,$(ASM_SRCS))
 
-.PHONY: all deps check unit unit-asan guest-tests cli-tests foreign-check userprog-native linux-check fuzz fuzz-check run run-demo bench bench-bt bench-mmu bench-timer clean
+.PHONY: all deps check unit unit-asan guest-tests cli-tests foreign-check userprog-native linux-check fuzz fuzz-check run run-demo bench bench-bt bench-mmu bench-timer soak clean
 all: $(BUILD)/vmx $(BUILD)/vmx-report
 
 # Installs what is missing when run as root; otherwise says what to run.
@@ -206,6 +206,13 @@ $(LINUX_OUT)/initrd-bench.cpio.gz: tests/linux/init-bench tests/linux/mkinitramf
 	@./tests/linux/mkinitramfs.sh $@ $(LINUX_OUT)/busybox tests/linux/init-bench $(LINUX_OUT)/bench:/bin/bench
 bench: $(BUILD)/vmx $(LINUX_OUT)/bzImage $(LINUX_OUT)/initrd-bench.cpio.gz $(LINUX_OUT)/bench $(BUILD)/.deps-test
 	@./tests/linux/run-bench.sh $(BUILD)/vmx $(LINUX_OUT)/bzImage $(LINUX_OUT)/initrd-bench.cpio.gz $(LINUX_OUT)/bench
+# `make soak [MINUTES=N]` (not part of check): the soak guest under vmx for
+# N minutes; vmx's RSS, descriptors and mappings must stay flat and the
+# guest must keep printing (tests/scripts/soak.sh, SOAK.md).
+MINUTES ?= 2
+$(eval $(call GUEST_LINK_RULE,soak))
+soak: $(BUILD)/vmx $(GUEST_OUT)/soak.elf
+	@./tests/scripts/soak.sh $(BUILD)/vmx $(GUEST_OUT)/soak.elf $(MINUTES)
 
 clean:
 	rm -rf $(BUILD)

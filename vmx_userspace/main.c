@@ -1,7 +1,8 @@
 /* The vmx command: parse options, set up the user-level world, load the
- * multiboot guest, hand it to the monitor, run until the guest stops, and
- * report. Exit status: the guest's debug-exit value (QEMU convention), 0 on
- * Ctrl-A x, 2 on bad input, 3 on a guest triple fault, 4 on a monitor error;
+ * multiboot guest, hand it to the monitor, enter the sandbox, run until the
+ * guest stops, and report. Exit status: the guest's debug-exit value (QEMU
+ * convention), 0 on Ctrl-A x, 2 on bad input, 3 on a guest triple fault, 4
+ * on a monitor error or a system call the sandbox stopped (sandbox.c);
  * SIGTERM/SIGHUP/SIGINT/SIGQUIT end it by that signal (uworld.c). */
 #define _GNU_SOURCE
 #include "vmx.h"
@@ -44,6 +45,9 @@ int main(int argc, char **argv)
 		vmx_print_help(stdout);
 		return 0;
 	}
+	/* Read now: the environment is not the run loop's business. */
+	const char *tv = getenv("VMX_TEST_SANDBOX_VIOLATION");
+	bool test_violation = tv && !strcmp(tv, "1");
 	/* Before the guest runs: found at exit, an unusable path would cost
 	 * the whole run and its status would hide the guest's. */
 	if (o.stats_path && strcmp(o.stats_path, "-") &&
@@ -129,7 +133,29 @@ int main(int argc, char **argv)
 	struct vmm_boot boot = { .proto = bs.proto, .eip = bs.entry, .eax = bs.eax, .ebx = bs.ebx, .esi = bs.esi,
 				 .cmdline = o.append };
 	vmm_reset(&boot);
+	/* Last things before the run: nothing after this opens a file. */
+	if (stats_report_prepare(o.stats_path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		return 2;
+	}
+	struct outfile prof_file;
+	if (o.profile_path && outfile_open(&prof_file, "-profile", o.profile_path, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		stats_report_abandon_signal();
+		return 2;
+	}
+	if (o.sandbox && sandbox_enter(err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		stats_report_abandon_signal();
+		if (o.profile_path)
+			outfile_abort(&prof_file);
+		return 4;
+	}
 	while (vmm_prepare_entry()) {
+		if (test_violation) {
+			test_violation = false;
+			sandbox_test_violation();
+		}
 		uworld_enter();
 		if (vmm_stopped(NULL))
 			break;
@@ -149,7 +175,9 @@ int main(int argc, char **argv)
 			status = 4;
 	}
 	const struct prof_arena *pa = o.profile_path ? vmm_profile() : NULL;
-	if (pa && profile_write(o.profile_path, pa, PROF_FILE_MAX_FRAGMENTS, err, sizeof(err)) != 0) {
+	if (o.profile_path && !pa)
+		outfile_abort(&prof_file);
+	if (pa && profile_write_open(&prof_file, pa, PROF_FILE_MAX_FRAGMENTS, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s\n", err);
 		if (status == 1)
 			status = 4;

@@ -234,6 +234,7 @@ int vmx_parse_options(int argc, char **argv, struct vmx_options *o, char *err, s
 	o->append = "";
 	o->mode = VMX_MODE_BT;
 	o->console_eof = -1;
+	o->sandbox = true;
 	if (err && errlen)
 		err[0] = '\0';
 
@@ -262,7 +263,8 @@ int vmx_parse_options(int argc, char **argv, struct vmx_options *o, char *err, s
 		    strcmp(name, "profile") &&
 		    strcmp(name, "tc-size") && strcmp(name, "device") && strcmp(name, "initrd") &&
 		    strcmp(name, "console-eof") && strcmp(name, "drive") && strcmp(name, "hda") &&
-		    strcmp(name, "hdb") && strcmp(name, "hdc") && strcmp(name, "hdd"))
+		    strcmp(name, "hdb") && strcmp(name, "hdc") && strcmp(name, "hdd") &&
+		    strcmp(name, "sandbox"))
 			return fail(err, errlen, "vmx: unknown option '%s' (see -help)", opt);
 
 		if (i + 1 >= argc)
@@ -280,6 +282,10 @@ int vmx_parse_options(int argc, char **argv, struct vmx_options *o, char *err, s
 			if (strcmp(arg, "on") && strcmp(arg, "off"))
 				return fail(err, errlen, "vmx: %s: '%s' is neither on nor off", opt, arg);
 			o->console_eof = !strcmp(arg, "on");
+		} else if (!strcmp(name, "sandbox")) {
+			if (strcmp(arg, "on") && strcmp(arg, "off"))
+				return fail(err, errlen, "vmx: %s: '%s' is neither on nor off", opt, arg);
+			o->sandbox = !strcmp(arg, "on");
 		} else if (!strcmp(name, "drive")) {
 			if (parse_drive(o, opt, arg, err, errlen) < 0)
 				return -1;
@@ -365,8 +371,10 @@ void vmx_print_help(void *stdio_file)
 "                 a character device, a FIFO or /dev/stdout is written in\n"
 "                 place (a file behind /dev/stdout is appended to). A\n"
 "                 directory, a block device or a path vmx cannot write is\n"
-"                 refused before the guest starts (status 2). -stats - prints\n"
-"                 an aligned table on stderr instead.\n"
+"                 refused before the guest starts (status 2). The file is\n"
+"                 opened before the guest starts (a FIFO's reader must come\n"
+"                 first), written at exit. -stats - prints an aligned table\n"
+"                 on stderr instead.\n"
 "  -profile FILE  profile the translation cache: every compiled code fragment\n"
 "                 with its guest and translated bytes, instruction mix,\n"
 "                 execution count, chains and translation cycles, written\n"
@@ -387,6 +395,11 @@ void vmx_print_help(void *stdio_file)
 "                 guest idles waiting on its serial port, so that a shell\n"
 "                 reading commands from a file or pipe ends (default: on when\n"
 "                 standard input is not a terminal, off when it is).\n"
+"  -sandbox on|off\n"
+"                 on (the default): once the guest is loaded, a seccomp\n"
+"                 filter allows vmx only the system calls running the guest\n"
+"                 needs; any other one stops vmx with \"vmx: the sandbox\n"
+"                 stopped system call NAME (NR) at ADDRESS\" and status 4.\n"
 "  -device pc-testdev\n"
 "                 add the test device's memory window (64 KiB at 0xFF000000\n"
 "                 that reads back what was written), as QEMU's pc-testdev.\n"
@@ -429,8 +442,8 @@ void vmx_print_help(void *stdio_file)
 "                 or modules that do not fit, a -stats path vmx\n"
 "                 cannot write, or a disk image vmx cannot open\n"
 "  3              the guest triple-faulted\n"
-"  4              internal monitor error, or guest behaviour vmx does not\n"
-"                 support\n"
+"  4              internal monitor error, guest behaviour vmx does not\n"
+"                 support, or a system call the sandbox stopped\n"
 "  128 + N        ended by signal N (SIGTERM, SIGHUP, SIGINT or SIGQUIT, e.g.\n"
 "                 from kill): the terminal mode is restored, then vmx ends by\n"
 "                 that signal's default action (SIGQUIT may dump core)\n",

@@ -40,5 +40,10 @@
  * fragments (the coldest of the rest summed into "other"). 0, or -1 with a
  * one-line message "vmx: -profile PATH: ..." in err. */
 int profile_write(const char *path, const struct prof_arena *a, unsigned max_frags, char *err, size_t errlen);
+/* The same into a file opened before (outfile_open): the sandbox lets the
+ * run loop open no file, so vmx opens the profile's before entering it. */
+struct outfile;
+int profile_write_open(struct outfile *of, const struct prof_arena *a, unsigned max_frags,
+		       char *err, size_t errlen);
 
 #endif

@@ -175,3 +175,30 @@ int profile_write(const char *path, const struct prof_arena *a, unsigned max_fra
 	free(buf);
 	return rc;
 }
+
+int profile_write_open(struct outfile *of, const struct prof_arena *a, unsigned max_frags,
+		       char *err, size_t errlen)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f) {
+		snprintf(err, errlen, "vmx: -profile %s: out of memory", of->path);
+		outfile_abort(of);
+		return -1;
+	}
+	int rc = format(f, a, max_frags);
+	if (fclose(f) != 0 || rc != 0 || !buf) {
+		free(buf);
+		snprintf(err, errlen, "vmx: -profile %s: out of memory", of->path);
+		outfile_abort(of);
+		return -1;
+	}
+	rc = outfile_put(of, buf, len, err, errlen);
+	free(buf);
+	if (rc != 0) {
+		outfile_abort(of);
+		return -1;
+	}
+	return outfile_commit(of, err, errlen);
+}

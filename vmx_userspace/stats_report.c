@@ -1,15 +1,26 @@
 /* The exit-time statistics report: every registered counter (include/stats.h)
  * sorted by name, either as a flat JSON object written to a file the way
- * outfile.h writes anything, or as an aligned table on stderr. */
+ * outfile.h writes anything, or as an aligned table on stderr. The file is
+ * opened before the run (the sandbox allows no opening), written at exit. */
 #define _GNU_SOURCE
 #include "vmx.h"
 #include "outfile.h"
 #include "stats.h"
 #include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+/* The file stats_report_prepare opened, and its temporary's name in
+ * memory a signal handler may read (of->tmp is freed at commit). */
+static struct outfile prepared = { .fd = -1 };
+static const char *prepared_path;
+static char abandon_tmp[PATH_MAX + 64];
+static volatile sig_atomic_t abandon_armed;
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -113,9 +124,42 @@ static int report_json(const char *path, stat_counter **v, unsigned n, char *err
 		free(buf);
 		return fail(err, errlen, "vmx: -stats %s: out of memory", path);
 	}
-	rc = outfile_write("-stats", path, buf, len, err, errlen);
+	if (prepared_path && !strcmp(prepared_path, path)) {
+		rc = outfile_put(&prepared, buf, len, err, errlen);
+		if (rc == 0)
+			rc = outfile_commit(&prepared, err, errlen);
+		else
+			outfile_abort(&prepared);
+		/* After the rename: a signal in between unlinks a name that
+		 * no longer exists. */
+		abandon_armed = 0;
+		prepared_path = NULL;
+	} else {
+		rc = outfile_write("-stats", path, buf, len, err, errlen);
+	}
 	free(buf);
 	return rc;
+}
+
+int stats_report_prepare(const char *path, char *err, size_t errlen)
+{
+	if (!path || !strcmp(path, "-"))
+		return 0;
+	if (outfile_open(&prepared, "-stats", path, err, errlen) < 0)
+		return -1;
+	prepared_path = path;
+	if (prepared.atomic && strlen(prepared.tmp) < sizeof abandon_tmp) {
+		strcpy(abandon_tmp, prepared.tmp);
+		abandon_armed = 1;
+	}
+	return 0;
+}
+
+void stats_report_abandon_signal(void)
+{
+	if (abandon_armed)
+		unlink(abandon_tmp);
+	abandon_armed = 0;
 }
 
 int stats_report(const char *path, char *err, size_t errlen)
@@ -129,8 +173,14 @@ int stats_report(const char *path, char *err, size_t errlen)
 	if (!path)
 		return 0;
 	v = sorted_counters(&n);
-	if (!v)
+	if (!v) {
+		if (prepared_path && !strcmp(prepared_path, path)) {
+			outfile_abort(&prepared);
+			abandon_armed = 0;
+			prepared_path = NULL;
+		}
 		return fail(err, errlen, "vmx: -stats %s: out of memory", path);
+	}
 	if (!strcmp(path, "-")) {
 		write_table(stderr, v, n);
 		fflush(stderr);

@@ -29,6 +29,7 @@ struct vmx_options {
 	bool testdev;            /* -device pc-testdev */
 	struct vmx_drive drive[VMX_DRIVES]; /* -drive file=IMG,format=raw[,index=N][,readonly=on], -hda..-hdd */
 	int console_eof;         /* -console-eof on|off: 1, 0; -1 (default): on unless stdin is a terminal */
+	bool sandbox;            /* -sandbox on|off, default on */
 	bool help;
 };
 #define VMX_MEM_MIN_MB 2u
@@ -124,5 +125,25 @@ int disk_close_all(void);
  * name -> integer to `path` (written as outfile.h says), or as an aligned
  * table to stderr if path is "-". Returns 0, or -1 with a message in err. */
 int stats_report(const char *path, char *err, size_t errlen);
+/* Opens the -stats file ahead of the run (so the sandbox need not allow
+ * opening files): stats_report(path) then writes and commits it. Nothing
+ * for "-" or NULL. 0, or -1 with a message in err. */
+int stats_report_prepare(const char *path, char *err, size_t errlen);
+/* Removes the prepared temporary (a report that will never be written):
+ * async-signal-safe, for the handlers that end vmx. */
+void stats_report_abandon_signal(void);
+
+/* ---- the sandbox (sandbox.c) ---- */
+/* Loads the seccomp filter allowing only the run loop's and the exit
+ * path's system calls; any other one raises SIGSYS with si_code
+ * SYS_SECCOMP. 0, or -1 with a one-line message in err. */
+int sandbox_enter(char *err, size_t errlen);
+/* The SIGSYS handler's end for a call the filter refused (number `nr` of
+ * audit architecture `arch`, made at `call_addr`): one line on stderr,
+ * the terminal's mode back, exit status 4. Async-signal-safe. */
+_Noreturn void sandbox_stopped(int nr, uint32_t arch, const void *call_addr);
+/* For the CLI tests (VMX_TEST_SANDBOX_VIOLATION=1): one system call the
+ * filter refuses (socket). */
+void sandbox_test_violation(void);
 
 #endif

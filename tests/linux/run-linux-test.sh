@@ -24,11 +24,21 @@ section() {
 counter() { sed -n "s/^ *\"$2\": \([0-9]*\).*/\1/p" "$1"; }
 
 start=$(date +%s)
+boot() {
+	timeout 300 "$vmx" -kernel "$kernel" -initrd "$initrd" -append "$append" -mode "$1" \
+		-stats "$out/$1.stats.json" </dev/null >"$out/$1.out" 2>"$out/$1.err"
+}
 for mode in bt; do
 	t0=$(date +%s)
-	timeout 300 "$vmx" -kernel "$kernel" -initrd "$initrd" -append "$append" -mode "$mode" \
-		-stats "$out/$mode.stats.json" </dev/null >"$out/$mode.out" 2>"$out/$mode.err"
+	boot "$mode"
 	st=$?
+	# The kernel times its TSC against the PIT in loops that a busy host
+	# can still upset (README, limits): one more boot, said aloud.
+	if [ "$st" -eq 0 ] && grep -q 'Unable to calibrate against PIT' "$out/$mode.out"; then
+		echo "note linux boot-$mode: the guest's TSC calibration failed (a busy host); booting once more"
+		boot "$mode"
+		st=$?
+	fi
 	t1=$(date +%s)
 	section "$out/$mode.out" >"$out/$mode.section"
 	why=""

@@ -47,8 +47,21 @@ static void test_defaults(void **state)
 	assert_null(o.stats_path);
 	assert_int_equal(o.trace_mask, 0);
 	assert_int_equal(o.tc_kb, 0);
+	assert_true(o.sandbox);
 	assert_false(o.help);
 	assert_string_equal(err, "");
+}
+
+static void test_sandbox(void **state)
+{
+	struct vmx_options o;
+	(void)state;
+	assert_int_equal(PARSE(&o, "-kernel", "k", "-sandbox", "off"), 0);
+	assert_false(o.sandbox);
+	assert_int_equal(PARSE(&o, "-kernel", "k", "--sandbox", "on"), 0);
+	assert_true(o.sandbox);
+	expect_error(PARSE(&o, "-kernel", "k", "-sandbox", "no"), "-sandbox: 'no' is neither on nor off");
+	expect_error(PARSE(&o, "-kernel", "k", "-sandbox"), "missing argument");
 }
 
 static void test_every_option(void **state)
@@ -281,6 +294,7 @@ static void test_help_text(void **state)
 		"multiboot", "JSON",
 		"-drive file=IMG,format=raw", "readonly=on", "-hda IMG", "-hdb IMG", "fdatasync",
 		"dev.ata.N.", "IRQ 14", "IRQ 15",
+		"-sandbox on|off", "the sandbox", "stopped system call NAME (NR)",
 	};
 	char *buf = NULL;
 	size_t len = 0;
@@ -315,6 +329,7 @@ int main(void)
 		cmocka_unit_test(test_tiny_error_buffer),
 		cmocka_unit_test(test_drives),
 		cmocka_unit_test(test_help_text),
+		cmocka_unit_test(test_sandbox),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,7 +4,9 @@
  * signal handlers that turn host traps into monitor traps, syscall user
  * dispatch so guest int 0x80/sysenter never reach the host kernel, the
  * host services of include/world.h, and the handlers of the signals that
- * end vmx (the terminal's mode restored on the way out). */
+ * end vmx (the terminal's mode restored on the way out). A SIGSYS is a
+ * guest system call (syscall user dispatch) or a host one the sandbox
+ * refused (seccomp): si_code tells them apart. */
 #define _GNU_SOURCE
 #include "uworld.h"
 #include "vmx.h"
@@ -28,6 +30,10 @@
 #endif
 #ifndef SYSCALL_DISPATCH_FILTER_BLOCK
 #define SYSCALL_DISPATCH_FILTER_BLOCK 1
+#endif
+/* SIGSYS si_code values (asm-generic/siginfo.h; glibc's headers lack them). */
+#ifndef SYS_SECCOMP
+#define SYS_SECCOMP 1
 #endif
 
 extern const uint8_t gate_blob_start[], gate_blob_end[];
@@ -323,6 +329,10 @@ static void on_signal(int sig, siginfo_t *si, void *ucv)
 	gclock.armed_in_trap = false;
 	uint64_t saved_fs = rdfsbase();
 	wrfsbase(uw.host_fsbase);
+	/* Host code (above 4 GiB) made a call outside the sandbox's list;
+	 * guest calls come as SYS_USER_DISPATCH and are the monitor's. */
+	if (sig == SIGSYS && si->si_code == SYS_SECCOMP)
+		sandbox_stopped(si->si_syscall, si->si_arch, si->si_call_addr);
 	ucontext_t *uc = ucv;
 	greg_t *g = uc->uc_mcontext.gregs;
 	struct mon_area *ma = mon_area();
@@ -398,6 +408,7 @@ static void on_exit_signal(int sig)
 	if (uw.host_fsbase)
 		wrfsbase(uw.host_fsbase);
 	console_restore_signal();
+	stats_report_abandon_signal();
 	struct sigaction dfl;
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;
@@ -418,8 +429,11 @@ static int install_exit_handlers(char *err, size_t errlen)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_exit_signal;
 	sa.sa_flags = SA_ONSTACK;
-	/* Nothing else (the timer) runs in the middle of ending. */
+	/* Nothing else (the timer) runs in the middle of ending; but a
+	 * sandbox trap must reach its handler: a blocked SIGSYS from seccomp
+	 * kills the process unreported. */
 	sigfillset(&sa.sa_mask);
+	sigdelset(&sa.sa_mask, SIGSYS);
 	for (unsigned i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
 		/* An ignored signal (nohup, a background job) stays ignored. */
 		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
@@ -452,11 +466,17 @@ static int install_handlers(char *err, size_t errlen)
 	sigemptyset(&sa.sa_mask);
 	sigaddset(&sa.sa_mask, SIGALRM);
 	int sigs[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGALRM };
-	for (unsigned i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+	for (unsigned i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		/* A guest system call's SIGSYS is handled in the monitor, which
+		 * may make a host call the sandbox refuses: that second SIGSYS
+		 * must not find the first blocking it (see above). Guest code
+		 * never runs inside the handler, so no guest SIGSYS nests. */
+		sa.sa_flags = SA_SIGINFO | SA_ONSTACK | (sigs[i] == SIGSYS ? SA_NODEFER : 0);
 		if (sigaction(sigs[i], &sa, NULL) != 0) {
 			snprintf(err, errlen, "vmx: sigaction: %s", strerror(errno));
 			return -1;
 		}
+	}
 	struct sigevent sev;
 	memset(&sev, 0, sizeof(sev));
 	sev.sigev_notify = SIGEV_SIGNAL;
