@@ -95,7 +95,22 @@ uint32_t vmm_callout(struct mon_area *ma, uint32_t site);
 
 /* A host trap or async event, as the world saw it. The guest registers are
  * in the monitor area (the world copies them in and back out). */
-enum trap_kind { TRAP_SEGV, TRAP_BUS, TRAP_FPE, TRAP_ILL, TRAP_TRAP, TRAP_SYS, TRAP_ALARM, TRAP_IO };
+enum trap_kind {
+#define TRAP_KIND(name, str) TRAP_##name,
+#include "trap_kinds.def"
+#undef TRAP_KIND
+	TRAP_NKINDS
+};
+/* The row's name of a trap kind ("sigsegv", ...). */
+static inline const char *trap_kind_name(enum trap_kind k)
+{
+	static const char *const names[TRAP_NKINDS] = {
+#define TRAP_KIND(name, str) [TRAP_##name] = str,
+#include "trap_kinds.def"
+#undef TRAP_KIND
+	};
+	return (unsigned)k < TRAP_NKINDS ? names[k] : "unknown";
+}
 struct vmm_trap {
 	enum trap_kind kind;
 	uint32_t trapno, err;   /* hardware vector and error code */

@@ -83,7 +83,7 @@ extern struct vm vm;
 /* Named counters of the monitor itself. */
 struct vmm_stats {
 	stat_counter callout[CO_NKINDS];
-	stat_counter trap_segv, trap_bus, trap_fpe, trap_ill, trap_trap, trap_sys, trap_alarm;
+	stat_counter trap[TRAP_NKINDS];
 	stat_counter exc_delivered, irq_delivered, irq_async, halts, halt_sleeps, steps;
 	stat_counter smc_write_faults, seg_loads, ldt_writes, emulated, monitor_range, traced_emulated;
 	stat_counter host_arms;

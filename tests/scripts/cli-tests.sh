@@ -231,6 +231,44 @@ expect_stop stop-iret-nt "hardware task switch (iret with NT set)" task_return \
 	'pushfl' 'orl $0x4000, (%esp)' 'popfl' 'pushfl' 'pushl $8' 'pushl $1f' 'iret' '1:'
 expect_stop stop-iret-v86 "virtual-8086 mode" v86 'pushl $0x20002' 'pushl $8' 'pushl $0' 'iret'
 
+# -trace says what happened in words: a guest built here writes COM1, reads
+# an unclaimed port, takes IRQ0 in hlt (the i8259 set up at vector 0x20) and
+# divides by zero; its #DE handler exits through port 0xF4 (status 0x43).
+{
+	printf '.globl _start\n.align 4\n.long 0x1BADB002, 0, -0x1BADB002\n_start:\n'
+	printf 'mov $0x41, %%al\nmov $0x3f8, %%dx\ncom1: outb %%al, %%dx\ninb $0xe0, %%al\n'
+	printf 'mov $irq0, %%eax\nmov %%ax, idt+0x100\nshr $16, %%eax\nmov %%ax, idt+0x106\n'
+	printf 'mov $de, %%eax\nmov %%ax, idt\nshr $16, %%eax\nmov %%ax, idt+6\nlidt idtr\n'
+	printf 'mov $0x11, %%al\nout %%al, $0x20\nmov $0x20, %%al\nout %%al, $0x21\nmov $4, %%al\nout %%al, $0x21\n'
+	printf 'mov $1, %%al\nout %%al, $0x21\nmov $0xfe, %%al\nout %%al, $0x21\nsti\nhalt: hlt\nwoke: cli\njmp .\n'
+	printf 'irq0: xor %%ecx, %%ecx\ndivide: div %%ecx\njmp .\n'
+	printf 'de: mov $0x21, %%eax\noutl %%eax, $0xf4\njmp .\n'
+	printf '.align 8\nidt: .word 0, 8, 0x8e00, 0\n.fill 31, 8, 0\n.word 0, 8, 0x8e00, 0\n'
+	printf 'idtr: .word 0x107\n.long idt\n'
+} >"$tmp/trace.s"
+if gcc -m32 -c "$tmp/trace.s" -o "$tmp/trace.o" 2>/dev/null &&
+   ld -m elf_i386 -Ttext=0x100000 -e _start -o "$tmp/trace.elf" "$tmp/trace.o" 2>/dev/null; then
+	"$vmx" -kernel "$tmp/trace.elf" -trace io,irq,trap,callout </dev/null >/dev/null 2>"$tmp/err"
+	st=$?
+	addr() { printf '%08x' "0x$(nm "$tmp/trace.elf" | awk -v s="$1" '$3 == s { print $1 }')"; }
+	missing=
+	for line in "vmx: callout out: aux 0019, arg $(addr com1)" "vmx: out port 03f8 size 1 value 41 (uart)" \
+		    "vmx: in port 00e0 size 1 value ff (unassigned)" \
+		    "vmx: out port 0021 size 1 value fe (pic)" \
+		    "vmx: callout hlt: aux 0001, arg $(addr halt)" "vmx: irq 0 vector 20 at eip $(addr woke)" \
+		    "vmx: exception 0 at eip $(addr divide)" \
+		    "vmx: out port 00f4 size 4 value 00000021 (debug_exit)"; do
+		grep -qxF -- "$line" "$tmp/err" || missing="$missing [$line]"
+	done
+	grep -qx "vmx: trap sigfpe in translated code at tc [0-9a-f]\{8\}: vector 0, error 0, address [0-9a-f]\{8\}" "$tmp/err" ||
+		missing="$missing [trap sigfpe]"
+	grep -q "kind 0x" "$tmp/err" && missing="$missing [a kind by number]"
+	if [ $st -eq 67 ] && [ -z "$missing" ]; then ok trace-names
+	else bad trace-names "status $st, missing:$missing; $(grep -c . "$tmp/err") lines"; fi
+else
+	bad trace-names "could not build the test kernel"
+fi
+
 # -stats FILE.json: one flat object of integers whose translator counters add up.
 "$vmx" -kernel "$g/jcc.elf" -stats "$tmp/s.json" </dev/null >/dev/null 2>&1
 get() { grep "\"$1\"" "$tmp/s.json" | grep -o '[0-9]*' | tail -1; }
