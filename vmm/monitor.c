@@ -429,12 +429,6 @@ static void code_written(void *opaque, uint32_t pa, uint32_t len)
 #define ROM_START 0xE0000u
 #define ROM_END   0x100000u
 
-static void trace_translation(void *ctx, uint32_t eip, uint32_t tc, unsigned ninsn, unsigned tc_len)
-{
-	(void)ctx;
-	vmm_logf("vmx: bt: eip %08x -> tc %08x: %u instructions, %u bytes", eip, tc, ninsn, tc_len);
-}
-
 int vmm_init(const struct vmm_config *cfg)
 {
 	vm = (struct vm){ 0 };
@@ -471,7 +465,7 @@ int vmm_init(const struct vmm_config *cfg)
 		.gate_exit_shared = cfg->gate_exit_shared, .gate_learn_shared = cfg->gate_learn_shared,
 		.meta = cfg->meta, .meta_size = cfg->meta_size, .max_tu_insns = TUNE_TU_MAX_INSNS,
 		.prof = cfg->prof, .prof_size = cfg->prof_size,
-		.on_translate = (cfg->trace & VMX_TRACE_BT) ? trace_translation : (void *)0,
+		.on_translate = vmm_fragment_hook(cfg),
 	};
 	if (bt_init(&env) != 0)
 		return -1;

@@ -90,6 +90,11 @@ struct vmm_stats {
 };
 extern struct vmm_stats vs;
 
+/* fragments.c: the translator's on_translate for this configuration (NULL:
+ * nobody listens); resets the generation counts. */
+typedef void (*bt_translate_fn)(void *ctx, const struct bt_fragment *f);
+bt_translate_fn vmm_fragment_hook(const struct vmm_config *cfg);
+
 /* monitor.c */
 void vmm_fatal(const char *what, uint32_t arg);
 /* vmm_fatal for a guest EIP: adds CS:EIP and the linear address when CS

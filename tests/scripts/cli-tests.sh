@@ -506,5 +506,84 @@ if [ $st -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ]; then ok report-malformed; 
 d=$("$report" --diff "$tmp/prof.json" "$tmp/prof2.json" --top 1 | tail -1 | awk '{ print $NF }')
 if [ "$d" = "+1000" ]; then ok report-diff; else bad report-diff "top change $d (want +1000)"; fi
 
+# -perf-map: /tmp/perf-PID.map of the vmx process lists every fragment the
+# same run's -profile lists, at the same TC address and size, named by its
+# guest PC, CPL and generation (smc retranslates code it rewrites: g2 and
+# up), and by the guest ELF's symbol.
+# profile_as_map PROFILE: "START SIZE guest_PC_cplN_gG" per fragment.
+profile_as_map() {
+	awk '/"id": / { match($0, /"pc": [0-9]+/); pc = substr($0, RSTART + 6, RLENGTH - 6)
+			match($0, /"cpl": [0-9]+/); cpl = substr($0, RSTART + 7, RLENGTH - 7) }
+	     /"tc": / { match($0, /"tc": [0-9]+/); tc = substr($0, RSTART + 6, RLENGTH - 6)
+			match($0, /"tc_len": [0-9]+/); len = substr($0, RSTART + 10, RLENGTH - 10) }
+	     /"generation": / { match($0, /"generation": [0-9]+/); print tc, len, pc, cpl, substr($0, RSTART + 14, RLENGTH - 14) }' "$1" |
+	while read -r tc len pc cpl gen; do printf '%x %x guest_%08x_cpl%u_g%u\n' "$tc" "$len" "$pc" "$cpl" "$gen"; done
+}
+perf_map_matches() {
+	local name=$1 elf=$2; shift 2
+	"$vmx" -kernel "$elf" "$@" -perf-map -profile "$tmp/pm.json" </dev/null >/dev/null 2>"$tmp/err" &
+	local pid=$! st
+	wait $pid
+	st=$?
+	local map=/tmp/perf-$pid.map
+	if [ ! -s "$map" ]; then bad "$name" "status $st, no $map: $(head -c 200 "$tmp/err")"; return; fi
+	sed 's/\[.*\]$//' "$map" | sort >"$tmp/map.got"
+	mv "$map" "$tmp/map.raw"
+	profile_as_map "$tmp/pm.json" | sort >"$tmp/map.want"
+	local n missing start
+	n=$(wc -l <"$tmp/map.want")
+	missing=$(comm -13 "$tmp/map.got" "$tmp/map.want" | head -3)
+	start=$(printf '%08x' "0x$(nm "$elf" | awk '$3 == "_start" { print $1 }')")
+	if [ "$n" -lt 10 ] || [ -n "$missing" ] || [ "$(wc -l <"$tmp/map.raw")" -ne "$n" ]; then
+		bad "$name" "status $st, $n fragments, $(wc -l <"$tmp/map.raw") map lines, missing: $missing"
+	elif ! grep -q "^[0-9a-f]* [0-9a-f]* guest_${start}_cpl0_g1\[_start\]$" "$tmp/map.raw"; then
+		bad "$name" "no line names _start: $(head -2 "$tmp/map.raw")"
+	elif [ -n "${want_gen:-}" ] && ! grep -q "_g$want_gen\[" "$tmp/map.raw"; then
+		bad "$name" "no generation $want_gen"
+	else ok "$name"; fi
+}
+perf_map_matches perf-map-is-profile "$g/bench_loop.elf" -append iters=1000
+want_gen=2 perf_map_matches perf-map-generations "$g/smc.elf"
+
+# -jitdump: /tmp/jit-PID.dump starts with perf's header ("JiTD", version 1)
+# and holds one JIT_CODE_LOAD record per fragment of the same run's
+# -profile, at its TC address, with its bytes as emitted, each with its own
+# code index.
+"$vmx" -kernel "$g/bench_loop.elf" -append iters=1000 -jitdump -profile "$tmp/jd.json" </dev/null >/dev/null 2>&1 &
+pid=$!
+wait $pid
+st=$?
+if [ -s "/tmp/jit-$pid.dump" ]; then
+	mv "/tmp/jit-$pid.dump" "$tmp/jit.dump"
+	od -An -v -tu1 -w1 "$tmp/jit.dump" | awk '
+		{ b[n++] = $1 + 0 }
+		function u32(o) { return b[o] + 256 * (b[o + 1] + 256 * (b[o + 2] + 256 * b[o + 3])) }
+		END {
+			printf "header %d %d %d %d %.0f\n", u32(0) == 1248416836, u32(4), u32(8), u32(12), u32(20)
+			for (o = u32(8); o + 56 <= n; o += sz) {
+				sz = u32(o + 4); len = u32(o + 40); hex = ""
+				for (i = o + sz - len; i < o + sz; i++) hex = hex sprintf("%02x", b[i])
+				printf "%d %.0f %d %s %.0f\n", u32(o), u32(o + 24), len, hex, u32(o + 48)
+			}
+			if (o != n) print "trailing"
+		}' >"$tmp/jit.txt"
+	awk '/"tc": / { match($0, /"tc": [0-9]+/); tc = substr($0, RSTART + 6, RLENGTH - 6)
+			match($0, /"tc_len": [0-9]+/); len = substr($0, RSTART + 10, RLENGTH - 10)
+			match($0, /"tc_bytes": "[0-9a-f]*"/); print 0, tc, len, substr($0, RSTART + 13, RLENGTH - 14) }' \
+		"$tmp/jd.json" | sort >"$tmp/jit.want"
+	grep -v '^header' "$tmp/jit.txt" | awk '{ print $1, $2, $3, $4 }' | sort >"$tmp/jit.got"
+	nrec=$(grep -vc '^header' "$tmp/jit.txt") nfrag=$(wc -l <"$tmp/jit.want")
+	idx=$(grep -v '^header' "$tmp/jit.txt" | awk '{ print $5 }' | sort -u | wc -l)
+	if [ $st -eq 1 ] && [ "$(head -1 "$tmp/jit.txt")" = "header 1 1 40 3 $pid" ] && [ "$nfrag" -ge 10 ] &&
+	   [ "$nrec" -eq "$nfrag" ] && [ "$idx" -eq "$nrec" ] && cmp -s "$tmp/jit.got" "$tmp/jit.want"; then
+		ok jitdump-is-profile
+	else
+		bad jitdump-is-profile "status $st, $(head -1 "$tmp/jit.txt"), $nrec records, $nfrag fragments, $idx indexes"
+	fi
+else
+	bad jitdump-is-profile "status $st, no /tmp/jit-$pid.dump"
+fi
+rm -f "/tmp/perf-$pid.map"
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
