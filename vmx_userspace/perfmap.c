@@ -1,7 +1,7 @@
 /* perf's two views of code made at run time, fed by the monitor's
  * fragment-created events: -perf-map's perf-PID.map (one "START SIZE NAME"
- * line, hex, per fragment, appended as each is made, so a sample at any
- * point of the run finds the fragments made before it) and -jitdump's
+ * line, hex, per fragment, in the order they are made, so a sample at
+ * any point of the run finds the fragments made before it) and -jitdump's
  * jit-PID.dump (tools/perf/Documentation/jitdump-specification.txt: a
  * header, then one JIT_CODE_LOAD record per fragment with its bytes, for
  * `perf inject --jit`). Names carry the guest PC, CPL and generation, and
@@ -24,6 +24,78 @@
 static struct outfile map = { .fd = -1 }, dump = { .fd = -1 };
 static char map_path[64], dump_path[64];
 static char write_err[512];   /* the first failed write: reported at close */
+
+/* Each file's records wait here and go out in large writes rather than a
+ * few system calls per fragment (a Linux boot makes some 85 000). They are
+ * written when the buffer fills, when the guest idles (perfmap_flush), at
+ * the end, and by perfmap_flush_signal when a signal ends vmx: a record is
+ * counted in `n` only once all its bytes are in, so what `n` covers is
+ * always whole records. */
+#define PENDING_BYTES (64u << 10)
+struct pending {
+	struct outfile *of;
+	volatile size_t n;
+	volatile bool writing;   /* flush() is under way: the signal path keeps off */
+	char buf[PENDING_BYTES];
+};
+static struct pending map_out = { .of = &map }, dump_out = { .of = &dump };
+
+static void flush(struct pending *p)
+{
+	p->writing = true;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (p->n && !write_err[0])
+		outfile_put(p->of, p->buf, p->n, write_err, sizeof write_err);
+	p->n = 0;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	p->writing = false;
+}
+
+/* One record of up to three parts. */
+static void put(struct pending *p, const void *a, size_t alen, const void *b, size_t blen,
+		const void *c, size_t clen)
+{
+	size_t len = alen + blen + clen, n = p->n;
+	if (n + len > sizeof p->buf) {
+		flush(p);
+		n = 0;
+	}
+	if (len > sizeof p->buf) {
+		if (!write_err[0] && outfile_put(p->of, a, alen, write_err, sizeof write_err) == 0 &&
+		    outfile_put(p->of, b, blen, write_err, sizeof write_err) == 0)
+			outfile_put(p->of, c, clen, write_err, sizeof write_err);
+		return;
+	}
+	memcpy(p->buf + n, a, alen);
+	memcpy(p->buf + n + alen, b, blen);
+	memcpy(p->buf + n + alen + blen, c, clen);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	p->n = n + len;
+}
+
+void perfmap_flush(void)
+{
+	flush(&map_out);
+	flush(&dump_out);
+}
+
+void perfmap_flush_signal(void)
+{
+	struct pending *ps[] = { &map_out, &dump_out };
+	for (unsigned i = 0; i < 2; i++) {
+		struct pending *p = ps[i];
+		if (p->of->fd < 0 || p->writing)
+			continue;
+		for (size_t done = 0, n = p->n; done < n;) {
+			ssize_t w = write(p->of->fd, p->buf + done, n - done);
+			if (w <= 0)
+				break;
+			done += (size_t)w;
+		}
+		p->n = 0;
+	}
+}
+
 static uint64_t code_index;   /* jitdump: one per record, so each generation has its own */
 static void *dump_marker = MAP_FAILED;
 
@@ -120,9 +192,7 @@ static void jitdump_load(const struct world_fragment *f, const char *name)
 				  .code_index = ++code_index };
 	/* The TC is mapped at its linear address in this process. */
 	const void *code = (const void *)(uintptr_t)f->tc;
-	if (outfile_put(&dump, &r, sizeof r, write_err, sizeof write_err) == 0 &&
-	    outfile_put(&dump, name, nlen, write_err, sizeof write_err) == 0)
-		outfile_put(&dump, code, f->tc_len, write_err, sizeof write_err);
+	put(&dump_out, &r, sizeof r, name, nlen, code, f->tc_len);
 }
 
 void perfmap_fragment(const struct world_fragment *f)
@@ -134,15 +204,16 @@ void perfmap_fragment(const struct world_fragment *f)
 	if (map.fd >= 0) {
 		int n = snprintf(line, sizeof line, "%x %x %s\n", f->tc, f->tc_len, name);
 		if (n > 0 && (size_t)n < sizeof line)
-			outfile_put(&map, line, (size_t)n, write_err, sizeof write_err);
+			put(&map_out, line, (size_t)n, "", 0, "", 0);
 	}
-	if (dump.fd >= 0 && !write_err[0])
+	if (dump.fd >= 0)
 		jitdump_load(f, name);
 }
 
 int perfmap_close(char *err, size_t errlen)
 {
 	int rc = 0;
+	perfmap_flush();
 	if (dump_marker != MAP_FAILED) {
 		munmap(dump_marker, (size_t)sysconf(_SC_PAGESIZE));
 		dump_marker = MAP_FAILED;

@@ -545,17 +545,10 @@ perf_map_matches() {
 perf_map_matches perf-map-is-profile "$g/bench_loop.elf" -append iters=1000
 want_gen=2 perf_map_matches perf-map-generations "$g/smc.elf"
 
-# -jitdump: /tmp/jit-PID.dump starts with perf's header ("JiTD", version 1)
-# and holds one JIT_CODE_LOAD record per fragment of the same run's
-# -profile, at its TC address, with its bytes as emitted, each with its own
-# code index.
-"$vmx" -kernel "$g/bench_loop.elf" -append iters=1000 -jitdump -profile "$tmp/jd.json" </dev/null >/dev/null 2>&1 &
-pid=$!
-wait $pid
-st=$?
-if [ -s "/tmp/jit-$pid.dump" ]; then
-	mv "/tmp/jit-$pid.dump" "$tmp/jit.dump"
-	od -An -v -tu1 -w1 "$tmp/jit.dump" | awk '
+# jit_walk DUMP: "header MAGIC-OK VERSION SIZE MACH PID", then "ID VMA LEN CODE INDEX"
+# per record, and "trailing" when the last record does not end the file.
+jit_walk() {
+	od -An -v -tu1 -w1 "$1" | awk '
 		{ b[n++] = $1 + 0 }
 		function u32(o) { return b[o] + 256 * (b[o + 1] + 256 * (b[o + 2] + 256 * b[o + 3])) }
 		END {
@@ -566,7 +559,19 @@ if [ -s "/tmp/jit-$pid.dump" ]; then
 				printf "%d %.0f %d %s %.0f\n", u32(o), u32(o + 24), len, hex, u32(o + 48)
 			}
 			if (o != n) print "trailing"
-		}' >"$tmp/jit.txt"
+		}'
+}
+# -jitdump: /tmp/jit-PID.dump starts with perf's header ("JiTD", version 1)
+# and holds one JIT_CODE_LOAD record per fragment of the same run's
+# -profile, at its TC address, with its bytes as emitted, each with its own
+# code index.
+"$vmx" -kernel "$g/bench_loop.elf" -append iters=1000 -jitdump -profile "$tmp/jd.json" </dev/null >/dev/null 2>&1 &
+pid=$!
+wait $pid
+st=$?
+if [ -s "/tmp/jit-$pid.dump" ]; then
+	mv "/tmp/jit-$pid.dump" "$tmp/jit.dump"
+	jit_walk "$tmp/jit.dump" >"$tmp/jit.txt"
 	awk '/"tc": / { match($0, /"tc": [0-9]+/); tc = substr($0, RSTART + 6, RLENGTH - 6)
 			match($0, /"tc_len": [0-9]+/); len = substr($0, RSTART + 10, RLENGTH - 10)
 			match($0, /"tc_bytes": "[0-9a-f]*"/); print 0, tc, len, substr($0, RSTART + 13, RLENGTH - 14) }' \
@@ -584,6 +589,30 @@ else
 	bad jitdump-is-profile "status $st, no /tmp/jit-$pid.dump"
 fi
 rm -f "/tmp/perf-$pid.map"
+
+# A signal that ends vmx leaves both files whole: the records still in
+# memory are written out (a compute loop never idles, where they would be).
+"$vmx" -kernel "$g/bench_loop.elf" -append iters=2000000000 -perf-map -jitdump </dev/null >/dev/null 2>&1 &
+pid=$!
+sleep 2
+kill -TERM $pid
+wait $pid
+st=$?
+if [ -f "/tmp/perf-$pid.map" ] && [ -f "/tmp/jit-$pid.dump" ]; then
+	mv "/tmp/perf-$pid.map" "$tmp/sig.map"
+	mv "/tmp/jit-$pid.dump" "$tmp/sig.dump"
+	lines=$(wc -l <"$tmp/sig.map")
+	badl=$(grep -cv '^[0-9a-f]* [0-9a-f]* guest_[0-9a-f]\{8\}_cpl[0-3]_g[1-9][0-9]*\(\[.*\]\)\{0,1\}$' "$tmp/sig.map")
+	recs=$(jit_walk "$tmp/sig.dump" | grep -vc '^header\|^trailing')
+	if [ $st -eq 143 ] && [ "$lines" -ge 10 ] && [ "$badl" -eq 0 ] && [ "$recs" -eq "$lines" ] &&
+	   ! jit_walk "$tmp/sig.dump" | grep -q '^trailing'; then
+		ok perf-files-whole-after-sigterm
+	else
+		bad perf-files-whole-after-sigterm "status $st, $lines lines ($badl malformed), $recs records"
+	fi
+else
+	bad perf-files-whole-after-sigterm "status $st, no /tmp/perf-$pid.map or /tmp/jit-$pid.dump"
+fi
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

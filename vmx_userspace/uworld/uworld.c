@@ -196,6 +196,7 @@ static void wait_for(uint64_t deadline)
 	/* The time asleep is the guest's, also up to a timer signal that
 	 * reads the clock in the middle of it. */
 	gclock.waited = true;
+	perfmap_flush();
 	ppoll(&p, p.fd >= 0 ? 1 : 0, &ts, NULL);
 	gclock.waited = true;
 }
@@ -364,6 +365,7 @@ static void on_exit_signal(int sig)
 	if (uw.host_fsbase)
 		wrfsbase(uw.host_fsbase);
 	console_restore_signal();
+	perfmap_flush_signal();
 	struct sigaction dfl;
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;
