@@ -5,7 +5,9 @@
  * jit-PID.dump (tools/perf/Documentation/jitdump-specification.txt: a
  * header, then one JIT_CODE_LOAD record per fragment with its bytes, for
  * `perf inject --jit`). Names carry the guest PC, CPL and generation, and
- * the guest kernel's symbol where it has one. */
+ * the guest kernel's symbol where it has one.
+ * Environment: VMX; perfmap_fragment runs inside uworld's host-call bracket
+ * from the monitor, perfmap_flush_signal in the exit-signal handler. */
 #define _GNU_SOURCE
 #include "perfmap.h"
 #include "guest_syms.h"
