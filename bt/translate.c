@@ -505,7 +505,10 @@ uint32_t bt_translate(uint32_t eip)
 	stat_add(&bts.tu_cycles, cycles);
 	if (bt.prof)
 		bt_prof_record(t.cidx, cycles);
-	if (bt.env.on_translate)
-		bt.env.on_translate(bt.env.ctx, eip, c->tc, c->ninsn, c->tc_len);
+	if (bt.env.on_translate) {
+		struct bt_fragment f = { .eip = eip, .cs_base = c->cs_base, .cpl = c->cpl,
+					 .tc = c->tc, .tc_len = c->tc_len, .ninsn = c->ninsn };
+		bt.env.on_translate(bt.env.ctx, &f);
+	}
 	return c->tc;
 }

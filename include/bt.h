@@ -19,6 +19,14 @@ struct bt_mode {
 #define BT_FPU_MP     0x4    /* CR0.MP (makes wait fault under TS) */
 #define BT_FPU_NOSSE  0x8    /* CR4.OSFXSR clear */
 
+/* A fragment just translated, as on_translate hears of it. */
+struct bt_fragment {
+	uint32_t eip, cs_base;       /* the guest code: EIP in CS, and CS's base */
+	uint8_t cpl;
+	uint32_t tc, tc_len;         /* its TC address and bytes, exit stubs included */
+	unsigned ninsn;
+};
+
 struct bt_env {
 	/* Host pointer to the guest code byte at linear `lin`; *avail = bytes
 	 * readable from there (at least to the end of its page); *phys = its
@@ -40,8 +48,8 @@ struct bt_env {
 	void *meta; size_t meta_size;/* arena for translation metadata */
 	void *prof; size_t prof_size;/* -profile: arena for fragment records (NULL: not profiling) */
 	unsigned max_tu_insns;       /* tunable: instructions per translation unit */
-	/* Called after each translation when tracing (may be NULL). */
-	void (*on_translate)(void *ctx, uint32_t eip, uint32_t tc, unsigned ninsn, unsigned tc_len);
+	/* Called after each translation (may be NULL): -trace bt, perf maps. */
+	void (*on_translate)(void *ctx, const struct bt_fragment *f);
 };
 
 /* Returns 0, or -1 when the arena is too small for the TC size. */

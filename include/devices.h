@@ -24,6 +24,7 @@ struct pic_chip {
 struct pic {
 	struct pic_chip chip[2];
 	stat_counter io, irqs_raised, irqs_coalesced, acks;
+	uint8_t acked_irq;   /* the line pic_ack took last (a spurious ack: 7 or 15), for traces */
 };
 void pic_init(struct pic *p);
 int pic_attach(struct pic *p, struct io_bus *bus);

@@ -29,6 +29,17 @@
 #define WP_RO   1
 #define WP_RW   2
 
+/* A compiled code fragment the monitor just made (vmm_config.fragment_events). */
+struct world_fragment {
+	uint32_t tc, tc_len;       /* its TC bytes (linear address in the monitor area), exit stubs included */
+	uint32_t eip, cs_base;     /* the guest code it translates: EIP in CS, CS's base */
+	uint8_t cpl;
+	/* 1 for the first translation of this EIP, CPL and CS base in the run,
+	 * 2 for the next, ... as -profile counts them; 0 past the monitor's
+	 * table of them. */
+	uint32_t generation;
+};
+
 struct world_ops {
 	/* LDT slot <- descriptor; limit in bytes (last valid offset). */
 	int (*set_ldt)(unsigned slot, uint32_t base, uint32_t limit, unsigned flags);
@@ -57,6 +68,9 @@ struct world_ops {
 	int (*disk_read)(unsigned drive, uint64_t lba, void *buf, uint32_t count);
 	int (*disk_write)(unsigned drive, uint64_t lba, const void *buf, uint32_t count);
 	int (*disk_flush)(unsigned drive);
+	/* Called at the end of each translation when fragment_events is set
+	 * (may be NULL): the monitor itself does no host I/O. */
+	void (*fragment_created)(const struct world_fragment *f);
 };
 
 struct vmm_config {
@@ -68,6 +82,7 @@ struct vmm_config {
 	size_t prof_size;
 	uint32_t tc_size;          /* bytes of translation cache, <= MON_TC_MAX */
 	unsigned trace;            /* VMX_TRACE_* bits */
+	bool fragment_events;      /* tell the world of every fragment made (world_ops.fragment_created) */
 	bool testdev;              /* the pc-testdev memory window at 0xFF000000 */
 	uint64_t disk_sectors[4];  /* ATA drive at -drive index i: its size; 0: none */
 	bool disk_readonly[4];
@@ -95,7 +110,22 @@ uint32_t vmm_callout(struct mon_area *ma, uint32_t site);
 
 /* A host trap or async event, as the world saw it. The guest registers are
  * in the monitor area (the world copies them in and back out). */
-enum trap_kind { TRAP_SEGV, TRAP_BUS, TRAP_FPE, TRAP_ILL, TRAP_TRAP, TRAP_SYS, TRAP_ALARM, TRAP_IO };
+enum trap_kind {
+#define TRAP_KIND(name, str) TRAP_##name,
+#include "trap_kinds.def"
+#undef TRAP_KIND
+	TRAP_NKINDS
+};
+/* The row's name of a trap kind ("sigsegv", ...). */
+static inline const char *trap_kind_name(enum trap_kind k)
+{
+	static const char *const names[TRAP_NKINDS] = {
+#define TRAP_KIND(name, str) [TRAP_##name] = str,
+#include "trap_kinds.def"
+#undef TRAP_KIND
+	};
+	return (unsigned)k < TRAP_NKINDS ? names[k] : "unknown";
+}
 struct vmm_trap {
 	enum trap_kind kind;
 	uint32_t trapno, err;   /* hardware vector and error code */

@@ -75,17 +75,20 @@ static void port_io(const struct co_rec *r)
 		cmos_advance(&vm.cmos, now);
 	}
 	uint32_t mask = size == 1 ? 0xffu : size == 2 ? 0xffffu : 0xffffffffu;
+	uint32_t v;
 	if (r->kind == CO_IN) {
-		uint32_t v = io_in(&vm.io, port, size) & mask;
+		v = io_in(&vm.io, port, size) & mask;
 		vm.ma->eax = (vm.ma->eax & ~mask) | v;
 	} else {
-		io_out(&vm.io, port, size, vm.ma->eax & mask);
+		v = vm.ma->eax & mask;
+		io_out(&vm.io, port, size, v);
 		if (port >= 0x40 && port <= 0x43)
 			vmm_timer_changed();
 		vmm_update_pending();    /* notices a debug-exit write at once */
 	}
 	if (vm.cfg.trace & VMX_TRACE_IO)
-		vmm_logx(r->kind == CO_IN ? "vmx: in port" : "vmx: out port", port);
+		vmm_logf("vmx: %s port %04x size %u value %0*x (%s)", r->kind == CO_IN ? "in" : "out",
+			 port, size, (int)size * 2, v, io_owner(&vm.io, port));
 }
 
 /* Port I/O from user mode needs IOPL (the TSS I/O bitmap is not
@@ -109,6 +112,15 @@ static uint32_t single_step_trap(uint32_t next)
 	return enter_eip(vm.eip);
 }
 
+static void trace_callout(const struct co_rec *r)
+{
+	const char *name = co_kind_name(r->kind);
+	if (name)
+		vmm_logf("vmx: callout %s: aux %04x, arg %08x", name, r->aux, r->arg);
+	else
+		vmm_logf("vmx: callout of unknown kind %u: aux %04x, arg %08x", r->kind, r->aux, r->arg);
+}
+
 uint32_t vmm_callout(struct mon_area *ma, uint32_t site)
 {
 	const struct co_rec *r = (const struct co_rec *)(uintptr_t)site;
@@ -127,7 +139,7 @@ uint32_t vmm_callout(struct mon_area *ma, uint32_t site)
 		vmm_poll_devices();
 	}
 	if (vm.cfg.trace & VMX_TRACE_CALLOUT)
-		vmm_logx("vmx: callout kind", r->kind);
+		trace_callout(r);
 
 	switch (r->kind) {
 	case CO_EXIT: {

@@ -152,10 +152,8 @@ shutdown:
 bool deliver_exception(unsigned vec, bool has_err, uint32_t err)
 {
 	stat_inc(&vs.exc_delivered);
-	if (vm.cfg.trace & VMX_TRACE_TRAP) {
-		vmm_logx("vmx: exception vector", vec);
-		vmm_logx("vmx:   at eip", vm.eip);
-	}
+	if (vm.cfg.trace & VMX_TRACE_TRAP)
+		vmm_logf("vmx: exception %u at eip %08x", vec, vm.eip);
 	if (vec == EXC_PF) {
 		/* The access that failed left its error code and address. */
 		has_err = true;
@@ -178,7 +176,7 @@ bool deliver_irq(uint32_t ret_eip)
 	uint8_t vec = pic_ack(&vm.pic);
 	stat_inc(&vs.irq_delivered);
 	if (vm.cfg.trace & VMX_TRACE_IRQ)
-		vmm_logx("vmx: irq vector", vec);
+		vmm_logf("vmx: irq %u vector %02x at eip %08x", vm.pic.acked_irq, vec, ret_eip);
 	bool ok = deliver(vec, false, 0, ret_eip, false);
 	vmm_update_pending();
 	return ok;

@@ -15,7 +15,7 @@ void io_bus_init(struct io_bus *bus, stat_counter *unclaimed)
 	bus->unclaimed = unclaimed;
 }
 
-int io_register(struct io_bus *bus, uint16_t base, uint16_t count,
+int io_register(struct io_bus *bus, const char *name, uint16_t base, uint16_t count,
 		io_read_fn rd, io_write_fn wr, void *opaque, stat_counter *counter)
 {
 	/* End computed in 32 bits so a range ending at 0xffff is expressible. */
@@ -30,6 +30,7 @@ int io_register(struct io_bus *bus, uint16_t base, uint16_t count,
 			return -1;
 	}
 	struct io_range *r = &bus->ranges[bus->nranges++];
+	r->name = name;
 	r->base = base;
 	r->count = count;
 	r->read = rd;
@@ -39,10 +40,10 @@ int io_register(struct io_bus *bus, uint16_t base, uint16_t count,
 	return 0;
 }
 
-static struct io_range *find_range(struct io_bus *bus, uint16_t port)
+static struct io_range *find_range(const struct io_bus *bus, uint16_t port)
 {
 	for (unsigned i = 0; i < bus->nranges; i++) {
-		struct io_range *r = &bus->ranges[i];
+		struct io_range *r = (struct io_range *)&bus->ranges[i];
 		/* Unsigned wrap makes ports below base look huge, so one compare. */
 		if ((uint16_t)(port - r->base) < r->count)
 			return r;
@@ -80,4 +81,10 @@ void io_out(struct io_bus *bus, uint16_t port, unsigned size, uint32_t val)
 		stat_inc(r->counter);
 	if (r->write)
 		r->write(r->opaque, port, size, val & size_mask(size));
+}
+
+const char *io_owner(const struct io_bus *bus, uint16_t port)
+{
+	const struct io_range *r = find_range(bus, port);
+	return r && r->name ? r->name : "unassigned";
 }

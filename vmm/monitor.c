@@ -10,17 +10,15 @@ struct vm vm;
 #define C(n) { n, 0 }
 struct vmm_stats vs = {
 	.callout = {
-		C("vmm.callout.none"), C("vmm.callout.exit"), C("vmm.callout.ibl_miss"),
-		C("vmm.callout.irq_check"), C("vmm.callout.in"), C("vmm.callout.out"),
-		C("vmm.callout.ins"), C("vmm.callout.outs"), C("vmm.callout.hlt"),
-		C("vmm.callout.cli_sti"), C("vmm.callout.emulate"), C("vmm.callout.int"),
-		C("vmm.callout.iret"), C("vmm.callout.ud"), C("vmm.callout.ic_learn"), C("vmm.callout.fault"),
-		C("vmm.callout.seg_load"), C("vmm.callout.reserved"),
+#define CO_KIND(name, value, str) [CO_##name] = C("vmm.callout." str),
+#include "callout_kinds.def"
+#undef CO_KIND
 	},
-	.trap_segv = C("vmm.trap.sigsegv"), .trap_bus = C("vmm.trap.sigbus"),
-	.trap_fpe = C("vmm.trap.sigfpe"), .trap_ill = C("vmm.trap.sigill"),
-	.trap_trap = C("vmm.trap.sigtrap"), .trap_sys = C("vmm.trap.sigsys"),
-	.trap_alarm = C("vmm.trap.sigalrm"),
+	.trap = {
+#define TRAP_KIND(name, str) [TRAP_##name] = C("vmm.trap." str),
+#include "trap_kinds.def"
+#undef TRAP_KIND
+	},
 	.exc_delivered = C("vmm.exception.delivered"), .irq_delivered = C("vmm.irq.delivered"),
 	.irq_async = C("vmm.irq.async"), .halts = C("vmm.hlt"), .halt_sleeps = C("vmm.hlt.sleeps"),
 	.steps = C("vmm.singlestep"), .smc_write_faults = C("vmm.smc.write_faults"),
@@ -38,7 +36,7 @@ static char hexd(unsigned v) { return (char)(v < 10 ? '0' + v : 'a' + v - 10); }
 
 void vmm_log(const char *s) { vm.w->log(s); }
 
-/* printf for monitor diagnostics: %s %c %u %d %x %08x only. */
+/* printf for monitor diagnostics: %s %c %u %d %x %08x %0*x only. */
 void vmm_logf(const char *fmt, ...)
 {
 	char buf[256];
@@ -53,6 +51,12 @@ void vmm_logf(const char *fmt, ...)
 		f++;
 		unsigned width = 0;
 		bool zero = *f == '0';
+		if (zero)
+			f++;
+		if (*f == '*') {
+			width = (unsigned)va_arg(ap, int);
+			f++;
+		}
 		while (*f >= '0' && *f <= '9')
 			width = width * 10 + (unsigned)(*f++ - '0');
 		char tmp[16];
@@ -426,22 +430,16 @@ static void code_written(void *opaque, uint32_t pa, uint32_t len)
 #define ROM_START 0xE0000u
 #define ROM_END   0x100000u
 
-static void trace_translation(void *ctx, uint32_t eip, uint32_t tc, unsigned ninsn, unsigned tc_len)
-{
-	(void)ctx;
-	vmm_logf("vmx: bt: eip %08x -> tc %08x: %u instructions, %u bytes", eip, tc, ninsn, tc_len);
-}
-
 int vmm_init(const struct vmm_config *cfg)
 {
 	vm = (struct vm){ 0 };
 	vm.cfg = *cfg;
 	vm.w = cfg->world;
 	vm.ma = mon_area();
-	for (unsigned i = 1; i < CO_NKINDS - 1; i++)
-		if (i != CO_CLI_STI)
+	for (unsigned i = 0; i < CO_NKINDS; i++)
+		if (vs.callout[i].name)   /* values no row has stay unnamed */
 			stats_register(&vs.callout[i]);
-	stat_counter *rest = &vs.trap_segv;
+	stat_counter *rest = &vs.trap[0];
 	unsigned nrest = (unsigned)(sizeof(vs) - sizeof(vs.callout)) / sizeof(stat_counter);
 	for (unsigned i = 0; i < nrest; i++)
 		stats_register(&rest[i]);
@@ -468,7 +466,7 @@ int vmm_init(const struct vmm_config *cfg)
 		.gate_exit_shared = cfg->gate_exit_shared, .gate_learn_shared = cfg->gate_learn_shared,
 		.meta = cfg->meta, .meta_size = cfg->meta_size, .max_tu_insns = TUNE_TU_MAX_INSNS,
 		.prof = cfg->prof, .prof_size = cfg->prof_size,
-		.on_translate = (cfg->trace & VMX_TRACE_BT) ? trace_translation : (void *)0,
+		.on_translate = vmm_fragment_hook(cfg),
 	};
 	if (bt_init(&env) != 0)
 		return -1;

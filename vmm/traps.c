@@ -96,23 +96,11 @@ static bool emulate_here(struct vmm_trap *t, const struct bt_pc *pc, stat_counte
 	return true;
 }
 
-static stat_counter *trap_counter(enum trap_kind k)
-{
-	switch (k) {
-	case TRAP_SEGV: return &vs.trap_segv;
-	case TRAP_BUS: return &vs.trap_bus;
-	case TRAP_FPE: return &vs.trap_fpe;
-	case TRAP_ILL: return &vs.trap_ill;
-	case TRAP_TRAP: return &vs.trap_trap;
-	case TRAP_SYS: return &vs.trap_sys;
-	default: return &vs.trap_alarm;
-	}
-}
-
 enum trap_action vmm_trap(struct vmm_trap *t)
 {
 	struct mon_area *ma = vm.ma;
-	stat_inc(trap_counter(t->kind));
+	if ((unsigned)t->kind < TRAP_NKINDS)
+		stat_inc(&vs.trap[t->kind]);
 	/* The host timer fired: none is pending any more, whatever guest
 	 * time says (the world's clock may have held guest time back). */
 	if (t->kind == TRAP_ALARM)
@@ -137,7 +125,8 @@ enum trap_action vmm_trap(struct vmm_trap *t)
 		return TRAP_EXIT_WORLD;
 	}
 	if (vm.cfg.trace & VMX_TRACE_TRAP)
-		vmm_logx("vmx: trap in translated code, kind", t->kind);
+		vmm_logf("vmx: trap %s in translated code at tc %08x: vector %u, error %x, address %08x",
+			 trap_kind_name(t->kind), t->rip, t->trapno, t->err, (uint32_t)t->addr);
 	struct bt_pc pc;
 	bool have = bt_pc_lookup(t->rip, &pc);
 	enum trap_action act;
@@ -264,7 +253,7 @@ enum trap_action vmm_trap(struct vmm_trap *t)
 	default:
 		break;
 	}
-	vmm_logx("vmx: unexpected host trap in translated code, kind", t->kind);
+	vmm_logf("vmx: unexpected host trap %s in translated code", trap_kind_name(t->kind));
 	vmm_logx("vmx:   trapno", t->trapno);
 	vmm_fatal("at rip", t->rip);
 	return TRAP_EXIT_WORLD;

@@ -86,13 +86,18 @@ extern struct vm vm;
 /* Named counters of the monitor itself. */
 struct vmm_stats {
 	stat_counter callout[CO_NKINDS];
-	stat_counter trap_segv, trap_bus, trap_fpe, trap_ill, trap_trap, trap_sys, trap_alarm;
+	stat_counter trap[TRAP_NKINDS];
 	stat_counter exc_delivered, irq_delivered, irq_async, halts, halt_sleeps, steps;
 	stat_counter smc_write_faults, seg_loads, ldt_writes, emulated, monitor_range, traced_emulated,
 		     page0_emulated;
 	stat_counter host_arms;
 };
 extern struct vmm_stats vs;
+
+/* fragments.c: the translator's on_translate for this configuration (NULL:
+ * nobody listens); resets the generation counts. */
+typedef void (*bt_translate_fn)(void *ctx, const struct bt_fragment *f);
+bt_translate_fn vmm_fragment_hook(const struct vmm_config *cfg);
 
 /* monitor.c */
 void vmm_fatal(const char *what, uint32_t arg);

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include "vmx.h"
 #include "outfile.h"
+#include "perfmap.h"
 #include "profile_file.h"
 #include "uworld/uworld.h"
 #include "stats.h"
@@ -109,8 +110,13 @@ int main(int argc, char **argv)
 			return 4;
 		}
 	}
+	/* Created before the first translation, kept after exit (perf reads it then). */
+	if ((o.perf_map || o.jitdump) && perfmap_open(o.kernel, o.perf_map, o.jitdump, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		return 2;
+	}
 	struct vmm_config cfg = {
-		.prof = prof, .prof_size = prof_size,
+		.prof = prof, .prof_size = prof_size, .fragment_events = o.perf_map || o.jitdump,
 		.ram = wi.ram, .ram_size = ram_size, .meta = meta, .meta_size = meta_size,
 		.tc_size = tc_kb << 10, .trace = o.trace_mask, .testdev = o.testdev,
 		.gate_callout = wi.gate_callout, .gate_ibl = wi.gate_ibl, .gate_ibl_miss = wi.gate_ibl_miss,
@@ -166,6 +172,11 @@ int main(int argc, char **argv)
 	console_restore();
 	if (disk_close_all() != 0) {
 		fprintf(stderr, "vmx: a disk image could not be synced at exit\n");
+		if (status == 1)
+			status = 4;
+	}
+	if (perfmap_close(err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
 		if (status == 1)
 			status = 4;
 	}

@@ -260,13 +260,18 @@ int vmx_parse_options(int argc, char **argv, struct vmx_options *o, char *err, s
 
 		if (strcmp(name, "kernel") && strcmp(name, "m") && strcmp(name, "append") &&
 		    strcmp(name, "mode") && strcmp(name, "stats") && strcmp(name, "trace") &&
-		    strcmp(name, "profile") &&
+		    strcmp(name, "profile") && strcmp(name, "perf-map") && strcmp(name, "jitdump") &&
 		    strcmp(name, "tc-size") && strcmp(name, "device") && strcmp(name, "initrd") &&
 		    strcmp(name, "console-eof") && strcmp(name, "drive") && strcmp(name, "hda") &&
 		    strcmp(name, "hdb") && strcmp(name, "hdc") && strcmp(name, "hdd") &&
 		    strcmp(name, "sandbox"))
 			return fail(err, errlen, "vmx: unknown option '%s' (see -help)", opt);
 
+		/* Flags: perf fixes the files' names. */
+		if (!strcmp(name, "perf-map") || !strcmp(name, "jitdump")) {
+			*(name[0] == 'p' ? &o->perf_map : &o->jitdump) = true;
+			continue;
+		}
 		if (i + 1 >= argc)
 			return fail(err, errlen, "vmx: %s: missing argument", opt);
 		arg = argv[++i];
@@ -382,6 +387,13 @@ void vmx_print_help(void *stdio_file)
 "                 vmx-report). Each fragment then starts with a 27-byte\n"
 "                 counter; without -profile there is none. FILE is checked\n"
 "                 and written as -stats' is.\n"
+"  -perf-map      write /tmp/perf-PID.map (PID: this vmx process) for perf:\n"
+"                 one \"START SIZE NAME\" line per translated fragment as it\n"
+"                 is made, NAME guest_PC_cplN_gG (guest EIP, CPL, generation)\n"
+"                 and [symbol+0xOFF] from a multiboot kernel's ELF symbols.\n"
+"  -jitdump       write /tmp/jit-PID.dump, perf's jitdump file: one\n"
+"                 JIT_CODE_LOAD record (same name, the code's bytes) per\n"
+"                 fragment, for perf record -k mono and perf inject --jit.\n"
 "  -trace LIST    comma-separated events to trace: bt (each translation),\n"
 "                 callout (exits from translated code into the monitor),\n"
 "                 trap (host signals taken), irq (interrupts delivered),\n"

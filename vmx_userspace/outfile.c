@@ -250,3 +250,37 @@ int outfile_write(const char *opt, const char *path, const void *buf, size_t len
 	}
 	return outfile_commit(&of, err, errlen);
 }
+
+int outfile_open_log(struct outfile *of, const char *opt, const char *path, char *err, size_t errlen)
+{
+	*of = (struct outfile){ .fd = -1, .opt = opt, .path = path };
+	for (int tries = 0; tries < 2; tries++) {
+		/* O_EXCL|O_NOFOLLOW: in a shared directory such as /tmp, a name
+		 * someone else planted (a symlink, a FIFO) is never followed. */
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_APPEND | O_CLOEXEC, 0644);
+		if (fd >= 0) {
+			of->fd = fd;
+			return 0;
+		}
+		if (errno != EEXIST)
+			break;
+		/* A process that had this PID before may have left its map. */
+		struct stat st;
+		if (lstat(path, &st) != 0)
+			continue;
+		if (!S_ISREG(st.st_mode) || st.st_uid != geteuid())
+			return fail(err, errlen, opt, path, "exists and is not a regular file of this user's");
+		if (unlink(path) != 0)
+			break;
+	}
+	return fail(err, errlen, opt, path, "%s", strerror(errno));
+}
+
+int outfile_close_log(struct outfile *of, char *err, size_t errlen)
+{
+	int rc = 0;
+	if (of->fd >= 0 && close(of->fd) < 0 && errno != EINTR)
+		rc = fail(err, errlen, of->opt, of->path, "write error: %s", strerror(errno));
+	of->fd = -1;
+	return rc;
+}

@@ -43,6 +43,14 @@ int outfile_commit(struct outfile *of, char *err, size_t errlen);
 /* Closes and leaves the target as it was (the temporary is removed). */
 void outfile_abort(struct outfile *of);
 
+/* A file written as the run goes (perf's map of the translated code, whose
+ * name perf fixes, e.g. /tmp/perf-PID.map): created anew with O_EXCL and
+ * never through a symlink; an old regular file of this user's at the path
+ * (left by an earlier process with this PID) is removed first. Written
+ * with outfile_put (appending), ended with outfile_close_log. */
+int outfile_open_log(struct outfile *of, const char *opt, const char *path, char *err, size_t errlen);
+int outfile_close_log(struct outfile *of, char *err, size_t errlen);
+
 /* open + put + commit. */
 int outfile_write(const char *opt, const char *path, const void *buf, size_t len,
 		  char *err, size_t errlen);

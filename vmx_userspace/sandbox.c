@@ -29,8 +29,10 @@ static const int allowed[] = {
 	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(poll), SCMP_SYS(ppoll),
 	/* Disks: sectors, FLUSH CACHE, the sync and close at exit. */
 	SCMP_SYS(pread64), SCMP_SYS(pwrite64), SCMP_SYS(fdatasync), SCMP_SYS(close),
-	/* malloc (the -stats report is built in memory at exit, qsort). */
-	SCMP_SYS(brk), SCMP_SYS(mremap),
+	/* malloc (the -stats report and the profile are built in memory at
+	 * exit), and glibc's qsort, which asks sysinfo how much memory there is
+	 * before it sorts a large array (the profile's fragments). */
+	SCMP_SYS(brk), SCMP_SYS(mremap), SCMP_SYS(sysinfo),
 	/* The -stats file was opened before the filter (stats_report_prepare):
 	 * the exit path writes it and renames the temporary into place, or
 	 * removes it. */

@@ -24,6 +24,8 @@ struct vmx_options {
 	enum vmx_mode mode;      /* -mode bt (only value for now) */
 	const char *stats_path;  /* -stats FILE.json or "-" (table on stderr); NULL: none */
 	const char *profile_path;/* -profile FILE.json; NULL: no profiling (and no counters in the TC) */
+	bool perf_map;           /* -perf-map: /tmp/perf-PID.map names the translated code for perf */
+	bool jitdump;            /* -jitdump: /tmp/jit-PID.dump holds it, bytes too, for perf inject --jit */
 	unsigned trace_mask;     /* -trace LIST: comma separated names, see VMX_TRACE_* */
 	unsigned tc_kb;          /* -tc-size KB: translation cache size, default 0 = built-in */
 	bool testdev;            /* -device pc-testdev */

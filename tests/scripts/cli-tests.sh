@@ -236,6 +236,44 @@ expect_stop stop-iret-v86 "virtual-8086 mode" v86 'pushl $0x20002' 'pushl $8' 'p
 expect_stop stop-mmx-monitor-range "movq reaches the monitor's linear range" monitor_range 'movq %mm0, 0xfffffe00'
 expect_stop stop-mmx-page0 "movq accesses linear page 0" page0 'movq %mm0, 0x100'
 
+# -trace says what happened in words: a guest built here writes COM1, reads
+# an unclaimed port, takes IRQ0 in hlt (the i8259 set up at vector 0x20) and
+# divides by zero; its #DE handler exits through port 0xF4 (status 0x43).
+{
+	printf '.globl _start\n.align 4\n.long 0x1BADB002, 0, -0x1BADB002\n_start:\n'
+	printf 'mov $0x41, %%al\nmov $0x3f8, %%dx\ncom1: outb %%al, %%dx\ninb $0xe0, %%al\n'
+	printf 'mov $irq0, %%eax\nmov %%ax, idt+0x100\nshr $16, %%eax\nmov %%ax, idt+0x106\n'
+	printf 'mov $de, %%eax\nmov %%ax, idt\nshr $16, %%eax\nmov %%ax, idt+6\nlidt idtr\n'
+	printf 'mov $0x11, %%al\nout %%al, $0x20\nmov $0x20, %%al\nout %%al, $0x21\nmov $4, %%al\nout %%al, $0x21\n'
+	printf 'mov $1, %%al\nout %%al, $0x21\nmov $0xfe, %%al\nout %%al, $0x21\nsti\nhalt: hlt\nwoke: cli\njmp .\n'
+	printf 'irq0: xor %%ecx, %%ecx\ndivide: div %%ecx\njmp .\n'
+	printf 'de: mov $0x21, %%eax\noutl %%eax, $0xf4\njmp .\n'
+	printf '.align 8\nidt: .word 0, 8, 0x8e00, 0\n.fill 31, 8, 0\n.word 0, 8, 0x8e00, 0\n'
+	printf 'idtr: .word 0x107\n.long idt\n'
+} >"$tmp/trace.s"
+if gcc -m32 -c "$tmp/trace.s" -o "$tmp/trace.o" 2>/dev/null &&
+   ld -m elf_i386 -Ttext=0x100000 -e _start -o "$tmp/trace.elf" "$tmp/trace.o" 2>/dev/null; then
+	"$vmx" -kernel "$tmp/trace.elf" -trace io,irq,trap,callout </dev/null >/dev/null 2>"$tmp/err"
+	st=$?
+	addr() { printf '%08x' "0x$(nm "$tmp/trace.elf" | awk -v s="$1" '$3 == s { print $1 }')"; }
+	missing=
+	for line in "vmx: callout out: aux 0019, arg $(addr com1)" "vmx: out port 03f8 size 1 value 41 (uart)" \
+		    "vmx: in port 00e0 size 1 value ff (unassigned)" \
+		    "vmx: out port 0021 size 1 value fe (pic)" \
+		    "vmx: callout hlt: aux 0001, arg $(addr halt)" "vmx: irq 0 vector 20 at eip $(addr woke)" \
+		    "vmx: exception 0 at eip $(addr divide)" \
+		    "vmx: out port 00f4 size 4 value 00000021 (debug_exit)"; do
+		grep -qxF -- "$line" "$tmp/err" || missing="$missing [$line]"
+	done
+	grep -qx "vmx: trap sigfpe in translated code at tc [0-9a-f]\{8\}: vector 0, error 0, address [0-9a-f]\{8\}" "$tmp/err" ||
+		missing="$missing [trap sigfpe]"
+	grep -q "kind 0x" "$tmp/err" && missing="$missing [a kind by number]"
+	if [ $st -eq 67 ] && [ -z "$missing" ]; then ok trace-names
+	else bad trace-names "status $st, missing:$missing; $(grep -c . "$tmp/err") lines"; fi
+else
+	bad trace-names "could not build the test kernel"
+fi
+
 # -stats FILE.json: one flat object of integers whose translator counters add up.
 "$vmx" -kernel "$g/jcc.elf" -stats "$tmp/s.json" </dev/null >/dev/null 2>&1
 get() { grep "\"$1\"" "$tmp/s.json" | grep -o '[0-9]*' | tail -1; }
@@ -505,6 +543,114 @@ if [ $st -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ]; then ok report-malformed; 
 "$vmx" -kernel "$g/bench_loop.elf" -append iters=2000 -profile "$tmp/prof2.json" </dev/null >/dev/null 2>&1
 d=$("$report" --diff "$tmp/prof.json" "$tmp/prof2.json" --top 1 | tail -1 | awk '{ print $NF }')
 if [ "$d" = "+1000" ]; then ok report-diff; else bad report-diff "top change $d (want +1000)"; fi
+
+# -perf-map: /tmp/perf-PID.map of the vmx process lists every fragment the
+# same run's -profile lists, at the same TC address and size, named by its
+# guest PC, CPL and generation (smc retranslates code it rewrites: g2 and
+# up), and by the guest ELF's symbol.
+# profile_as_map PROFILE: "START SIZE guest_PC_cplN_gG" per fragment.
+profile_as_map() {
+	awk '/"id": / { match($0, /"pc": [0-9]+/); pc = substr($0, RSTART + 6, RLENGTH - 6)
+			match($0, /"cpl": [0-9]+/); cpl = substr($0, RSTART + 7, RLENGTH - 7) }
+	     /"tc": / { match($0, /"tc": [0-9]+/); tc = substr($0, RSTART + 6, RLENGTH - 6)
+			match($0, /"tc_len": [0-9]+/); len = substr($0, RSTART + 10, RLENGTH - 10) }
+	     /"generation": / { match($0, /"generation": [0-9]+/); print tc, len, pc, cpl, substr($0, RSTART + 14, RLENGTH - 14) }' "$1" |
+	while read -r tc len pc cpl gen; do printf '%x %x guest_%08x_cpl%u_g%u\n' "$tc" "$len" "$pc" "$cpl" "$gen"; done
+}
+perf_map_matches() {
+	local name=$1 elf=$2; shift 2
+	"$vmx" -kernel "$elf" "$@" -perf-map -profile "$tmp/pm.json" </dev/null >/dev/null 2>"$tmp/err" &
+	local pid=$! st
+	wait $pid
+	st=$?
+	local map=/tmp/perf-$pid.map
+	if [ ! -s "$map" ]; then bad "$name" "status $st, no $map: $(head -c 200 "$tmp/err")"; return; fi
+	sed 's/\[.*\]$//' "$map" | sort >"$tmp/map.got"
+	mv "$map" "$tmp/map.raw"
+	profile_as_map "$tmp/pm.json" | sort >"$tmp/map.want"
+	local n missing start
+	n=$(wc -l <"$tmp/map.want")
+	missing=$(comm -13 "$tmp/map.got" "$tmp/map.want" | head -3)
+	start=$(printf '%08x' "0x$(nm "$elf" | awk '$3 == "_start" { print $1 }')")
+	if [ "$n" -lt 10 ] || [ -n "$missing" ] || [ "$(wc -l <"$tmp/map.raw")" -ne "$n" ]; then
+		bad "$name" "status $st, $n fragments, $(wc -l <"$tmp/map.raw") map lines, missing: $missing"
+	elif ! grep -q "^[0-9a-f]* [0-9a-f]* guest_${start}_cpl0_g1\[_start\]$" "$tmp/map.raw"; then
+		bad "$name" "no line names _start: $(head -2 "$tmp/map.raw")"
+	elif [ -n "${want_gen:-}" ] && ! grep -q "_g$want_gen\[" "$tmp/map.raw"; then
+		bad "$name" "no generation $want_gen"
+	else ok "$name"; fi
+}
+perf_map_matches perf-map-is-profile "$g/bench_loop.elf" -append iters=1000
+want_gen=2 perf_map_matches perf-map-generations "$g/smc.elf"
+
+# jit_walk DUMP: "header MAGIC-OK VERSION SIZE MACH PID", then "ID VMA LEN CODE INDEX"
+# per record, and "trailing" when the last record does not end the file.
+jit_walk() {
+	od -An -v -tu1 -w1 "$1" | awk '
+		{ b[n++] = $1 + 0 }
+		function u32(o) { return b[o] + 256 * (b[o + 1] + 256 * (b[o + 2] + 256 * b[o + 3])) }
+		END {
+			printf "header %d %d %d %d %.0f\n", u32(0) == 1248416836, u32(4), u32(8), u32(12), u32(20)
+			for (o = u32(8); o + 56 <= n; o += sz) {
+				sz = u32(o + 4); len = u32(o + 40); hex = ""
+				for (i = o + sz - len; i < o + sz; i++) hex = hex sprintf("%02x", b[i])
+				printf "%d %.0f %d %s %.0f\n", u32(o), u32(o + 24), len, hex, u32(o + 48)
+			}
+			if (o != n) print "trailing"
+		}'
+}
+# -jitdump: /tmp/jit-PID.dump starts with perf's header ("JiTD", version 1)
+# and holds one JIT_CODE_LOAD record per fragment of the same run's
+# -profile, at its TC address, with its bytes as emitted, each with its own
+# code index.
+"$vmx" -kernel "$g/bench_loop.elf" -append iters=1000 -jitdump -profile "$tmp/jd.json" </dev/null >/dev/null 2>&1 &
+pid=$!
+wait $pid
+st=$?
+if [ -s "/tmp/jit-$pid.dump" ]; then
+	mv "/tmp/jit-$pid.dump" "$tmp/jit.dump"
+	jit_walk "$tmp/jit.dump" >"$tmp/jit.txt"
+	awk '/"tc": / { match($0, /"tc": [0-9]+/); tc = substr($0, RSTART + 6, RLENGTH - 6)
+			match($0, /"tc_len": [0-9]+/); len = substr($0, RSTART + 10, RLENGTH - 10)
+			match($0, /"tc_bytes": "[0-9a-f]*"/); print 0, tc, len, substr($0, RSTART + 13, RLENGTH - 14) }' \
+		"$tmp/jd.json" | sort >"$tmp/jit.want"
+	grep -v '^header' "$tmp/jit.txt" | awk '{ print $1, $2, $3, $4 }' | sort >"$tmp/jit.got"
+	nrec=$(grep -vc '^header' "$tmp/jit.txt") nfrag=$(wc -l <"$tmp/jit.want")
+	idx=$(grep -v '^header' "$tmp/jit.txt" | awk '{ print $5 }' | sort -u | wc -l)
+	if [ $st -eq 1 ] && [ "$(head -1 "$tmp/jit.txt")" = "header 1 1 40 3 $pid" ] && [ "$nfrag" -ge 10 ] &&
+	   [ "$nrec" -eq "$nfrag" ] && [ "$idx" -eq "$nrec" ] && cmp -s "$tmp/jit.got" "$tmp/jit.want"; then
+		ok jitdump-is-profile
+	else
+		bad jitdump-is-profile "status $st, $(head -1 "$tmp/jit.txt"), $nrec records, $nfrag fragments, $idx indexes"
+	fi
+else
+	bad jitdump-is-profile "status $st, no /tmp/jit-$pid.dump"
+fi
+rm -f "/tmp/perf-$pid.map"
+
+# A signal that ends vmx leaves both files whole: the records still in
+# memory are written out (a compute loop never idles, where they would be).
+"$vmx" -kernel "$g/bench_loop.elf" -append iters=2000000000 -perf-map -jitdump </dev/null >/dev/null 2>&1 &
+pid=$!
+sleep 2
+kill -TERM $pid
+wait $pid
+st=$?
+if [ -f "/tmp/perf-$pid.map" ] && [ -f "/tmp/jit-$pid.dump" ]; then
+	mv "/tmp/perf-$pid.map" "$tmp/sig.map"
+	mv "/tmp/jit-$pid.dump" "$tmp/sig.dump"
+	lines=$(wc -l <"$tmp/sig.map")
+	badl=$(grep -cv '^[0-9a-f]* [0-9a-f]* guest_[0-9a-f]\{8\}_cpl[0-3]_g[1-9][0-9]*\(\[.*\]\)\{0,1\}$' "$tmp/sig.map")
+	recs=$(jit_walk "$tmp/sig.dump" | grep -vc '^header\|^trailing')
+	if [ $st -eq 143 ] && [ "$lines" -ge 10 ] && [ "$badl" -eq 0 ] && [ "$recs" -eq "$lines" ] &&
+	   ! jit_walk "$tmp/sig.dump" | grep -q '^trailing'; then
+		ok perf-files-whole-after-sigterm
+	else
+		bad perf-files-whole-after-sigterm "status $st, $lines lines ($badl malformed), $recs records"
+	fi
+else
+	bad perf-files-whole-after-sigterm "status $st, no /tmp/perf-$pid.map or /tmp/jit-$pid.dump"
+fi
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

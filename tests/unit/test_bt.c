@@ -753,11 +753,12 @@ static void test_translate_ident_block(void **state)
 	check_trace_consistent();
 }
 
-static struct { unsigned calls; uint32_t eip, tc, ninsn, tc_len; void *ctx; } hook;
-static void on_translate(void *ctx, uint32_t eip, uint32_t tc, unsigned ninsn, unsigned tc_len)
+static struct { unsigned calls; uint32_t eip, tc, ninsn, tc_len, cpl, cs_base; void *ctx; } hook;
+static void on_translate(void *ctx, const struct bt_fragment *f)
 {
 	hook.calls++;
-	hook.ctx = ctx; hook.eip = eip; hook.tc = tc; hook.ninsn = ninsn; hook.tc_len = tc_len;
+	hook.ctx = ctx; hook.eip = f->eip; hook.tc = f->tc; hook.ninsn = f->ninsn; hook.tc_len = f->tc_len;
+	hook.cpl = f->cpl; hook.cs_base = f->cs_base;
 }
 
 /* The tracing hook sees each translation once, with its final numbers. */
@@ -778,6 +779,8 @@ static void test_on_translate_hook(void **state)
 	assert_int_equal(hook.tc, tc);
 	assert_int_equal(hook.ninsn, 3);
 	assert_int_equal(hook.tc_len, ccf_at(tc)->tc_len);
+	assert_int_equal(hook.cpl, ccf_at(tc)->cpl);
+	assert_int_equal(hook.cs_base, ccf_at(tc)->cs_base);
 	bt_get(0x1000);                                         /* a hit translates nothing */
 	assert_int_equal(hook.calls, 1);
 	assert_int_equal(bt_get(RAM_SIZE), 0);                  /* nor does a failed fetch */

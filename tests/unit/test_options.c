@@ -48,6 +48,8 @@ static void test_defaults(void **state)
 	assert_int_equal(o.trace_mask, 0);
 	assert_int_equal(o.tc_kb, 0);
 	assert_true(o.sandbox);
+	assert_false(o.perf_map);
+	assert_false(o.jitdump);
 	assert_false(o.help);
 	assert_string_equal(err, "");
 }
@@ -62,6 +64,20 @@ static void test_sandbox(void **state)
 	assert_true(o.sandbox);
 	expect_error(PARSE(&o, "-kernel", "k", "-sandbox", "no"), "-sandbox: 'no' is neither on nor off");
 	expect_error(PARSE(&o, "-kernel", "k", "-sandbox"), "missing argument");
+}
+
+/* -perf-map and -jitdump are flags: the word after them is the next option. */
+static void test_perf_flags(void **state)
+{
+	struct vmx_options o;
+	(void)state;
+	assert_int_equal(PARSE(&o, "-perf-map", "-kernel", "k.elf", "--jitdump"), 0);
+	assert_true(o.perf_map);
+	assert_true(o.jitdump);
+	assert_string_equal(o.kernel, "k.elf");
+	assert_int_equal(PARSE(&o, "-kernel", "k.elf", "-jitdump"), 0);
+	assert_false(o.perf_map);
+	assert_true(o.jitdump);
 }
 
 static void test_every_option(void **state)
@@ -317,6 +333,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_every_option),
+		cmocka_unit_test(test_perf_flags),
 		cmocka_unit_test(test_double_dash),
 		cmocka_unit_test(test_later_option_wins),
 		cmocka_unit_test(test_help),

@@ -318,6 +318,30 @@ static void test_abort_keeps_old(void **state)
 	assert_int_equal(entries(), 1);
 }
 
+/* A log (the perf map) is made anew: an old file of ours goes, a planted
+ * symlink or FIFO is refused and its target left alone. */
+static void test_log_created_never_followed(void **state)
+{
+	struct outfile of;
+	(void)state;
+	spit(at("perf-1.map"), "stale\n");
+	assert_int_equal(outfile_open_log(&of, "-perf-map", at("perf-1.map"), err, sizeof err), 0);
+	assert_int_equal(outfile_put(&of, "a 1 x\n", 6, err, sizeof err), 0);
+	assert_int_equal(outfile_put(&of, "b 2 y\n", 6, err, sizeof err), 0);
+	assert_int_equal(outfile_close_log(&of, err, sizeof err), 0);
+	assert_string_equal(slurp(at("perf-1.map")), "a 1 x\nb 2 y\n");
+
+	spit(at("victim"), "keep\n");
+	assert_int_equal(symlink(at("victim"), at("perf-2.map")), 0);
+	assert_int_equal(outfile_open_log(&of, "-perf-map", at("perf-2.map"), err, sizeof err), -1);
+	assert_non_null(strstr(err, "not a regular file"));
+	assert_string_equal(slurp(at("victim")), "keep\n");
+	assert_int_equal(mkfifo(at("perf-3.map"), 0600), 0);
+	assert_int_equal(outfile_open_log(&of, "-perf-map", at("perf-3.map"), err, sizeof err), -1);
+	assert_int_equal(outfile_open_log(&of, "-perf-map", at("nodir/perf-4.map"), err, sizeof err), -1);
+	assert_non_null(strstr(err, "No such file"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -333,6 +357,7 @@ int main(void)
 		cmocka_unit_test_setup(test_block_device_refused, fresh),
 		cmocka_unit_test_setup(test_no_permission, fresh),
 		cmocka_unit_test_setup(test_abort_keeps_old, fresh),
+		cmocka_unit_test_setup(test_log_created_never_followed, fresh),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -505,8 +505,8 @@ int ata_attach(struct ata *a, struct io_bus *bus)
 		struct ata_channel *c = &a->ch[i];
 		if (!c->drive[0].present && !c->drive[1].present)
 			continue;
-		if (io_register(bus, c->cmd_base, 8, ata_read, ata_write, a, &a->io) ||
-		    io_register(bus, c->ctl_base, 1, ata_read, ata_write, a, &a->io))
+		if (io_register(bus, "ata", c->cmd_base, 8, ata_read, ata_write, a, &a->io) ||
+		    io_register(bus, "ata", c->ctl_base, 1, ata_read, ata_write, a, &a->io))
 			return -1;
 	}
 	return 0;

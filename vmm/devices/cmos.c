@@ -271,7 +271,7 @@ void cmos_init(struct cmos *c, uint64_t unix_seconds, uint64_t now_ns, uint32_t 
 
 int cmos_attach(struct cmos *c, struct io_bus *bus)
 {
-	return io_register(bus, 0x70, 2, cmos_io_read, cmos_io_write, c, &c->io);
+	return io_register(bus, "cmos", 0x70, 2, cmos_io_read, cmos_io_write, c, &c->io);
 }
 
 void cmos_advance(struct cmos *c, uint64_t now_ns)

@@ -32,5 +32,5 @@ void debug_exit_init(struct debug_exit *d, uint16_t base)
 
 int debug_exit_attach(struct debug_exit *d, struct io_bus *bus)
 {
-	return io_register(bus, d->base, 4, debug_exit_read, debug_exit_write, d, &d->io);
+	return io_register(bus, "debug_exit", d->base, 4, debug_exit_read, debug_exit_write, d, &d->io);
 }

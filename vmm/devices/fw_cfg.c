@@ -85,5 +85,5 @@ void fw_cfg_init(struct fw_cfg *f, uint64_t ram_size, uint16_t cpus)
 
 int fw_cfg_attach(struct fw_cfg *f, struct io_bus *bus)
 {
-	return io_register(bus, 0x510, 2, fw_cfg_read, fw_cfg_write, f, (stat_counter *)0);
+	return io_register(bus, "fw_cfg", 0x510, 2, fw_cfg_read, fw_cfg_write, f, (stat_counter *)0);
 }

@@ -307,7 +307,7 @@ void i8042_init(struct i8042 *k, struct pic *pic, void (*off)(const char *why))
 
 int i8042_attach(struct i8042 *k, struct io_bus *bus)
 {
-	if (io_register(bus, 0x60, 1, i8042_read, i8042_write, k, &k->io))
+	if (io_register(bus, "i8042", 0x60, 1, i8042_read, i8042_write, k, &k->io))
 		return -1;
-	return io_register(bus, 0x64, 1, i8042_read, i8042_write, k, &k->io);
+	return io_register(bus, "i8042", 0x64, 1, i8042_read, i8042_write, k, &k->io);
 }

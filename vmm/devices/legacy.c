@@ -39,8 +39,8 @@ int legacy_attach(struct io_bus *bus, void (*off)(const char *why))
 {
 	machine_off = off;
 	stats_register(&legacy_io);
-	if (io_register(bus, 0xcf9, 1, legacy_read, legacy_write, 0, &legacy_io) ||
-	    io_register(bus, 0x604, 2, legacy_read, legacy_write, 0, &legacy_io))
+	if (io_register(bus, "legacy", 0xcf9, 1, legacy_read, legacy_write, 0, &legacy_io) ||
+	    io_register(bus, "legacy", 0x604, 2, legacy_read, legacy_write, 0, &legacy_io))
 		return -1;
-	return io_register(bus, 0x92, 1, legacy_read, legacy_write, 0, &legacy_io);
+	return io_register(bus, "legacy", 0x92, 1, legacy_read, legacy_write, 0, &legacy_io);
 }

@@ -136,18 +136,22 @@ uint8_t pic_ack(struct pic *p)
 	uint8_t vec;
 
 	stat_inc(&p->acks);
+	p->acked_irq = 7;
 	if (n < 0)
 		return (uint8_t)(m->vector_base + 7);
 	chip_ack(m, (unsigned)n);
+	p->acked_irq = (uint8_t)n;
 	if (n != CASCADE_IRQ || m->single)
 		return (uint8_t)(m->vector_base + n);
 
 	int sn = deliverable(s, false);
 	if (sn < 0) {
 		vec = (uint8_t)(s->vector_base + 7);
+		p->acked_irq = 15;
 	} else {
 		chip_ack(s, (unsigned)sn);
 		vec = (uint8_t)(s->vector_base + sn);
+		p->acked_irq = (uint8_t)(8 + sn);
 	}
 	/* The slave drops INT during INTA; if it still has something to
 	 * deliver afterwards that is a fresh edge on the master's IR2. */
@@ -324,9 +328,9 @@ static void pic_io_write(void *opaque, uint16_t port, unsigned size, uint32_t va
 
 int pic_attach(struct pic *p, struct io_bus *bus)
 {
-	if (io_register(bus, 0x20, 2, pic_io_read, pic_io_write, p, &p->io) ||
-	    io_register(bus, 0xa0, 2, pic_io_read, pic_io_write, p, &p->io) ||
-	    io_register(bus, 0x4d0, 2, pic_io_read, pic_io_write, p, &p->io))
+	if (io_register(bus, "pic", 0x20, 2, pic_io_read, pic_io_write, p, &p->io) ||
+	    io_register(bus, "pic", 0xa0, 2, pic_io_read, pic_io_write, p, &p->io) ||
+	    io_register(bus, "pic", 0x4d0, 2, pic_io_read, pic_io_write, p, &p->io))
 		return -1;
 	return 0;
 }

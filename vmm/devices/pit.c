@@ -367,8 +367,8 @@ void pit_init(struct pit *t, struct pic *pic, uint64_t now_ns)
 
 int pit_attach(struct pit *t, struct io_bus *bus)
 {
-	if (io_register(bus, 0x40, 4, pit_io_read, pit_io_write, t, &t->io) ||
-	    io_register(bus, 0x61, 1, pit_io_read, pit_io_write, t, &t->io))
+	if (io_register(bus, "pit", 0x40, 4, pit_io_read, pit_io_write, t, &t->io) ||
+	    io_register(bus, "pit", 0x61, 1, pit_io_read, pit_io_write, t, &t->io))
 		return -1;
 	return 0;
 }

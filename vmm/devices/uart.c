@@ -272,7 +272,7 @@ void uart_init(struct uart *u, uint16_t base, unsigned irq, struct pic *pic,
 
 int uart_attach(struct uart *u, struct io_bus *bus)
 {
-	return io_register(bus, u->base, 8, uart_io_read, uart_io_write, u, &u->io);
+	return io_register(bus, "uart", u->base, 8, uart_io_read, uart_io_write, u, &u->io);
 }
 
 bool uart_receive(struct uart *u, uint8_t byte)

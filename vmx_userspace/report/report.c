@@ -72,8 +72,13 @@ static size_t tc_lines(const struct pf_frag *f, uint32_t from, uint32_t to, stru
 		if (at >= 7 && f->tcb[at - 7] == 0x9a && at + CO_REC_SIZE <= to && n > 0 &&
 		    v[n - 1].addr == f->tc + at - 7) {
 			const uint8_t *r = &f->tcb[at];
-			snprintf(v[n].text, sizeof v[n].text, "(callout record: kind %u aux 0x%04x arg 0x%08x)",
-				 r[0] | r[1] << 8, r[2] | r[3] << 8, (unsigned)(r[4] | r[5] << 8 | r[6] << 16 | (uint32_t)r[7] << 24));
+			unsigned kind = r[0] | r[1] << 8;
+			const char *name = co_kind_name(kind);   /* the monitor's own rows */
+			char num[16];
+			snprintf(num, sizeof num, "kind %u", kind);
+			snprintf(v[n].text, sizeof v[n].text, "(callout record: %s aux 0x%04x arg 0x%08x)",
+				 name ? name : num, r[2] | r[3] << 8,
+				 (unsigned)(r[4] | r[5] << 8 | r[6] << 16 | (uint32_t)r[7] << 24));
 			at += CO_REC_SIZE;
 			continue;
 		}

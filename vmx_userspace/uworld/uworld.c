@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include "uworld.h"
 #include "vmx.h"
+#include "perfmap.h"
 #include <asm/ldt.h>
 #include <errno.h>
 #include <poll.h>
@@ -202,6 +203,7 @@ static void wait_for(uint64_t deadline)
 	/* The time asleep is the guest's, also up to a timer signal that
 	 * reads the clock in the middle of it. */
 	gclock.waited = true;
+	perfmap_flush();
 	ppoll(&p, p.fd >= 0 ? 1 : 0, &ts, NULL);
 	gclock.waited = true;
 }
@@ -238,12 +240,14 @@ static void g_arm_timer(uint64_t d) { HOSTCALL(arm_timer(d)); }
 static int g_disk_read(unsigned d, uint64_t lba, void *b, uint32_t n) { int r; HOSTCALL(r = disk_read(d, lba, b, n)); return r; }
 static int g_disk_write(unsigned d, uint64_t lba, const void *b, uint32_t n) { int r; HOSTCALL(r = disk_write(d, lba, b, n)); return r; }
 static int g_disk_flush(unsigned d) { int r; HOSTCALL(r = disk_flush(d)); return r; }
+static void g_fragment_created(const struct world_fragment *f) { HOSTCALL(perfmap_fragment(f)); }
 
 const struct world_ops uworld_ops = {
 	.set_ldt = g_set_ldt, .protect = g_protect, .map = g_map, .unmap = g_unmap, .now_ns = now_ns, .arm_timer = g_arm_timer,
 	.console_write = g_console_write, .console_read = g_console_read, .wait = g_wait,
 	.log = g_log, .wall_seconds = wall_seconds,
 	.disk_read = g_disk_read, .disk_write = g_disk_write, .disk_flush = g_disk_flush,
+	.fragment_created = g_fragment_created,
 };
 
 /* ---- signals ---- */
@@ -409,6 +413,7 @@ static void on_exit_signal(int sig)
 		wrfsbase(uw.host_fsbase);
 	console_restore_signal();
 	stats_report_abandon_signal();
+	perfmap_flush_signal();
 	struct sigaction dfl;
 	memset(&dfl, 0, sizeof(dfl));
 	dfl.sa_handler = SIG_DFL;
