@@ -50,6 +50,59 @@ static void pit_timer_fire(void *opaque, uint64_t now)
 	vclock_timer_mod(&vm.pit_timer, pit_next_deadline(&vm.pit));
 }
 
+/* The local APIC's timer on the same clock, and its way back to the CPU:
+ * a new deadline re-arms the host timer, a new interrupt sets `pending`. */
+static void lapic_timer_fire(void *opaque, uint64_t now)
+{
+	(void)opaque;
+	lapic_advance(&vm.lapic, now);
+	vclock_timer_mod(&vm.lapic_timer, lapic_next_deadline(&vm.lapic));
+}
+
+static uint64_t lapic_now(void *opaque)
+{
+	(void)opaque;
+	return vclock_now(&vm.clock);
+}
+
+static void lapic_changed(void *opaque)
+{
+	(void)opaque;
+	if (!vm.ma)
+		return;
+	/* EOIs and TPR writes are frequent; the host timer is a host call. */
+	if (vm.lapic_timer.deadline != lapic_next_deadline(&vm.lapic))
+		vmm_timer_changed();
+	vmm_update_pending();
+}
+
+bool board_has_lapic(void)
+{
+	return vm.cfg.machine == VMM_MACHINE_PC;
+}
+
+bool board_intr_pending(void)
+{
+	if (!board_has_lapic())
+		return pic_intr_pending(&vm.pic);
+	return vm.lapic.nmi_pending || lapic_intr_pending(&vm.lapic) ||
+	       (lapic_extint_open(&vm.lapic) && pic_intr_pending(&vm.pic));
+}
+
+/* The APIC's own interrupts first, then the PIC's through LINT0, as QEMU
+ * orders them. An NMI is taken here like an interrupt, so only with IF set
+ * (nothing on this board drives LINT1; a self-NMI is the only source). */
+uint8_t board_intr_ack(void)
+{
+	if (!board_has_lapic())
+		return pic_ack(&vm.pic);
+	if (lapic_take_nmi(&vm.lapic))
+		return 2;
+	if (lapic_intr_pending(&vm.lapic) || !lapic_extint_open(&vm.lapic))
+		return lapic_ack(&vm.lapic);
+	return pic_ack(&vm.pic);
+}
+
 int board_pc_init(const struct vmm_config *cfg)
 {
 	static const struct ata_backing disks = { disk_read, disk_write, disk_flush, (void *)0 };
@@ -74,6 +127,13 @@ int board_pc_init(const struct vmm_config *cfg)
 		return -1;
 	if (cfg->testdev && testdev_attach() != 0)
 		return -1;
+	if (board_has_lapic()) {
+		static const struct lapic_env env = { lapic_now, lapic_changed, (void (*)(void *, uint8_t))0, (void *)0 };
+		lapic_init(&vm.lapic, &env);
+		if (vclock_timer_init(&vm.clock, &vm.lapic_timer, lapic_timer_fire, (void *)0) ||
+		    lapic_attach(&vm.lapic))
+			return -1;
+	}
 	return 0;
 }
 
@@ -102,8 +162,21 @@ static const struct { uint16_t port; uint16_t val; } firmware[] = {
 	{ 0x3fc, 0x08 },
 };
 
+/* SeaBIOS leaves the BSP's APIC software-enabled (spurious vector 0xFF)
+ * with LINT0 in virtual-wire mode (level ExtINT), so the PIC reaches the
+ * CPU, and LINT1 a level NMI (measured under QEMU). */
+static void lapic_firmware(void)
+{
+	lapic_reset(&vm.lapic);
+	lapic_write(&vm.lapic, LAPIC_SVR, LAPIC_SVR_ENABLE | 0xff);
+	lapic_write(&vm.lapic, LAPIC_LVT_LINT0, (1u << 15) | LAPIC_DM_EXTINT << 8);
+	lapic_write(&vm.lapic, LAPIC_LVT_LINT1, (1u << 15) | LAPIC_DM_NMI << 8);
+}
+
 void board_pc_reset(const struct vmm_boot *b)
 {
+	if (board_has_lapic())
+		lapic_firmware();
 	i8042_reset(&vm.kbc);
 	fw_cfg_reset(&vm.fwcfg);
 	ata_reset(&vm.ata);

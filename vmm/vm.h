@@ -19,6 +19,7 @@
 #include "devices/i8042.h"
 #include "devices/fw_cfg.h"
 #include "devices/ata.h"
+#include "devices/lapic.h"
 
 
 struct segcache {
@@ -76,6 +77,8 @@ struct vm {
 	struct i8042 kbc;
 	struct fw_cfg fwcfg;
 	struct ata ata;
+	struct lapic lapic;         /* -machine pc only */
+	struct vclock_timer lapic_timer;
 	uint16_t port80;
 };
 extern struct vm vm;
@@ -104,6 +107,12 @@ void vmm_poll_devices(void);
  * firmware leaves them (and the BIOS data area) in. */
 int board_pc_init(const struct vmm_config *cfg);
 void board_pc_reset(const struct vmm_boot *b);
+/* The CPU's INTR (and NMI) as the machine wires it: the PIC alone on
+ * isapc; on pc the local APIC, and the PIC through LINT0 when it lets
+ * ExtINT through. The acknowledge returns the vector to take. */
+bool board_intr_pending(void);
+uint8_t board_intr_ack(void);
+bool board_has_lapic(void);
 void vmm_update_pending(void);
 /* The guest programmed a timer device: its deadline moves, and so may the
  * host timer. */
