@@ -1,4 +1,5 @@
-/* The PC board: which devices the machine has and at which ports, and the
+/* The PC board: which devices the machine has and at which ports (on
+ * -machine pc also the local APIC, the IOAPIC and the MP table), and the
  * state QEMU's firmware (SeaBIOS) leaves the devices and the BIOS data area
  * in when it hands over to a -kernel guest. monitor.c calls it at init and
  * at reset; the devices themselves know nothing of the board. */
@@ -76,6 +77,34 @@ static void lapic_changed(void *opaque)
 	vmm_update_pending();
 }
 
+/* The IOAPIC's messages go to the one local APIC when they name it. INIT,
+ * SMI and ExtINT through the IOAPIC are not wired. */
+static void ioapic_deliver(void *opaque, const struct ioapic_msg *m)
+{
+	(void)opaque;
+	if (!lapic_match_dest(&vm.lapic, m->dest, m->logical))
+		return;
+	if (m->delivery_mode == LAPIC_DM_FIXED || m->delivery_mode == 1)
+		lapic_accept(&vm.lapic, m->vector, m->level);
+	else if (m->delivery_mode == LAPIC_DM_NMI) {
+		vm.lapic.nmi_pending = true;
+		vmm_update_pending();
+	}
+}
+
+static void lapic_eoi_level(void *opaque, uint8_t vector)
+{
+	(void)opaque;
+	ioapic_eoi(&vm.ioapic, vector);
+}
+
+/* The ISA lines reach the IOAPIC too: IRQ0 on pin 2, as QEMU wires it. */
+static void isa_line(void *opaque, unsigned irq, bool level)
+{
+	(void)opaque;
+	ioapic_set_irq(&vm.ioapic, irq == 0 ? 2 : irq, level);
+}
+
 bool board_has_lapic(void)
 {
 	return vm.cfg.machine == VMM_MACHINE_PC;
@@ -128,10 +157,12 @@ int board_pc_init(const struct vmm_config *cfg)
 	if (cfg->testdev && testdev_attach() != 0)
 		return -1;
 	if (board_has_lapic()) {
-		static const struct lapic_env env = { lapic_now, lapic_changed, (void (*)(void *, uint8_t))0, (void *)0 };
+		static const struct lapic_env env = { lapic_now, lapic_changed, lapic_eoi_level, (void *)0 };
 		lapic_init(&vm.lapic, &env);
+		ioapic_init(&vm.ioapic, ioapic_deliver, (void *)0);
+		vm.pic.listener = isa_line;
 		if (vclock_timer_init(&vm.clock, &vm.lapic_timer, lapic_timer_fire, (void *)0) ||
-		    lapic_attach(&vm.lapic))
+		    lapic_attach(&vm.lapic) || ioapic_attach(&vm.ioapic))
 			return -1;
 	}
 	return 0;
@@ -171,6 +202,13 @@ static void lapic_firmware(void)
 	lapic_write(&vm.lapic, LAPIC_SVR, LAPIC_SVR_ENABLE | 0xff);
 	lapic_write(&vm.lapic, LAPIC_LVT_LINT0, (1u << 15) | LAPIC_DM_EXTINT << 8);
 	lapic_write(&vm.lapic, LAPIC_LVT_LINT1, (1u << 15) | LAPIC_DM_NMI << 8);
+	/* The IOAPIC masked, with the ID the MP table gives it. */
+	ioapic_reset(&vm.ioapic);
+	ioapic_write(&vm.ioapic, 0x00, 0);
+	ioapic_write(&vm.ioapic, 0x10, mptable_ioapic_id() << 24);
+	uint32_t r[4];
+	guest_cpuid(1, 0, r);
+	mptable_write(vm.cfg.ram, vm.cfg.ram_size, r[3]);
 }
 
 void board_pc_reset(const struct vmm_boot *b)

@@ -20,6 +20,7 @@
 #include "devices/fw_cfg.h"
 #include "devices/ata.h"
 #include "devices/lapic.h"
+#include "devices/ioapic.h"
 
 
 struct segcache {
@@ -79,6 +80,7 @@ struct vm {
 	struct ata ata;
 	struct lapic lapic;         /* -machine pc only */
 	struct vclock_timer lapic_timer;
+	struct ioapic ioapic;       /* -machine pc only */
 	uint16_t port80;
 };
 extern struct vm vm;
@@ -113,6 +115,11 @@ void board_pc_reset(const struct vmm_boot *b);
 bool board_intr_pending(void);
 uint8_t board_intr_ack(void);
 bool board_has_lapic(void);
+/* mptable.c: the MP floating pointer and configuration table in the BIOS
+ * area of `ram` (one CPU whose CPUID leaf 1 EDX is `cpuid_edx`, the ISA
+ * bus, the IOAPIC with that ID). */
+void mptable_write(uint8_t *ram, uint32_t ram_size, uint32_t cpuid_edx);
+uint32_t mptable_ioapic_id(void);
 void vmm_update_pending(void);
 /* The guest programmed a timer device: its deadline moves, and so may the
  * host timer. */

@@ -2,7 +2,8 @@
  * a guest would: the i8042 keyboard controller with its keyboard and mouse
  * (Linux's probe sequence, interrupts through the PIC, the reset line) and
  * QEMU's fw_cfg, the ATA disks and the local APIC (registers, its timer
- * against a clock the test sets, priorities and EOI, IPIs, the base MSR). */
+ * against a clock the test sets, priorities and EOI, IPIs, the base MSR)
+ * and the IOAPIC (redirection table, edge and level pins, remote IRR). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,6 +17,7 @@
 #include "devices/fw_cfg.h"
 #include "devices/ata.h"
 #include "devices/lapic.h"
+#include "devices/ioapic.h"
 #include "tunables.h"
 #include "mmio.h"
 
@@ -899,7 +901,123 @@ static void test_lapic_base_msr(void **state)
 	assert_true(lapic_set_base(&a.l, 0xfee00000u));          /* leave the bus empty */
 }
 
+/* ------------------------------------------------------------------ IOAPIC */
+
+static struct {
+	struct ioapic io;
+	struct ioapic_msg last;
+	unsigned sent;
+} o;
+
+static void o_deliver(void *opaque, const struct ioapic_msg *m)
+{
+	(void)opaque;
+	o.last = *m;
+	o.sent++;
+}
+
+static int ioapic_setup(void **state)
+{
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	stats_reset_registry();
+	ioapic_init(&o.io, o_deliver, &o);
+	return 0;
+}
+
+static uint32_t io_rd(uint32_t reg) { ioapic_write(&o.io, 0, reg); return ioapic_read(&o.io, 0x10); }
+static void io_wr(uint32_t reg, uint32_t v) { ioapic_write(&o.io, 0, reg); ioapic_write(&o.io, 0x10, v); }
+
+static void test_ioapic_registers(void **state)
+{
+	(void)state;
+	assert_int_equal(io_rd(1), 0x00170020u);
+	assert_int_equal(io_rd(0), 0);
+	io_wr(0, 0x0f000000u | 0xffffff);
+	assert_int_equal(io_rd(0), 0x0f000000u);
+	io_wr(1, 0);
+	assert_int_equal(io_rd(1), 0x00170020u);
+	for (unsigned pin = 0; pin < IOAPIC_PINS; pin++) {
+		assert_int_equal(io_rd(0x10 + 2 * pin), IOAPIC_RTE_MASKED);
+		assert_int_equal(io_rd(0x11 + 2 * pin), 0);
+	}
+	/* Delivery status and remote IRR are read-only. */
+	io_wr(0x10 + 2 * 5, 0xffffffffu);
+	assert_int_equal(io_rd(0x10 + 2 * 5), 0x1afffu);
+	io_wr(0x11 + 2 * 5, 0xffffffffu);
+	assert_int_equal(io_rd(0x11 + 2 * 5), 0xff000000u);
+	assert_int_equal(ioapic_read(&o.io, 0), 0x11 + 2 * 5);
+	assert_int_equal(io_rd(0x10 + 2 * IOAPIC_PINS), 0);    /* past the table */
+	assert_int_equal(o.sent, 0);
+}
+
+static void test_ioapic_edge_and_mask(void **state)
+{
+	(void)state;
+	io_wr(0x11 + 2 * 2, 0x01000000u);
+	io_wr(0x10 + 2 * 2, IOAPIC_RTE_LOGICAL | 0x30);
+	ioapic_set_irq(&o.io, 2, true);
+	assert_int_equal(o.sent, 1);
+	assert_int_equal(o.last.vector, 0x30);
+	assert_int_equal(o.last.dest, 1);
+	assert_true(o.last.logical);
+	assert_false(o.last.level);
+	ioapic_set_irq(&o.io, 2, true);                  /* no new edge */
+	assert_int_equal(o.sent, 1);
+	ioapic_set_irq(&o.io, 2, false);
+	ioapic_set_irq(&o.io, 2, true);
+	assert_int_equal(o.sent, 2);
+	assert_int_equal(io_rd(0x10 + 2 * 2) & IOAPIC_RTE_REMOTE_IRR, 0);
+	/* Masked, an edge is lost. */
+	io_wr(0x10 + 2 * 2, IOAPIC_RTE_MASKED | 0x30);
+	ioapic_set_irq(&o.io, 2, false);
+	ioapic_set_irq(&o.io, 2, true);
+	assert_int_equal(o.sent, 2);
+	io_wr(0x10 + 2 * 2, 0x30);
+	assert_int_equal(o.sent, 2);
+	ioapic_set_irq(&o.io, 33, true);                 /* no such pin */
+	assert_int_equal(o.sent, 2);
+	assert_int_equal(o.io.irqs.value, 2);
+}
+
+static void test_ioapic_level_and_remote_irr(void **state)
+{
+	(void)state;
+	io_wr(0x10 + 2 * 9, IOAPIC_RTE_LEVEL | IOAPIC_RTE_MASKED | 0x49);
+	ioapic_set_irq(&o.io, 9, true);
+	assert_int_equal(o.sent, 0);
+	io_wr(0x10 + 2 * 9, IOAPIC_RTE_LEVEL | 0x49);  /* unmasked while high: sends */
+	assert_int_equal(o.sent, 1);
+	assert_true(o.last.level);
+	assert_int_equal(io_rd(0x10 + 2 * 9) & IOAPIC_RTE_REMOTE_IRR, IOAPIC_RTE_REMOTE_IRR);
+	ioapic_set_irq(&o.io, 9, false);
+	ioapic_set_irq(&o.io, 9, true);                  /* waits for the EOI */
+	assert_int_equal(o.sent, 1);
+	ioapic_eoi(&o.io, 0x48);                         /* another vector */
+	assert_int_equal(o.sent, 1);
+	ioapic_eoi(&o.io, 0x49);                         /* still high: again */
+	assert_int_equal(o.sent, 2);
+	ioapic_set_irq(&o.io, 9, false);
+	ioapic_eoi(&o.io, 0x49);
+	assert_int_equal(o.sent, 2);
+	assert_int_equal(io_rd(0x10 + 2 * 9) & IOAPIC_RTE_REMOTE_IRR, 0);
+	/* Through a local APIC: the vector in TMR, its EOI back here. */
+	memset(&a, 0, sizeof(a));
+	struct lapic_env env = { a_now, a_changed, a_eoi_level, &a };
+	lapic_init(&a.l, &env);
+	lapic_write(&a.l, LAPIC_SVR, 0x1ff);
+	lapic_accept(&a.l, o.last.vector, o.last.level);
+	assert_int_equal(lapic_ack(&a.l), 0x49);
+	lapic_write(&a.l, LAPIC_EOI, 0);
+	assert_int_equal(a.last_level_eoi, 0x49);
+	assert_true(lapic_match_dest(&a.l, 0xff, false));
+	assert_false(lapic_match_dest(&a.l, 1, true));
+	lapic_write(&a.l, LAPIC_LDR, 0x01000000);
+	assert_true(lapic_match_dest(&a.l, 1, true));
+}
+
 #define T(f) cmocka_unit_test_setup(f, setup)
+#define TI(f) cmocka_unit_test_setup(f, ioapic_setup)
 #define TL(f) cmocka_unit_test_setup(f, lapic_setup)
 
 int main(void)
@@ -928,6 +1046,9 @@ int main(void)
 		TL(test_lapic_priority_and_eoi),
 		TL(test_lapic_ipis_and_lints),
 		TL(test_lapic_base_msr),
+		TI(test_ioapic_registers),
+		TI(test_ioapic_edge_and_mask),
+		TI(test_ioapic_level_and_remote_irr),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

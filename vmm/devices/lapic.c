@@ -197,24 +197,25 @@ static void eoi(struct lapic *l)
 	changed(l);
 }
 
+bool lapic_match_dest(const struct lapic *l, uint8_t dest, bool logical)
+{
+	if (logical)            /* the flat model: one bit per CPU */
+		return (dest & l->ldr) != 0;
+	return dest == l->id || dest == 0xff;
+}
+
 /* ICR: fixed and NMI messages that include this CPU arrive here; INIT,
  * SIPI and everything for other CPUs have nobody to reach. */
 static void send_ipi(struct lapic *l)
 {
 	uint32_t lo = l->icr_lo;
 	unsigned dm = (lo >> 8) & 7, shorthand = (lo >> 18) & 3;
-	uint8_t dest = (uint8_t)(l->icr_hi >> 24);
 	bool self;
 	stat_inc(&l->ipis);
 	switch (shorthand) {
 	case 1: case 2: self = true; break;
 	case 3: self = false; break;
-	default:
-		if (lo & (1u << 11))    /* logical: flat model, one bit per CPU */
-			self = (dest & l->ldr) != 0;
-		else
-			self = dest == l->id || dest == 0xff;
-		break;
+	default: self = lapic_match_dest(l, (uint8_t)(l->icr_hi >> 24), lo & (1u << 11)); break;
 	}
 	if (dm == LAPIC_DM_FIXED && (uint8_t)lo < 16) {
 		error(l, LAPIC_ESR_SEND_ILLEGAL);

@@ -91,6 +91,9 @@ uint64_t lapic_next_deadline(const struct lapic *l);
 
 /* An interrupt message for `vector` (edge, or level: kept in TMR). */
 void lapic_accept(struct lapic *l, uint8_t vector, bool level);
+/* A message's destination names this APIC (physical ID or broadcast, or
+ * logical in the flat model). */
+bool lapic_match_dest(const struct lapic *l, uint8_t dest, bool logical);
 /* LINT1's edge (LINT0 is the PIC's INTR, see lapic_extint_open). */
 void lapic_lint1(struct lapic *l);
 /* The PIC's INTR reaches the CPU: the APIC is globally disabled, or LINT0
