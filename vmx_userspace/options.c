@@ -234,6 +234,7 @@ int vmx_parse_options(int argc, char **argv, struct vmx_options *o, char *err, s
 	o->append = "";
 	o->mode = VMX_MODE_BT;
 	o->console_eof = -1;
+	o->machine = VMM_MACHINE_ISAPC;
 	if (err && errlen)
 		err[0] = '\0';
 
