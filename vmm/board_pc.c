@@ -53,10 +53,14 @@ static void pit_timer_fire(void *opaque, uint64_t now)
 
 /* The local APIC's timer on the same clock, and its way back to the CPU:
  * a new deadline re-arms the host timer, a new interrupt sets `pending`. */
+static bool lapic_firing;   /* the clock re-arms the host timer after its run */
+
 static void lapic_timer_fire(void *opaque, uint64_t now)
 {
 	(void)opaque;
+	lapic_firing = true;
 	lapic_advance(&vm.lapic, now);
+	lapic_firing = false;
 	vclock_timer_mod(&vm.lapic_timer, lapic_next_deadline(&vm.lapic));
 }
 
@@ -72,7 +76,7 @@ static void lapic_changed(void *opaque)
 	if (!vm.ma)
 		return;
 	/* EOIs and TPR writes are frequent; the host timer is a host call. */
-	if (vm.lapic_timer.deadline != lapic_next_deadline(&vm.lapic))
+	if (!lapic_firing && vm.lapic_timer.deadline != lapic_next_deadline(&vm.lapic))
 		vmm_timer_changed();
 	vmm_update_pending();
 }

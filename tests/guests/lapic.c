@@ -2,7 +2,8 @@
  * the firmware leaves it (CPUID, IA32_APIC_BASE, ID, version, LVTs), then
  * enabled: register read-back, the LVT timer one-shot and periodic with
  * its interrupts counted, self-IPIs taken by priority, TPR holding them
- * back, nesting by class and EOI. Prints only what does not depend on
+ * back, nesting by class and EOI, and the APIC disabled through its MSR
+ * (CPUID follows). Prints only what does not depend on
  * timing, so the output is the same under vmx and QEMU. */
 #include <stdint.h>
 #include "boot.h"
@@ -270,6 +271,17 @@ static void disable(void)
 	kprintf("software-disabled: svr %x, timer interrupts nothing\n", REG(SVR));
 }
 
+/* Globally disabled through IA32_APIC_BASE: CPUID's APIC bit goes with it
+ * (the BSP bit stays). Last: QEMU cannot enable it again. */
+static void global_disable(void)
+{
+	__asm__ volatile("wrmsr" :: "c"(0x1b), "a"(0xFEE00000u), "d"(0));
+	uint32_t a, b, c, d;
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
+	kprintf("globally disabled: IA32_APIC_BASE %llx, cpuid 1 edx.apic %u\n",
+		(unsigned long long)rdmsr(0x1b), (d >> 9) & 1);
+}
+
 void guest_main(void)
 {
 	idt_init();
@@ -288,4 +300,5 @@ void guest_main(void)
 	periodic();
 	ipis();
 	disable();
+	global_disable();
 }
