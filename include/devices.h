@@ -23,6 +23,10 @@ struct pic_chip {
 };
 struct pic {
 	struct pic_chip chip[2];
+	/* The ISA interrupt lines enter here; another controller on the same
+	 * lines (the IOAPIC of -machine pc) hears every change. */
+	void (*listener)(void *opaque, unsigned irq, bool level);
+	void *listener_opaque;
 	stat_counter io, irqs_raised, irqs_coalesced, acks;
 	uint8_t acked_irq;   /* the line pic_ack took last (a spurious ack: 7 or 15), for traces */
 };

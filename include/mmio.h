@@ -18,6 +18,8 @@ struct mmio_region {
 
 #define MMIO_MAX 16
 int mmio_register(const struct mmio_region *r);
+/* Takes the region starting at `base` off the bus (a device that moves). */
+void mmio_unregister(uint32_t base);
 const struct mmio_region *mmio_find(uint32_t pa);
 /* One access of 1..4 bytes at pa (split at region edges by the caller). */
 uint32_t mmio_read(const struct mmio_region *r, uint32_t pa, unsigned size);

@@ -51,5 +51,8 @@
  * calibrating it against any PIT channel measures 1000 MHz. Guest-visible:
  * changing it changes what guests calibrate. */
 #define TUNE_TSC_HZ              1000000000ull
+/* The local APIC timer's bus clock: ns per bus cycle before the divide
+ * configuration (1: 1 GHz, as QEMU's). Guest-visible like the TSC's rate. */
+#define TUNE_LAPIC_BUS_CYCLE_NS  1ull
 
 #endif

@@ -73,6 +73,9 @@ struct world_ops {
 	void (*fragment_created)(const struct world_fragment *f);
 };
 
+/* -machine: isapc has no APIC; pc adds the local APIC (DESIGN §6). */
+enum vmm_machine { VMM_MACHINE_ISAPC = 0, VMM_MACHINE_PC };
+
 struct vmm_config {
 	uint8_t *ram;              /* guest-physical memory, host view */
 	uint32_t ram_size;
@@ -84,6 +87,7 @@ struct vmm_config {
 	unsigned trace;            /* VMX_TRACE_* bits */
 	bool fragment_events;      /* tell the world of every fragment made (world_ops.fragment_created) */
 	bool testdev;              /* the pc-testdev memory window at 0xFF000000 */
+	enum vmm_machine machine;  /* -machine isapc|pc */
 	uint64_t disk_sectors[4];  /* ATA drive at -drive index i: its size; 0: none */
 	bool disk_readonly[4];
 	uint32_t gate_callout, gate_ibl, gate_ibl_miss; /* linear addresses in the monitor area */

@@ -20,6 +20,15 @@ int mmio_register(const struct mmio_region *r)
 	return 0;
 }
 
+void mmio_unregister(uint32_t base)
+{
+	for (unsigned i = 0; i < nregions; i++)
+		if (regions[i].base == base) {
+			regions[i] = regions[--nregions];
+			return;
+		}
+}
+
 const struct mmio_region *mmio_find(uint32_t pa)
 {
 	for (unsigned i = 0; i < nregions; i++)

@@ -1,4 +1,5 @@
-/* The PC board: which devices the machine has and at which ports, and the
+/* The PC board: which devices the machine has and at which ports (on
+ * -machine pc also the local APIC, the IOAPIC and the MP table), and the
  * state QEMU's firmware (SeaBIOS) leaves the devices and the BIOS data area
  * in when it hands over to a -kernel guest. monitor.c calls it at init and
  * at reset; the devices themselves know nothing of the board. */
@@ -50,6 +51,91 @@ static void pit_timer_fire(void *opaque, uint64_t now)
 	vclock_timer_mod(&vm.pit_timer, pit_next_deadline(&vm.pit));
 }
 
+/* The local APIC's timer on the same clock, and its way back to the CPU:
+ * a new deadline re-arms the host timer, a new interrupt sets `pending`. */
+static bool lapic_firing;   /* the clock re-arms the host timer after its run */
+
+static void lapic_timer_fire(void *opaque, uint64_t now)
+{
+	(void)opaque;
+	lapic_firing = true;
+	lapic_advance(&vm.lapic, now);
+	lapic_firing = false;
+	vclock_timer_mod(&vm.lapic_timer, lapic_next_deadline(&vm.lapic));
+}
+
+static uint64_t lapic_now(void *opaque)
+{
+	(void)opaque;
+	return vclock_now(&vm.clock);
+}
+
+static void lapic_changed(void *opaque)
+{
+	(void)opaque;
+	if (!vm.ma)
+		return;
+	/* EOIs and TPR writes are frequent; the host timer is a host call. */
+	if (!lapic_firing && vm.lapic_timer.deadline != lapic_next_deadline(&vm.lapic))
+		vmm_timer_changed();
+	vmm_update_pending();
+}
+
+/* The IOAPIC's messages go to the one local APIC when they name it. INIT,
+ * SMI and ExtINT through the IOAPIC are not wired. */
+static void ioapic_deliver(void *opaque, const struct ioapic_msg *m)
+{
+	(void)opaque;
+	if (!lapic_match_dest(&vm.lapic, m->dest, m->logical))
+		return;
+	if (m->delivery_mode == LAPIC_DM_FIXED || m->delivery_mode == 1)
+		lapic_accept(&vm.lapic, m->vector, m->level);
+	else if (m->delivery_mode == LAPIC_DM_NMI) {
+		vm.lapic.nmi_pending = true;
+		vmm_update_pending();
+	}
+}
+
+static void lapic_eoi_level(void *opaque, uint8_t vector)
+{
+	(void)opaque;
+	ioapic_eoi(&vm.ioapic, vector);
+}
+
+/* The ISA lines reach the IOAPIC too: IRQ0 on pin 2, as QEMU wires it. */
+static void isa_line(void *opaque, unsigned irq, bool level)
+{
+	(void)opaque;
+	ioapic_set_irq(&vm.ioapic, irq == 0 ? 2 : irq, level);
+}
+
+bool board_has_lapic(void)
+{
+	return vm.cfg.machine == VMM_MACHINE_PC;
+}
+
+bool board_intr_pending(void)
+{
+	if (!board_has_lapic())
+		return pic_intr_pending(&vm.pic);
+	return vm.lapic.nmi_pending || lapic_intr_pending(&vm.lapic) ||
+	       (lapic_extint_open(&vm.lapic) && pic_intr_pending(&vm.pic));
+}
+
+/* The APIC's own interrupts first, then the PIC's through LINT0, as QEMU
+ * orders them. An NMI is taken here like an interrupt, so only with IF set
+ * (nothing on this board drives LINT1; a self-NMI is the only source). */
+uint8_t board_intr_ack(void)
+{
+	if (!board_has_lapic())
+		return pic_ack(&vm.pic);
+	if (lapic_take_nmi(&vm.lapic))
+		return 2;
+	if (lapic_intr_pending(&vm.lapic) || !lapic_extint_open(&vm.lapic))
+		return lapic_ack(&vm.lapic);
+	return pic_ack(&vm.pic);
+}
+
 int board_pc_init(const struct vmm_config *cfg)
 {
 	static const struct ata_backing disks = { disk_read, disk_write, disk_flush, (void *)0 };
@@ -74,6 +160,15 @@ int board_pc_init(const struct vmm_config *cfg)
 		return -1;
 	if (cfg->testdev && testdev_attach() != 0)
 		return -1;
+	if (board_has_lapic()) {
+		static const struct lapic_env env = { lapic_now, lapic_changed, lapic_eoi_level, (void *)0 };
+		lapic_init(&vm.lapic, &env);
+		ioapic_init(&vm.ioapic, ioapic_deliver, (void *)0);
+		vm.pic.listener = isa_line;
+		if (vclock_timer_init(&vm.clock, &vm.lapic_timer, lapic_timer_fire, (void *)0) ||
+		    lapic_attach(&vm.lapic) || ioapic_attach(&vm.ioapic))
+			return -1;
+	}
 	return 0;
 }
 
@@ -102,8 +197,28 @@ static const struct { uint16_t port; uint16_t val; } firmware[] = {
 	{ 0x3fc, 0x08 },
 };
 
+/* SeaBIOS leaves the BSP's APIC software-enabled (spurious vector 0xFF)
+ * with LINT0 in virtual-wire mode (level ExtINT), so the PIC reaches the
+ * CPU, and LINT1 a level NMI (measured under QEMU). */
+static void lapic_firmware(void)
+{
+	lapic_reset(&vm.lapic);
+	lapic_write(&vm.lapic, LAPIC_SVR, LAPIC_SVR_ENABLE | 0xff);
+	lapic_write(&vm.lapic, LAPIC_LVT_LINT0, (1u << 15) | LAPIC_DM_EXTINT << 8);
+	lapic_write(&vm.lapic, LAPIC_LVT_LINT1, (1u << 15) | LAPIC_DM_NMI << 8);
+	/* The IOAPIC masked, with the ID the MP table gives it. */
+	ioapic_reset(&vm.ioapic);
+	ioapic_write(&vm.ioapic, 0x00, 0);
+	ioapic_write(&vm.ioapic, 0x10, mptable_ioapic_id() << 24);
+	uint32_t r[4];
+	guest_cpuid(1, 0, r);
+	mptable_write(vm.cfg.ram, vm.cfg.ram_size, r[3]);
+}
+
 void board_pc_reset(const struct vmm_boot *b)
 {
+	if (board_has_lapic())
+		lapic_firmware();
 	i8042_reset(&vm.kbc);
 	fw_cfg_reset(&vm.fwcfg);
 	ata_reset(&vm.ata);

@@ -1,17 +1,19 @@
 /* The virtual CPU's identity: the CPUID leaves of QEMU's qemu32 model
  * (GenuineIntel, family 6 model 6 stepping 3, "QEMU Virtual CPU version
- * 2.5+") less what the monitor does not implement: PAE, the local APIC and
- * SEP. The same on every host, so a reference run under
- * `qemu-system-i386 -cpu qemu32,-pae,-apic,-sep` sees the same CPUID
+ * 2.5+") less what the monitor does not implement: PAE and SEP, and the
+ * local APIC on -machine isapc. The same on every host, so a reference run
+ * under `qemu-system-i386 -cpu qemu32,-pae,-sep` (and `-apic` for isapc)
+ * sees the same CPUID
  * (DESIGN §6 lists the leaves; the cpuid_model guest compares them).
- * Environment: monitor, host stack; pure function of the leaf. */
+ * Environment: monitor, host stack; a function of the leaf and of the APIC's enable bit. */
 #include "vm.h"
 
 #define CPUID_MAX_BASIC 4u
 #define CPUID_MAX_EXT   0x80000004u
 
 /* Leaf 1 EDX: fpu de pse tsc msr mce cx8 pge cmov pat fxsr mmx sse sse2
- * (qemu32's PPRO_FEATURES less pae, apic and sep). */
+ * (qemu32's PPRO_FEATURES less pae, apic and sep; apic is added for
+ * -machine pc). */
 #define CPUID1_EDX (X86_CPUID1_FPU | X86_CPUID1_DE | X86_CPUID1_PSE | X86_CPUID1_TSC | \
 		    X86_CPUID1_MSR | X86_CPUID1_MCE | X86_CPUID1_CX8 | X86_CPUID1_PGE | \
 		    X86_CPUID1_CMOV | X86_CPUID1_PAT | X86_CPUID1_MMX | X86_CPUID1_FXSR | \
@@ -62,6 +64,9 @@ void guest_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 		r[1] = 8u << 8;              /* clflush line: 8 quadwords; APIC id 0 */
 		r[2] = CPUID1_ECX;
 		r[3] = CPUID1_EDX;
+		/* The bit follows IA32_APIC_BASE's enable bit, as on hardware. */
+		if (board_has_lapic() && lapic_enabled(&vm.lapic))
+			r[3] |= X86_CPUID1_APIC;
 		break;
 	case 2: set4(r, leaf2); break;
 	case 4: set4(r, leaf4[sub < 4 ? sub : 4]); break;

@@ -159,6 +159,7 @@ static bool rdmsr(uint32_t idx, uint64_t *v)
 {
 	switch (idx) {
 	case 0x10: *v = vclock_tsc(&vm.clock); return true;
+	case 0x1b: if (!board_has_lapic()) return false; *v = lapic_get_base(&vm.lapic); return true;
 	case 0x174: *v = sysenter_cs; return true;
 	case 0x175: *v = sysenter_esp; return true;
 	case 0x176: *v = sysenter_eip; return true;
@@ -174,6 +175,7 @@ static bool wrmsr(uint32_t idx, uint64_t v)
 {
 	switch (idx) {
 	case 0x10: vclock_set_tsc(&vm.clock, v); return true;
+	case 0x1b: return board_has_lapic() && lapic_set_base(&vm.lapic, v);   /* IA32_APIC_BASE */
 	case 0x174: sysenter_cs = (uint32_t)v; return true;
 	case 0x175: sysenter_esp = (uint32_t)v; return true;
 	case 0x176: sysenter_eip = (uint32_t)v; return true;

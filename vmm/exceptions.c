@@ -165,7 +165,7 @@ bool deliver_exception(unsigned vec, bool has_err, uint32_t err)
 
 bool irq_deliverable(void)
 {
-	return vm.ma->vif && pic_intr_pending(&vm.pic);
+	return vm.ma->vif && board_intr_pending();
 }
 
 bool deliver_irq(uint32_t ret_eip)
@@ -173,7 +173,7 @@ bool deliver_irq(uint32_t ret_eip)
 	/* The interrupt is taken at ret_eip: a fault while delivering it is
 	 * reported there too. */
 	vm.eip = ret_eip;
-	uint8_t vec = pic_ack(&vm.pic);
+	uint8_t vec = board_intr_ack();
 	stat_inc(&vs.irq_delivered);
 	if (vm.cfg.trace & VMX_TRACE_IRQ)
 		vmm_logf("vmx: irq %u vector %02x at eip %08x", vm.pic.acked_irq, vec, ret_eip);

@@ -324,7 +324,7 @@ static void debug_exit_check(void)
 void vmm_update_pending(void)
 {
 	debug_exit_check();
-	vm.ma->pending = (pic_intr_pending(&vm.pic) || vm.timer_deferred) ? 1 : 0;
+	vm.ma->pending = (board_intr_pending() || vm.timer_deferred) ? 1 : 0;
 }
 
 /* The host timer: the clock's next run, or the console poll. Setting it is
@@ -352,6 +352,8 @@ static void arm_host_timer(void)
 void vmm_timer_changed(void)
 {
 	vclock_timer_mod(&vm.pit_timer, pit_next_deadline(&vm.pit));
+	if (board_has_lapic())
+		vclock_timer_mod(&vm.lapic_timer, lapic_next_deadline(&vm.lapic));
 	arm_host_timer();
 }
 

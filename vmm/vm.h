@@ -19,6 +19,8 @@
 #include "devices/i8042.h"
 #include "devices/fw_cfg.h"
 #include "devices/ata.h"
+#include "devices/lapic.h"
+#include "devices/ioapic.h"
 
 
 struct segcache {
@@ -76,6 +78,9 @@ struct vm {
 	struct i8042 kbc;
 	struct fw_cfg fwcfg;
 	struct ata ata;
+	struct lapic lapic;         /* -machine pc only */
+	struct vclock_timer lapic_timer;
+	struct ioapic ioapic;       /* -machine pc only */
 	uint16_t port80;
 	/* The host trap being handled, whose frame holds the guest's FPU
 	 * state (world.h); null in callouts, where that state is live. */
@@ -113,6 +118,17 @@ void vmm_poll_devices(void);
  * firmware leaves them (and the BIOS data area) in. */
 int board_pc_init(const struct vmm_config *cfg);
 void board_pc_reset(const struct vmm_boot *b);
+/* The CPU's INTR (and NMI) as the machine wires it: the PIC alone on
+ * isapc; on pc the local APIC, and the PIC through LINT0 when it lets
+ * ExtINT through. The acknowledge returns the vector to take. */
+bool board_intr_pending(void);
+uint8_t board_intr_ack(void);
+bool board_has_lapic(void);
+/* mptable.c: the MP floating pointer and configuration table in the BIOS
+ * area of `ram` (one CPU whose CPUID leaf 1 EDX is `cpuid_edx`, the ISA
+ * bus, the IOAPIC with that ID). */
+void mptable_write(uint8_t *ram, uint32_t ram_size, uint32_t cpuid_edx);
+uint32_t mptable_ioapic_id(void);
 void vmm_update_pending(void);
 /* The guest programmed a timer device: its deadline moves, and so may the
  * host timer. */

@@ -118,7 +118,7 @@ int main(int argc, char **argv)
 	struct vmm_config cfg = {
 		.prof = prof, .prof_size = prof_size, .fragment_events = o.perf_map || o.jitdump,
 		.ram = wi.ram, .ram_size = ram_size, .meta = meta, .meta_size = meta_size,
-		.tc_size = tc_kb << 10, .trace = o.trace_mask, .testdev = o.testdev,
+		.tc_size = tc_kb << 10, .trace = o.trace_mask, .testdev = o.testdev, .machine = o.machine,
 		.gate_callout = wi.gate_callout, .gate_ibl = wi.gate_ibl, .gate_ibl_miss = wi.gate_ibl_miss,
 		.gate_exit_shared = wi.gate_exit_shared, .gate_learn_shared = wi.gate_learn_shared,
 		.sel_code32 = wi.sel_code32, .sel_flat = wi.sel_flat, .sel_mongs = wi.sel_mongs,

@@ -235,6 +235,7 @@ int vmx_parse_options(int argc, char **argv, struct vmx_options *o, char *err, s
 	o->mode = VMX_MODE_BT;
 	o->console_eof = -1;
 	o->sandbox = true;
+	o->machine = VMM_MACHINE_ISAPC;
 	if (err && errlen)
 		err[0] = '\0';
 
@@ -264,7 +265,7 @@ int vmx_parse_options(int argc, char **argv, struct vmx_options *o, char *err, s
 		    strcmp(name, "tc-size") && strcmp(name, "device") && strcmp(name, "initrd") &&
 		    strcmp(name, "console-eof") && strcmp(name, "drive") && strcmp(name, "hda") &&
 		    strcmp(name, "hdb") && strcmp(name, "hdc") && strcmp(name, "hdd") &&
-		    strcmp(name, "sandbox"))
+		    strcmp(name, "sandbox") && strcmp(name, "machine"))
 			return fail(err, errlen, "vmx: unknown option '%s' (see -help)", opt);
 
 		/* Flags: perf fixes the files' names. */
@@ -321,6 +322,14 @@ int vmx_parse_options(int argc, char **argv, struct vmx_options *o, char *err, s
 		} else if (!strcmp(name, "trace")) {
 			if (parse_trace(opt, arg, &o->trace_mask, err, errlen) < 0)
 				return -1;
+		} else if (!strcmp(name, "machine")) {
+			if (!strcmp(arg, "isapc"))
+				o->machine = VMM_MACHINE_ISAPC;
+			else if (!strcmp(arg, "pc"))
+				o->machine = VMM_MACHINE_PC;
+			else
+				return fail(err, errlen, "vmx: %s: unknown machine '%s'; valid machines: isapc, pc",
+					    opt, arg);
 		} else if (!strcmp(name, "device")) {
 			if (strcmp(arg, "pc-testdev"))
 				return fail(err, errlen, "vmx: %s: unknown device '%s'; valid devices: pc-testdev",
@@ -412,6 +421,14 @@ void vmx_print_help(void *stdio_file)
 "                 filter allows vmx only the system calls running the guest\n"
 "                 needs; any other one stops vmx with \"vmx: the sandbox\n"
 "                 stopped system call NAME (NR) at ADDRESS\" and status 4.\n"
+"  -machine isapc|pc\n"
+"                 isapc (the default): the PC without an APIC (i8259 pair,\n"
+"                 i8254, CMOS, UART, i8042, fw_cfg); CPUID reports no APIC.\n"
+"                 pc: isapc plus the local APIC at 0xFEE00000 (IA32_APIC_BASE\n"
+"                 0xFEE00900, CPUID leaf 1 EDX bit 9 set, the PIC wired to\n"
+"                 LINT0 in virtual-wire mode), the IOAPIC at 0xFEC00000 (24\n"
+"                 pins, ISA IRQ0 on pin 2) and an MP table at 0xF0000.\n"
+"                 Counters dev.lapic.{timer_fires,eois,ipis}, dev.ioapic.irqs.\n"
 "  -device pc-testdev\n"
 "                 add the test device's memory window (64 KiB at 0xFF000000\n"
 "                 that reads back what was written), as QEMU's pc-testdev.\n"

@@ -29,6 +29,7 @@ struct vmx_options {
 	unsigned trace_mask;     /* -trace LIST: comma separated names, see VMX_TRACE_* */
 	unsigned tc_kb;          /* -tc-size KB: translation cache size, default 0 = built-in */
 	bool testdev;            /* -device pc-testdev */
+	enum vmm_machine machine;/* -machine isapc|pc, default isapc */
 	struct vmx_drive drive[VMX_DRIVES]; /* -drive file=IMG,format=raw[,index=N][,readonly=on], -hda..-hdd */
 	int console_eof;         /* -console-eof on|off: 1, 0; -1 (default): on unless stdin is a terminal */
 	bool sandbox;            /* -sandbox on|off, default on */

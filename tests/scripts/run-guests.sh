@@ -35,6 +35,7 @@ vmx_args() {
 	case "$1" in
 	tc_pressure) echo "-tc-size 128" ;;
 	mmio) echo "-device pc-testdev" ;;
+	lapic|ioapic) echo "-machine pc" ;;
 	ata) echo "-drive file=$(blank_image vmx),format=raw,index=0" ;;
 	*) echo "" ;;
 	esac
@@ -61,7 +62,9 @@ for elf in "$@"; do
 	vs=$?
 	# mmio checks 0xC0000-0xDFFFF as RAM, which QEMU's firmware leaves
 	# writable only when the CPU reports an APIC; it never reads CPUID.
+	# lapic and ioapic run on -machine pc: the CPU keeps its APIC.
 	cpu=""; [ "$name" = mmio ] && cpu=qemu32
+	case "$name" in lapic|ioapic) cpu=qemu32,-pae,-sep ;; esac
 	QEMU_CPU=$cpu QEMU_EXTRA=$(qemu_args "$name") QEMU_INITRD=$initrd "$here/qemu-guest.sh" "$elf" >"$out/$name.qemu.out" 2>"$out/$name.qemu.err"
 	qs=$?
 	why=""

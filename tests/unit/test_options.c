@@ -50,6 +50,7 @@ static void test_defaults(void **state)
 	assert_true(o.sandbox);
 	assert_false(o.perf_map);
 	assert_false(o.jitdump);
+	assert_int_equal(o.machine, VMM_MACHINE_ISAPC);
 	assert_false(o.help);
 	assert_string_equal(err, "");
 }
@@ -208,6 +209,19 @@ static void test_mode(void **state)
 		     "-mode: unknown mode 'hw'; valid modes: bt");
 }
 
+static void test_machine(void **state)
+{
+	struct vmx_options o;
+	(void)state;
+	assert_int_equal(PARSE(&o, "-kernel", "k", "-machine", "pc"), 0);
+	assert_int_equal(o.machine, VMM_MACHINE_PC);
+	assert_int_equal(PARSE(&o, "-kernel", "k", "--machine", "pc", "-machine", "isapc"), 0);
+	assert_int_equal(o.machine, VMM_MACHINE_ISAPC);
+	expect_error(PARSE(&o, "-kernel", "k", "-machine", "q35"),
+		     "-machine: unknown machine 'q35'; valid machines: isapc, pc");
+	expect_error(PARSE(&o, "-kernel", "k", "-machine"), "-machine: missing argument");
+}
+
 static void test_tc_size(void **state)
 {
 	struct vmx_options o;
@@ -311,6 +325,7 @@ static void test_help_text(void **state)
 		"-drive file=IMG,format=raw", "readonly=on", "-hda IMG", "-hdb IMG", "fdatasync",
 		"dev.ata.N.", "IRQ 14", "IRQ 15",
 		"-sandbox on|off", "the sandbox", "stopped system call NAME (NR)",
+		"-machine isapc|pc", "0xFEE00000", "0xFEC00000", "dev.lapic.", "dev.ioapic.irqs",
 	};
 	char *buf = NULL;
 	size_t len = 0;
@@ -341,6 +356,7 @@ int main(void)
 		cmocka_unit_test(test_mem_not_a_number),
 		cmocka_unit_test(test_trace),
 		cmocka_unit_test(test_mode),
+		cmocka_unit_test(test_machine),
 		cmocka_unit_test(test_tc_size),
 		cmocka_unit_test(test_usage_errors),
 		cmocka_unit_test(test_tiny_error_buffer),

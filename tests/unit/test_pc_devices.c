@@ -1,7 +1,9 @@
 /* Unit tests for the PC board's newer devices driven through the io bus as
  * a guest would: the i8042 keyboard controller with its keyboard and mouse
  * (Linux's probe sequence, interrupts through the PIC, the reset line) and
- * QEMU's fw_cfg. */
+ * QEMU's fw_cfg, the ATA disks and the local APIC (registers, its timer
+ * against a clock the test sets, priorities and EOI, IPIs, the base MSR)
+ * and the IOAPIC (redirection table, edge and level pins, remote IRR). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -14,6 +16,10 @@
 #include "devices/i8042.h"
 #include "devices/fw_cfg.h"
 #include "devices/ata.h"
+#include "devices/lapic.h"
+#include "devices/ioapic.h"
+#include "tunables.h"
+#include "mmio.h"
 
 static struct {
 	struct io_bus bus;
@@ -600,7 +606,419 @@ static void test_ata_soft_reset(void **state)
 	assert_int_equal(inb(0x1f7), 0x41);
 }
 
+/* ------------------------------------------------------------------ local APIC */
+
+static struct {
+	struct lapic l;
+	uint64_t now;
+	unsigned changes, level_eois;
+	uint8_t last_level_eoi;
+} a;
+
+static uint64_t a_now(void *o) { (void)o; return a.now; }
+static void a_changed(void *o) { (void)o; a.changes++; }
+static void a_eoi_level(void *o, uint8_t v) { (void)o; a.level_eois++; a.last_level_eoi = v; }
+
+static int lapic_setup(void **state)
+{
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	stats_reset_registry();
+	struct lapic_env env = { a_now, a_changed, a_eoi_level, &a };
+	a.now = 1000000;
+	lapic_init(&a.l, &env);
+	return 0;
+}
+
+static uint32_t rd(uint32_t off) { return lapic_read(&a.l, off); }
+static void wr(uint32_t off, uint32_t v) { lapic_write(&a.l, off, v); }
+static bool irr_has(uint8_t v) { return rd(LAPIC_IRR + (v >> 5) * 0x10) & (1u << (v & 31)); }
+
+static void test_lapic_reset_and_registers(void **state)
+{
+	(void)state;
+	assert_int_equal(lapic_get_base(&a.l), 0xfee00900u);
+	assert_int_equal(rd(LAPIC_VER), 0x00050014u);
+	assert_int_equal(rd(LAPIC_ID), 0);
+	assert_int_equal(rd(LAPIC_SVR), 0xff);
+	assert_int_equal(rd(LAPIC_DFR), 0xffffffffu);
+	for (uint32_t off = LAPIC_LVT_TIMER; off <= LAPIC_LVT_ERROR; off += 0x10)
+		assert_int_equal(rd(off), LAPIC_LVT_MASKED);
+	/* Software-disabled: LVTs stay masked whatever is written. */
+	wr(LAPIC_LVT_LINT0, 0x700);
+	assert_int_equal(rd(LAPIC_LVT_LINT0), 0x10700);
+	wr(LAPIC_SVR, 0x1ff);
+	assert_int_equal(rd(LAPIC_SVR), 0x1ff);
+	wr(LAPIC_LVT_LINT0, 0xffffffffu);             /* delivery status, remote IRR: read-only */
+	assert_int_equal(rd(LAPIC_LVT_LINT0), 0x1a7ff);
+	wr(LAPIC_LVT_TIMER, 0xffffffffu);             /* no TSC-deadline mode */
+	assert_int_equal(rd(LAPIC_LVT_TIMER), 0x300ff);
+	wr(LAPIC_ID, 0x05123456);
+	assert_int_equal(rd(LAPIC_ID), 0x05000000);
+	wr(LAPIC_VER, 0);
+	assert_int_equal(rd(LAPIC_VER), 0x00050014u);
+	wr(LAPIC_LDR, 0x80ffffffu);
+	assert_int_equal(rd(LAPIC_LDR), 0x80000000u);
+	wr(LAPIC_DFR, 0x0fffffffu);                   /* cluster model */
+	assert_int_equal(rd(LAPIC_DFR), 0x0fffffffu);
+	wr(LAPIC_TPR, 0x1ab);
+	assert_int_equal(rd(LAPIC_TPR), 0xab);
+	assert_int_equal(rd(LAPIC_PPR), 0xab);
+	wr(LAPIC_TIMER_DCR, 0xff);
+	assert_int_equal(rd(LAPIC_TIMER_DCR), 0xb);
+	/* Software-disabling masks every LVT again. */
+	wr(LAPIC_SVR, 0xff);
+	assert_int_equal(rd(LAPIC_LVT_LINT0) & LAPIC_LVT_MASKED, LAPIC_LVT_MASKED);
+	/* An unknown register: ESR shows it after the next ESR write. */
+	wr(0x2f0 + 0x100, 1);
+	assert_int_equal(rd(LAPIC_ESR), 0);
+	wr(LAPIC_ESR, 0);
+	assert_int_equal(rd(LAPIC_ESR), LAPIC_ESR_ILLEGAL_ADDRESS);
+	wr(LAPIC_ESR, 0);
+	assert_int_equal(rd(LAPIC_ESR), 0);
+}
+
+static void test_lapic_timer_one_shot(void **state)
+{
+	(void)state;
+	wr(LAPIC_SVR, 0x1ff);
+	wr(LAPIC_LVT_TIMER, 0x40);
+	wr(LAPIC_TIMER_DCR, 0x3);                     /* divide by 16 */
+	wr(LAPIC_TIMER_ICR, 1000);
+	uint64_t t0 = a.now;
+	assert_int_equal(lapic_next_deadline(&a.l), t0 + 16000 * TUNE_LAPIC_BUS_CYCLE_NS);
+	assert_int_equal(rd(LAPIC_TIMER_CCR), 1000);
+	a.now = t0 + 1600;
+	assert_int_equal(rd(LAPIC_TIMER_CCR), 900);
+	a.now = t0 + 15999;
+	lapic_advance(&a.l, a.now);
+	assert_false(lapic_intr_pending(&a.l));
+	assert_int_equal(rd(LAPIC_TIMER_CCR), 1);
+	a.now = t0 + 16000;
+	lapic_advance(&a.l, a.now);
+	assert_true(irr_has(0x40));
+	assert_int_equal(a.l.timer_fires.value, 1);
+	assert_int_equal(rd(LAPIC_TIMER_CCR), 0);
+	assert_int_equal(lapic_next_deadline(&a.l), UINT64_MAX);
+	assert_int_equal(lapic_ack(&a.l), 0x40);
+	wr(LAPIC_EOI, 0);
+	a.now += 1000000;
+	lapic_advance(&a.l, a.now);
+	assert_int_equal(a.l.timer_fires.value, 1);
+	assert_false(lapic_intr_pending(&a.l));
+	assert_int_equal(rd(LAPIC_TIMER_ICR), 1000);
+	/* A new initial count starts it again; a masked expiry raises nothing. */
+	wr(LAPIC_LVT_TIMER, LAPIC_LVT_MASKED | 0x40);
+	wr(LAPIC_TIMER_ICR, 10);
+	a.now += 160;
+	lapic_advance(&a.l, a.now);
+	assert_false(irr_has(0x40));
+	assert_int_equal(a.l.timer_fires.value, 1);
+	assert_int_equal(rd(LAPIC_TIMER_CCR), 0);
+}
+
+static void test_lapic_timer_periodic(void **state)
+{
+	(void)state;
+	wr(LAPIC_SVR, 0x1ff);
+	wr(LAPIC_LVT_TIMER, LAPIC_LVT_PERIODIC | 0x41);
+	wr(LAPIC_TIMER_DCR, 0x0);                     /* divide by 2 */
+	wr(LAPIC_TIMER_ICR, 100);                     /* 200 ns periods */
+	uint64_t t0 = a.now;
+	assert_int_equal(lapic_next_deadline(&a.l), t0 + 200);
+	a.now = t0 + 200;
+	lapic_advance(&a.l, a.now);
+	assert_int_equal(a.l.timer_fires.value, 1);
+	assert_int_equal(lapic_ack(&a.l), 0x41);
+	wr(LAPIC_EOI, 0);
+	assert_int_equal(rd(LAPIC_TIMER_CCR), 100);   /* reloaded */
+	/* Four periods at once: one interrupt, the count in phase. */
+	a.now = t0 + 1000;
+	lapic_advance(&a.l, a.now);
+	assert_int_equal(a.l.timer_fires.value, 2);
+	assert_int_equal(lapic_next_deadline(&a.l), t0 + 1200);
+	a.now = t0 + 1100;
+	assert_int_equal(rd(LAPIC_TIMER_CCR), 50);
+	/* Ten periods, one advance each: ten interrupts (one in IRR). */
+	for (int i = 1; i <= 10; i++) {
+		a.now = t0 + 1000 + 200u * (unsigned)i;
+		lapic_advance(&a.l, a.now);
+	}
+	assert_int_equal(a.l.timer_fires.value, 12);
+	assert_int_equal(lapic_ack(&a.l), 0x41);
+	assert_false(lapic_intr_pending(&a.l));
+	wr(LAPIC_EOI, 0);
+	/* A divider change keeps the current count and counts on at the new rate. */
+	a.now += 100;                                 /* count 50 */
+	wr(LAPIC_TIMER_DCR, 0xb);                     /* divide by 1 */
+	assert_int_equal(rd(LAPIC_TIMER_CCR), 50);
+	assert_int_equal(lapic_next_deadline(&a.l), a.now + 50);
+	/* Masked, it counts on and raises nothing. */
+	wr(LAPIC_LVT_TIMER, LAPIC_LVT_MASKED | LAPIC_LVT_PERIODIC | 0x41);
+	a.now += 50;
+	lapic_advance(&a.l, a.now);
+	assert_false(irr_has(0x41));
+	assert_int_equal(a.l.timer_fires.value, 12);
+	assert_int_equal(lapic_next_deadline(&a.l), a.now + 100);
+	/* Initial count 0 stops it. */
+	wr(LAPIC_TIMER_ICR, 0);
+	assert_int_equal(rd(LAPIC_TIMER_CCR), 0);
+	assert_int_equal(lapic_next_deadline(&a.l), UINT64_MAX);
+}
+
+static void test_lapic_priority_and_eoi(void **state)
+{
+	(void)state;
+	wr(LAPIC_SVR, 0x1ff);
+	lapic_accept(&a.l, 0x30, false);
+	lapic_accept(&a.l, 0x50, false);
+	lapic_accept(&a.l, 0x41, false);
+	assert_true(lapic_intr_pending(&a.l));
+	assert_int_equal(lapic_ack(&a.l), 0x50);
+	assert_int_equal(rd(LAPIC_PPR), 0x50);
+	assert_int_equal(rd(LAPIC_ISR + 0x20), 1u << 16);
+	/* 0x41 is of a lower class than the one in service. */
+	assert_false(lapic_intr_pending(&a.l));
+	assert_int_equal(lapic_ack(&a.l), 0xff);       /* spurious */
+	lapic_accept(&a.l, 0x5f, false);               /* same class: waits too */
+	assert_false(lapic_intr_pending(&a.l));
+	lapic_accept(&a.l, 0x60, false);               /* higher class nests */
+	assert_int_equal(lapic_ack(&a.l), 0x60);
+	wr(LAPIC_EOI, 0);                              /* ends 0x60 */
+	assert_int_equal(rd(LAPIC_PPR), 0x50);
+	wr(LAPIC_EOI, 0);                              /* ends 0x50 */
+	assert_int_equal(lapic_ack(&a.l), 0x5f);
+	wr(LAPIC_EOI, 0);
+	/* The task priority holds back classes at or below its own. */
+	wr(LAPIC_TPR, 0x41);
+	assert_false(lapic_intr_pending(&a.l));
+	wr(LAPIC_TPR, 0x3f);
+	assert_int_equal(lapic_ack(&a.l), 0x41);
+	assert_int_equal(rd(LAPIC_PPR), 0x40);
+	wr(LAPIC_EOI, 0);
+	assert_false(lapic_intr_pending(&a.l));       /* 0x30 at TPR 0x3f */
+	wr(LAPIC_TPR, 0);
+	assert_int_equal(lapic_ack(&a.l), 0x30);
+	wr(LAPIC_EOI, 0);
+	assert_int_equal(a.l.eois.value, 5);
+	assert_int_equal(a.level_eois, 0);
+	/* A level-triggered vector is in TMR, and its EOI is passed on. */
+	lapic_accept(&a.l, 0x38, true);
+	assert_int_equal(rd(LAPIC_TMR + 0x10), 1u << 24);
+	assert_int_equal(lapic_ack(&a.l), 0x38);
+	wr(LAPIC_EOI, 0);
+	assert_int_equal(a.level_eois, 1);
+	assert_int_equal(a.last_level_eoi, 0x38);
+	/* Nothing is delivered while software-disabled; IRR holds it. */
+	wr(LAPIC_SVR, 0xff);
+	lapic_accept(&a.l, 0x70, false);
+	assert_false(lapic_intr_pending(&a.l));
+	wr(LAPIC_SVR, 0x1ff);
+	assert_int_equal(lapic_ack(&a.l), 0x70);
+	/* Vectors 0..15 are illegal: an error, not an interrupt. */
+	lapic_accept(&a.l, 0x0e, false);
+	wr(LAPIC_ESR, 0);
+	assert_int_equal(rd(LAPIC_ESR), LAPIC_ESR_RECV_ILLEGAL);
+}
+
+static void test_lapic_ipis_and_lints(void **state)
+{
+	(void)state;
+	wr(LAPIC_SVR, 0x1ff);
+	wr(LAPIC_ICR_HI, 0);
+	wr(LAPIC_ICR_LO, (1u << 18) | 0x51);          /* self */
+	assert_true(irr_has(0x51));
+	wr(LAPIC_ICR_LO, (3u << 18) | 0x52);          /* all but self */
+	assert_false(irr_has(0x52));
+	wr(LAPIC_ICR_HI, 0x03000000);                 /* physical APIC 3: not us */
+	wr(LAPIC_ICR_LO, 0x53);
+	assert_false(irr_has(0x53));
+	wr(LAPIC_ID, 0x03000000);
+	wr(LAPIC_ICR_LO, 0x53);
+	assert_true(irr_has(0x53));
+	wr(LAPIC_LDR, 0x04000000);                    /* logical, flat */
+	wr(LAPIC_ICR_HI, 0x0c000000);
+	wr(LAPIC_ICR_LO, (1u << 11) | 0x54);
+	assert_true(irr_has(0x54));
+	assert_int_equal(rd(LAPIC_ICR_LO), (1u << 11) | 0x54);   /* idle */
+	/* INIT and SIPI reach no other CPU and change nothing here. */
+	wr(LAPIC_ICR_HI, 0x01000000);
+	wr(LAPIC_ICR_LO, 0x4500);
+	wr(LAPIC_ICR_LO, 0x4608);
+	wr(LAPIC_ICR_LO, (2u << 18) | 0x4500);
+	assert_false(a.l.nmi_pending);
+	/* An illegal vector: send error, through the error LVT. */
+	wr(LAPIC_LVT_ERROR, 0xfe);
+	wr(LAPIC_ICR_LO, (1u << 18) | 0x05);
+	assert_true(irr_has(0xfe));
+	wr(LAPIC_ESR, 0);
+	assert_int_equal(rd(LAPIC_ESR), LAPIC_ESR_SEND_ILLEGAL);
+	assert_int_equal(a.l.ipis.value, 9);
+	/* An NMI to self, and LINT1 as NMI. */
+	wr(LAPIC_ICR_LO, (1u << 18) | (LAPIC_DM_NMI << 8));
+	assert_true(lapic_take_nmi(&a.l));
+	assert_false(lapic_take_nmi(&a.l));
+	lapic_lint1(&a.l);
+	assert_false(lapic_take_nmi(&a.l));           /* masked */
+	wr(LAPIC_LVT_LINT1, LAPIC_DM_NMI << 8);
+	lapic_lint1(&a.l);
+	assert_true(lapic_take_nmi(&a.l));
+	/* LINT0 lets the PIC through as an unmasked ExtINT, or when the APIC
+	 * is globally disabled. */
+	assert_false(lapic_extint_open(&a.l));
+	wr(LAPIC_LVT_LINT0, LAPIC_DM_EXTINT << 8);
+	assert_true(lapic_extint_open(&a.l));
+	wr(LAPIC_LVT_LINT0, LAPIC_DM_FIXED << 8 | 0x60);
+	assert_false(lapic_extint_open(&a.l));
+	assert_true(lapic_set_base(&a.l, 0xfee00000u));
+	assert_true(lapic_extint_open(&a.l));
+}
+
+static void test_lapic_base_msr(void **state)
+{
+	(void)state;
+	assert_int_equal(lapic_attach(&a.l), 0);
+	const struct mmio_region *r = mmio_find(0xfee00030u);
+	assert_non_null(r);
+	assert_int_equal(mmio_read(r, 0xfee00030u, 4), 0x00050014u);
+	assert_int_equal(mmio_read(r, 0xfee00032u, 2), 0x0005u);
+	assert_false(lapic_set_base(&a.l, 0xfee00d00u));        /* x2APIC */
+	assert_false(lapic_set_base(&a.l, 0x1fee00900ull));     /* above 4 GiB */
+	wr(LAPIC_SVR, 0x1ff);
+	assert_true(lapic_set_base(&a.l, 0xfec10800u));          /* BSP stays */
+	assert_int_equal(lapic_get_base(&a.l), 0xfec10900u);
+	assert_null(mmio_find(0xfee00030u));
+	r = mmio_find(0xfec10030u);
+	assert_non_null(r);
+	assert_int_equal(mmio_read(r, 0xfec100f0u, 4), 0x1ff);   /* moved, not reset */
+	/* Disabled, it is gone from the bus, and comes back from power-on. */
+	assert_true(lapic_set_base(&a.l, 0xfee00000u));
+	assert_null(mmio_find(0xfec10030u));
+	assert_null(mmio_find(0xfee00030u));
+	assert_true(lapic_set_base(&a.l, 0xfee00800u));
+	assert_int_equal(rd(LAPIC_SVR), 0xff);
+	assert_non_null(mmio_find(0xfee00030u));
+	assert_true(lapic_set_base(&a.l, 0xfee00000u));          /* leave the bus empty */
+}
+
+/* ------------------------------------------------------------------ IOAPIC */
+
+static struct {
+	struct ioapic io;
+	struct ioapic_msg last;
+	unsigned sent;
+} o;
+
+static void o_deliver(void *opaque, const struct ioapic_msg *m)
+{
+	(void)opaque;
+	o.last = *m;
+	o.sent++;
+}
+
+static int ioapic_setup(void **state)
+{
+	(void)state;
+	memset(&o, 0, sizeof(o));
+	stats_reset_registry();
+	ioapic_init(&o.io, o_deliver, &o);
+	return 0;
+}
+
+static uint32_t io_rd(uint32_t reg) { ioapic_write(&o.io, 0, reg); return ioapic_read(&o.io, 0x10); }
+static void io_wr(uint32_t reg, uint32_t v) { ioapic_write(&o.io, 0, reg); ioapic_write(&o.io, 0x10, v); }
+
+static void test_ioapic_registers(void **state)
+{
+	(void)state;
+	assert_int_equal(io_rd(1), 0x00170020u);
+	assert_int_equal(io_rd(0), 0);
+	io_wr(0, 0x0f000000u | 0xffffff);
+	assert_int_equal(io_rd(0), 0x0f000000u);
+	io_wr(1, 0);
+	assert_int_equal(io_rd(1), 0x00170020u);
+	for (unsigned pin = 0; pin < IOAPIC_PINS; pin++) {
+		assert_int_equal(io_rd(0x10 + 2 * pin), IOAPIC_RTE_MASKED);
+		assert_int_equal(io_rd(0x11 + 2 * pin), 0);
+	}
+	/* Delivery status and remote IRR are read-only. */
+	io_wr(0x10 + 2 * 5, 0xffffffffu);
+	assert_int_equal(io_rd(0x10 + 2 * 5), 0x1afffu);
+	io_wr(0x11 + 2 * 5, 0xffffffffu);
+	assert_int_equal(io_rd(0x11 + 2 * 5), 0xff000000u);
+	assert_int_equal(ioapic_read(&o.io, 0), 0x11 + 2 * 5);
+	assert_int_equal(io_rd(0x10 + 2 * IOAPIC_PINS), 0);    /* past the table */
+	assert_int_equal(o.sent, 0);
+}
+
+static void test_ioapic_edge_and_mask(void **state)
+{
+	(void)state;
+	io_wr(0x11 + 2 * 2, 0x01000000u);
+	io_wr(0x10 + 2 * 2, IOAPIC_RTE_LOGICAL | 0x30);
+	ioapic_set_irq(&o.io, 2, true);
+	assert_int_equal(o.sent, 1);
+	assert_int_equal(o.last.vector, 0x30);
+	assert_int_equal(o.last.dest, 1);
+	assert_true(o.last.logical);
+	assert_false(o.last.level);
+	ioapic_set_irq(&o.io, 2, true);                  /* no new edge */
+	assert_int_equal(o.sent, 1);
+	ioapic_set_irq(&o.io, 2, false);
+	ioapic_set_irq(&o.io, 2, true);
+	assert_int_equal(o.sent, 2);
+	assert_int_equal(io_rd(0x10 + 2 * 2) & IOAPIC_RTE_REMOTE_IRR, 0);
+	/* Masked, an edge is lost. */
+	io_wr(0x10 + 2 * 2, IOAPIC_RTE_MASKED | 0x30);
+	ioapic_set_irq(&o.io, 2, false);
+	ioapic_set_irq(&o.io, 2, true);
+	assert_int_equal(o.sent, 2);
+	io_wr(0x10 + 2 * 2, 0x30);
+	assert_int_equal(o.sent, 2);
+	ioapic_set_irq(&o.io, 33, true);                 /* no such pin */
+	assert_int_equal(o.sent, 2);
+	assert_int_equal(o.io.irqs.value, 2);
+}
+
+static void test_ioapic_level_and_remote_irr(void **state)
+{
+	(void)state;
+	io_wr(0x10 + 2 * 9, IOAPIC_RTE_LEVEL | IOAPIC_RTE_MASKED | 0x49);
+	ioapic_set_irq(&o.io, 9, true);
+	assert_int_equal(o.sent, 0);
+	io_wr(0x10 + 2 * 9, IOAPIC_RTE_LEVEL | 0x49);  /* unmasked while high: sends */
+	assert_int_equal(o.sent, 1);
+	assert_true(o.last.level);
+	assert_int_equal(io_rd(0x10 + 2 * 9) & IOAPIC_RTE_REMOTE_IRR, IOAPIC_RTE_REMOTE_IRR);
+	ioapic_set_irq(&o.io, 9, false);
+	ioapic_set_irq(&o.io, 9, true);                  /* waits for the EOI */
+	assert_int_equal(o.sent, 1);
+	ioapic_eoi(&o.io, 0x48);                         /* another vector */
+	assert_int_equal(o.sent, 1);
+	ioapic_eoi(&o.io, 0x49);                         /* still high: again */
+	assert_int_equal(o.sent, 2);
+	ioapic_set_irq(&o.io, 9, false);
+	ioapic_eoi(&o.io, 0x49);
+	assert_int_equal(o.sent, 2);
+	assert_int_equal(io_rd(0x10 + 2 * 9) & IOAPIC_RTE_REMOTE_IRR, 0);
+	/* Through a local APIC: the vector in TMR, its EOI back here. */
+	memset(&a, 0, sizeof(a));
+	struct lapic_env env = { a_now, a_changed, a_eoi_level, &a };
+	lapic_init(&a.l, &env);
+	lapic_write(&a.l, LAPIC_SVR, 0x1ff);
+	lapic_accept(&a.l, o.last.vector, o.last.level);
+	assert_int_equal(lapic_ack(&a.l), 0x49);
+	lapic_write(&a.l, LAPIC_EOI, 0);
+	assert_int_equal(a.last_level_eoi, 0x49);
+	assert_true(lapic_match_dest(&a.l, 0xff, false));
+	assert_false(lapic_match_dest(&a.l, 1, true));
+	lapic_write(&a.l, LAPIC_LDR, 0x01000000);
+	assert_true(lapic_match_dest(&a.l, 1, true));
+}
+
 #define T(f) cmocka_unit_test_setup(f, setup)
+#define TI(f) cmocka_unit_test_setup(f, ioapic_setup)
+#define TL(f) cmocka_unit_test_setup(f, lapic_setup)
 
 int main(void)
 {
@@ -622,6 +1040,15 @@ int main(void)
 		T(test_ata_flush_and_interrupts),
 		T(test_ata_host_errors_and_readonly),
 		T(test_ata_soft_reset),
+		TL(test_lapic_reset_and_registers),
+		TL(test_lapic_timer_one_shot),
+		TL(test_lapic_timer_periodic),
+		TL(test_lapic_priority_and_eoi),
+		TL(test_lapic_ipis_and_lints),
+		TL(test_lapic_base_msr),
+		TI(test_ioapic_registers),
+		TI(test_ioapic_edge_and_mask),
+		TI(test_ioapic_level_and_remote_irr),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -97,6 +97,7 @@ static void chip_ack(struct pic_chip *c, unsigned n)
 void pic_init(struct pic *p)
 {
 	__builtin_memset(p->chip, 0, sizeof(p->chip));
+	p->listener = (void (*)(void *, unsigned, bool))0;
 	p->chip[MASTER].elcr_mask = ELCR_MASK_MASTER;
 	p->chip[SLAVE].elcr_mask = ELCR_MASK_SLAVE;
 	p->io.name = "dev.pic.io";
@@ -113,6 +114,8 @@ void pic_set_irq(struct pic *p, unsigned irq, bool level)
 {
 	if (irq > 15)
 		return;
+	if (p->listener)
+		p->listener(p->listener_opaque, irq, level);
 	struct pic_chip *c = &p->chip[irq >> 3];
 	bool pending = c->irr & (1u << (irq & 7));
 	if (chip_line(c, irq & 7, level)) {
