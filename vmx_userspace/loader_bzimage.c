@@ -3,6 +3,7 @@
  * kernel at 1 MiB and the initrd at the top of RAM, and fills boot_params
  * (the "zero page": setup header, e820 map, command line, initrd). */
 #include "vmx.h"
+#include "loader_common.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -66,21 +67,13 @@ struct bz_ctx {
 static int fail(struct bz_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(struct bz_ctx *c, const char *fmt, ...)
 {
-	char msg[384];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	loader_verror(c->err, c->errlen, c->path, fmt, ap);
 	va_end(ap);
-	if (c->err && c->errlen)
-		snprintf(c->err, c->errlen, "vmx: %s: %s", c->path, msg);
 	return -1;
 }
 
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t get32(const uint8_t *p) { return (uint32_t)get16(p) | (uint32_t)get16(p + 2) << 16; }
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-static void put32(uint8_t *p, uint32_t v) { put16(p, (uint16_t)v); put16(p + 2, (uint16_t)(v >> 16)); }
-static void put64(uint8_t *p, uint64_t v) { put32(p, (uint32_t)v); put32(p + 4, (uint32_t)(v >> 32)); }
 
 static int read_at(struct bz_ctx *c, int fd, uint8_t *dst, uint64_t off, uint64_t n,
 		   const char *what)
@@ -122,7 +115,7 @@ bool bzimage_probe(const uint8_t *head, size_t n)
 {
 	if (n < HDR_MAGIC + 4 || memcmp(head, "\177ELF", 4) == 0)
 		return false;
-	return get16(head + HDR_BOOT_FLAG) == 0xAA55 || memcmp(head + HDR_MAGIC, "HdrS", 4) == 0;
+	return le_get16(head + HDR_BOOT_FLAG) == 0xAA55 || memcmp(head + HDR_MAGIC, "HdrS", 4) == 0;
 }
 
 /* Checks the header and returns the protected-mode kernel's file offset and
@@ -130,11 +123,11 @@ bool bzimage_probe(const uint8_t *head, size_t n)
 static int check_header(struct bz_ctx *c, const uint8_t *h, uint64_t file_size,
 			uint64_t *pm_off, uint64_t *pm_size, uint64_t *kend)
 {
-	uint16_t version = get16(h + HDR_VERSION);
+	uint16_t version = le_get16(h + HDR_VERSION);
 	if (file_size < HDR_MAGIC + 4)
 		return fail(c, "not a Linux bzImage: %llu bytes, too short for a setup header",
 			    (unsigned long long)file_size);
-	if (get16(h + HDR_BOOT_FLAG) != 0xAA55)
+	if (le_get16(h + HDR_BOOT_FLAG) != 0xAA55)
 		return fail(c, "not a Linux bzImage: no 0xAA55 boot flag at 0x1fe");
 	if (memcmp(h + HDR_MAGIC, "HdrS", 4) != 0)
 		return fail(c, "not a Linux bzImage: no \"HdrS\" magic at 0x202");
@@ -148,16 +141,16 @@ static int check_header(struct bz_ctx *c, const uint8_t *h, uint64_t file_size,
 		return fail(c, "is a zImage (loaded low, LOADED_HIGH clear); vmx boots bzImages only");
 	unsigned setup_sects = h[HDR_SETUP_SECTS] ? h[HDR_SETUP_SECTS] : 4;
 	*pm_off = (uint64_t)(setup_sects + 1) * 512;
-	uint64_t sys = (uint64_t)get32(h + HDR_SYSSIZE) * 16;
+	uint64_t sys = (uint64_t)le_get32(h + HDR_SYSSIZE) * 16;
 	if (*pm_off >= file_size || (sys && *pm_off + sys > file_size))
 		return fail(c, "bzImage is truncated: %llu bytes, its header describes %llu",
 			    (unsigned long long)file_size, (unsigned long long)(*pm_off + sys));
 	*pm_size = file_size - *pm_off;
 	*kend = PM_ADDR + *pm_size;
-	if (get32(h + HDR_CODE32_START) != PM_ADDR && !h[HDR_RELOCATABLE])
+	if (le_get32(h + HDR_CODE32_START) != PM_ADDR && !h[HDR_RELOCATABLE])
 		return fail(c, "code32_start 0x%x: a non-relocatable kernel that is not linked at 1 MiB",
-			    get32(h + HDR_CODE32_START));
-	uint32_t align = get32(h + HDR_KERNEL_ALIGN);
+			    le_get32(h + HDR_CODE32_START));
+	uint32_t align = le_get32(h + HDR_KERNEL_ALIGN);
 	if (align & (align - 1))
 		return fail(c, "kernel_alignment 0x%x is not a power of two", align);
 	if (align && PM_ADDR % align && !h[HDR_RELOCATABLE])
@@ -166,14 +159,14 @@ static int check_header(struct bz_ctx *c, const uint8_t *h, uint64_t file_size,
 	 * (boot.rst, init_size): a relocatable kernel loaded below
 	 * pref_address goes there first (16 MiB for Debian's), not 1 MiB. */
 	if (version >= 0x020a) {
-		uint64_t start = get32(h + HDR_PREF_ADDRESS);
+		uint64_t start = le_get32(h + HDR_PREF_ADDRESS);
 		if (h[HDR_RELOCATABLE]) {
 			if (start < PM_ADDR)
 				start = PM_ADDR;
 			if (align)
 				start = (start + align - 1) & ~(uint64_t)(align - 1);
 		}
-		uint64_t end = start + get32(h + HDR_INIT_SIZE);
+		uint64_t end = start + le_get32(h + HDR_INIT_SIZE);
 		if (end > *kend)
 			*kend = end;
 	}
@@ -210,11 +203,11 @@ int bzimage_load(const char *path, const char *initrd, uint8_t *ram, size_t ram_
 		goto out;
 	}
 
-	uint16_t version = get16(h + HDR_VERSION);
+	uint16_t version = le_get16(h + HDR_VERSION);
 	if (!cmdline)
 		cmdline = "";
 	size_t clen = strlen(cmdline);
-	uint32_t cmax = get32(h + HDR_CMDLINE_SIZE);
+	uint32_t cmax = le_get32(h + HDR_CMDLINE_SIZE);
 	if (cmax > CMDLINE_MAX)
 		cmax = CMDLINE_MAX;
 	if (clen > cmax) {
@@ -234,20 +227,20 @@ int bzimage_load(const char *path, const char *initrd, uint8_t *ram, size_t ram_
 	 * does not define, where the loader owes zeros. */
 	size_t hdr_end = HDR_MAGIC + h[HDR_JUMP + 1];
 	memcpy(bp + HDR_SETUP_SECTS, h + HDR_SETUP_SECTS, hdr_end - HDR_SETUP_SECTS);
-	put16(bp + HDR_VID_MODE, 0xffff);      /* "normal": the kernel sets no mode */
+	le_put16(bp + HDR_VID_MODE, 0xffff);      /* "normal": the kernel sets no mode */
 	bp[HDR_TYPE_LOADER] = LOADER_UNDEFINED;
 	bp[HDR_LOADFLAGS] = (uint8_t)((h[HDR_LOADFLAGS] | LOADED_HIGH) & ~(QUIET_FLAG | KEEP_SEGMENTS | CAN_USE_HEAP));
-	put32(bp + HDR_CODE32_START, PM_ADDR);
+	le_put32(bp + HDR_CODE32_START, PM_ADDR);
 	memcpy(ram + CMDLINE_ADDR, cmdline, clen + 1);
-	put32(bp + HDR_CMD_LINE_PTR, CMDLINE_ADDR);
-	put32(bp + BP_ALT_MEM_K, (uint32_t)((ram_size - MIB) >> 10));
+	le_put32(bp + HDR_CMD_LINE_PTR, CMDLINE_ADDR);
+	le_put32(bp + BP_ALT_MEM_K, (uint32_t)((ram_size - MIB) >> 10));
 	struct pc_mem_range map[8];
 	size_t n = pc_memory_map(ram_size, map, 8);
 	for (size_t i = 0; i < n; i++) {
 		uint8_t *e = bp + BP_E820_TABLE + 20 * i;
-		put64(e, map[i].base);
-		put64(e + 8, map[i].len);
-		put32(e + 16, map[i].type);
+		le_put64(e, map[i].base);
+		le_put64(e + 8, map[i].len);
+		le_put32(e + 16, map[i].type);
 	}
 	bp[BP_E820_ENTRIES] = (uint8_t)n;
 
@@ -259,7 +252,7 @@ int bzimage_load(const char *path, const char *initrd, uint8_t *ram, size_t ram_
 			goto out;
 		/* At the top of what the kernel accepts, page aligned, as QEMU
 		 * places it: the decompressor and early allocations stay below. */
-		uint64_t imax = version >= 0x0203 ? get32(h + HDR_INITRD_MAX) : 0x37ffffffu;
+		uint64_t imax = version >= 0x0203 ? le_get32(h + HDR_INITRD_MAX) : 0x37ffffffu;
 		if (imax >= usable_top)
 			imax = usable_top - 1;
 		if (isize == 0 || isize > imax + 1 || ((imax + 1 - isize) & ~0xfffull) < kend) {
@@ -276,8 +269,8 @@ int bzimage_load(const char *path, const char *initrd, uint8_t *ram, size_t ram_
 		close(ifd);
 		if (r < 0)
 			goto out;
-		put32(bp + HDR_RAMDISK_IMAGE, (uint32_t)iaddr);
-		put32(bp + HDR_RAMDISK_SIZE, (uint32_t)isize);
+		le_put32(bp + HDR_RAMDISK_IMAGE, (uint32_t)iaddr);
+		le_put32(bp + HDR_RAMDISK_SIZE, (uint32_t)isize);
 	}
 
 	memset(bs, 0, sizeof *bs);

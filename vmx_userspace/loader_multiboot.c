@@ -2,6 +2,7 @@
  * (ELF32 through libelf, or the a.out kludge) and -initrd's modules above it,
  * and builds the multiboot information where neither is, low when it can. */
 #include "vmx.h"
+#include "loader_common.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -95,34 +96,15 @@ struct load_ctx {
 static int fail(struct load_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(struct load_ctx *c, const char *fmt, ...)
 {
-	char msg[384];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	loader_verror(c->err, c->errlen, c->path, fmt, ap);
 	va_end(ap);
-	if (c->err && c->errlen)
-		snprintf(c->err, c->errlen, "vmx: %s: %s", c->path, msg);
 	return -1;
 }
 
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
 
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
 
 size_t multiboot_cmdline(char *buf, size_t len, const char *kernel, const char *append)
 {
@@ -164,11 +146,11 @@ static int find_header(struct load_ctx *c, struct mb_header *h)
 	if (n && read_exact(c, head, 0, n) < 0)
 		return -2;
 	for (size_t off = 0; off + 12 <= n; off += 4) {
-		uint32_t magic = get32(head + off), flags, sum;
+		uint32_t magic = le_get32(head + off), flags, sum;
 		if (magic != MB_HEADER_MAGIC)
 			continue;
-		flags = get32(head + off + 4);
-		sum = get32(head + off + 8);
+		flags = le_get32(head + off + 4);
+		sum = le_get32(head + off + 8);
 		if ((uint32_t)(magic + flags + sum) != 0) {
 			if (bad_off < 0) {
 				bad_off = (long)off;
@@ -184,11 +166,11 @@ static int find_header(struct load_ctx *c, struct mb_header *h)
 					    "kludge fields run past the end of the file or of "
 					    "the first %u bytes",
 					    off, MB_SEARCH_BYTES), -2;
-			h->header_addr = get32(head + off + 12);
-			h->load_addr = get32(head + off + 16);
-			h->load_end_addr = get32(head + off + 20);
-			h->bss_end_addr = get32(head + off + 24);
-			h->entry_addr = get32(head + off + 28);
+			h->header_addr = le_get32(head + off + 12);
+			h->load_addr = le_get32(head + off + 16);
+			h->load_end_addr = le_get32(head + off + 20);
+			h->bss_end_addr = le_get32(head + off + 24);
+			h->entry_addr = le_get32(head + off + 28);
 		}
 		return 1;
 	}
@@ -638,10 +620,10 @@ static int build_info(struct load_ctx *c, const char *cmdline, uint32_t *mbi)
 
 	for (size_t i = 0; i < nmap; i++) {
 		uint8_t *e = mi + o_mmap + i * 24;
-		put32(e, 20);      /* size excludes the size field itself */
-		put64(e + 4, map[i].base);
-		put64(e + 12, map[i].len);
-		put32(e + 20, map[i].type);
+		le_put32(e, 20);      /* size excludes the size field itself */
+		le_put64(e + 4, map[i].base);
+		le_put64(e + 12, map[i].len);
+		le_put32(e + 20, map[i].type);
 	}
 	memcpy(mi + o_name, name, sizeof name);
 	memcpy(mi + o_cmdline, cmdline, clen + 1);
@@ -650,26 +632,26 @@ static int build_info(struct load_ctx *c, const char *cmdline, uint32_t *mbi)
 		uint8_t *e = mi + o_mods + i * MOD_ENTRY_SIZE;
 		size_t slen = strlen(c->mods[i].string) + 1;
 		memcpy(mi + o_str, c->mods[i].string, slen);
-		put32(e, (uint32_t)c->mods[i].start);
+		le_put32(e, (uint32_t)c->mods[i].start);
 		/* One past the last byte, as QEMU and GRUB set it. */
-		put32(e + 4, (uint32_t)(c->mods[i].start + c->mods[i].size));
-		put32(e + 8, (uint32_t)(base + o_str));
+		le_put32(e + 4, (uint32_t)(c->mods[i].start + c->mods[i].size));
+		le_put32(e + 8, (uint32_t)(base + o_str));
 		o_str += slen;
 	}
 
 	uint32_t flags = MBI_F_MEM | MBI_F_CMDLINE | MBI_F_MMAP | MBI_F_LOADER;
 	if (c->nmods) {
 		flags |= MBI_F_MODS;
-		put32(mi + MBI_MODS_COUNT, (uint32_t)c->nmods);
-		put32(mi + MBI_MODS_ADDR, (uint32_t)(base + o_mods));
+		le_put32(mi + MBI_MODS_COUNT, (uint32_t)c->nmods);
+		le_put32(mi + MBI_MODS_ADDR, (uint32_t)(base + o_mods));
 	}
-	put32(mi + MBI_FLAGS, flags);
-	put32(mi + MBI_MEM_LOWER, 639);
-	put32(mi + MBI_MEM_UPPER, (uint32_t)((c->ram_size - MIB - PC_RAM_TOP_RESERVED) / 1024));
-	put32(mi + MBI_CMDLINE, (uint32_t)(base + o_cmdline));
-	put32(mi + MBI_MMAP_LENGTH, (uint32_t)(nmap * 24));
-	put32(mi + MBI_MMAP_ADDR_F, (uint32_t)(base + o_mmap));
-	put32(mi + MBI_LOADER_NAME, (uint32_t)(base + o_name));
+	le_put32(mi + MBI_FLAGS, flags);
+	le_put32(mi + MBI_MEM_LOWER, 639);
+	le_put32(mi + MBI_MEM_UPPER, (uint32_t)((c->ram_size - MIB - PC_RAM_TOP_RESERVED) / 1024));
+	le_put32(mi + MBI_CMDLINE, (uint32_t)(base + o_cmdline));
+	le_put32(mi + MBI_MMAP_LENGTH, (uint32_t)(nmap * 24));
+	le_put32(mi + MBI_MMAP_ADDR_F, (uint32_t)(base + o_mmap));
+	le_put32(mi + MBI_LOADER_NAME, (uint32_t)(base + o_name));
 	*mbi = (uint32_t)base;
 	return 0;
 }
