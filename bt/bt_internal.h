@@ -85,6 +85,9 @@ bool bt_room(uint32_t tc_bytes, uint32_t insns, uint32_t exits);
 uint32_t bt_ccf_at(uint32_t tc_addr);
 /* lookup.c */
 uint32_t bt_hash_find(uint32_t lin, uint32_t eip);
+/* Translated user code leaving for directly executed code at eip (the
+ * monitor's want_direct): no translation, no chain, no IBL entry. */
+bool bt_leaves_for_direct(uint32_t eip);
 void bt_hash_insert(uint32_t idx);
 void bt_hash_remove(uint32_t idx);
 void bt_ibl_reset(void);

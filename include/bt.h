@@ -48,6 +48,10 @@ struct bt_env {
 	void *meta; size_t meta_size;/* arena for translation metadata */
 	void *prof; size_t prof_size;/* -profile: arena for fragment records (NULL: not profiling) */
 	unsigned max_tu_insns;       /* tunable: instructions per translation unit */
+	/* User-mode code at `eip` (in the current CS) is to run directly, not
+	 * from the TC (may be NULL): block exits and indirect branches to it
+	 * are neither translated nor chained, they leave to the monitor. */
+	bool (*want_direct)(void *ctx, uint32_t eip);
 	/* Called after each translation (may be NULL): -trace bt, perf maps. */
 	void (*on_translate)(void *ctx, const struct bt_fragment *f);
 };

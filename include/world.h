@@ -15,6 +15,7 @@
 #define VMX_TRACE_TRAP    (1u << 2)   /* "trap": host signals and guest exceptions */
 #define VMX_TRACE_IRQ     (1u << 3)   /* "irq": interrupts delivered */
 #define VMX_TRACE_IO      (1u << 4)   /* "io": port accesses */
+#define VMX_TRACE_DIRECT  (1u << 5)   /* "direct": page scans, adaptive moves */
 
 /* Descriptor flags for set_ldt. */
 #define WD_CODE      0x01   /* code segment (else data) */
@@ -24,10 +25,12 @@
 #define WD_PRESENT   0x10
 #define WD_EXPDOWN   0x20
 
-/* Page protections for protect(). */
+/* Page protections for map() and protect(); WP_X may be or-ed in: the
+ * page may also be fetched from by directly executed guest code. */
 #define WP_NONE 0
 #define WP_RO   1
 #define WP_RW   2
+#define WP_X    4
 
 /* A compiled code fragment the monitor just made (vmm_config.fragment_events). */
 struct world_fragment {
@@ -73,6 +76,12 @@ struct world_ops {
 	void (*fragment_created)(const struct world_fragment *f);
 };
 
+/* -mode: how guest code runs (DESIGN §8). bt: kernel translated, user code
+ * direct where its pages allow and it does not keep trapping; bt-direct:
+ * user code direct wherever allowed; bt-all: everything translated; te:
+ * trap-and-emulate, kernel code direct too (deprivileged). */
+enum vmm_exec_mode { VMM_MODE_BT = 0, VMM_MODE_BT_DIRECT, VMM_MODE_BT_ALL, VMM_MODE_TE };
+
 /* -machine: isapc has no APIC; pc adds the local APIC (DESIGN §6). */
 enum vmm_machine { VMM_MACHINE_ISAPC = 0, VMM_MACHINE_PC };
 
@@ -92,7 +101,11 @@ struct vmm_config {
 	bool disk_readonly[4];
 	uint32_t gate_callout, gate_ibl, gate_ibl_miss; /* linear addresses in the monitor area */
 	uint32_t gate_exit_shared, gate_learn_shared;
+	/* 32-bit code on sel_code32 that leaves for directly executed guest
+	 * code: loads %gs from MA_GGS_SEL, far-jumps to MA_DIRECT. */
+	uint32_t gate_direct;
 	uint16_t sel_code32, sel_flat, sel_mongs;
+	enum vmm_exec_mode exec_mode;
 	const struct world_ops *world;
 };
 
@@ -135,7 +148,12 @@ struct vmm_trap {
 	uint32_t trapno, err;   /* hardware vector and error code */
 	uint64_t addr;          /* faulting address (page faults) */
 	uint32_t rip;           /* where the CPU was (32-bit code) */
-	bool in_tc;             /* the CPU was running 32-bit code on the monitor's CS */
+	/* Where the CPU was: the monitor (or the world's own code), 32-bit
+	 * code on the monitor's CS (translated code and the gate's 32-bit
+	 * stubs), or directly executed guest code (any other LDT selector). */
+	enum trap_where { TRAP_IN_MONITOR = 0, TRAP_IN_TC, TRAP_IN_DIRECT } where;
+	/* The selectors the CPU held (enum bt_seg order: es cs ss ds fs gs). */
+	uint16_t sregs[6];
 	/* The interrupted registers (eax ecx edx ebx esp ebp esi edi). They are
 	 * the guest's only at instruction boundaries and faults: in the middle
 	 * of a callout sequence ESP is already the monitor's. */

@@ -9,27 +9,6 @@ struct co_rec { uint16_t kind, aux; uint32_t arg; };
 
 enum { R_CONT, R_JUMP, R_STOP };
 
-/* The translation of `eip`. A fetch that faults raises the guest's #PF
- * (and enters its handler); a jump outside RAM stops the VM. */
-uint32_t enter_eip(uint32_t eip)
-{
-	vmm_sync_mode();
-	for (int tries = 0; tries < 3; tries++) {
-		uint32_t tc = bt_get(eip);
-		if (tc)
-			return tc;
-		if (vm.mem_fault_vec != EXC_PF || !mmu_paging())
-			break;
-		vm.eip = eip;
-		if (!deliver_exception(EXC_PF, true, 0) || vm.stopped)
-			return 0;
-		eip = vm.eip;
-		vmm_sync_mode();
-	}
-	vmm_fatal_eip("guest jumped outside its memory, eip", eip);
-	return 0;
-}
-
 /* Guest state is precise at `at`: if an interrupt can be taken, take it
  * there. Returns true with *tc the handler's translation (0: the VM
  * stopped), false when nothing was delivered. */

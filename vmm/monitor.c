@@ -428,6 +428,12 @@ static void code_written(void *opaque, uint32_t pa, uint32_t len)
 	bt_notify_write(pa, len);
 }
 
+static bool want_direct(void *ctx, uint32_t eip)
+{
+	(void)ctx;
+	return exec_want_direct(eip);
+}
+
 /* The BIOS area is ROM on QEMU's PC (0xE0000-0xFFFFF): writes are dropped. */
 #define ROM_START 0xE0000u
 #define ROM_END   0x100000u
@@ -469,10 +475,12 @@ int vmm_init(const struct vmm_config *cfg)
 		.meta = cfg->meta, .meta_size = cfg->meta_size, .max_tu_insns = TUNE_TU_MAX_INSNS,
 		.prof = cfg->prof, .prof_size = cfg->prof_size,
 		.on_translate = vmm_fragment_hook(cfg),
+		.want_direct = cfg->exec_mode == VMM_MODE_BT_ALL ? (bool (*)(void *, uint32_t))0 : want_direct,
 	};
 	if (bt_init(&env) != 0)
 		return -1;
 	seg_init();
+	direct_init();
 
 	struct mon_area *ma = vm.ma;
 	bt_host_fsbase = ma->host_fsbase;

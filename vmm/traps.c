@@ -11,7 +11,7 @@
 
 /* The guest's registers become the interrupted ones: only when the trap is
  * at a point where they are precise (a boundary or a faulting instruction). */
-static void take_regs(const struct vmm_trap *t)
+void trap_take_regs(const struct vmm_trap *t)
 {
 	struct mon_area *ma = vm.ma;
 	ma->eax = t->regs[0]; ma->ecx = t->regs[1]; ma->edx = t->regs[2]; ma->ebx = t->regs[3];
@@ -38,7 +38,7 @@ static enum trap_action resume_same(struct vmm_trap *t, bool step)
 
 static enum trap_action reflect(const struct vmm_trap *t, const struct bt_pc *pc, unsigned vec, bool has_err, uint32_t err)
 {
-	take_regs(t);
+	trap_take_regs(t);
 	if (pc->ecx_in_scratch)
 		vm.ma->ecx = vm.ma->s_ecx;
 	vm.ma->eflags &= ~FL_TF;
@@ -74,7 +74,7 @@ static void adapt_count(uint32_t lin, uint32_t rip)
 static bool emulate_here(struct vmm_trap *t, const struct bt_pc *pc, stat_counter *ctr, bool adapt,
 			 enum trap_action *act)
 {
-	take_regs(t);
+	trap_take_regs(t);
 	/* An indirect call's push: the target is in %ecx, the guest's %ecx
 	 * saved; the monitor performs the whole call again. */
 	if (pc->ecx_in_scratch)
@@ -105,7 +105,9 @@ enum trap_action vmm_trap(struct vmm_trap *t)
 	 * time says (the world's clock may have held guest time back). */
 	if (t->kind == TRAP_ALARM)
 		vm.timer_armed = 0;
-	if (!t->in_tc) {
+	if (t->where == TRAP_IN_DIRECT)
+		return direct_trap(t);
+	if (t->where == TRAP_IN_MONITOR) {
 		/* The monitor (or the gate) was running: never touch device state
 		 * from here, leave a note for the monitor instead. */
 		if (t->kind == TRAP_ALARM) {
@@ -140,7 +142,7 @@ enum trap_action vmm_trap(struct vmm_trap *t)
 			return resume_same(t, ma->step != 0);
 		if (have && pc.boundary && !pc.irq_shadow && ma->step != STEP_SMC) {
 			stat_inc(&vs.irq_async);
-			take_regs(t);
+			trap_take_regs(t);
 			if (!deliver_irq(pc.eip))
 				return TRAP_EXIT_WORLD;
 			return resume_at_eip(vm.eip);
@@ -158,7 +160,7 @@ enum trap_action vmm_trap(struct vmm_trap *t)
 		if (ma->step == STEP_SMC) {
 			ma->step = 0;
 			if (pc.dead) {
-				take_regs(t);
+				trap_take_regs(t);
 				return resume_at_eip(pc.eip);
 			}
 			return resume_same(t, false);
@@ -168,7 +170,7 @@ enum trap_action vmm_trap(struct vmm_trap *t)
 		ma->step = 0;
 		if (irq_deliverable()) {
 			stat_inc(&vs.irq_async);
-			take_regs(t);
+			trap_take_regs(t);
 			if (!deliver_irq(pc.eip))
 				return TRAP_EXIT_WORLD;
 			return resume_at_eip(vm.eip);

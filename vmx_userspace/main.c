@@ -121,6 +121,7 @@ int main(int argc, char **argv)
 		.tc_size = tc_kb << 10, .trace = o.trace_mask, .testdev = o.testdev, .machine = o.machine,
 		.gate_callout = wi.gate_callout, .gate_ibl = wi.gate_ibl, .gate_ibl_miss = wi.gate_ibl_miss,
 		.gate_exit_shared = wi.gate_exit_shared, .gate_learn_shared = wi.gate_learn_shared,
+		.gate_direct = wi.gate_direct, .exec_mode = o.mode,
 		.sel_code32 = wi.sel_code32, .sel_flat = wi.sel_flat, .sel_mongs = wi.sel_mongs,
 		.world = &uworld_ops,
 	};
@@ -150,7 +151,7 @@ int main(int argc, char **argv)
 		stats_report_abandon_signal();
 		return 2;
 	}
-	if (o.sandbox && sandbox_enter(err, sizeof(err)) != 0) {
+	if (o.sandbox && sandbox_enter(o.mode != VMM_MODE_BT_ALL, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s\n", err);
 		stats_report_abandon_signal();
 		if (o.profile_path)

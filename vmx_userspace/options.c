@@ -15,9 +15,10 @@ static const struct {
 	{ "trap", VMX_TRACE_TRAP },
 	{ "irq", VMX_TRACE_IRQ },
 	{ "io", VMX_TRACE_IO },
+	{ "direct", VMX_TRACE_DIRECT },
 	{ "all", VMX_TRACE_ALL },
 };
-#define TRACE_NAME_LIST "bt, callout, trap, irq, io, all"
+#define TRACE_NAME_LIST "bt, callout, trap, irq, io, direct, all"
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -232,7 +233,7 @@ int vmx_parse_options(int argc, char **argv, struct vmx_options *o, char *err, s
 	memset(o, 0, sizeof *o);
 	o->mem_mb = 128;
 	o->append = "";
-	o->mode = VMX_MODE_BT;
+	o->mode = VMM_MODE_BT;
 	o->console_eof = -1;
 	o->sandbox = true;
 	o->machine = VMM_MACHINE_ISAPC;
@@ -305,10 +306,18 @@ int vmx_parse_options(int argc, char **argv, struct vmx_options *o, char *err, s
 		} else if (!strcmp(name, "append")) {
 			o->append = arg;
 		} else if (!strcmp(name, "mode")) {
-			if (strcmp(arg, "bt"))
-				return fail(err, errlen, "vmx: %s: unknown mode '%s'; valid modes: bt",
+			static const char *const modes[] = { [VMM_MODE_BT] = "bt", [VMM_MODE_BT_DIRECT] = "bt-direct",
+							     [VMM_MODE_BT_ALL] = "bt-all", [VMM_MODE_TE] = "te" };
+			unsigned m = 0;
+			while (m < sizeof(modes) / sizeof(modes[0]) && strcmp(arg, modes[m]))
+				m++;
+			if (m == sizeof(modes) / sizeof(modes[0]))
+				return fail(err, errlen,
+					    "vmx: %s: unknown mode '%s'; valid modes: bt, bt-direct, bt-all, te",
 					    opt, arg);
-			o->mode = VMX_MODE_BT;
+			if (m == VMM_MODE_TE)
+				return fail(err, errlen, "vmx: %s: te (trap-and-emulate) is not implemented yet", opt);
+			o->mode = (enum vmm_exec_mode)m;
 		} else if (!strcmp(name, "stats")) {
 			if (!*arg)
 				return fail(err, errlen,
@@ -377,8 +386,16 @@ void vmx_print_help(void *stdio_file)
 "  -append STR    kernel command line arguments. A Linux kernel gets STR as\n"
 "                 its command line; as with QEMU, a multiboot kernel's is the\n"
 "                 -kernel FILE argument exactly as given, a space, then STR.\n"
-"  -mode MODE     execution mode; the only mode is bt (binary translation),\n"
-"                 the default.\n"
+"  -mode MODE     how guest code runs (default bt):\n"
+"                   bt         kernel code translated; user code runs directly\n"
+"                              on the CPU where its pages allow (no segment\n"
+"                              loads, far transfers or system-state reads) and\n"
+"                              from the translation cache where it keeps\n"
+"                              trapping (system call loops, fault storms);\n"
+"                   bt-direct  the same, user code always direct where allowed;\n"
+"                   bt-all     user code translated too: no host CPUID or\n"
+"                              host selector reaches guest code;\n"
+"                   te         trap-and-emulate (not implemented yet: refused).\n"
 "  -stats FILE    at exit, write every statistics counter to FILE as one flat\n"
 "                 JSON object {\"name\": integer, ...} sorted by name. A regular\n"
 "                 file is replaced atomically (through a symlink, its target);\n"
@@ -406,7 +423,9 @@ void vmx_print_help(void *stdio_file)
 "  -trace LIST    comma-separated events to trace: bt (each translation),\n"
 "                 callout (exits from translated code into the monitor),\n"
 "                 trap (host signals taken), irq (interrupts delivered),\n"
-"                 io (guest port accesses), all. May be repeated.\n"
+"                 io (guest port accesses), direct (user pages scanned for\n"
+"                 direct execution and their verdicts, pages moved between\n"
+"                 direct and translated execution), all. May be repeated.\n"
 "  -tc-size KB    translation cache size in kilobytes, %u..%u (default: the\n"
 "                 monitor's built-in size). A suffix K (kilobytes) or M\n"
 "                 (megabytes) is accepted: -tc-size 512K, -tc-size 2M.\n"

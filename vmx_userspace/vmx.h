@@ -9,7 +9,6 @@
 #include "world.h"
 
 /* ---- options ---- */
-enum vmx_mode { VMX_MODE_BT = 0 };
 #define VMX_DRIVES 4                 /* -drive index 0..3: primary master/slave, secondary master/slave */
 struct vmx_drive {
 	const char *path;        /* NULL: no drive at this index */
@@ -21,7 +20,7 @@ struct vmx_options {
 	unsigned mem_mb;         /* -m MB, default 128, range [VMX_MEM_MIN_MB, VMX_MEM_MAX_MB] */
 	const char *append;      /* -append CMDLINE, default "" */
 	const char *initrd;      /* -initrd FILE (Linux) or "FILE ARGS,..." (multiboot modules), NULL: none */
-	enum vmx_mode mode;      /* -mode bt (only value for now) */
+	enum vmm_exec_mode mode; /* -mode bt|bt-direct|bt-all|te, default bt */
 	const char *stats_path;  /* -stats FILE.json or "-" (table on stderr); NULL: none */
 	const char *profile_path;/* -profile FILE.json; NULL: no profiling (and no counters in the TC) */
 	bool perf_map;           /* -perf-map: /tmp/perf-PID.map names the translated code for perf */
@@ -38,7 +37,7 @@ struct vmx_options {
 #define VMX_MEM_MIN_MB 2u
 #define VMX_MEM_MAX_MB 3072u
 /* VMX_TRACE_* bits: include/world.h */
-#define VMX_TRACE_ALL    0x1fu       /* "all" */
+#define VMX_TRACE_ALL    0x3fu       /* "all" */
 #define VMX_TC_MIN_KB 64u            /* -tc-size range */
 #define VMX_TC_MAX_KB 3072u
 
@@ -140,7 +139,8 @@ void stats_report_abandon_signal(void);
 /* Loads the seccomp filter allowing only the run loop's and the exit
  * path's system calls; any other one raises SIGSYS with si_code
  * SYS_SECCOMP. 0, or -1 with a one-line message in err. */
-int sandbox_enter(char *err, size_t errlen);
+/* guest_exec: the world may make guest pages (below 4 GiB) executable. */
+int sandbox_enter(bool guest_exec, char *err, size_t errlen);
 /* The SIGSYS handler's end for a call the filter refused (number `nr` of
  * audit architecture `arch`, made at `call_addr`): one line on stderr,
  * the terminal's mode back, exit status 4. Async-signal-safe. */
