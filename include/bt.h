@@ -109,6 +109,10 @@ void bt_translate_as_callout(uint32_t lin, uint32_t tc_addr);
  * translation copies it again. The caller drops the current one. */
 void bt_forget_callout(uint32_t lin);
 bool bt_in_tc(uint32_t addr);
+/* Debugger breakpoints at guest linear addresses (at most 64): a block
+ * starting there begins with a CO_DEBUG callout, others end before it.
+ * Fragments covering `lin` are dropped. 0, or -1 when the table is full. */
+int bt_break_set(uint32_t lin, bool on);
 /* -profile: the records (include/profile.h) with every live fragment's
  * execution counter added in so far; NULL when not profiling. */
 struct prof_arena;
