@@ -17,7 +17,7 @@ HOST_CFLAGS := $(BASE_CFLAGS) -Ivmx_userspace -fPIE
 LDLIBS      := -lZydis -lelf -lseccomp
 
 MON_SRCS  := $(wildcard vmm/*.c vmm/devices/*.c bt/*.c shadow_mmu/*.c)
-HOST_SRCS := $(wildcard vmx_userspace/*.c vmx_userspace/uworld/*.c)
+HOST_SRCS := $(wildcard vmx_userspace/*.c vmx_userspace/uworld/*.c) vmx_userspace/report/fragment_text.c vmx_userspace/report/pf_names.c
 ASM_SRCS  := vmx_userspace/uworld/gate.S
 MON_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(MON_SRCS))
 HOST_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(HOST_SRCS)) $(patsubst %.S,$(BUILD)/obj/%.o,$(ASM_SRCS))
@@ -78,7 +78,7 @@ unit_srcs_test_loader       := vmx_userspace/loader_multiboot.c vmx_userspace/lo
 unit_srcs_test_bzimage      := vmx_userspace/loader_bzimage.c vmx_userspace/pc_memmap.c
 unit_srcs_test_stats_report := vmx_userspace/stats_report.c vmx_userspace/outfile.c vmm/stats.c
 unit_srcs_test_outfile      := vmx_userspace/outfile.c
-unit_srcs_test_profile      := vmx_userspace/profile_write.c vmx_userspace/outfile.c vmx_userspace/report/profile_read.c
+unit_srcs_test_profile      := vmx_userspace/profile_write.c vmx_userspace/outfile.c vmx_userspace/report/profile_read.c vmx_userspace/report/pf_names.c
 unit_libs_test_profile      := -ljansson
 unit_srcs_test_bt           := $(BT_SRCS)
 unit_srcs_test_mmu          := shadow_mmu/mmu.c shadow_mmu/mmio.c vmm/stats.c

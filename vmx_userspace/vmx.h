@@ -157,6 +157,8 @@ void livemon_close(void);
 /* -monitor stdio: console.c hands it the bytes typed after Ctrl-A c. */
 bool livemon_stdio(void);
 void livemon_input(const uint8_t *b, size_t n);
+/* The banner and prompt (on switching to the monitor). */
+void livemon_greet(void);
 /* Whether a command line waits (or a client connected). Never blocks. */
 bool livemon_poll(void);
 /* Runs the waiting commands; `hold`: stay stopped until cont. */

@@ -92,5 +92,55 @@ status interrupt 1
 run_case kill -S -- "kill"
 status kill 0
 
+# ---- the live monitor ----
+hello=$(dirname "$elf")/hello.elf
+mexpect() {   # mexpect CASE WHAT PATTERN (in $tmp/CASE.mon)
+	if grep -q -- "$3" "$tmp/$1.mon"; then ok "monitor-$1-$2"; else bad "monitor-$1-$2" "lacks '$3': $(head -c 300 "$tmp/$1.mon" | tr '\n' '|')"; fi
+}
+mstatus() {
+	if [ "$2" = "$3" ]; then ok "monitor-$1-status"; else bad "monitor-$1-status" "vmx status $2, want $3"; fi
+}
+# 5. unix:PATH, the guest spinning: every command, a bad one, tc flush, quit.
+sock=$tmp/mon.sock
+timeout 20 "$vmx" -kernel "$elf" -append spin -monitor unix:$sock,server,nowait </dev/null >"$tmp/unix.out" 2>&1 &
+vpid=$!
+for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
+printf 'info registers\ninfo tc\ninfo fragments 3\nbogus cmd\ninfo mmu\ninfo counters vmm.debug\nstop\ninfo fragment %s\ntc flush\ninfo tc\nhelp\nquit\n' \
+	"$(nm "$elf" | awk '$3 == "guest_main" { sub(/^0*/, "", $1); print $1 }')" |
+	timeout 10 socat -t 5 - UNIX-CONNECT:"$sock" >"$tmp/unix.mon" 2>&1
+wait $vpid; st=$?
+mexpect unix banner "^vmx monitor - type 'help'"
+mexpect unix registers 'EIP=0010[0-9a-f]* EFL='
+mexpect unix tc 'tc: [0-9]* of [0-9]* bytes used'
+mexpect unix fragments 'newest 3 live fragments'
+mexpect unix bad-command "unknown command: 'bogus cmd' (try help)"
+mexpect unix mmu 'paging off'
+mexpect unix counters 'vmm.debug.stops'
+mexpect unix stop '^(vmx) stopped'
+mexpect unix fragment-side-by-side '^  ident .* | ffc'
+mexpect unix flush 'tc flushed'
+mexpect unix flushed-empty '0 fragments since the last flush, 0 live'
+mexpect unix help 'info fragment PC'
+mstatus unix "$st" 0
+[ -e "$sock" ] && bad monitor-unix-socket-removed "$sock is left" || ok monitor-unix-socket-removed
+
+# 6. -S holds the guest for the monitor's cont; it then runs to its end.
+sock=$tmp/mon2.sock
+timeout 20 "$vmx" -kernel "$hello" -S -monitor unix:$sock </dev/null >"$tmp/hold.out" 2>&1 &
+vpid=$!
+for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.1; done
+printf 'info registers\ncont\n' | timeout 10 socat -t 3 - UNIX-CONNECT:"$sock" >"$tmp/hold.mon" 2>&1
+wait $vpid; st=$?
+mexpect hold at-entry 'EIP=0010000c'
+mstatus hold "$st" 1
+grep -q '^PASS hello' "$tmp/hold.out" && ok monitor-hold-guest-passed || bad monitor-hold-guest-passed "$(tail -2 "$tmp/hold.out")"
+
+# 7. stdio: Ctrl-A c switches the console's input to the monitor.
+printf '\001cinfo tc\nquit\n' | timeout 20 "$vmx" -kernel "$elf" -append spin -monitor stdio >"$tmp/stdio.mon" 2>&1
+st=$?
+mexpect stdio banner "^vmx monitor"
+mexpect stdio tc 'tc: [0-9]* of'
+mstatus stdio "$st" 0
+
 echo "gdb: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
