@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdbool.h>
 #include "mon_area.h"
+#include "vmm_debug.h"
 
 /* -trace bits: what the monitor reports on stderr as it runs. */
 #define VMX_TRACE_BT      (1u << 0)   /* "bt": each translation */
@@ -74,6 +75,13 @@ struct world_ops {
 	/* Called at the end of each translation when fragment_events is set
 	 * (may be NULL): the monitor itself does no host I/O. */
 	void (*fragment_created)(const struct world_fragment *f);
+	/* The debugger (-gdb, -monitor; asked only when vmm_config.debug is
+	 * set). debug_poll: whether the VMX wants the guest stopped, asked
+	 * where the monitor polls its devices. debug_stopped: the guest is
+	 * stopped at an instruction boundary (include/vmm_debug.h says why and
+	 * what may be done meanwhile); returns how it goes on. */
+	bool (*debug_poll)(void);
+	enum vmm_dbg_resume (*debug_stopped)(const struct vmm_dbg_stop *why);
 };
 
 /* -mode: how guest code runs (DESIGN §8). bt: kernel translated, user code
@@ -96,6 +104,8 @@ struct vmm_config {
 	unsigned trace;            /* VMX_TRACE_* bits */
 	bool fragment_events;      /* tell the world of every fragment made (world_ops.fragment_created) */
 	bool testdev;              /* the pc-testdev memory window at 0xFF000000 */
+	bool debug;                /* a debugger is attached: world_ops.debug_* are called */
+	bool debug_wait;           /* -S: stop before the first instruction */
 	enum vmm_machine machine;  /* -machine isapc|pc */
 	uint64_t disk_sectors[4];  /* ATA drive at -drive index i: its size; 0: none */
 	bool disk_readonly[4];

@@ -40,7 +40,9 @@ static bool cpu_state_allows(void)
 static bool want_direct(uint32_t eip, uint32_t *lin, uint32_t *pa)
 {
 	enum vmm_exec_mode mode = vm.cfg.exec_mode;
-	if (mode == VMM_MODE_BT_ALL || !cpu_state_allows())
+	/* Under a debugger (-gdb, -monitor) every instruction is translated:
+	 * its breakpoints, steps and watchpoints live in the translator. */
+	if (mode == VMM_MODE_BT_ALL || vm.cfg.debug || !cpu_state_allows())
 		return false;
 	uint32_t err;
 	*lin = vm.seg[SEG_CS].base + eip;

@@ -21,6 +21,13 @@ void trap_take_regs(const struct vmm_trap *t)
 
 static enum trap_action resume_at_eip(uint32_t eip)
 {
+	if (vm.debugger.stop_req) {
+		/* A watched write just completed, or the VMX asked. */
+		dbg_stop(eip, VMM_DBG_REQUEST);
+		vm.ma->eflags &= ~FL_TF;
+		vm.ma->step = 0;
+		return TRAP_EXIT_WORLD;
+	}
 	uint32_t tc = enter_eip(eip);
 	if (!tc)
 		return TRAP_EXIT_WORLD;
@@ -46,6 +53,19 @@ static enum trap_action reflect(const struct vmm_trap *t, const struct bt_pc *pc
 	if (!deliver_exception(vec, has_err, err) || vm.stopped)
 		return TRAP_EXIT_WORLD;
 	if (irq_deliverable() && !deliver_irq(vm.eip))
+		return TRAP_EXIT_WORLD;
+	return resume_at_eip(vm.eip);
+}
+
+/* At a boundary in translated code, with an interrupt to take or a stop
+ * the debugger asked for. */
+static enum trap_action take_async(const struct vmm_trap *t, uint32_t eip)
+{
+	trap_take_regs(t);
+	if (vm.debugger.stop_req)
+		return resume_at_eip(eip);
+	stat_inc(&vs.irq_async);
+	if (!deliver_irq(eip))
 		return TRAP_EXIT_WORLD;
 	return resume_at_eip(vm.eip);
 }
@@ -138,15 +158,10 @@ enum trap_action vmm_trap(struct vmm_trap *t)
 		vmm_poll_devices();
 		if (vm.stopped)
 			return TRAP_EXIT_WORLD;
-		if (!irq_deliverable())
+		if (!irq_deliverable() && !vm.debugger.stop_req)
 			return resume_same(t, ma->step != 0);
-		if (have && pc.boundary && !pc.irq_shadow && ma->step != STEP_SMC) {
-			stat_inc(&vs.irq_async);
-			trap_take_regs(t);
-			if (!deliver_irq(pc.eip))
-				return TRAP_EXIT_WORLD;
-			return resume_at_eip(vm.eip);
-		}
+		if (have && pc.boundary && !pc.irq_shadow && ma->step != STEP_SMC)
+			return take_async(t, pc.eip);
 		if (!ma->step)
 			ma->step = STEP_IRQ;
 		return resume_same(t, true);
@@ -168,13 +183,8 @@ enum trap_action vmm_trap(struct vmm_trap *t)
 		if (pc.irq_shadow)
 			return resume_same(t, true);
 		ma->step = 0;
-		if (irq_deliverable()) {
-			stat_inc(&vs.irq_async);
-			trap_take_regs(t);
-			if (!deliver_irq(pc.eip))
-				return TRAP_EXIT_WORLD;
-			return resume_at_eip(vm.eip);
-		}
+		if (irq_deliverable() || vm.debugger.stop_req)
+			return take_async(t, pc.eip);
 		return resume_same(t, false);
 
 	case TRAP_SEGV: case TRAP_BUS:

@@ -85,6 +85,11 @@ struct vm {
 	/* The host trap being handled, whose frame holds the guest's FPU
 	 * state (world.h); null in callouts, where that state is live. */
 	struct vmm_trap *fpu_trap;
+	/* debug.c: a stop the VMX asked for (or a watchpoint's) is due at the
+	 * next instruction boundary; single-stepping for the debugger (one
+	 * instruction per unit, interrupts held back but in hlt); a stop
+	 * recorded, its session due at the next entry. */
+	struct { bool stop_req, step, halting, stopped; } debugger;
 };
 extern struct vm vm;
 
@@ -103,6 +108,17 @@ extern struct vmm_stats vs;
  * nobody listens); resets the generation counts. */
 typedef void (*bt_translate_fn)(void *ctx, const struct bt_fragment *f);
 bt_translate_fn vmm_fragment_hook(const struct vmm_config *cfg);
+
+/* debug.c: the debugger's hooks. dbg_stop records a stop at `eip` and
+ * returns 0 (a callout's "leave the world"); dbg_breakpoint is CO_DEBUG's
+ * handler (cont: the callout's continuation); dbg_poll asks the VMX;
+ * dbg_session runs a recorded stop's session (false: the VM stopped). */
+void dbg_init(void);
+uint32_t dbg_stop(uint32_t eip, enum vmm_dbg_reason why);
+uint32_t dbg_breakpoint(uint32_t eip, uint32_t cont);
+void dbg_poll(void);
+bool dbg_session(void);
+bool dbg_is_break(uint32_t lin);
 
 /* monitor.c */
 void vmm_fatal(const char *what, uint32_t arg);

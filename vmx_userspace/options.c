@@ -266,12 +266,21 @@ int vmx_parse_options(int argc, char **argv, struct vmx_options *o, char *err, s
 		    strcmp(name, "tc-size") && strcmp(name, "device") && strcmp(name, "initrd") &&
 		    strcmp(name, "console-eof") && strcmp(name, "drive") && strcmp(name, "hda") &&
 		    strcmp(name, "hdb") && strcmp(name, "hdc") && strcmp(name, "hdd") &&
-		    strcmp(name, "sandbox") && strcmp(name, "machine"))
+		    strcmp(name, "sandbox") && strcmp(name, "machine") && strcmp(name, "gdb") &&
+		    strcmp(name, "s") && strcmp(name, "S") && strcmp(name, "monitor"))
 			return fail(err, errlen, "vmx: unknown option '%s' (see -help)", opt);
 
 		/* Flags: perf fixes the files' names. */
 		if (!strcmp(name, "perf-map") || !strcmp(name, "jitdump")) {
 			*(name[0] == 'p' ? &o->perf_map : &o->jitdump) = true;
+			continue;
+		}
+		if (!strcmp(name, "s")) {
+			o->gdb = "tcp::1234";
+			continue;
+		}
+		if (!strcmp(name, "S")) {
+			o->wait_start = true;
 			continue;
 		}
 		if (i + 1 >= argc)
@@ -293,6 +302,12 @@ int vmx_parse_options(int argc, char **argv, struct vmx_options *o, char *err, s
 			if (strcmp(arg, "on") && strcmp(arg, "off"))
 				return fail(err, errlen, "vmx: %s: '%s' is neither on nor off", opt, arg);
 			o->sandbox = !strcmp(arg, "on");
+		} else if (!strcmp(name, "gdb")) {
+			o->gdb = arg;
+		} else if (!strcmp(name, "monitor")) {
+			if (strcmp(arg, "stdio") && strncmp(arg, "unix:", 5))
+				return fail(err, errlen, "vmx: %s: '%s' is neither stdio nor unix:PATH", opt, arg);
+			o->monitor = arg;
 		} else if (!strcmp(name, "drive")) {
 			if (parse_drive(o, opt, arg, err, errlen) < 0)
 				return -1;
@@ -352,6 +367,8 @@ int vmx_parse_options(int argc, char **argv, struct vmx_options *o, char *err, s
 
 	if (!o->kernel)
 		return fail(err, errlen, "vmx: no kernel given: use -kernel FILE (see -help)");
+	if (o->wait_start && !o->gdb && !o->monitor)
+		return fail(err, errlen, "vmx: -S: nothing could start the guest; give -gdb (or -s) or -monitor");
 	return 0;
 }
 
@@ -462,6 +479,25 @@ void vmx_print_help(void *stdio_file)
 "                 dev.ata.N.{reads,writes,sectors,flushes,errors}.\n"
 "  -hda IMG, -hdb IMG, -hdc IMG, -hdd IMG\n"
 "                 -drive file=IMG,format=raw,index=0 (1, 2, 3).\n"
+"  -gdb tcp::PORT a gdb stub on 127.0.0.1:PORT (only there; tcp:localhost:PORT\n"
+"                 and tcp:127.0.0.1:PORT too): gdb's target remote :PORT.\n"
+"                 Registers (eax..edi, eip, eflags, segment selectors; no\n"
+"                 x87/SSE), guest linear memory through the guest's page\n"
+"                 tables (unmapped: error E14), software and hardware\n"
+"                 breakpoints (no guest byte changes: the translation stops\n"
+"                 there), write watchpoints (not read or access ones),\n"
+"                 stepi, continue, Ctrl-C, detach, kill (status 0). A\n"
+"                 connection stops the guest; gdb may connect at any time.\n"
+"  -s             -gdb tcp::1234.\n"
+"  -S             do not start the guest: wait for gdb to connect and\n"
+"                 continue, or for the monitor's cont.\n"
+"  -monitor stdio|unix:PATH\n"
+"                 the live monitor: stdio shares the terminal with the\n"
+"                 console (Ctrl-A c switches between them); unix:PATH\n"
+"                 listens on a Unix socket at PATH (QEMU's ,server,nowait\n"
+"                 suffixes are accepted). Commands: help, info registers,\n"
+"                 info tc, info fragments [N], info fragment PC, info mmu,\n"
+"                 info counters [PREFIX], tc flush, stop, cont, quit.\n"
 "  -help, -h      print this help and exit.\n"
 "\n"
 "Guest machine:\n"
@@ -475,6 +511,7 @@ void vmx_print_help(void *stdio_file)
 "  When stdin is a terminal it is switched to raw mode while vmx runs, so\n"
 "  keys such as Ctrl-C go to the guest. Escapes:\n"
 "    Ctrl-A x        quit vmx\n"
+"    Ctrl-A c        switch between the console and the monitor (-monitor stdio)\n"
 "    Ctrl-A Ctrl-A   send one Ctrl-A to the guest\n"
 "  Ctrl-A followed by any other key sends only that key. When stdin reaches\n"
 "  end of file the guest keeps running without further input (after one\n"

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -96,7 +98,24 @@ static int add_guarded(scmp_filter_ctx ctx, bool guest_exec)
 	return 0;
 }
 
-int sandbox_enter(bool guest_exec, char *err, size_t errlen)
+/* The debugger's sockets: connections on its listening sockets (-gdb,
+ * -monitor unix:), the gdb connection's TCP_NODELAY; data moves with read
+ * and write, already allowed. */
+static int add_accept(scmp_filter_ctx ctx, const int *fds, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct scmp_arg_cmp fd = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fds[i]);
+		int rc = add(ctx, SCMP_SYS(accept4), 1, &fd);
+		if (rc)
+			return rc;
+	}
+	if (!n)
+		return 0;
+	struct scmp_arg_cmp tcp = SCMP_A1(SCMP_CMP_EQ, IPPROTO_TCP), nodelay = SCMP_A2(SCMP_CMP_EQ, TCP_NODELAY);
+	return add(ctx, SCMP_SYS(setsockopt), 2, (struct scmp_arg_cmp[]){ tcp, nodelay });
+}
+
+int sandbox_enter(bool guest_exec, const int *accept_fds, unsigned naccept, char *err, size_t errlen)
 {
 	resolve_names();
 	/* A call the list lacks traps rather than kills, so it is named;
@@ -112,7 +131,7 @@ int sandbox_enter(bool guest_exec, char *err, size_t errlen)
 	for (unsigned i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
 		if ((rc = add(ctx, allowed[i], 0, NULL)) != 0)
 			goto fail;
-	if ((rc = add_guarded(ctx, guest_exec)) != 0)
+	if ((rc = add_guarded(ctx, guest_exec)) != 0 || (rc = add_accept(ctx, accept_fds, naccept)) != 0)
 		goto fail;
 	/* Every host timer signal makes three of these, every hidden fault
 	 * the mmap: the filter tests them first. */

@@ -249,6 +249,13 @@ static int g_disk_read(unsigned d, uint64_t lba, void *b, uint32_t n) { int r; H
 static int g_disk_write(unsigned d, uint64_t lba, const void *b, uint32_t n) { int r; HOSTCALL(r = disk_write(d, lba, b, n)); return r; }
 static int g_disk_flush(unsigned d) { int r; HOSTCALL(r = disk_flush(d)); return r; }
 static void g_fragment_created(const struct world_fragment *f) { HOSTCALL(perfmap_fragment(f)); }
+static bool g_debug_poll(void) { bool r; HOSTCALL(r = debugger_poll()); return r; }
+static enum vmm_dbg_resume g_debug_stopped(const struct vmm_dbg_stop *w)
+{
+	enum vmm_dbg_resume r;
+	HOSTCALL(r = debugger_stopped(w));
+	return r;
+}
 
 const struct world_ops uworld_ops = {
 	.set_ldt = g_set_ldt, .protect = g_protect, .map = g_map, .unmap = g_unmap, .now_ns = now_ns, .arm_timer = g_arm_timer,
@@ -256,6 +263,7 @@ const struct world_ops uworld_ops = {
 	.log = g_log, .wall_seconds = wall_seconds,
 	.disk_read = g_disk_read, .disk_write = g_disk_write, .disk_flush = g_disk_flush,
 	.fragment_created = g_fragment_created,
+	.debug_poll = g_debug_poll, .debug_stopped = g_debug_stopped,
 };
 
 /* ---- signals ---- */
