@@ -11,7 +11,7 @@
 
 struct ccf {
 	uint32_t eip, lin, cs_base;
-	uint8_t cpl, dead, tf, fpu;
+	uint8_t cpl, dead, tf, fpu, single;
 	uint16_t ninsn;
 	uint32_t tc, tc_len;
 	uint32_t glen;               /* guest bytes translated, from lin */

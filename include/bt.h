@@ -13,6 +13,10 @@ struct bt_mode {
 	uint8_t cpl;
 	uint8_t tf;          /* guest single-stepping: one instruction per unit, a #DB after each */
 	uint8_t fpu;         /* BT_FPU_* from CR0/CR4: FPU/SIMD instructions that must fault */
+	/* One instruction per unit, and nothing else different: for an
+	 * instruction the monitor performs on behalf of directly executed
+	 * code that should go on natively right after it (-mode te). */
+	uint8_t single;
 };
 #define BT_FPU_TS     0x1    /* CR0.TS */
 #define BT_FPU_EM     0x2    /* CR0.EM */

@@ -150,6 +150,8 @@ bool vmm_stopped(int *st)
 
 const struct prof_arena *vmm_profile(void) { return bt_prof_sync(); }
 
+void vmm_exit_report(void) { te_exit_report(); }
+
 void vmm_dump_state(void)
 {
 	struct mon_area *ma = vm.ma;
@@ -304,6 +306,7 @@ void vmm_sync_mode(void)
 		.tf = ((vm.ma->veflags & FL_TF) || vm.debugger.step) ? 1 : 0,
 		.fpu = (uint8_t)(((vm.cr0 & 8) ? BT_FPU_TS : 0) | ((vm.cr0 & 4) ? BT_FPU_EM : 0) |
 				 ((vm.cr0 & 2) ? BT_FPU_MP : 0) | ((vm.cr4 & 0x200) ? 0 : BT_FPU_NOSSE)),
+		.single = vm.bt_single,
 	};
 	bt_set_mode(&m);
 	vm.ma->ibl_off = bt_ibl_offset();
@@ -483,6 +486,7 @@ int vmm_init(const struct vmm_config *cfg)
 		return -1;
 	seg_init();
 	direct_init();
+	te_init();
 
 	struct mon_area *ma = vm.ma;
 	bt_host_fsbase = ma->host_fsbase;
