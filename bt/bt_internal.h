@@ -75,6 +75,7 @@ struct bt_state {
 	 * is opened on the first one), and the latest exit's reason. */
 	struct { uint32_t cause, eip, addr, ev; } prof_cur;
 	uint32_t prof_exit_why, prof_exit_ev;
+	uint32_t prof_at;            /* the guest EIP the monitor works for (events without their own) */
 };
 extern struct bt_state bt;
 

@@ -156,7 +156,8 @@ uint32_t bt_prof_event(void)
 	uint32_t cause = bt.prof_cur.cause < PROF_NCAUSES ? bt.prof_cur.cause : PROF_CAUSE_NONE;
 	st->cause_events[cause]++;
 	if (st->nevents < PROF_MAX_EVENTS) {
-		st->events[st->nevents] = (struct prof_event){ .cause = cause, .eip = bt.prof_cur.eip,
+		st->events[st->nevents] = (struct prof_event){ .cause = cause,
+							       .eip = bt.prof_cur.eip ? bt.prof_cur.eip : bt.prof_at,
 							       .addr = bt.prof_cur.addr,
 							       .tsc = __builtin_ia32_rdtsc() };
 		bt.prof_cur.ev = ++st->nevents;
@@ -240,6 +241,7 @@ void bt_prof_site_key(uint32_t site, uint32_t eip, struct bt_site_key *k)
 }
 
 unsigned bt_prof_exit_why(void) { return bt.prof_exit_why; }
+void bt_prof_set_at(uint32_t eip) { bt.prof_at = eip; }
 
 void bt_prof_site_add(const struct bt_site_key *k, unsigned kind, unsigned why, uint64_t cycles)
 {

@@ -123,6 +123,9 @@ void bt_prof_exit_key(uint32_t exit_idx, struct bt_site_key *k);
 void bt_prof_site_key(uint32_t site, uint32_t eip, struct bt_site_key *k);
 /* Why the latest bt_exit_taken went through the monitor (PROF_WHY_*). */
 unsigned bt_prof_exit_why(void);
+/* The guest EIP of the instruction the monitor performs now: events
+ * without an EIP of their own (a CR3 load's unchaining) get it. */
+void bt_prof_set_at(uint32_t eip);
 void bt_prof_site_add(const struct bt_site_key *k, unsigned kind, unsigned why, uint64_t cycles);
 /* What causes the invalidations and unchains from now until
  * bt_prof_cause_end (PROF_CAUSE_*): the storing instruction and address.

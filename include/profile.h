@@ -9,6 +9,8 @@
 
 /* The file format (docs/profile-format.md); bump on incompatible changes. */
 #define PROF_FORMAT "vmx-profile-2"
+/* The one before (no study sections): readers still take it. */
+#define PROF_FORMAT_1 "vmx-profile-1"
 /* A file lists at most this many fragments: past it the coldest (execution
  * count x instruction count) are summed into one "other" record. */
 #define PROF_FILE_MAX_FRAGMENTS 200000u

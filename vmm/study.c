@@ -71,10 +71,10 @@ void study_move(unsigned b, uint64_t cycles)
 
 /* ---- occupancy, every sample_ns of guest time ---- */
 
-static void sample(void)
+static void sample(bool force)
 {
 	uint64_t now = vclock_now(&vm.clock);
-	if (now < st->next_sample)
+	if (now < st->next_sample && !force)
 		return;
 	if (st->nsamples == PROF_MAX_SAMPLES) {
 		for (uint32_t i = 0; i < PROF_MAX_SAMPLES / 2; i++)
@@ -107,7 +107,7 @@ static size_t w_console_read(uint8_t *buf, size_t n, bool waiting, bool *quit)
 
 static void w_wait(uint64_t deadline)
 {
-	sample();
+	sample(false);
 	study_push(PROF_TB_IDLE);
 	host->wait(deadline);
 	study_pop();
@@ -168,6 +168,7 @@ void study_finish(void)
 {
 	if (!st || !last)
 		return;
+	sample(true);            /* the state at the end, whatever the period */
 	st->tsc_end = charge();
 	st->ns_end = host->now_ns();
 }
@@ -215,6 +216,7 @@ uint32_t study_callout(struct mon_area *ma, uint32_t site, uint32_t (*dispatch)(
 	else
 		bt_prof_site_key(site, arg, &k);
 	uint64_t irq0 = vs.irq_delivered.value, exc0 = vs.exc_delivered.value;
+	bt_prof_set_at(kind == CO_EXIT || kind == CO_IBL_MISS || kind == CO_IC_LEARN ? 0 : arg);
 	unsigned b = kind < CO_NKINDS ? PROF_TB_CALLOUT + kind : PROF_TB_MONITOR;
 	study_push(b);
 	uint64_t t0 = last;
@@ -233,7 +235,7 @@ enum trap_action study_trap(struct vmm_trap *t, enum trap_action (*dispatch)(str
 	study_pop();
 	/* Not when the monitor was interrupted: it may be inside the clock. */
 	if (t->kind == TRAP_ALARM && t->in_tc)
-		sample();
+		sample(false);
 	return act;
 }
 

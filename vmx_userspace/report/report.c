@@ -6,6 +6,7 @@
 #include "profile_read.h"
 #include "profile_file.h"
 #include "callout_kinds.h"
+#include "report.h"
 #include <Zydis/Zydis.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -14,14 +15,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PROG "vmx-report"
 #define COL 58                       /* width of the guest column */
 
 static const char usage[] =
 	"usage: vmx-report PROFILE.json [--stats STATS.json] [--top N] [--json]\n"
 	"       vmx-report --diff A.json B.json [--top N] [--json]\n";
 
-static uint64_t heat(const struct pf_frag *f) { return f->execs * f->insns; }
+uint64_t heat(const struct pf_frag *f) { return f->execs * f->insns; }
 
 static int by_heat(const void *x, const void *y)
 {
@@ -30,7 +30,7 @@ static int by_heat(const void *x, const void *y)
 	return a->id < b->id ? -1 : a->id > b->id;
 }
 
-static struct pf_frag **hottest(const struct pf_file *p)
+struct pf_frag **hottest(const struct pf_file *p)
 {
 	struct pf_frag **v = malloc((p->n ? p->n : 1) * sizeof *v);
 	if (!v)
@@ -43,11 +43,11 @@ static struct pf_frag **hottest(const struct pf_file *p)
 
 /* ---- disassembly ---- */
 
-static ZydisDecoder dec;
+ZydisDecoder dec;
 static ZydisFormatter fmt;
 
 /* One instruction at `addr` from b[0..len): its text and length (0: none). */
-static unsigned disasm(const uint8_t *b, size_t len, uint32_t addr, char *out, size_t outlen)
+unsigned disasm(const uint8_t *b, size_t len, uint32_t addr, char *out, size_t outlen)
 {
 	ZydisDecodedInstruction in;
 	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
@@ -87,29 +87,29 @@ static size_t tc_lines(const struct pf_frag *f, uint32_t from, uint32_t to, stru
 	return n;
 }
 
-static void side_by_side(const char *left, const struct tcline *v, size_t n)
+static void side_by_side(FILE *out, const char *left, const struct tcline *v, size_t n)
 {
 	for (size_t i = 0; i < (n ? n : 1); i++) {
-		printf("  %-*s", COL, i ? "" : left);
+		fprintf(out, "  %-*s", COL, i ? "" : left);
 		if (n)
-			printf(" | %08" PRIx32 "  %s", v[i].addr, v[i].text);
-		putchar('\n');
+			fprintf(out, " | %08" PRIx32 "  %s", v[i].addr, v[i].text);
+		fputc('\n', out);
 	}
 }
 
-static void show_fragment(const struct pf_file *p, const struct pf_frag *f, unsigned rank, uint64_t total_heat)
+void show_fragment(FILE *out, const struct pf_file *p, const struct pf_frag *f, unsigned rank, uint64_t total_heat)
 {
-	printf("#%u  pc %08" PRIx32 " cpl %u cs_base %08" PRIx32 "  %u insns x %" PRIu64 " execs = %" PRIu64
+	fprintf(out, "#%u  pc %08" PRIx32 " cpl %u cs_base %08" PRIx32 "  %u insns x %" PRIu64 " execs = %" PRIu64
 	       " (%.1f%%)  %s, generation %u\n", rank, f->pc, f->cpl, f->cs_base, f->insns, f->execs, heat(f),
 	       total_heat ? 100.0 * (double)heat(f) / (double)total_heat : 0.0, pf_state_name(f->state), f->generation);
-	printf("    guest %u B -> tc %08" PRIx32 " %u B; ident %u inline %u callout %u; chains in %u out %u; "
+	fprintf(out, "    guest %u B -> tc %08" PRIx32 " %u B; ident %u inline %u callout %u; chains in %u out %u; "
 	       "translated in %" PRIu64 " cycles\n",
 	       f->glen, f->tc, f->tc_len, f->mix[0], f->mix[1], f->mix[2], f->chains_in, f->chains_out, f->cycles);
 	static struct tcline v[4096];
 	char left[160], text[96];
 	size_t n = tc_lines(f, 0, f->insns ? f->map[0].tcoff : f->tc_len, v, 4096);
 	if (n)
-		side_by_side(p->prologue && f->map[0].tcoff == p->prologue ? "         (execution counter)" : "",
+		side_by_side(out, p->prologue && f->map[0].tcoff == p->prologue ? "         (execution counter)" : "",
 			     v, n);
 	for (uint32_t i = 0; i < f->insns; i++) {
 		uint32_t g0 = f->map[i].goff, g1 = i + 1 < f->insns ? f->map[i + 1].goff : f->glen;
@@ -118,9 +118,9 @@ static void show_fragment(const struct pf_file *p, const struct pf_frag *f, unsi
 		snprintf(left, sizeof left, "%-7s %08" PRIx32 "  %s", pf_class_name(f->map[i].cls), f->pc + g0, text);
 		/* The last instruction's rows also show the exit stubs after it. */
 		n = tc_lines(f, t0, t1, v, 4096);
-		side_by_side(left, v, n);
+		side_by_side(out, left, v, n);
 	}
-	putchar('\n');
+	fputc('\n', out);
 }
 
 /* ---- totals ---- */
@@ -250,7 +250,7 @@ static void print_text(const struct pf_file *p, unsigned top, json_t *stats)
 	unsigned k = top < p->n ? top : (unsigned)p->n;
 	printf("%s: the %u hottest of %" PRIu64 " fragments (execution count x instructions)\n\n", p->path, k, t.frags);
 	for (unsigned i = 0; i < k; i++)
-		show_fragment(p, v[i], i + 1, t.insn_execs);
+		show_fragment(stdout, p, v[i], i + 1, t.insn_execs);
 	free(v);
 	printf("totals\n");
 	printf("  fragments            %" PRIu64 " (%" PRIu64 " live, %" PRIu64 " invalidated, %" PRIu64
@@ -270,6 +270,9 @@ static void print_text(const struct pf_file *p, unsigned top, json_t *stats)
 		printf("    pc %08" PRIx32 " cpl %u cs_base %08" PRIx32 ": %u generations, %" PRIu64 " execs, %" PRIu64
 		       " cycles\n", r[i].pc, r[i].cpl, r[i].cs_base, r[i].gens, r[i].execs, r[i].cycles);
 	free(r);
+	json_t *st = study_json(p, top);
+	study_text(stdout, st);
+	json_decref(st);
 	if (stats) {
 		printf("against -stats\n");
 		for (unsigned i = 0; i < p->nstats; i++) {
@@ -339,6 +342,9 @@ static void print_json(const struct pf_file *p, unsigned top)
 	free(r);
 	json_object_set_new(root, "retranslated", ra);
 	json_object_set_new(root, "retranslated_pcs", json_integer((json_int_t)nr));
+	json_t *st = study_json(p, top);
+	if (st)
+		json_object_set_new(root, "study", st);
 	json_dumpf(root, stdout, JSON_INDENT(1));
 	putchar('\n');
 	json_decref(root);
