@@ -19,6 +19,7 @@
 
 static const char usage[] =
 	"usage: vmx-report PROFILE.json [--stats STATS.json] [--top N] [--json]\n"
+	"       vmx-report PROFILE.json [--top N] [--callgrind OUT] [--drcov OUT] [--html OUT.html]\n"
 	"       vmx-report --diff A.json B.json [--top N] [--json]\n";
 
 uint64_t heat(const struct pf_frag *f) { return f->execs * f->insns; }
@@ -427,6 +428,7 @@ static int bad_usage(const char *msg)
 int main(int argc, char **argv)
 {
 	const char *path = NULL, *stats_path = NULL, *da = NULL, *db = NULL;
+	const char *cg = NULL, *drcov = NULL, *html = NULL;
 	unsigned top = 10;
 	bool json = false;
 	for (int i = 1; i < argc; i++) {
@@ -448,6 +450,10 @@ int main(int argc, char **argv)
 					return bad_usage("--top wants a number from 1 to 1000000");
 				top = (unsigned)v;
 			}
+		} else if (!strcmp(a, "--callgrind") || !strcmp(a, "--drcov") || !strcmp(a, "--html")) {
+			if (i + 1 >= argc || !*argv[i + 1])
+				return bad_usage("an option lacks its argument");
+			*(a[2] == 'c' ? &cg : a[2] == 'd' ? &drcov : &html) = argv[++i];
 		} else if (!strcmp(a, "--diff")) {
 			if (i + 2 >= argc)
 				return bad_usage("--diff wants two profiles");
@@ -461,6 +467,8 @@ int main(int argc, char **argv)
 			return bad_usage("one profile at a time (or --diff A B)");
 		}
 	}
+	if (da && (cg || drcov || html))
+		return bad_usage("--callgrind, --drcov and --html take one profile, not --diff");
 	if (!(da ? !path && !stats_path : !!path))
 		return bad_usage(da ? "--diff takes no other profile or --stats" : "no profile given");
 	ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LEGACY_32, ZYDIS_STACK_WIDTH_32);
@@ -480,6 +488,18 @@ int main(int argc, char **argv)
 	if (pf_load(PROG, path, &p, err, sizeof err) != 0) {
 		fprintf(stderr, "%s\n", err);
 		return 2;
+	}
+	if (cg || drcov || html) {
+		/* Files only: nothing on standard output. */
+		int rc = 0;
+		if ((cg && write_callgrind(&p, cg, err, sizeof err) != 0) ||
+		    (drcov && write_drcov(&p, drcov, err, sizeof err) != 0) ||
+		    (html && write_html(&p, top, html, err, sizeof err) != 0)) {
+			fprintf(stderr, "%s\n", err);
+			rc = 2;
+		}
+		pf_free(&p);
+		return rc;
 	}
 	json_t *stats = NULL;
 	if (stats_path && !(stats = load_stats(stats_path))) {
