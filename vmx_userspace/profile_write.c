@@ -62,7 +62,7 @@ static uint32_t cause_of(const struct prof_study *st, uint32_t code)
 {
 	if (code & PROF_EV_CAUSE)
 		return code & ~PROF_EV_CAUSE;
-	return code && code <= st->nevents ? st->events[code - 1].cause : PROF_CAUSE_NONE;
+	return code && code <= st->nevents && st->events ? st->events[code - 1].cause : PROF_CAUSE_NONE;
 }
 
 static void fragment(FILE *f, const struct prof_arena *a, uint32_t id, uint32_t gen, bool last)
@@ -138,7 +138,7 @@ static void study_sites(FILE *f, const struct prof_study *st)
 #undef COLUMN
 	fprintf(f, "],\n \"%s\": [", PK_SITES);
 	first = true;
-	for (uint32_t i = 0; i < PROF_MAX_SITES; i++) {
+	for (uint32_t i = 0; st->sites && i < PROF_MAX_SITES; i++) {
 		const struct prof_site *s = &st->sites[i];
 		if (!s->used)
 			continue;
@@ -160,7 +160,7 @@ static void study_sites(FILE *f, const struct prof_study *st)
 static void study_events(FILE *f, const struct prof_study *st, const uint64_t *ev_retrans, const uint64_t *cause_retrans)
 {
 	fprintf(f, " \"%s\": [", PK_EVENTS);
-	for (uint32_t i = 0; i < st->nevents; i++) {
+	for (uint32_t i = 0; st->events && i < st->nevents; i++) {
 		const struct prof_event *e = &st->events[i];
 		fprintf(f, "%s\n  {\"%s\": %" PRIu32 ", \"%s\": \"%s\", \"%s\": %" PRIu32 ", \"%s\": %" PRIu32
 			", \"%s\": %" PRIu32 ", \"%s\": %" PRIu32 ", \"%s\": %" PRIu64 ", \"%s\": %" PRIu64
@@ -186,7 +186,7 @@ static void study_samples(FILE *f, const struct prof_study *st)
 	PROF_SAMPLE_COLUMNS(COLUMN)
 #undef COLUMN
 	fprintf(f, "], \"%s\": [", PK_SM_ROWS);
-	for (uint32_t i = 0; i < st->nsamples; i++) {
+	for (uint32_t i = 0; st->samples && i < st->nsamples; i++) {
 		const struct prof_sample *s = &st->samples[i];
 		fprintf(f, "%s\n  [%" PRIu64 ", %" PRIu32 ", %" PRIu32 ", %" PRIu32 ", %" PRIu32 ", %" PRIu32 ", %" PRIu32 "]",
 			i ? "," : "", s->t_ns, s->tc_bytes, s->live, s->fragments, s->flushes, s->invalidations, s->unchains);

@@ -591,7 +591,7 @@ if [ "$d" = "+1000" ]; then ok report-diff; else bad report-diff "top change $d 
 profile_as_map() {
 	awk '/"id": / { match($0, /"pc": [0-9]+/); pc = substr($0, RSTART + 6, RLENGTH - 6)
 			match($0, /"cpl": [0-9]+/); cpl = substr($0, RSTART + 7, RLENGTH - 7) }
-	     /"tc": / { match($0, /"tc": [0-9]+/); tc = substr($0, RSTART + 6, RLENGTH - 6)
+	     /"tc": [0-9]+, "tc_len": / { match($0, /"tc": [0-9]+/); tc = substr($0, RSTART + 6, RLENGTH - 6)
 			match($0, /"tc_len": [0-9]+/); len = substr($0, RSTART + 10, RLENGTH - 10) }
 	     /"generation": / { match($0, /"generation": [0-9]+/); print tc, len, pc, cpl, substr($0, RSTART + 14, RLENGTH - 14) }' "$1" |
 	while read -r tc len pc cpl gen; do printf '%x %x guest_%08x_cpl%u_g%u\n' "$tc" "$len" "$pc" "$cpl" "$gen"; done
@@ -649,7 +649,7 @@ st=$?
 if [ -s "/tmp/jit-$pid.dump" ]; then
 	mv "/tmp/jit-$pid.dump" "$tmp/jit.dump"
 	jit_walk "$tmp/jit.dump" >"$tmp/jit.txt"
-	awk '/"tc": / { match($0, /"tc": [0-9]+/); tc = substr($0, RSTART + 6, RLENGTH - 6)
+	awk '/"tc": [0-9]+, "tc_len": / { match($0, /"tc": [0-9]+/); tc = substr($0, RSTART + 6, RLENGTH - 6)
 			match($0, /"tc_len": [0-9]+/); len = substr($0, RSTART + 10, RLENGTH - 10)
 			match($0, /"tc_bytes": "[0-9a-f]*"/); print 0, tc, len, substr($0, RSTART + 13, RLENGTH - 14) }' \
 		"$tmp/jd.json" | sort >"$tmp/jit.want"
