@@ -72,7 +72,7 @@ static const char script[] =
 "              y2: {display: false}}}});\n"
 "  const tb = s.time.buckets.filter(b => b.cycles > 0);\n"
 "  chart('time', {type: 'bar', data: {labels: tb.map(b => b.bucket), datasets: [{label: 'cycles', data: tb.map(b => b.cycles), backgroundColor: '#36c'}]},\n"
-"    options: {indexAxis: 'y'}});\n"
+"    options: {indexAxis: 'y', scales: {y: {ticks: {autoSkip: false}}}}});\n"
 "  chart('hot', {type: 'bar', data: {labels: D.top.map(f => f.pc.toString(16).padStart(8, '0')),\n"
 "    datasets: [{label: 'guest instructions executed', data: D.top.map(f => f.heat), backgroundColor: '#c63'}]}});\n"
 "  chart('callouts', {type: 'bar', data: {labels: s.exits.by_kind.map(k => k.kind),\n"
@@ -139,11 +139,11 @@ int write_html(const struct pf_file *p, unsigned top, const char *path, char *er
 	esc(f, p->path, strlen(p->path));
 	fprintf(f, "</h1>\n<p>%zu fragments listed, %" PRIu64 " guest instructions executed in them.</p>\n", p->n, total);
 	fputs("<pre id=\"errors\"></pre>\n<div class=\"grid\">\n"
-	      "<div><h3>TC occupancy over guest time</h3><canvas id=\"occupancy\" width=\"560\" height=\"300\"></canvas></div>\n"
-	      "<div><h3>Where the time went (TSC cycles)</h3><canvas id=\"time\" width=\"560\" height=\"300\"></canvas></div>\n"
-	      "<div><h3>Hot fragments</h3><canvas id=\"hot\" width=\"560\" height=\"300\"></canvas></div>\n"
-	      "<div><h3>Exits and callouts by kind</h3><canvas id=\"callouts\" width=\"560\" height=\"300\"></canvas></div>\n"
-	      "<div><h3>Invalidation causes by cost</h3><canvas id=\"causes\" width=\"560\" height=\"300\"></canvas></div>\n"
+	      "<div><h3>TC occupancy over guest time</h3><canvas id=\"occupancy\" width=\"520\" height=\"300\"></canvas></div>\n"
+	      "<div><h3>Where the time went (TSC cycles)</h3><canvas id=\"time\" width=\"520\" height=\"300\"></canvas></div>\n"
+	      "<div><h3>Hot fragments</h3><canvas id=\"hot\" width=\"520\" height=\"300\"></canvas></div>\n"
+	      "<div><h3>Exits and callouts by kind</h3><canvas id=\"callouts\" width=\"520\" height=\"300\"></canvas></div>\n"
+	      "<div><h3>Invalidation causes by cost</h3><canvas id=\"causes\" width=\"520\" height=\"300\"></canvas></div>\n"
 	      "</div>\n<h2>Hot fragments: guest code and its translation</h2>\n", f);
 	for (size_t i = 0; i < k; i++) {
 		char *buf = NULL;
