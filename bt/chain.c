@@ -181,6 +181,8 @@ uint32_t bt_exit_taken(uint32_t exit_idx, uint32_t *target_eip)
 	struct exit_rec *x = &bt.exits[exit_idx];
 	uint32_t target = x->target_eip;
 	*target_eip = target;
+	if (bt_leaves_for_direct(target))
+		return 0;
 	uint32_t tc = bt_get(target);
 	if (!tc || epoch != bt.epoch) {
 		if (bt.prof)

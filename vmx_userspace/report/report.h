@@ -12,12 +12,15 @@
 
 #define PROG "vmx-report"
 
-extern ZydisDecoder dec;
+#include "fragment_text.h"
 uint64_t heat(const struct pf_frag *f);
 /* The fragments by heat (execs x insns), hottest first; free() it. */
 struct pf_frag **hottest(const struct pf_file *p);
-unsigned disasm(const uint8_t *b, size_t len, uint32_t addr, char *out, size_t outlen);
-void show_fragment(FILE *out, const struct pf_file *p, const struct pf_frag *f, unsigned rank, uint64_t total_heat);
+static inline void show_fragment(FILE *out, const struct pf_file *p, const struct pf_frag *f, unsigned rank,
+				 uint64_t total_heat)
+{
+	pf_show_fragment(out, p->prologue, f, rank, total_heat);
+}
 
 /* The study sections as one JSON object (what --json prints under
  * "study", what the text and the HTML page show); NULL for a

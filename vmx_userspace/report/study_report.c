@@ -204,6 +204,8 @@ static json_t *occupancy_section(const struct pf_study *s)
  * exit. */
 static json_t *mix_section(const struct pf_file *p)
 {
+	ZydisDecoder dec;
+	ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LEGACY_32, ZYDIS_STACK_WIDTH_32);
 	uint64_t cat[ZYDIS_CATEGORY_MAX_VALUE + 1] = { 0 }, total = 0;
 	for (size_t i = 0; i < p->n; i++) {
 		const struct pf_frag *f = &p->frags[i];
