@@ -234,7 +234,7 @@ enum trap_action study_trap(struct vmm_trap *t, enum trap_action (*dispatch)(str
 	enum trap_action act = dispatch(t);
 	study_pop();
 	/* Not when the monitor was interrupted: it may be inside the clock. */
-	if (t->kind == TRAP_ALARM && t->in_tc)
+	if (t->kind == TRAP_ALARM && t->where != TRAP_IN_MONITOR)
 		sample(false);
 	return act;
 }
