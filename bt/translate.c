@@ -512,7 +512,7 @@ uint32_t bt_translate(uint32_t eip)
 		bt_prof_record(t.cidx, cycles);
 	if (bt.env.on_translate) {
 		struct bt_fragment f = { .eip = eip, .cs_base = c->cs_base, .cpl = c->cpl,
-					 .tc = c->tc, .tc_len = c->tc_len, .ninsn = c->ninsn };
+					 .tc = c->tc, .tc_len = c->tc_len, .ninsn = c->ninsn, .cycles = cycles };
 		bt.env.on_translate(bt.env.ctx, &f);
 	}
 	return c->tc;

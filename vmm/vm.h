@@ -63,6 +63,7 @@ struct vm {
 	int cpl;
 	bool stopped;
 	bool idle;                 /* polling devices from hlt: the guest waits for an event */
+	bool study;                /* -profile: time accounting, per-site costs, samples (vmm/study.h) */
 	bool timer_deferred;       /* IF=0: a device timer is due before the host timer fires */
 	int exit_status;
 	bool async_pending;        /* a timer fired while the monitor was busy */
