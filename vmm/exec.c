@@ -5,6 +5,8 @@
  * code) comes through enter_eip; the engines themselves (bt/, direct.c)
  * never ask which mode runs. */
 #include "vm.h"
+#include "study.h"
+#include "profile.h"
 
 #define CR0_EM 0x4u
 #define CR0_TS 0x8u
@@ -69,6 +71,8 @@ bool exec_want_direct(uint32_t eip)
 
 uint32_t enter_translated(uint32_t eip)
 {
+	if (vm.study)
+		study_running(PROF_TB_TC);
 	vmm_sync_mode();
 	for (int tries = 0; tries < 3; tries++) {
 		uint32_t tc = bt_get(eip);
@@ -108,5 +112,7 @@ uint32_t enter_eip(uint32_t eip)
 			return 0;
 		return enter_translated(vm.eip);
 	}
+	if (vm.study)
+		study_running(PROF_TB_DIRECT);
 	return direct_enter(eip, lin, pa);
 }

@@ -45,6 +45,14 @@ void study_push(unsigned b)
 		over++;
 }
 
+void study_running(unsigned b)
+{
+	charge();
+	if (stack[0] != b)
+		st->time_entries[b]++;
+	stack[0] = (uint8_t)b;
+}
+
 void study_pop(void)
 {
 	charge();

@@ -13,6 +13,9 @@ void study_init(void);
 /* Time from now on goes to bucket b (PROF_TB_*) until the matching pop. */
 void study_push(unsigned b);
 void study_pop(void);
+/* Where the guest runs once the monitor is left (the bottom of the stack):
+ * PROF_TB_TC or PROF_TB_DIRECT (vmm/exec.c decides). */
+void study_running(unsigned b);
 /* The current bucket turns out to be b (a trap that was a shadow fill). */
 void study_retag(unsigned b);
 /* `cycles` measured inside the current bucket belong to b (translation). */
