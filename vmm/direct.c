@@ -425,8 +425,15 @@ static enum trap_action syscall_exit(struct vmm_trap *t)
 {
 	uint8_t op[2];
 	uint32_t at = t->rip - 2;
-	if (!code_byte(at, &op[0]) || !code_byte(at + 1, &op[1]) || op[0] != 0xcd || op[1] != 0x80)
-		return run_translated(at);    /* sysenter or syscall: the translator's #UD */
+	if (!code_byte(at, &op[0]) || !code_byte(at + 1, &op[1]))
+		return run_translated(at);
+	if (op[0] != 0xcd || op[1] != 0x80) {
+		/* syscall or sysenter ran natively (the scan keeps them out, so
+		 * it was hidden from it): the host CPU has already clobbered
+		 * ECX (and EDX), which the virtual CPU's #UD would have kept. */
+		vmm_unsupported(UNSUP_DIRECT_SYSCALL, at);
+		return TRAP_EXIT_WORLD;
+	}
 	stat_inc(&ds.exit_syscall);
 	stat_inc(&ds.int80);
 	vm.eip = at;
