@@ -406,6 +406,30 @@ UFN static void user_traps(uint32_t gdt, uint32_t idt)
 	report(S("inb at CPL 3 without IOPL"), vec, edx, ecx, 0);
 }
 
+/* esc (only with "escape" on the kernel's command line): loads 0x2b, the
+ * host's flat data selector and an empty slot of this GDT, into %gs by an
+ * instruction hidden inside another (reached by an indirect jump into
+ * its middle), on a page that otherwise runs directly under vmx. On
+ * hardware, under QEMU and translated the load raises #GP(0x28) and the
+ * kernel kills the process; run natively in the user-level world it
+ * would load the host's descriptor, and vmx must stop the VM saying so
+ * rather than let it go on (tests/scripts/run-guests.sh). */
+UFN void user_escape(void)
+{
+	uprintf(S("esc: mov 0x2b to %%gs, hidden inside another instruction\n"));
+	/* The FPU once: the kernel's lazy switching then leaves CR0.TS
+	 * clear for this process, which direct execution needs. */
+	__asm__ volatile("fninit");
+	uint32_t to;
+	__asm__ volatile("movl $1f + 1, %0\n\t"
+			 "movl %1, %%eax\n\t"
+			 "jmp *%0\n"
+			 "1:\t.byte 0xb8, 0x8e, 0xe8, 0x90, 0x90"	/* mov $imm32,%eax; inside: mov %eax,%gs */
+			 : "=&r"(to) : "i"(0x2b) : "eax", "memory");
+	uprintf(S("esc: the load went through\n"));
+	sys_exit(1);
+}
+
 static const uint16_t sel_list[] __attribute__((section("urodata"))) = {
 	KCODE, KDATA, UCODE, UDATA, SEL_EMPTY, TLS_SEL, TSS_SEL | 3, UDATA_HI, PERCPU_SEL | 3, SEL_BEYOND,
 };
