@@ -52,7 +52,7 @@ static struct {
 	uint32_t nfilled;
 	stat_counter hidden, truef, fill_calls, fill_pages, flushes, invlpg, cr3_switch, ad_set,
 		     traced_writes, upgrades, pt_writes, pt_dropped, pt_traced, cr3_cached, cr3_cache_dropped,
-		     rom_dropped, prefilled, split_entries, exec_grants;
+		     rom_dropped, prefilled, split_entries, exec_grants, pt_unchanged;
 } m = {
 	.hidden = {"mmu.fault.hidden", 0}, .truef = {"mmu.fault.true", 0},
 	.fill_calls = {"mmu.fill.calls", 0}, .fill_pages = {"mmu.fill.pages", 0},
@@ -65,6 +65,7 @@ static struct {
 	.cr3_cached = {"mmu.cr3.cached_hit", 0}, .cr3_cache_dropped = {"mmu.cr3.cache_dropped", 0},
 	.split_entries = {"mmu.user.split_entries", 0},
 	.exec_grants = {"mmu.user.exec_grants", 0},
+	.pt_unchanged = {"mmu.trace.pt_entries_unchanged", 0},
 };
 static uint32_t lmap[NPAGES];            /* LM_* | ppn << 12 */
 static uint32_t filled[NPAGES];          /* linear pages with LM_MAPPED, for flushes */
@@ -156,7 +157,7 @@ void mmu_init(const struct mmu_config *c)
 	npt_pages = 0;
 	epoch = 1;
 	stat_counter *all = &m.hidden;
-	for (unsigned i = 0; i < 19; i++)
+	for (unsigned i = 0; i < 20; i++)
 		stats_register(&all[i]);
 	m.split = false;
 	split_reset();
@@ -450,6 +451,14 @@ static bool table_entry_changed(uint32_t pd_pa, uint32_t i, uint32_t ppn, uint32
 	return true;
 }
 
+/* The entry holds what it held before the monitor's write (a kernel
+ * rewriting a PTE with its own value): nothing the shadow holds changed. */
+static bool entry_unchanged(uint32_t page, uint32_t j)
+{
+	return pre.n && pre.page == page && j >= pre.first && j < pre.first + pre.n &&
+	       pre.old[j - pre.first] == rd32(page + j * 4);
+}
+
 static void pt_written(uint32_t pa, uint32_t len)
 {
 	if (!m.pg || !len)
@@ -458,10 +467,18 @@ static void pt_written(uint32_t pa, uint32_t len)
 	if (ppn >= ram_pages() || !(traced[ppn] & TR_PT))
 		return;
 	stat_inc(&m.pt_writes);
-	as_drop_using(ppn);
 	uint32_t first = (pa & 0xfffu) >> 2, last = ((pa & 0xfffu) + len - 1) >> 2;
 	if (last > 1023)
 		last = 1023;
+	bool changed = false;
+	for (uint32_t j = first; j <= last && !changed; j++)
+		changed = !entry_unchanged(pa & ~0xfffu, j);
+	if (!changed) {
+		stat_inc(&m.pt_unchanged);
+		pre.n = 0;          /* that write's record is used up */
+		return;
+	}
+	as_drop_using(ppn);
 	uint32_t pd_pa = m.cr3 & ~0xfffu;
 	for (uint32_t j = first; j <= last; j++) {
 		if (ppn == pd_pa >> 12) {
@@ -480,6 +497,7 @@ static void pt_written(uint32_t pa, uint32_t len)
 		for (uint32_t i = 0; i < 1024; i++)
 			table_entry_changed(pd_pa, i, ppn, j, false);
 	}
+	pre.n = 0;
 }
 
 /* ---- the shadow itself ---- */
