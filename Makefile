@@ -7,6 +7,9 @@ BUILD   := build
 # Debian packages the build and the tests need; `make deps` installs missing ones.
 DEB_BUILD_PKGS := libzydis-dev libelf-dev libcmocka-dev libseccomp-dev gcc-multilib nasm cpio libjansson-dev
 DEB_TEST_PKGS  := qemu-system-x86
+# make check-driver: the headers the module is built against (the matching
+# kernel image and busybox-static:amd64 are fetched with apt-get download).
+DEB_DRIVER_PKGS := linux-headers-amd64
 
 WARN    := -Wall -Wextra -Werror
 BASE_CFLAGS := -std=gnu11 $(WARN) -O2 -g -fno-stack-protector -Iinclude -Ibt
@@ -22,7 +25,7 @@ ASM_SRCS  := vmx_userspace/uworld/gate.S
 MON_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(MON_SRCS))
 HOST_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(HOST_SRCS)) $(patsubst %.S,$(BUILD)/obj/%.o,$(ASM_SRCS))
 
-.PHONY: all deps check unit unit-asan guest-tests cli-tests foreign-check userprog-native linux-check fuzz fuzz-check run run-demo bench bench-bt bench-mmu bench-timer soak clean
+.PHONY: all deps check check-driver check-driver-full unit unit-asan guest-tests cli-tests foreign-check userprog-native linux-check fuzz fuzz-check run run-demo bench bench-bt bench-mmu bench-timer soak clean
 all: $(BUILD)/vmx $(BUILD)/vmx-report
 
 # Installs what is missing when run as root; otherwise says what to run.
@@ -213,6 +216,36 @@ MINUTES ?= 2
 $(eval $(call GUEST_LINK_RULE,soak))
 soak: $(BUILD)/vmx $(GUEST_OUT)/soak.elf
 	@./tests/scripts/soak.sh $(BUILD)/vmx $(GUEST_OUT)/soak.elf $(MINUTES)
+
+# ---- the driver world (vmm_driver/), tested inside QEMU (tests/driver) ----
+# Not part of `make check`: it boots Debian's amd64 kernel under TCG with
+# vmmon.ko and the /dev/vmmon tests in an initramfs, once per host
+# configuration (4-level paging with the full set; PTI and 5-level paging
+# with one test); check-driver-full runs the long fuzz and endurance sets.
+DRIVER_OUT  := $(BUILD)/driver
+DRIVER_HOST := $(DRIVER_OUT)/host
+DRIVER_PROGS := vmmon_test vmmon_fuzz vmmon_endure
+DRIVER_BINS := $(patsubst %,$(DRIVER_OUT)/bin/%,$(DRIVER_PROGS))
+$(BUILD)/.deps-driver: $(BUILD)/.deps-test
+	@./tests/scripts/deps.sh $(DEB_DRIVER_PKGS)
+	@touch $@
+$(DRIVER_HOST)/.fetched: $(BUILD)/.deps-driver
+	@./tests/driver/fetch-host.sh $(DRIVER_HOST) && touch $@
+# kbuild writes its objects next to the sources: build a copy in build/.
+$(DRIVER_OUT)/vmmon/vmmon.ko: $(wildcard vmm_driver/*) $(DRIVER_HOST)/.fetched
+	@rm -rf $(DRIVER_OUT)/vmmon && mkdir -p $(DRIVER_OUT)/vmmon && cp vmm_driver/* $(DRIVER_OUT)/vmmon/
+	$(MAKE) -s -C $$(cat $(DRIVER_HOST)/headers) M=$(abspath $(DRIVER_OUT)/vmmon) modules
+$(DRIVER_OUT)/bin/%: tests/driver/%.c tests/driver/vmmon_util.h vmm_driver/vmmon_ioctl.h | $(BUILD)/.deps-build
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(WARN) -O2 -static -Ivmm_driver -o $@ $<
+$(DRIVER_OUT)/initrd.cpio.gz: tests/driver/init tests/linux/mkinitramfs.sh $(DRIVER_OUT)/vmmon/vmmon.ko $(DRIVER_BINS)
+	@./tests/linux/mkinitramfs.sh $@ $(DRIVER_HOST)/busybox tests/driver/init \
+		$(DRIVER_OUT)/vmmon/vmmon.ko:/lib/vmmon.ko $(foreach p,$(DRIVER_PROGS),$(DRIVER_OUT)/bin/$(p):/bin/$(p))
+DRIVER_RUN := ./tests/driver/run-driver-test.sh $(DRIVER_HOST)/vmlinuz $(DRIVER_OUT)/initrd.cpio.gz $(DRIVER_OUT)/results
+check-driver: $(DRIVER_OUT)/initrd.cpio.gz
+	@$(SUITE) driver $(DRIVER_RUN) base:quick pti:one la57:one
+check-driver-full: $(DRIVER_OUT)/initrd.cpio.gz
+	@$(SUITE) driver-full $(DRIVER_RUN) base:full pti:quick la57:quick
 
 clean:
 	rm -rf $(BUILD)
