@@ -9,6 +9,7 @@
 #include <sys/time.h>
 #include <sys/wait.h>
 #include "vmmon_util.h"
+#include "vmmon_image.h"
 
 #define KADDR 0xffffffff81000000ull   /* a kernel address: never a valid user pointer */
 
@@ -240,13 +241,40 @@ static void test_opener_and_limits(void)
 	munmap(ram, rs);
 }
 
-int main(void)
+/* The real monitor image (vmm/, bt/, shadow_mmu/ with the driver world):
+ * its segments load; the same image with its entry moved out of its text
+ * is refused. */
+static void test_image(const char *path)
+{
+	struct image im;
+	int fd = vmmon_open();
+	size_t rs = 1 << 20, ms = 32 << 20;
+	char *ram = guest_ram(rs);
+	struct vmmon_create c = create_arg(ram, rs, ms);
+
+	CHECK(image_read(path, &im) == 0);
+	CHECK(im.end + DW_STACK_SIZE < ms);
+	CHECK_OK(ioctl(fd, VMMON_CREATE_VM, &c));
+	struct vmmon_load bad = im.load;
+	bad.entry = im.segs[im.load.nsegs - 1].mon_offset;   /* the data segment */
+	CHECK_ERR(ioctl(fd, VMMON_LOAD_MONITOR, &bad), EINVAL);
+	CHECK_OK(ioctl(fd, VMMON_LOAD_MONITOR, &im.load));
+	printf("vmmon_test: %s: %u segments, %llu KiB, entry +%#llx\n", path, im.load.nsegs,
+	       (unsigned long long)im.end >> 10, (unsigned long long)im.load.entry);
+	close(fd);
+	munmap(ram, rs);
+	free(im.file);
+}
+
+int main(int argc, char **argv)
 {
 	test_no_vm();
 	test_create_checks();
 	test_load_checks();
 	test_run();
 	test_opener_and_limits();
+	if (argc > 1)
+		test_image(argv[1]);
 	CHECK(sysfs_count("vms_live") == 0 && sysfs_count("pages_held") == 0);
 	printf("vmmon_test: %s (%d failed checks)\n", failures ? "FAIL" : "ok", failures);
 	return failures != 0;
