@@ -178,6 +178,8 @@ int vmmon_mem_load(struct vmmon_vm *vm, const struct vmmon_load *l)
 	if (IS_ERR(s))
 		return PTR_ERR(s);
 	err = check_segments(vm, l, s);
+	/* A new image starts from its entry point again. */
+	vmmon_world_destroy(vm);
 	vm->loaded = false;
 	for (i = 0; !err && i < l->nsegs; i++)
 		err = copy_segment(vm, &s[i]);
@@ -191,6 +193,7 @@ int vmmon_mem_load(struct vmmon_vm *vm, const struct vmmon_load *l)
 
 void vmmon_mem_destroy(struct vmmon_vm *vm)
 {
+	vmmon_world_destroy(vm);
 	if (vm->ram) {
 		unpin_user_pages(vm->ram, vm->ram_pages);
 		atomic_long_sub(vm->ram_pages, &vmmon_pages_held);

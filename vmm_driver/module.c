@@ -2,8 +2,7 @@
  * root only unless the host's udev rules say otherwise), one VM per open
  * file, the ioctls that create, load, run, count and destroy it, and sysfs
  * counts of what the module holds (/sys/class/misc/vmmon/{vms_live,pages_held}).
- * Environment: kernel, process context; the run loop disables interrupts
- * only around each world switch. */
+ * Environment: kernel, process context. */
 #include <linux/module.h>
 #include <linux/miscdevice.h>
 #include <linux/fs.h>
@@ -37,48 +36,6 @@ static int vmmon_release(struct inode *inode, struct file *f)
 	mmdrop(vm->mm);
 	kfree(vm);
 	return 0;
-}
-
-/* The run loop: everything a run does around the world switch. The switch
- * itself (cross page, monitor address space) is not written yet: each
- * iteration is an interrupts-off round trip that enters nothing, so the
- * loop's exits (budget, signals, rescheduling) and the VM's lifetime can be
- * tested on their own. */
-static int vmmon_run(struct vmmon_vm *vm, struct vmmon_run *r)
-{
-	u64 n = 0;
-
-	if (r->reserved[0] || r->reserved[1] || r->reserved[2] || r->reserved[3] || r->exit_reason)
-		return -EINVAL;
-	if (!r->max_switches || r->max_switches > (1ull << 32))
-		return -EINVAL;
-	if (!vm->created)
-		return -ENODEV;
-	if (!vm->loaded)
-		return -ENOEXEC;
-	vm->ctr.runs++;
-	for (;;) {
-		unsigned long flags;
-
-		if (signal_pending(current)) {
-			r->exit_reason = VMMON_EXIT_SIGNAL;
-			vm->ctr.exits_signal++;
-			return -EINTR;
-		}
-		if (n == r->max_switches) {
-			r->exit_reason = VMMON_EXIT_BUDGET;
-			vm->ctr.exits_budget++;
-			return 0;
-		}
-		if (need_resched()) {
-			vm->ctr.exits_resched++;
-			cond_resched();
-		}
-		local_irq_save(flags);
-		n++;
-		vm->ctr.switches++;
-		local_irq_restore(flags);
-	}
 }
 
 /* Copies the argument in after checking that its size field is the one
@@ -126,15 +83,14 @@ static long vmmon_ioctl(struct file *f, unsigned int cmd, unsigned long uarg)
 	case VMMON_RUN:
 		err = arg_in(&a.r, sizeof(a.r), uarg);
 		if (!err) {
-			err = vmmon_run(vm, &a.r);
+			err = vmmon_world_run(vm, &a.r);
 			if (a.r.exit_reason && copy_to_user((void __user *)uarg, &a.r, sizeof(a.r)))
 				err = -EFAULT;
 		}
 		break;
 	case VMMON_GET_COUNTERS:
 		err = arg_in(&a.k, sizeof(a.k), uarg);
-		if (!err && (a.k.reserved0 || a.k.reserved[0] || a.k.reserved[1] ||
-			     a.k.reserved[2] || a.k.reserved[3]))
+		if (!err && (a.k.reserved0 || a.k.reserved[0] || a.k.reserved[1]))
 			err = -EINVAL;
 		if (!err && !vm->created)
 			err = -ENODEV;

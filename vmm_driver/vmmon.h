@@ -22,11 +22,23 @@ struct vmmon_vm {
 	unsigned long mon_pages;
 	u64 entry;
 	struct vmmon_counters ctr;
+	/* The world (world.c), made at the first run. */
+	struct page *xpages;          /* the cross page: two pages */
+	struct vmmon_xpage *xp;
+	u64 *pt_root;                 /* the monitor's top-level table */
+	int levels;                   /* 4 or 5, as the host pages */
+	struct page **pt;             /* every page-table page, for freeing */
+	unsigned long npt, pt_cap;
+	bool mon_busy;                /* a command is in progress in the monitor */
+	bool mon_dead;                /* the monitor faulted: never entered again */
 };
 
 int vmmon_mem_create(struct vmmon_vm *vm, const struct vmmon_create *c);
 int vmmon_mem_load(struct vmmon_vm *vm, const struct vmmon_load *l);
 void vmmon_mem_destroy(struct vmmon_vm *vm);
+struct vmmon_xpage;
+int vmmon_world_run(struct vmmon_vm *vm, struct vmmon_run *r);
+void vmmon_world_destroy(struct vmmon_vm *vm);
 /* Pages and VMs the module holds now (sysfs: the leak checks read them). */
 extern atomic_long_t vmmon_pages_held;
 extern atomic_t vmmon_vms_live;

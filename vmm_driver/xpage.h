@@ -7,6 +7,7 @@
 #ifndef VMMON_XPAGE_H
 #define VMMON_XPAGE_H
 #include <linux/types.h>
+#include "vmmon_ioctl.h"
 
 /* The monitor's address space (4-level or 5-level, as the host's paging is;
  * none of it global, so a switch leaves no monitor entry in the TLB for the
@@ -20,6 +21,7 @@
  *   DW_PTE_VA         the guest-linear PTE array (1 Mi entries)
  *   DW_RAM_VA         guest-physical RAM, the monitor's view (vmm_config.ram)
  *   DW_RAMPFN_VA      the host-physical address of each RAM page
+ *   DW_XPAGE_VA       the cross page (below)
  *   the cross page and the switch code: at their host kernel addresses. */
 #define DW_IMAGE_VA   0x0000004000000000ull
 #define DW_PTE_VA     0x0000005000000000ull
@@ -33,36 +35,42 @@
 #define DW_PTE_US  0x004ull
 #define DW_PTE_NX  (1ull << 63)
 
-/* Host -> monitor commands (xp.cmd). */
-#define DW_CMD_PING  1   /* arg[0] -> arg[0] + 1: a round trip and nothing else */
-#define DW_CMD_INIT  2   /* vmm_init with the sizes in arg[] (DW_ARG_*) */
-/* Monitor -> host requests (xp.req). */
-#define DW_REQ_DONE    1   /* the command finished: result in xp.ret */
-#define DW_REQ_CONSOLE 2   /* write xp.len bytes of xp.data to the console */
-#define DW_REQ_LOG     3   /* one diagnostics line in xp.data */
-#define DW_REQ_FAULT   4   /* the monitor took exception xp.arg[0] at xp.arg[1] (cr2 arg[2]): stopped */
+/* Commands and requests: vmmon_ioctl.h's VMMON_CMD_* and VMMON_REQ_*. */
+#define DW_XPAGE_VA   0x0000007800000000ull   /* the cross page again, where the stubs find it */
 
+/* The cross page: two pages, mapped in the monitor's address space both at
+ * their host kernel address (so the GDTR and IDTR bases and the page's
+ * own pointers hold in both worlds) and at DW_XPAGE_VA. The switch's fields
+ * come first, at the offsets switch.S uses (XP_* there; checked in
+ * world.c). Page 0 ends with the monitor's GDT (a copy of the host's),
+ * page 1 is the monitor's IDT. */
 struct vmmon_xpage {
-	/* Written by the host side before each entry. */
-	__u64 magic;              /* DW_XPAGE_MAGIC */
-	__u64 to_host;            /* the monitor calls this address to switch back */
-	__u64 mon_size, ram_size; /* bytes */
-	__u64 ns_mult, ns_shift;  /* ns = (tsc * ns_mult) >> ns_shift */
-	__u32 cmd, req;
-	__u64 arg[6];
+	__u64 host_rsp;            /*   0 */
+	__u64 host_cr3;            /*   8 */
+	__u64 mon_rsp;             /*  16: 0 before the first entry */
+	__u64 mon_cr3;             /*  24 */
+	__u64 entry;               /*  32: the image's entry point */
+	__u64 stack_top;           /*  40 */
+	__u64 self;                /*  48: this page's host address, dw_main's argument */
+	__u32 req, cmd;            /*  56, 60: VMMON_REQ_* (the stubs set IRQ and FAULT), VMMON_CMD_* */
+	__u64 fault_vector, fault_error, fault_rip, fault_cr2;   /* 64 72 80 88 */
+	__u8 host_gdtr[16];        /*  96: 10 bytes used */
+	__u8 host_idtr[16];        /* 112 */
+	__u8 mon_gdtr[16];         /* 128 */
+	__u8 mon_idtr[16];         /* 144 */
+	/* Past the switch's fields: the host side and dworld only. */
+	__u64 magic;               /* DW_XPAGE_MAGIC */
+	__u64 to_host;             /* dworld calls this (switch.S dw_to_host) with the page in %rdi */
+	__u64 mon_size, ram_size;  /* bytes */
+	__u64 ns_mult, ns_shift;   /* ns = (tsc * ns_mult) >> ns_shift */
+	__u64 arg[4];
 	__s64 ret;
-	__u32 len;
-	__u32 entries;            /* monitor: commands handled */
-	/* The switch's own save area (switch.S): host then monitor state. */
-	__u64 host_rsp, host_cr3, host_cr4, host_cr0, host_efer, host_rflags;
-	__u8 host_gdtr[10], host_idtr[10];
-	__u16 host_ldtr, host_tr, host_ds, host_es, host_ss, host_fs, host_gs;
-	__u64 host_fsbase, host_gsbase, host_kgsbase;
-	__u64 mon_rsp, mon_cr3;
-	__u8 mon_gdtr[10], mon_idtr[10];
-	__u64 irq_vector;         /* a host interrupt the monitor took: re-delivered by the host */
-	__u8 data[2048];
+	__u32 len;                 /* bytes in data */
+	__u32 entries;             /* commands the monitor has started */
+	__u8 data[1024];
 };
 #define DW_XPAGE_MAGIC 0x65676170786d6d76ull   /* "vmmxpage" */
+#define DW_GDT_OFFSET  2048u   /* the monitor's GDT inside page 0 */
+#define DW_GDT_MAX     2048u
 
 #endif

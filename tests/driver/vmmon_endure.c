@@ -3,25 +3,28 @@
  * between runs), and two VMs running at once in two processes. The module's
  * counts of VMs and pages must come back to zero; the harness compares the
  * kernel's free pages and slab before and after.
- * Usage: vmmon_endure CYCLES KILLS SEED
+ * Usage: vmmon_endure CYCLES KILLS SEED [IMAGE]
  * Environment: user space in the check-driver guest, run as root. */
 #include <signal.h>
 #include <time.h>
 #include <sys/wait.h>
-#include "vmmon_util.h"
+#include "vmmon_image.h"
+
+static struct image im;
+#define MON_SIZE (8u << 20)
 
 static void one_vm(size_t ram_size, unsigned long runs)
 {
 	int fd = vmmon_open();
 	char *ram = guest_ram(ram_size);
-	struct vmmon_create c = create_arg(ram, ram_size, 16 * 4096);
-	struct vmmon_load l = load_arg();
+	struct vmmon_create c = create_arg(ram, ram_size, MON_SIZE);
 
 	CHECK_OK(ioctl(fd, VMMON_CREATE_VM, &c));
-	CHECK_OK(ioctl(fd, VMMON_LOAD_MONITOR, &l));
+	CHECK_OK(ioctl(fd, VMMON_LOAD_MONITOR, &im.load));
 	for (unsigned long i = 0; i < runs; i++) {
-		struct vmmon_run r = { .size = sizeof(r), .max_switches = 100 };
+		struct vmmon_run r = { .size = sizeof(r), .max_switches = 100, .cmd = VMMON_CMD_PING, .arg = { i } };
 		CHECK_OK(ioctl(fd, VMMON_RUN, &r));
+		CHECK(r.req == VMMON_REQ_DONE && r.ret == (int64_t)i + 1);
 	}
 	if (runs & 1)
 		CHECK_OK(ioctl(fd, VMMON_DESTROY_VM));
@@ -36,13 +39,13 @@ static void victim(uint64_t seed)
 	for (;;) {
 		int fd = vmmon_open();
 		char *ram = guest_ram(rs);
-		struct vmmon_create c = create_arg(ram, rs, 16 * 4096);
-		struct vmmon_load l = load_arg();
-		struct vmmon_run r = { .size = sizeof(r), .max_switches = 1ull << 32 };
+		struct vmmon_create c = create_arg(ram, rs, MON_SIZE);
+		struct vmmon_run r = { .size = sizeof(r), .max_switches = 1ull << 32,
+				       .cmd = VMMON_CMD_SPIN, .arg = { 1ull << 50 } };
 		ioctl(fd, VMMON_CREATE_VM, &c);
-		ioctl(fd, VMMON_LOAD_MONITOR, &l);
+		ioctl(fd, VMMON_LOAD_MONITOR, &im.load);
 		if (seed & 1)
-			ioctl(fd, VMMON_RUN, &r);   /* runs until the kill */
+			ioctl(fd, VMMON_RUN, &r);   /* in the monitor until the kill */
 		close(fd);
 		munmap(ram, rs);
 	}
@@ -61,6 +64,8 @@ int main(int argc, char **argv)
 	long kills = argc > 2 ? atol(argv[2]) : 20;
 	uint64_t seed = argc > 3 ? strtoull(argv[3], NULL, 0) : 1;
 	int status;
+	if (image_read(argc > 4 ? argv[4] : "/lib/monitor.elf", &im) != 0)
+		return 2;
 	double t0 = now();
 
 	for (long i = 0; i < cycles; i++)
@@ -91,7 +96,7 @@ int main(int argc, char **argv)
 			char *ram = guest_ram(4 << 20);
 			struct vmmon_create c = create_arg(ram, 4 << 20, 65536);
 			CHECK_OK(ioctl(fd, VMMON_CREATE_VM, &c));
-			for (int i = 0; i < 200; i++)
+			for (int i = 0; i < 50; i++)
 				one_vm(65536, 3);
 			close(fd);
 			_exit(failures != 0);

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include "vmmon_util.h"
 #include "vmmon_image.h"
 
@@ -117,9 +118,12 @@ static void test_load_checks(void)
 	CHECK_ERR(ioctl(fd, VMMON_RUN, &r), ENOEXEC);
 	TWO_SEGS();
 	CHECK_OK(ioctl(fd, VMMON_LOAD_MONITOR, &l));
+	/* The int3 image: the monitor's own #BP ends the VM. */
+	r.cmd = VMMON_CMD_PING;
 	CHECK_OK(ioctl(fd, VMMON_RUN, &r));
-	CHECK(r.exit_reason == VMMON_EXIT_BUDGET);
-	r.exit_reason = 0;   /* an out field: nonzero on entry is refused */
+	CHECK(r.exit_reason == VMMON_EXIT_MONITOR && r.req == VMMON_REQ_FAULT && r.arg[0] == 3);
+	r.exit_reason = r.req = 0;   /* out fields: nonzero on entry is refused */
+	CHECK_ERR(ioctl(fd, VMMON_RUN, &r), EIO);
 	l.nsegs = VMMON_SEGS_MAX;
 	for (unsigned i = 0; i < VMMON_SEGS_MAX; i++)
 		segs[i] = (struct vmmon_segment){ .src_uaddr = (uintptr_t)image_bytes, .filesz = i,
@@ -136,62 +140,111 @@ static void on_alarm(int sig)
 	(void)sig;
 }
 
-static void test_run(void)
+/* The world switch with the real image: round trips, a request in the
+ * middle of a command, host interrupts taken in the monitor and given back
+ * to the host, a signal ending a run, the monitor's own fault. */
+static void test_run(const char *path)
 {
 	int fd = vmmon_open();
-	size_t rs = 1 << 20;
+	size_t rs = 1 << 20, ms = 32 << 20;
 	char *ram = guest_ram(rs);
-	struct vmmon_create c = create_arg(ram, rs, 65536);
-	struct vmmon_load l = load_arg();
-	struct vmmon_run r = { .size = sizeof(r), .max_switches = 1000 };
+	struct vmmon_create c = create_arg(ram, rs, ms);
+	struct vmmon_run r;
 	struct vmmon_counters k = { .size = sizeof(k) };
+	struct image im;
+	char line[256];
 
+#define RUN(command, a0) (r = (struct vmmon_run){ .size = sizeof(r), .max_switches = 1ull << 32, \
+	.cmd = (command), .arg = { (a0) }, .data_uaddr = (uintptr_t)line, .data_len = sizeof(line) }, \
+	ioctl(fd, VMMON_RUN, &r))
+	CHECK(image_read(path, &im) == 0);
 	CHECK_OK(ioctl(fd, VMMON_CREATE_VM, &c));
-	CHECK_OK(ioctl(fd, VMMON_LOAD_MONITOR, &l));
-	CHECK_OK(ioctl(fd, VMMON_RUN, &r));
-	CHECK(r.exit_reason == VMMON_EXIT_BUDGET);
-	r.exit_reason = 0;
-	r.max_switches = 0;
+	CHECK_OK(ioctl(fd, VMMON_LOAD_MONITOR, &im.load));
+	CHECK_ERR(RUN(0, 0), EINVAL);                          /* nothing to resume */
+	CHECK_ERR(RUN(VMMON_CMD_MAX + 1, 0), EINVAL);
+	CHECK_OK(RUN(VMMON_CMD_PING, 41));
+	CHECK(r.exit_reason == VMMON_EXIT_MONITOR && r.req == VMMON_REQ_DONE && r.ret == 42);
+
+	/* Argument checks. */
+	r.exit_reason = 0; r.req = 0; r.max_switches = 0;
 	CHECK_ERR(ioctl(fd, VMMON_RUN, &r), EINVAL);
 	r.max_switches = (1ull << 32) + 1;
 	CHECK_ERR(ioctl(fd, VMMON_RUN, &r), EINVAL);
-	r.max_switches = 1;
-	r.exit_reason = 7;
-	CHECK_ERR(ioctl(fd, VMMON_RUN, &r), EINVAL);                 /* an out field set on entry */
-	r.exit_reason = 0;
-	r.reserved[1] = 1;
+	r.max_switches = 1; r.exit_reason = 7;
+	CHECK_ERR(ioctl(fd, VMMON_RUN, &r), EINVAL);           /* an out field set on entry */
+	r.exit_reason = 0; r.reserved[1] = 1;
 	CHECK_ERR(ioctl(fd, VMMON_RUN, &r), EINVAL);
-	r.reserved[1] = 0;
+	r.reserved[1] = 0; r.data_len = 4097;
+	CHECK_ERR(ioctl(fd, VMMON_RUN, &r), EINVAL);
+
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int bad = 0;
+	for (int i = 0; i < 1000; i++)
+		bad |= RUN(VMMON_CMD_PING, i) != 0 || r.ret != i + 1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	CHECK(!bad);
+	printf("vmmon_test: world switch round trip (PING ioctl): %.1f us\n",
+	       ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) / 1000 / 1e3);
+
+	/* A request in the middle of a command: the command resumes after. */
+	CHECK_OK(RUN(VMMON_CMD_LOG, 0));
+	CHECK(r.exit_reason == VMMON_EXIT_MONITOR && r.req == VMMON_REQ_LOG);
+	CHECK(r.data_len > 10 && !memcmp(line, "dworld: ", 8));
+	CHECK_ERR(RUN(VMMON_CMD_PING, 0), EBUSY);
+	CHECK_OK(RUN(0, 0));
+	CHECK(r.req == VMMON_REQ_DONE && r.ret > 1000);
+
+	/* Interrupts on in the monitor: the host's timer keeps ticking. */
+	k = (struct vmmon_counters){ .size = sizeof(k) };
 	CHECK_OK(ioctl(fd, VMMON_GET_COUNTERS, &k));
-	CHECK(k.runs == 1 && k.switches == 1000 && k.exits_budget == 1);
-	CHECK(k.ram_pages == rs / 4096 && k.mon_pages == 16);
-	k.reserved[2] = 5;
+	uint64_t irqs0 = k.host_irqs;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK_OK(RUN(VMMON_CMD_SPIN, 100000000));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	CHECK(r.req == VMMON_REQ_DONE && r.ret == 100000000);
+	k = (struct vmmon_counters){ .size = sizeof(k) };
+	CHECK_OK(ioctl(fd, VMMON_GET_COUNTERS, &k));
+	double secs = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	printf("vmmon_test: spin of %.2f s in the monitor: %llu host interrupts re-delivered\n", secs,
+	       (unsigned long long)(k.host_irqs - irqs0));
+	CHECK(k.host_irqs - irqs0 >= (secs > 0.1 ? 2 : 0));
+	CHECK(k.ram_pages == rs / 4096 && k.mon_pages == ms / 4096 && k.pt_pages > 4);
+	k.reserved[1] = 5;
 	CHECK_ERR(ioctl(fd, VMMON_GET_COUNTERS, &k), EINVAL);
 	CHECK_ERR(ioctl(fd, VMMON_GET_COUNTERS, (void *)KADDR), EFAULT);
 
-	/* A signal ends a long run: the loop checks between switches. */
+	/* A signal ends a long run between switches; the command stays
+	 * in progress. */
 	struct sigaction sa = { .sa_handler = on_alarm };
 	sigaction(SIGALRM, &sa, NULL);
 	struct itimerval it = { .it_value = { .tv_usec = 100000 } };
 	setitimer(ITIMER_REAL, &it, NULL);
-	r.max_switches = 1ull << 32;
-	CHECK_ERR(ioctl(fd, VMMON_RUN, &r), EINTR);
+	CHECK_ERR(RUN(VMMON_CMD_SPIN, 1ull << 50), EINTR);
 	CHECK(r.exit_reason == VMMON_EXIT_SIGNAL);
+	CHECK_ERR(RUN(VMMON_CMD_PING, 0), EBUSY);
+
+	/* A new image starts over; the monitor's own #UD ends the VM. */
+	CHECK_OK(ioctl(fd, VMMON_LOAD_MONITOR, &im.load));
+	CHECK_OK(RUN(VMMON_CMD_PING, 1));
+	CHECK(r.ret == 2);
+	CHECK_OK(RUN(VMMON_CMD_FAULT, 0));
+	CHECK(r.req == VMMON_REQ_FAULT && r.arg[0] == 6 && r.arg[2] >= DW_IMAGE_VA &&
+	      r.arg[2] < DW_IMAGE_VA + im.end);
+	CHECK_ERR(RUN(VMMON_CMD_PING, 0), EIO);
 	k = (struct vmmon_counters){ .size = sizeof(k) };
 	CHECK_OK(ioctl(fd, VMMON_GET_COUNTERS, &k));
-	CHECK(k.runs == 2 && k.exits_signal == 1 && k.switches > 1000);
-	printf("vmmon_test: %llu null switches in 100 ms, %llu reschedules\n",
-	       (unsigned long long)k.switches - 1000, (unsigned long long)k.exits_resched);
+	CHECK(k.mon_faults == 1 && k.exits_signal == 1);
 
 	/* Destroy frees the VM; the file can make another. */
 	CHECK_OK(ioctl(fd, VMMON_DESTROY_VM));
 	CHECK(sysfs_count("vms_live") == 0 && sysfs_count("pages_held") == 0);
-	r.exit_reason = 0;
-	CHECK_ERR(ioctl(fd, VMMON_RUN, &r), ENODEV);
+	CHECK_ERR(RUN(VMMON_CMD_PING, 0), ENODEV);
 	CHECK_OK(ioctl(fd, VMMON_CREATE_VM, &c));
 	CHECK(sysfs_count("vms_live") == 1);
 	close(fd);
 	munmap(ram, rs);
+	free(im.file);
 }
 
 /* Only the opener's process drives its VM; others may hold the file and
@@ -271,10 +324,10 @@ int main(int argc, char **argv)
 	test_no_vm();
 	test_create_checks();
 	test_load_checks();
-	test_run();
 	test_opener_and_limits();
-	if (argc > 1)
-		test_image(argv[1]);
+	const char *image = argc > 1 ? argv[1] : "/lib/monitor.elf";
+	test_image(image);
+	test_run(image);
 	CHECK(sysfs_count("vms_live") == 0 && sysfs_count("pages_held") == 0);
 	printf("vmmon_test: %s (%d failed checks)\n", failures ? "FAIL" : "ok", failures);
 	return failures != 0;

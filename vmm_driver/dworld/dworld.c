@@ -15,6 +15,7 @@
 #include "pt.h"
 
 static struct vmmon_xpage *xp;
+static uint64_t timer_deadline;   /* arm_timer's: the guest entry path will use it */
 
 /* Set by the linker script: where the heap starts after the image. */
 extern char __dw_image_end[];
@@ -23,7 +24,7 @@ extern char __dw_image_end[];
 static void to_host(uint32_t req)
 {
 	xp->req = req;
-	((void (*)(void))(uintptr_t)xp->to_host)();
+	((void (*)(struct vmmon_xpage *))(uintptr_t)xp->to_host)(xp);
 }
 
 static void copy_bytes(uint8_t *d, const uint8_t *s, size_t n)
@@ -50,7 +51,7 @@ static uint64_t now_ns(void)
 
 static void arm_timer(uint64_t deadline_ns)
 {
-	xp->arg[5] = deadline_ns;
+	timer_deadline = deadline_ns;
 }
 
 static void console_write(const uint8_t *buf, size_t n)
@@ -59,7 +60,7 @@ static void console_write(const uint8_t *buf, size_t n)
 		size_t k = n < sizeof(xp->data) ? n : sizeof(xp->data);
 		copy_bytes(xp->data, buf, k);
 		xp->len = (uint32_t)k;
-		to_host(DW_REQ_CONSOLE);
+		to_host(VMMON_REQ_CONSOLE);
 		buf += k;
 		n -= k;
 	}
@@ -85,12 +86,13 @@ static void log_line(const char *line)
 	copy_bytes(xp->data, (const uint8_t *)line, n);
 	xp->data[n] = 0;
 	xp->len = (uint32_t)n;
-	to_host(DW_REQ_LOG);
+	to_host(VMMON_REQ_LOG);
 }
 
+/* Not passed in yet: the CMOS clock starts at the epoch. */
 static uint64_t wall_seconds(void)
 {
-	return xp->arg[4];
+	return 0;
 }
 
 /* No drives in this world yet: vmm_config.disk_sectors stays all 0. */
@@ -141,6 +143,18 @@ static int64_t init_monitor(void)
 	return vmm_init(&cfg);
 }
 
+/* A loop with interrupts on: host interrupts arriving in it go back to the
+ * host and the loop goes on where it was (the test of that path). */
+static uint64_t spin(uint64_t n)
+{
+	uint64_t i;
+	__asm__ volatile("sti");
+	for (i = 0; i < n; i++)
+		__asm__ volatile("" ::: "memory");
+	__asm__ volatile("cli");
+	return i;
+}
+
 /* The image's entry, on the monitor's stack, from the first switch in. */
 void dw_main(struct vmmon_xpage *x)
 {
@@ -148,15 +162,25 @@ void dw_main(struct vmmon_xpage *x)
 	for (;;) {
 		xp->entries++;
 		switch (xp->cmd) {
-		case DW_CMD_PING:
+		case VMMON_CMD_PING:
 			xp->ret = (int64_t)xp->arg[0] + 1;
 			break;
-		case DW_CMD_INIT:
+		case VMMON_CMD_INIT:
 			xp->ret = init_monitor();
+			break;
+		case VMMON_CMD_SPIN:
+			xp->ret = (int64_t)spin(xp->arg[0]);
+			break;
+		case VMMON_CMD_FAULT:
+			__asm__ volatile("ud2");
+			break;
+		case VMMON_CMD_LOG:
+			log_line("dworld: a line from the monitor");
+			xp->ret = (int64_t)xp->entries;
 			break;
 		default:
 			xp->ret = -1;
 		}
-		to_host(DW_REQ_DONE);
+		to_host(VMMON_REQ_DONE);
 	}
 }
