@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Boots the check-driver host (Debian's amd64 kernel, software-emulated
-# qemu-system-x86_64) once per host configuration, with the initramfs that
+# qemu-system-x86_64, two CPUs) once per host configuration, with the initramfs that
 # holds vmmon.ko and the /dev/vmmon tests, and judges each boot from its
 # serial console: the init's result line, the paging mode and PTI it asked
 # for, and no Oops, BUG:, WARNING: or general protection fault.
@@ -25,7 +25,7 @@ for cfg in "$@"; do
 	esac
 	log=$out/$name.log
 	start=$(date +%s)
-	timeout 900 qemu-system-x86_64 -cpu "$cpu" -m 512 -nographic -no-reboot -monitor none \
+	timeout 900 qemu-system-x86_64 -cpu "$cpu" -smp 2 -m 512 -nographic -no-reboot -monitor none \
 		-kernel "$kernel" -initrd "$initrd" \
 		-append "console=ttyS0 panic=-1 loglevel=4 vmmontest=$set $extra" </dev/null >"$log" 2>&1
 	qst=$?
