@@ -1,7 +1,7 @@
 /* Unit tests for the driver world's map/unmap/protect (vmm_driver/dworld/
  * pt.c): the entries written for each protection, the pages' host-physical
  * addresses, protect keeping an entry's page while it is not present, the
- * range checks (alignment, RAM bounds, the monitor's area), and the TLB
+ * range checks (alignment, RAM bounds, the monitor's area), WP_X against NX, and the TLB
  * flushes (one per page for short runs, one full flush for long ones). */
 #include <stdarg.h>
 #include <stddef.h>
@@ -47,15 +47,20 @@ static void test_map_entries(void **state)
 {
 	(void)state;
 	assert_int_equal(dw_pt_map(0x400000, 0x2000, 0x5000, WP_RW), 0);
-	assert_true(dw_pt.pte[0x400] == (ram_pa[5] | DW_PTE_MAPPED | DW_PTE_P | DW_PTE_RW | DW_PTE_US));
-	assert_true(dw_pt.pte[0x401] == (ram_pa[6] | DW_PTE_MAPPED | DW_PTE_P | DW_PTE_RW | DW_PTE_US));
+	assert_true(dw_pt.pte[0x400] == (ram_pa[5] | DW_PTE_MAPPED | DW_PTE_P | DW_PTE_RW | DW_PTE_US | DW_PTE_NX));
+	assert_true(dw_pt.pte[0x401] == (ram_pa[6] | DW_PTE_MAPPED | DW_PTE_P | DW_PTE_RW | DW_PTE_US | DW_PTE_NX));
 	assert_true(dw_pt.pte[0x402] == 0);
 	assert_int_equal(page_flushes, 2);
 	assert_int_equal(last_flushed, 0x401000);
 	assert_int_equal(dw_pt_map(0x0, 0x1000, 0x0, WP_RO), 0);   /* page 0 too: no host rule here */
-	assert_true(dw_pt.pte[0] == (ram_pa[0] | DW_PTE_MAPPED | DW_PTE_P | DW_PTE_US));
+	assert_true(dw_pt.pte[0] == (ram_pa[0] | DW_PTE_MAPPED | DW_PTE_P | DW_PTE_US | DW_PTE_NX));
 	assert_int_equal(dw_pt_map(0x1000, 0x1000, 0x1000, WP_NONE), 0);
 	assert_true(dw_pt.pte[1] == (ram_pa[1] | DW_PTE_MAPPED));
+	/* WP_X: directly executed code may fetch from it. */
+	assert_int_equal(dw_pt_map(0x2000, 0x1000, 0x2000, WP_RO | WP_X), 0);
+	assert_true(dw_pt.pte[2] == (ram_pa[2] | DW_PTE_MAPPED | DW_PTE_P | DW_PTE_US));
+	assert_int_equal(dw_pt_protect(0x2000, 0x1000, WP_RW), 0);
+	assert_true(dw_pt.pte[2] == (ram_pa[2] | DW_PTE_MAPPED | DW_PTE_P | DW_PTE_RW | DW_PTE_US | DW_PTE_NX));
 }
 
 static void test_protect_keeps_page(void **state)
@@ -65,7 +70,7 @@ static void test_protect_keeps_page(void **state)
 	assert_int_equal(dw_pt_protect(0x10000, 0x1000, WP_NONE), 0);
 	assert_true(dw_pt.pte[0x10] == (ram_pa[3] | DW_PTE_MAPPED));
 	assert_int_equal(dw_pt_protect(0x10000, 0x1000, WP_RO), 0);
-	assert_true(dw_pt.pte[0x10] == (ram_pa[3] | DW_PTE_MAPPED | DW_PTE_P | DW_PTE_US));
+	assert_true(dw_pt.pte[0x10] == (ram_pa[3] | DW_PTE_MAPPED | DW_PTE_P | DW_PTE_US | DW_PTE_NX));
 	/* protect on a page never mapped leaves it unmapped. */
 	assert_int_equal(dw_pt_protect(0x20000, 0x1000, WP_RW), 0);
 	assert_true(dw_pt.pte[0x20] == 0);
@@ -97,7 +102,7 @@ static void test_long_run_flushes_all(void **state)
 	assert_int_equal(full_flushes, 1);
 	assert_int_equal(page_flushes, 0);
 	for (uint32_t i = 0; i < RAM_PAGES; i++)
-		assert_true((dw_pt.pte[i] & ~0xfffull) == ram_pa[i]);
+		assert_true((dw_pt.pte[i] & 0x000ffffffffff000ull) == ram_pa[i]);
 	assert_int_equal(dw_pt_unmap(0, RAM_PAGES << 12), 0);
 	assert_int_equal(full_flushes, 2);
 }

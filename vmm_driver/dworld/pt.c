@@ -12,10 +12,14 @@ struct dw_pt dw_pt;
 /* Past this many pages a full flush is cheaper than invlpg each. */
 #define FLUSH_ALL_PAGES 32u
 
+/* Guest pages are never executable unless WP_X says directly executed
+ * code may fetch from them (translated code runs from the monitor area). */
 static uint64_t prot_bits(int prot)
 {
-	return prot == WP_RW ? DW_PTE_P | DW_PTE_RW | DW_PTE_US :
-	       prot == WP_RO ? DW_PTE_P | DW_PTE_US : 0;
+	int access = prot & (WP_RO | WP_RW);
+	uint64_t e = access == WP_RW ? DW_PTE_P | DW_PTE_RW | DW_PTE_US :
+		     access == WP_RO ? DW_PTE_P | DW_PTE_US : 0;
+	return e && !(prot & WP_X) ? e | DW_PTE_NX : e;
 }
 
 /* The range must be whole pages below the monitor's area. */
@@ -65,7 +69,7 @@ int dw_pt_protect(uint32_t lin, uint32_t len, int prot)
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t e = dw_pt.pte[first + i];
 		if (e & DW_PTE_MAPPED)
-			dw_pt.pte[first + i] = (e & ~(DW_PTE_P | DW_PTE_RW | DW_PTE_US)) | prot_bits(prot);
+			dw_pt.pte[first + i] = (e & ~(DW_PTE_P | DW_PTE_RW | DW_PTE_US | DW_PTE_NX)) | prot_bits(prot);
 	}
 	flush(lin, n);
 	return 0;
