@@ -11,7 +11,7 @@
 #include "vmmon_image.h"
 
 static struct image im;
-#define MON_SIZE (8u << 20)
+#define MON_SIZE image_mon_size(&im)
 
 static void one_vm(size_t ram_size, unsigned long runs)
 {

@@ -96,7 +96,7 @@ int main(int argc, char **argv)
 		/* Now and then a VM with the real image, so random runs find a
 		 * monitor to enter (and resume, fault, kill). */
 		if (next() % 256 == 0) {
-			struct vmmon_create c = create_arg(ram, RAM_SIZE, 8u << 20);
+			struct vmmon_create c = create_arg(ram, RAM_SIZE, image_mon_size(&im));
 			close(fd);
 			fds[slot] = fd = vmmon_open();
 			CHECK_OK(ioctl(fd, VMMON_CREATE_VM, &c));
@@ -115,7 +115,7 @@ int main(int argc, char **argv)
 			if (cmd == VMMON_CREATE_VM && next() % 2) {
 				a->c.ram_uaddr = next() % 2 ? (uintptr_t)ram : pick_ptr(0);
 				a->c.ram_size = next() % 2 ? (next() % 512 + 1) * 4096 : pick_u64();
-				a->c.mon_size = next() % 3 == 0 ? 8u << 20 :
+				a->c.mon_size = next() % 3 == 0 ? image_mon_size(&im) :
 						next() % 2 ? (next() % 64 + 1) * 4096 : pick_u64();
 				if (next() % 16)
 					memset(&a->c.flags, 0, sizeof(a->c.flags)), memset(a->c.reserved, 0, sizeof(a->c.reserved));

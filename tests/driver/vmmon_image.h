@@ -16,6 +16,12 @@ struct image {
 	uint64_t end;            /* bytes of monitor memory the image spans */
 };
 
+/* Monitor memory enough for the image and its stack, in whole MiB. */
+static inline uint64_t image_mon_size(const struct image *im)
+{
+	return ((im->end + DW_STACK_SIZE) | ((1u << 20) - 1)) + 1;
+}
+
 /* 0, or -1 with a message when the file is not an image this module takes. */
 static inline int image_read(const char *path, struct image *im)
 {
