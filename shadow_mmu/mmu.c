@@ -67,12 +67,15 @@ static struct {
 	.exec_grants = {"mmu.user.exec_grants", 0},
 	.pt_unchanged = {"mmu.trace.pt_entries_unchanged", 0},
 };
-static uint32_t lmap[NPAGES];            /* LM_* | ppn << 12 */
-static uint32_t filled[NPAGES];          /* linear pages with LM_MAPPED, for flushes */
+/* The tables below are carved by mmu_init from the zeroed memory the world
+ * gives (mmu_mem_size bytes): the driver world's monitor cannot carry them
+ * as 17 MiB of .bss. */
+static uint32_t *lmap;                   /* [NPAGES] LM_* | ppn << 12 */
+static uint32_t *filled;                 /* [NPAGES] linear pages with LM_MAPPED, for flushes */
 /* Which owners trace a guest-physical page: bit n for owner n; owner 0 is
  * the MMU itself (a page directory or table the walk went through). */
 #define TR_PT   0x1u
-static uint8_t traced[MAXRAMPAGES];
+static uint8_t *traced;                  /* [MAXRAMPAGES] */
 static struct trace_owner {
 	mmu_trace_fn on_write;
 	void *opaque;
@@ -86,11 +89,11 @@ static struct trace_owner {
  * while any does. */
 /* Per page table: 1 + the directory entry a walk last found it under, so
  * a write to it usually needs one directory entry checked, not 1024. */
-static uint16_t pt_pde[MAXRAMPAGES];
-static uint32_t pt_pages[MAXRAMPAGES];
+static uint16_t *pt_pde;                 /* [MAXRAMPAGES] */
+static uint32_t *pt_pages;               /* [MAXRAMPAGES] */
 static uint32_t npt_pages;
-static uint32_t pt_stamp[MAXRAMPAGES];
-static uint8_t pt_refs[MAXRAMPAGES];
+static uint32_t *pt_stamp;               /* [MAXRAMPAGES] */
+static uint8_t *pt_refs;                 /* [MAXRAMPAGES] */
 static uint32_t epoch = 1;
 
 /* Shadows of address spaces switched away from, kept as runs and mapped
@@ -106,7 +109,7 @@ static struct as_slot {
 	uint64_t used;
 	struct as_run runs[AS_RUNS];
 	uint32_t pts[AS_PTS];
-} slots[AS_SLOTS];
+} *slots;                                /* [AS_SLOTS] */
 static uint64_t as_clock;
 
 static uint32_t ram_pages(void) { return m.c.ram_size >> 12; }
@@ -139,8 +142,23 @@ static void wr32(uint32_t pa, uint32_t v)
 	notify(pa, 4, TR_PT);    /* A/D bits: no mapping changed, but other owners care */
 }
 
-void mmu_init(const struct mmu_config *c)
+/* The tables' layout in the world's memory, each aligned to 64 bytes. */
+#define MMU_TABLES(X) X(lmap, NPAGES) X(filled, NPAGES) X(traced, MAXRAMPAGES) \
+	X(pt_pde, MAXRAMPAGES) X(pt_pages, MAXRAMPAGES) X(pt_stamp, MAXRAMPAGES) \
+	X(pt_refs, MAXRAMPAGES) X(slots, AS_SLOTS)
+#define MMU_TABLE_BYTES(t, n) + ((sizeof(*t) * (n) + 63) & ~(size_t)63)
+size_t mmu_mem_size(void)
 {
+	return 0 MMU_TABLES(MMU_TABLE_BYTES);
+}
+
+int mmu_init(const struct mmu_config *c)
+{
+	if (c->mem_size < mmu_mem_size() || ((uintptr_t)c->mem & 63))
+		return -1;
+	uint8_t *p = c->mem;
+#define MMU_TABLE_CARVE(t, n) t = (void *)p; p += (sizeof(*t) * (n) + 63) & ~(size_t)63;
+	MMU_TABLES(MMU_TABLE_CARVE)
 	m.c = *c;
 	m.cr0 = 0x11; m.cr3 = 0; m.cr4 = 0; m.pg = false; m.nfilled = 0;
 	m.user = false;
@@ -167,6 +185,7 @@ void mmu_init(const struct mmu_config *c)
 		traced[i] = 0;
 	/* Paging off: guest-linear is guest-physical. */
 	m.c.w->map(0, m.c.ram_size, 0, WP_RW);
+	return 0;
 }
 
 bool mmu_paging(void) { return m.pg; }
