@@ -446,6 +446,7 @@ int vmm_init(const struct vmm_config *cfg)
 	for (unsigned i = 0; i < nrest; i++)
 		stats_register(&rest[i]);
 	unsupported_init();
+	task_init();
 
 	struct mmu_config mc = { .ram = cfg->ram, .ram_size = cfg->ram_size, .w = vm.w };
 	mmu_init(&mc);

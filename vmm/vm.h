@@ -179,7 +179,7 @@ int emu_mseg(const struct bt_insn *in);
 /* unsupported.c: what the monitor does not implement stops the VM with
  * one line naming it and counts in vmm.unsupported.<kind>. */
 enum unsupported {
-	UNSUP_CALL_GATE, UNSUP_TASK_SWITCH, UNSUP_TASK_RETURN, UNSUP_TASK_GATE_IDT, UNSUP_V86,
+	UNSUP_CALL_GATE, UNSUP_TASK_TSS16, UNSUP_V86,
 	UNSUP_SYSENTER, UNSUP_MONITOR_RANGE, UNSUP_PAGE0, UNSUP_COUNT
 };
 void unsupported_init(void);
@@ -190,6 +190,19 @@ void vmm_unsupported_insn(enum unsupported k, const char *insn, uint32_t eip);
 /* far.c: jmp far / call far to sel:off (the next instruction at `next`),
  * through a code segment or a call gate. Same results as emulate_insn. */
 int far_transfer(bool call, uint16_t sel, uint32_t off, uint32_t next, unsigned bits);
+
+/* task.c: hardware task switches (32-bit TSS). task_far: jmp/call far
+ * to the TSS or task gate `sel` (descriptor lo/hi), results as
+ * emulate_insn. task_return: iret with NT set, the next instruction at
+ * `next`, results as do_iret. task_deliver: an interrupt (or, with
+ * interrupt false, an exception) through the IDT task gate whose low
+ * dword is `glo`, results as exceptions.c's delivery attempt (0, or a
+ * fault vector with *ferr; the VM may have stopped). */
+enum task_how { TASK_JMP, TASK_CALL, TASK_IRET, TASK_INT, TASK_EXCEPTION, TASK_HOW_COUNT };
+void task_init(void);
+int task_far(bool call, uint16_t sel, uint32_t lo, uint32_t hi, uint32_t next);
+int task_return(uint32_t next);
+int task_deliver(bool interrupt, uint32_t glo, uint32_t ret_eip, bool has_err, uint32_t err, uint32_t *ferr);
 
 /* segments.c */
 void seg_init(void);
@@ -216,7 +229,8 @@ bool deliver(unsigned vec, bool has_err, uint32_t err, uint32_t ret_eip, bool so
 bool deliver_exception(unsigned vec, bool has_err, uint32_t err);
 bool irq_deliverable(void);
 bool deliver_irq(uint32_t ret_eip);
-int do_iret(bool op16);
+/* `next`: the instruction after the iret (where a task it leaves resumes). */
+int do_iret(bool op16, uint32_t next);
 /* callouts.c: the TC address of `eip`, raising #PF for a fetch fault. */
 uint32_t enter_eip(uint32_t eip);
 
