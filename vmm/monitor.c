@@ -25,6 +25,7 @@ struct vmm_stats vs = {
 	.seg_loads = C("vmm.seg.loads"), .ldt_writes = C("vmm.seg.ldt_writes"),
 	.emulated = C("vmm.emulated"), .monitor_range = C("mmu.monitor_range.emulated"),
 	.traced_emulated = C("mmu.trace.write_emulated"), .page0_emulated = C("mmu.page0.emulated"),
+	.adapt_reverted = C("vmm.adaptive.reverted"),
 	.host_arms = C("vmm.clock.host_arms"),
 };
 

@@ -94,7 +94,7 @@ struct vmm_stats {
 	stat_counter trap[TRAP_NKINDS];
 	stat_counter exc_delivered, irq_delivered, irq_async, halts, halt_sleeps, steps;
 	stat_counter smc_write_faults, seg_loads, ldt_writes, emulated, monitor_range, traced_emulated,
-		     page0_emulated;
+		     page0_emulated, adapt_reverted;
 	stat_counter host_arms;
 };
 extern struct vmm_stats vs;
