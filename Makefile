@@ -165,7 +165,7 @@ $(MEMTEST_IMG): | $(BUILD)/.deps-build
 # Every test before the bit-fade one, under vmx and QEMU (about 20 s).
 memtest-check: $(BUILD)/vmx $(MEMTEST_IMG) $(BUILD)/.deps-test
 	@$(SUITE) memtest ./tests/memtest/run-memtest-test.sh $(BUILD)/vmx $(MEMTEST_IMG)
-# The whole first pass, bit fade included, under vmx (about 4 minutes: not
+# The whole first pass, bit fade included, under vmx (4 minutes or more: not
 # in `make check`; .ci/run runs it).
 memtest-pass: $(BUILD)/vmx $(MEMTEST_IMG) $(BUILD)/.deps-test
 	@$(SUITE) memtest-pass ./tests/memtest/run-memtest-test.sh --pass $(BUILD)/vmx $(MEMTEST_IMG)

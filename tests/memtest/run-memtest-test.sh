@@ -6,7 +6,7 @@
 # status line, within the time limit; the screen's header (CPU, caches,
 # memory) must be the same under both but for the clock (vmx's TSC runs
 # at 1 GHz, QEMU's at the host's). With --pass, vmx alone runs the whole
-# first pass, bit fade included (about 3 minutes), until "Pass: 1".
+# first pass, bit fade included (2:42 of guest time), until "Pass: 1".
 # Usage: run-memtest-test.sh [--pass] VMX IMAGE
 set -u
 full=0
