@@ -21,6 +21,7 @@
 #include "devices/ata.h"
 #include "devices/lapic.h"
 #include "devices/ioapic.h"
+#include "devices/acpi_pm.h"
 
 
 struct segcache {
@@ -81,6 +82,8 @@ struct vm {
 	struct lapic lapic;         /* -machine pc only */
 	struct vclock_timer lapic_timer;
 	struct ioapic ioapic;       /* -machine pc only */
+	struct acpi_pm acpi;        /* -machine pc only */
+	struct vclock_timer acpi_timer;
 	uint16_t port80;
 	/* The host trap being handled, whose frame holds the guest's FPU
 	 * state (world.h); null in callouts, where that state is live. */
@@ -129,6 +132,10 @@ bool board_has_lapic(void);
  * bus, the IOAPIC with that ID). */
 void mptable_write(uint8_t *ram, uint32_t ram_size, uint32_t cpuid_edx);
 uint32_t mptable_ioapic_id(void);
+/* acpi.c: the ACPI tables (RSDP, RSDT, FADT, FACS, DSDT, MADT) in the BIOS
+ * area of `ram`, for the PM registers of devices/acpi_pm.h and the IOAPIC
+ * with that ID. */
+void acpi_tables_write(uint8_t *ram, uint32_t ram_size, uint32_t ioapic_id);
 void vmm_update_pending(void);
 /* The guest programmed a timer device: its deadline moves, and so may the
  * host timer. */
