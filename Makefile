@@ -5,8 +5,8 @@
 CC      ?= gcc
 BUILD   := build
 # Debian packages the build and the tests need; `make deps` installs missing ones.
-DEB_BUILD_PKGS := libzydis-dev libelf-dev libcmocka-dev libseccomp-dev gcc-multilib nasm cpio libjansson-dev
-DEB_TEST_PKGS  := qemu-system-x86
+DEB_BUILD_PKGS := libzydis-dev libelf-dev libcmocka-dev libseccomp-dev gcc-multilib nasm cpio libjansson-dev libjs-chart.js
+DEB_TEST_PKGS  := qemu-system-x86 gdb socat python3
 
 WARN    := -Wall -Wextra -Werror
 BASE_CFLAGS := -std=gnu11 $(WARN) -O2 -g -fno-stack-protector -Iinclude -Ibt
@@ -17,12 +17,12 @@ HOST_CFLAGS := $(BASE_CFLAGS) -Ivmx_userspace -fPIE
 LDLIBS      := -lZydis -lelf -lseccomp
 
 MON_SRCS  := $(wildcard vmm/*.c vmm/devices/*.c bt/*.c shadow_mmu/*.c)
-HOST_SRCS := $(wildcard vmx_userspace/*.c vmx_userspace/uworld/*.c)
+HOST_SRCS := $(wildcard vmx_userspace/*.c vmx_userspace/uworld/*.c) vmx_userspace/report/fragment_text.c vmx_userspace/report/pf_names.c
 ASM_SRCS  := vmx_userspace/uworld/gate.S
 MON_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(MON_SRCS))
 HOST_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(HOST_SRCS)) $(patsubst %.S,$(BUILD)/obj/%.o,$(ASM_SRCS))
 
-.PHONY: all deps check unit unit-asan guest-tests cli-tests foreign-check userprog-native linux-check memtest-check memtest-pass fuzz fuzz-check run run-demo bench bench-bt bench-mmu bench-timer soak clean
+.PHONY: all deps check unit unit-asan guest-tests cli-tests gdb-tests foreign-check userprog-native linux-check memtest-check memtest-pass fuzz fuzz-check run run-demo bench bench-bt bench-mmu bench-timer soak clean
 all: $(BUILD)/vmx $(BUILD)/vmx-report
 
 # Installs what is missing when run as root; otherwise says what to run.
@@ -78,7 +78,7 @@ unit_srcs_test_loader       := vmx_userspace/loader_multiboot.c vmx_userspace/lo
 unit_srcs_test_bzimage      := vmx_userspace/loader_bzimage.c vmx_userspace/pc_memmap.c
 unit_srcs_test_stats_report := vmx_userspace/stats_report.c vmx_userspace/outfile.c vmm/stats.c
 unit_srcs_test_outfile      := vmx_userspace/outfile.c
-unit_srcs_test_profile      := vmx_userspace/profile_write.c vmx_userspace/outfile.c vmx_userspace/report/profile_read.c
+unit_srcs_test_profile      := vmx_userspace/profile_write.c vmx_userspace/outfile.c vmx_userspace/report/profile_read.c vmx_userspace/report/pf_names.c
 unit_libs_test_profile      := -ljansson
 unit_srcs_test_bt           := $(BT_SRCS)
 unit_srcs_test_mmu          := shadow_mmu/mmu.c shadow_mmu/mmio.c vmm/stats.c
@@ -111,6 +111,10 @@ guest-tests: $(BUILD)/vmx $(GUEST_ELFS) $(BUILD)/.deps-test
 cli-tests: $(BUILD)/vmx $(BUILD)/vmx-report $(GUEST_ELFS) include/tunables.h $(GUEST_OUT)/bench_loop.elf $(GUEST_OUT)/triple_fault.elf $(GUEST_OUT)/echo.elf $(GUEST_OUT)/poweroff.elf $(GUEST_OUT)/bench_mmu.elf
 	@$(SUITE) cli ./tests/scripts/cli-tests.sh $(BUILD)/vmx $(GUEST_OUT)
 
+# The gdb stub and the live monitor, driven by Debian's gdb and socat.
+gdb-tests: $(BUILD)/vmx $(GUEST_OUT)/gdb_target.elf $(GUEST_OUT)/hello.elf $(BUILD)/.deps-test
+	@$(SUITE) gdb ./tests/scripts/gdb-tests.sh $(BUILD)/vmx $(GUEST_OUT)/gdb_target.elf
+
 # ---- differential fuzzing against QEMU (tests/fuzz) ----
 # `make fuzz FUZZ_SECONDS=3600 [FUZZ_SEED=N]` runs random rounds for that
 # long; `fuzz-check` (part of check) runs the corpus and two fixed-seed rounds.
@@ -137,7 +141,7 @@ fuzz-check: $(FUZZ_DEPS)
 	@$(SUITE) fuzz env $(FUZZ_ENV) tests/fuzz/fuzz.sh check
 
 
-check: unit unit-asan guest-tests cli-tests foreign-check userprog-native fuzz-check memtest-check linux-check
+check: unit unit-asan guest-tests cli-tests gdb-tests foreign-check userprog-native fuzz-check memtest-check linux-check
 
 # ---- the Linux guest (tests/linux): Debian's i386 kernel and busybox ----
 LINUX_OUT := $(BUILD)/linux
@@ -154,7 +158,7 @@ $(LINUX_OUT)/initrd-test.cpio.gz: tests/linux/init-test tests/linux/mkinitramfs.
 # busy host makes that harder for it (the world hides host preemption but
 # not all of it).
 linux-check: $(BUILD)/vmx $(LINUX_OUT)/bzImage $(LINUX_OUT)/initrd-test.cpio.gz $(BUILD)/.deps-test \
-	| unit unit-asan guest-tests cli-tests foreign-check userprog-native fuzz-check memtest-check
+	| unit unit-asan guest-tests cli-tests gdb-tests foreign-check userprog-native fuzz-check memtest-check
 	@$(SUITE) linux ./tests/linux/run-linux-test.sh $(BUILD)/vmx $(LINUX_OUT)/bzImage $(LINUX_OUT)/initrd-test.cpio.gz
 
 # ---- memtest86+ (tests/memtest): Debian's package, fetched like Linux ----
@@ -189,6 +193,9 @@ $(eval $(call GUEST_LINK_RULE,triple_fault))
 $(eval $(call GUEST_LINK_RULE,echo))
 $(eval $(call GUEST_LINK_RULE,bench_mmu))
 $(eval $(call GUEST_LINK_RULE,poweroff))
+# The gdb stub's target keeps its debug information (tests/scripts/gdb-tests.sh).
+$(eval $(call GUEST_LINK_RULE,gdb_target))
+$(GUEST_OBJ)/gdb_target.c.o: GUEST_CFLAGS += -g -O1
 $(BUILD)/bench/native_loop: tests/bench/native_loop.c tests/bench/bench_kernel.h | $(BUILD)/.deps-build
 	@mkdir -p $(dir $@)
 	$(CC) -m32 -O2 -o $@ $<

@@ -11,7 +11,7 @@
 
 struct ccf {
 	uint32_t eip, lin, cs_base;
-	uint8_t cpl, dead, tf, fpu;
+	uint8_t cpl, dead, tf, fpu, single;
 	uint16_t ninsn;
 	uint32_t tc, tc_len;
 	uint32_t glen;               /* guest bytes translated, from lin */
@@ -34,6 +34,8 @@ struct exit_rec {
 	 * sits in the two lea displacements and the miss jump (0 otherwise). */
 	uint32_t ic_neg, ic_pos, ic_miss;
 	bool to_global;              /* the chained target's pages are global */
+	uint8_t unchain_why;         /* -profile: PROF_WHY of the latest undoing of its chain (0: none) */
+	uint32_t unchained_by;       /* -profile: the event (PROF_EV_* code) that undid it */
 };
 
 #define PC_NO_IRQ   0x01
@@ -68,6 +70,12 @@ struct bt_state {
 	uint64_t epoch;
 	struct prof_arena *prof;     /* -profile (NULL: none) */
 	uint32_t prof_top;           /* counter slots fill the TC from here to its end */
+	uint32_t ndead;              /* CCFs invalidated since the last flush */
+	/* -profile: what invalidations and unchains happen for now (an event
+	 * is opened on the first one), and the latest exit's reason. */
+	struct { uint32_t cause, eip, addr, ev; } prof_cur;
+	uint32_t prof_exit_why, prof_exit_ev;
+	uint32_t prof_at;            /* the guest EIP the monitor works for (events without their own) */
 };
 extern struct bt_state bt;
 
@@ -75,7 +83,8 @@ struct bt_stats {
 	stat_counter tu_translated, insn_translated, insn_ident, insn_inline, insn_callout;
 	stat_counter guest_bytes, tc_bytes, tc_flushes, chain_patched, chain_unpatched;
 	stat_counter lookup_hit, lookup_miss, ibl_miss, invalidate_smc, pages_traced;
-	stat_counter tu_cycles, exits, ic_learned, unchain_remap, adaptive;
+	stat_counter tu_cycles, exits, ic_learned, unchain_remap, adaptive, invalidate_break;
+	stat_counter tu_user;
 };
 extern struct bt_stats bts;
 
@@ -85,6 +94,9 @@ bool bt_room(uint32_t tc_bytes, uint32_t insns, uint32_t exits);
 uint32_t bt_ccf_at(uint32_t tc_addr);
 /* lookup.c */
 uint32_t bt_hash_find(uint32_t lin, uint32_t eip);
+/* Translated user code leaving for directly executed code at eip (the
+ * monitor's want_direct): no translation, no chain, no IBL entry. */
+bool bt_leaves_for_direct(uint32_t eip);
 void bt_hash_insert(uint32_t idx);
 void bt_hash_remove(uint32_t idx);
 void bt_ibl_reset(void);
@@ -99,6 +111,10 @@ void bt_patch_rel32(uint32_t at, uint32_t target);
 /* smc.c */
 void bt_pages_add(uint32_t idx);
 void bt_invalidate_ccf(uint32_t idx);
+/* The same without counting it as self-modifying code; false if it was dead already. */
+bool bt_kill_ccf(uint32_t idx);
+/* breakpoints.c: whether translation stops at linear `lin` (a debugger's breakpoint). */
+bool bt_is_break(uint32_t lin);
 bool bt_is_callout(uint32_t lin);
 /* translate.c */
 uint32_t bt_translate(uint32_t eip);
@@ -110,6 +126,13 @@ void bt_prof_record(uint32_t idx, uint64_t cycles);
 void bt_prof_invalidated(uint32_t idx);
 void bt_prof_chained(uint32_t from, uint32_t to);
 void bt_prof_harvest(bool flushing);
+uint32_t bt_prof_event(void);          /* the open event's code, opening it */
+void bt_prof_unchained(struct exit_rec *x, unsigned why);
+/* A cause for what follows; returns the one it replaces (bt_prof_restore).
+ * `force`: replace an outer cause too (a flush is an event of its own). */
+struct bt_prof_ctx { uint32_t cause, eip, addr, ev; };
+struct bt_prof_ctx bt_prof_begin(unsigned cause, uint32_t eip, uint32_t addr, bool force);
+void bt_prof_restore(struct bt_prof_ctx saved);
 
 static inline uint8_t *tc_ptr(uint32_t lin) { return (uint8_t *)(uintptr_t)lin; }
 

@@ -390,7 +390,7 @@ uint32_t bt_translate(uint32_t eip)
 {
 	/* Single-stepping guests get one instruction per unit: each one ends
 	 * at an exit the monitor sees (exits do not chain in this mode). */
-	unsigned maxn = bt.mode.tf ? 1 : bt.env.max_tu_insns;
+	unsigned maxn = bt.mode.tf || bt.mode.single ? 1 : bt.env.max_tu_insns;
 	uint32_t worst = (maxn + 1) * WORST_INSN_BYTES + MAX_EXITS * STUB_BYTES + 16;
 	if (!bt_room(worst, maxn + 1, MAX_EXITS))
 		bt_flush_all();
@@ -403,7 +403,7 @@ uint32_t bt_translate(uint32_t eip)
 	t.c = &bt.ccfs[t.cidx];
 	struct ccf *c = t.c;
 	*c = (struct ccf){ .eip = eip, .lin = bt.mode.cs_base + eip, .cs_base = bt.mode.cs_base,
-			   .cpl = bt.mode.cpl, .tf = bt.mode.tf, .fpu = bt.mode.fpu,
+			   .cpl = bt.mode.cpl, .tf = bt.mode.tf, .fpu = bt.mode.fpu, .single = bt.mode.single,
 			   .tc = bt.env.tc_base + bt.tc_used,
 			   .pc_first = bt.npc, .page = { NOPAGE, NOPAGE } };
 	t.e.at = c->tc;
@@ -417,7 +417,7 @@ uint32_t bt_translate(uint32_t eip)
 	uint32_t guest_bytes = 0;
 	/* One instruction past the limit when the last one was sti: its
 	 * interrupt shadow and the pending check belong to the next one. */
-	for (unsigned n = 0; (n < maxn || ((next_flags & 0x80) && !bt.mode.tf)) && !ended; n++) {
+	for (unsigned n = 0; (n < maxn || ((next_flags & 0x80) && !bt.mode.tf && !bt.mode.single)) && !ended; n++) {
 		uint8_t buf[16];
 		unsigned avail;
 		uint32_t phys, phys_last;
@@ -429,6 +429,9 @@ uint32_t bt_translate(uint32_t eip)
 		bt_decode(code, avail, &in, &truncated);
 		uint32_t last_byte_phys = phys;
 		uint32_t lin_here = bt.mode.cs_base + cur;
+		bool at_break = bt_is_break(lin_here);
+		if (at_break && n > 0)
+			break;    /* the breakpoint's own block starts there */
 		if (((lin_here & 0xfff) + in.len) > 0x1000) {
 			/* Crosses into the next linear page: whatever physical page
 			 * that is (contiguous or not), it is traced too. */
@@ -454,6 +457,8 @@ uint32_t bt_translate(uint32_t eip)
 		*r = (struct pcrec){ .tc = t.e.at, .eip = cur, .flags = (uint8_t)(next_flags & 0x7f) };
 		bool do_check = next_flags & 0x80;
 		next_flags = 0;
+		if (at_break)
+			e_callout(&t.e, bt.env.gate_callout, CO_DEBUG, 0, cur);
 		enum cls k = emit_insn(&t, code, &in, cur, &ended, &next_flags);
 		cur += in.len;
 		guest_bytes += in.len;
@@ -499,6 +504,8 @@ uint32_t bt_translate(uint32_t eip)
 	bt_hash_insert(t.cidx);
 	bt_pages_add(t.cidx);
 	stat_inc(&bts.tu_translated);
+	if (bt.mode.cpl == 3)
+		stat_inc(&bts.tu_user);
 	stat_add(&bts.tc_bytes, c->tc_len);
 	stat_add(&bts.guest_bytes, guest_bytes);
 	uint64_t cycles = __builtin_ia32_rdtsc() - t0;
@@ -507,7 +514,7 @@ uint32_t bt_translate(uint32_t eip)
 		bt_prof_record(t.cidx, cycles);
 	if (bt.env.on_translate) {
 		struct bt_fragment f = { .eip = eip, .cs_base = c->cs_base, .cpl = c->cpl,
-					 .tc = c->tc, .tc_len = c->tc_len, .ninsn = c->ninsn };
+					 .tc = c->tc, .tc_len = c->tc_len, .ninsn = c->ninsn, .cycles = cycles };
 		bt.env.on_translate(bt.env.ctx, &f);
 	}
 	return c->tc;

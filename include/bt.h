@@ -13,6 +13,10 @@ struct bt_mode {
 	uint8_t cpl;
 	uint8_t tf;          /* guest single-stepping: one instruction per unit, a #DB after each */
 	uint8_t fpu;         /* BT_FPU_* from CR0/CR4: FPU/SIMD instructions that must fault */
+	/* One instruction per unit, and nothing else different: for an
+	 * instruction the monitor performs on behalf of directly executed
+	 * code that should go on natively right after it (-mode te). */
+	uint8_t single;
 };
 #define BT_FPU_TS     0x1    /* CR0.TS */
 #define BT_FPU_EM     0x2    /* CR0.EM */
@@ -25,6 +29,7 @@ struct bt_fragment {
 	uint8_t cpl;
 	uint32_t tc, tc_len;         /* its TC address and bytes, exit stubs included */
 	unsigned ninsn;
+	uint64_t cycles;             /* the translation's TSC cycles */
 };
 
 struct bt_env {
@@ -48,6 +53,10 @@ struct bt_env {
 	void *meta; size_t meta_size;/* arena for translation metadata */
 	void *prof; size_t prof_size;/* -profile: arena for fragment records (NULL: not profiling) */
 	unsigned max_tu_insns;       /* tunable: instructions per translation unit */
+	/* User-mode code at `eip` (in the current CS) is to run directly, not
+	 * from the TC (may be NULL): block exits and indirect branches to it
+	 * are neither translated nor chained, they leave to the monitor. */
+	bool (*want_direct)(void *ctx, uint32_t eip);
 	/* Called after each translation (may be NULL): -trace bt, perf maps. */
 	void (*on_translate)(void *ctx, const struct bt_fragment *f);
 };
@@ -109,9 +118,58 @@ void bt_translate_as_callout(uint32_t lin, uint32_t tc_addr);
  * translation copies it again. The caller drops the current one. */
 void bt_forget_callout(uint32_t lin);
 bool bt_in_tc(uint32_t addr);
+/* Debugger breakpoints at guest linear addresses (at most 64): a block
+ * starting there begins with a CO_DEBUG callout, others end before it.
+ * Fragments covering `lin` are dropped. 0, or -1 when the table is full. */
+int bt_break_set(uint32_t lin, bool on);
+
+/* For a live monitor (inspect.c). */
+struct bt_tc_info {
+	uint32_t tc_size, tc_used;   /* bytes */
+	uint32_t made, live;         /* fragments since the last flush, and those not invalidated */
+	uint64_t flushes;
+	uint32_t pages_traced;
+	bool profiling;              /* -profile: fragments carry execution counters */
+};
+void bt_tc_info(struct bt_tc_info *t);
+struct bt_frag_info {
+	uint32_t eip, cs_base, cpl, tc, tc_len, glen, ninsn;
+	uint32_t prologue;           /* TC bytes of the -profile counter before the first instruction */
+	uint64_t execs;              /* -profile only */
+};
+struct bt_frag_insn { uint32_t goff, tcoff; uint8_t cls; };   /* cls: profile.h's classes */
+/* Live fragments, newest first: how many were written to out. */
+unsigned bt_fragment_list(struct bt_frag_info *out, unsigned max);
+/* The newest live fragment at guest EIP `eip` (any mode): its instruction
+ * map (at most max entries) and TC bytes (at most tc_cap). Returns the
+ * instructions mapped, 0 when no fragment is there. */
+unsigned bt_fragment_detail(uint32_t eip, struct bt_frag_info *f, struct bt_frag_insn *map, unsigned max,
+			    uint8_t *tc_bytes, uint32_t tc_cap);
 /* -profile: the records (include/profile.h) with every live fragment's
  * execution counter added in so far; NULL when not profiling. */
 struct prof_arena;
 const struct prof_arena *bt_prof_sync(void);
+/* -profile's per-site accounting, invalidation causes and occupancy
+ * (include/profile.h's rows); the monitor calls these only when profiling. */
+struct bt_site_key { uint32_t rec, tcoff, eip; };
+/* The site of exit `exit_idx` (its stub), of a callout record at TC
+ * address `site`, or, for IBL misses, of their target. */
+void bt_prof_exit_key(uint32_t exit_idx, struct bt_site_key *k);
+void bt_prof_site_key(uint32_t site, uint32_t eip, struct bt_site_key *k);
+/* Why the latest bt_exit_taken went through the monitor (PROF_WHY_*). */
+unsigned bt_prof_exit_why(void);
+/* The guest EIP of the instruction the monitor performs now: events
+ * without an EIP of their own (a CR3 load's unchaining) get it. */
+void bt_prof_set_at(uint32_t eip);
+void bt_prof_site_add(const struct bt_site_key *k, unsigned kind, unsigned why, uint64_t cycles);
+/* What causes the invalidations and unchains from now until
+ * bt_prof_cause_end (PROF_CAUSE_*): the storing instruction and address.
+ * False (nothing set, nothing to end) when a cause is already set. */
+bool bt_prof_cause(unsigned cause, uint32_t eip, uint32_t addr);
+void bt_prof_cause_end(void);
+struct prof_sample;
+void bt_prof_occupancy(struct prof_sample *s);
+/* The arena itself, for the monitor's time accounting and samples. */
+struct prof_arena *bt_prof_arena(void);
 
 #endif

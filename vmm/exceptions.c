@@ -128,6 +128,8 @@ static bool contributory(unsigned v) { return v == 0 || (v >= 10 && v <= 13); }
 bool deliver(unsigned vec, bool has_err, uint32_t err, uint32_t ret_eip, bool soft)
 {
 	uint32_t ferr;
+	if (vec == EXC_NM && !soft)
+		stat_inc(&vs.fpu_switches);
 	int f = try_deliver(vec, has_err, err, ret_eip, soft, &ferr);
 	if (f == 0)
 		return true;
@@ -174,7 +176,9 @@ bool deliver_exception(unsigned vec, bool has_err, uint32_t err)
 
 bool irq_deliverable(void)
 {
-	return vm.ma->vif && board_intr_pending();
+	/* Stepping for a debugger holds interrupts back (as QEMU's gdb stub
+	 * does), but not in hlt, which nothing else would end. */
+	return vm.ma->vif && board_intr_pending() && (!vm.debugger.step || vm.debugger.halting);
 }
 
 bool deliver_irq(uint32_t ret_eip)

@@ -3,6 +3,8 @@
  * and the virtual EFLAGS, plus the monitor's named counters. */
 #include "vm.h"
 #include "mmio.h"
+#include "study.h"
+#include "profile.h"
 #include <stdarg.h>
 
 struct vm vm;
@@ -26,7 +28,7 @@ struct vmm_stats vs = {
 	.emulated = C("vmm.emulated"), .monitor_range = C("mmu.monitor_range.emulated"),
 	.traced_emulated = C("mmu.trace.write_emulated"), .page0_emulated = C("mmu.page0.emulated"),
 	.adapt_reverted = C("vmm.adaptive.reverted"),
-	.host_arms = C("vmm.clock.host_arms"),
+	.host_arms = C("vmm.clock.host_arms"), .fpu_switches = C("vmm.fpu.switches"),
 };
 
 #include "tunables.h"
@@ -149,7 +151,14 @@ bool vmm_stopped(int *st)
 	return vm.stopped;
 }
 
-const struct prof_arena *vmm_profile(void) { return bt_prof_sync(); }
+const struct prof_arena *vmm_profile(void)
+{
+	if (vm.study)
+		study_finish();
+	return bt_prof_sync();
+}
+
+void vmm_exit_report(void) { te_exit_report(); }
 
 void vmm_dump_state(void)
 {
@@ -302,9 +311,10 @@ void vmm_sync_mode(void)
 {
 	struct bt_mode m = {
 		.cs_base = vm.seg[SEG_CS].base, .cpl = (uint8_t)vm.cpl,
-		.tf = (vm.ma->veflags & FL_TF) ? 1 : 0,
+		.tf = ((vm.ma->veflags & FL_TF) || vm.debugger.step) ? 1 : 0,
 		.fpu = (uint8_t)(((vm.cr0 & 8) ? BT_FPU_TS : 0) | ((vm.cr0 & 4) ? BT_FPU_EM : 0) |
 				 ((vm.cr0 & 2) ? BT_FPU_MP : 0) | ((vm.cr4 & 0x200) ? 0 : BT_FPU_NOSSE)),
+		.single = vm.bt_single,
 	};
 	bt_set_mode(&m);
 	vm.ma->ibl_off = bt_ibl_offset();
@@ -325,7 +335,7 @@ static void debug_exit_check(void)
 void vmm_update_pending(void)
 {
 	debug_exit_check();
-	vm.ma->pending = (board_intr_pending() || vm.timer_deferred) ? 1 : 0;
+	vm.ma->pending = (board_intr_pending() || vm.timer_deferred || vm.debugger.stop_req) ? 1 : 0;
 }
 
 /* The host timer: the clock's next run, or the console poll. Setting it is
@@ -380,6 +390,7 @@ void vmm_poll_devices(void)
 			vmm_stop(EXIT_QUIT);
 		}
 	}
+	dbg_poll();
 	arm_host_timer();
 	vmm_update_pending();
 }
@@ -426,7 +437,16 @@ static void trace_code_page(void *ctx, uint32_t ppn, bool on)
 static void code_written(void *opaque, uint32_t pa, uint32_t len)
 {
 	(void)opaque;
-	bt_notify_write(pa, len);
+	if (vm.study)
+		study_code_written(pa, len);
+	else
+		bt_notify_write(pa, len);
+}
+
+static bool want_direct(void *ctx, uint32_t eip)
+{
+	(void)ctx;
+	return exec_want_direct(eip);
 }
 
 /* The BIOS area is ROM on QEMU's PC (0xE0000-0xFFFFF): writes are dropped. */
@@ -452,6 +472,7 @@ int vmm_init(const struct vmm_config *cfg)
 	struct mmu_config mc = { .ram = cfg->ram, .ram_size = cfg->ram_size, .w = vm.w };
 	mmu_init(&mc);
 	code_owner = mmu_trace_owner("code", code_written, (void *)0, false);
+	dbg_init();
 	int rom_owner = mmu_trace_owner("rom", (mmu_trace_fn)0, (void *)0, true);
 	for (uint32_t pa = ROM_START; pa < ROM_END && pa < cfg->ram_size; pa += 0x1000)
 		mmu_trace(pa >> 12, rom_owner, true);
@@ -471,10 +492,15 @@ int vmm_init(const struct vmm_config *cfg)
 		.meta = cfg->meta, .meta_size = cfg->meta_size, .max_tu_insns = TUNE_TU_MAX_INSNS,
 		.prof = cfg->prof, .prof_size = cfg->prof_size,
 		.on_translate = vmm_fragment_hook(cfg),
+		.want_direct = cfg->exec_mode == VMM_MODE_BT_ALL ? (bool (*)(void *, uint32_t))0 : want_direct,
 	};
 	if (bt_init(&env) != 0)
 		return -1;
+	if (cfg->prof)
+		study_init();
 	seg_init();
+	direct_init();
+	te_init();
 
 	struct mon_area *ma = vm.ma;
 	bt_host_fsbase = ma->host_fsbase;
@@ -531,14 +557,22 @@ void vmm_reset(const struct vmm_boot *b)
 	vm.eip = b->eip;
 
 	board_pc_reset(b);
+	if (vm.cfg.debug_wait)
+		dbg_stop(b->eip, VMM_DBG_START);
 }
 
 bool vmm_prepare_entry(void)
 {
 	if (vm.stopped)
 		return false;
+	if (vm.study)
+		study_push(PROF_TB_MONITOR);
 	vmm_poll_devices();
+	if (vm.debugger.stopped && !dbg_session())
+		return false;
 	uint32_t tc = enter_eip(vm.eip);
+	if (vm.study)
+		study_pop();
 	if (!tc)
 		return false;
 	vm.ma->resume_eip = tc;

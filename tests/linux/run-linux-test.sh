@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The Linux test: boots Debian's i386 kernel with the test initramfs
-# (tests/linux/init-test, busybox, userprog) under vmx on each machine
-# (-machine isapc and pc) and under qemu-system-i386 with the matching CPU
-# (the local APIC only for pc); the section between the test's markers must
-# be the same under both, hold every check's success line, and the vmx
-# counters must show a real boot. On pc the guest must keep the TSC as its
-# clocksource (the ACPI PM timer is the watchdog's reference).
+# (tests/linux/init-test, busybox, userprog) under vmx in each binary-
+# translation mode (bt, bt-direct, bt-all), once more on -machine pc, and
+# under qemu-system-i386 with the matching CPU (the local APIC only for
+# pc); the section between the test's markers must be the same under both,
+# hold every check's success line, and the vmx counters must show a real
+# boot. On pc the guest must also find the ACPI tables and keep the TSC as
+# its clocksource (the ACPI PM timer is the watchdog's reference).
 # Usage: run-linux-test.sh VMX BZIMAGE INITRD
 set -u
 vmx=$1 kernel=$2 initrd=$3
@@ -26,39 +27,56 @@ section() {
 counter() { sed -n "s/^ *\"$2\": \([0-9]*\).*/\1/p" "$1"; }
 
 start=$(date +%s)
+# boot NAME VMX-OPTION...: $out/NAME.{out,err,stats.json}
 boot() {
-	timeout 300 "$vmx" -kernel "$kernel" -initrd "$initrd" -append "$append" -machine "$1" \
-		-stats "$out/$1.stats.json" </dev/null >"$out/$1.out" 2>"$out/$1.err"
+	local name=$1; shift
+	timeout 300 "$vmx" -kernel "$kernel" -initrd "$initrd" -append "$append" "$@" \
+		-stats "$out/$name.stats.json" </dev/null >"$out/$name.out" 2>"$out/$name.err"
 }
-for machine in isapc pc; do
+for mode in bt bt-direct bt-all pc; do
 	t0=$(date +%s)
-	boot "$machine"
+	if [ "$mode" = pc ]; then opts="-machine pc"; else opts="-mode $mode"; fi
+	# shellcheck disable=SC2086
+	boot "$mode" $opts
 	st=$?
 	# The kernel times its TSC against the PIT (on pc, where the PM timer
-	# can stand in, the PM timer against the PIT) in loops that a busy
-	# host can still upset (README, limits): one more boot, said aloud.
+	# stands in for that, the PM timer against the PIT) in loops that a
+	# busy host can still upset (README, limits): one more boot, said aloud.
 	upset='Unable to calibrate against PIT'
-	[ "$machine" = pc ] && upset='PM-Timer running at invalid rate'
-	if [ "$st" -eq 0 ] && grep -q "$upset" "$out/$machine.out"; then
-		echo "note linux boot-$machine: '$upset' (a busy host); booting once more"
-		boot "$machine"
+	[ "$mode" = pc ] && upset='PM-Timer running at invalid rate'
+	if [ "$st" -eq 0 ] && grep -q "$upset" "$out/$mode.out"; then
+		echo "note linux boot-$mode: '$upset' (a busy host); booting once more"
+		# shellcheck disable=SC2086
+		boot "$mode" $opts
 		st=$?
 	fi
 	t1=$(date +%s)
-	section "$out/$machine.out" >"$out/$machine.section"
+	section "$out/$mode.out" >"$out/$mode.section"
 	why=""
 	[ "$st" -eq 0 ] || why="vmx exit status $st (expected 0: the guest powers off)"
-	[ -z "$why" ] && ! grep -q '^=== vmx-linux-test end' "$out/$machine.section" && why="the test did not reach its end marker"
-	[ -z "$why" ] && grep -q 'FAIL' "$out/$machine.section" && why="$(grep -m1 FAIL "$out/$machine.section")"
+	[ -z "$why" ] && ! grep -q '^=== vmx-linux-test end' "$out/$mode.section" && why="the test did not reach its end marker"
+	[ -z "$why" ] && grep -q 'FAIL' "$out/$mode.section" && why="$(grep -m1 FAIL "$out/$mode.section")"
 	for want in 'model name.*QEMU Virtual CPU' 'cpu MHz: sane' 'pipeline: SUM=200010000' \
 		'processes: 1 4 9 16 25 36 49 64' 'files: 50' 'userprog: 9 passed, 0 failed' 'dmesg: clean'; do
-		[ -z "$why" ] && ! grep -q "$want" "$out/$machine.section" && why="no line matching '$want'"
+		[ -z "$why" ] && ! grep -q "$want" "$out/$mode.section" && why="no line matching '$want'"
 	done
-	for c in bt.tu.translated mmu.fault.true mmu.cr3.switch vmm.irq.delivered vmm.callout.int; do
-		v=$(counter "$out/$machine.stats.json" "$c")
+	# What each mode must have done: user code direct (its system calls
+	# arriving as host traps) in bt-direct, some of it moved to the TC by
+	# the adaptive policy in bt, none of it direct in bt-all.
+	case $mode in
+	bt|pc) need="vmm.direct.entries vmm.adaptive.user_to_tc vmm.syscall.int80" none="" ;;
+	bt-direct) need="vmm.direct.entries vmm.syscall.int80 mmu.user.exec_grants" none="vmm.adaptive.user_to_tc" ;;
+	bt-all) need="vmm.callout.int" none="vmm.direct.entries vmm.direct.pages_scanned mmu.user.exec_grants" ;;
+	esac
+	for c in bt.tu.translated mmu.fault.true mmu.cr3.switch vmm.irq.delivered $need; do
+		v=$(counter "$out/$mode.stats.json" "$c")
 		[ -z "$why" ] && [ "${v:-0}" -le 0 ] && why="counter $c is ${v:-missing}"
 	done
-	if [ -z "$why" ] && [ "$machine" = pc ]; then
+	for c in $none; do
+		v=$(counter "$out/$mode.stats.json" "$c")
+		[ -z "$why" ] && [ "${v:-1}" -ne 0 ] && why="counter $c is ${v:-missing} (expected 0 in $mode)"
+	done
+	if [ -z "$why" ] && [ "$mode" = pc ]; then
 		for want in 'ACPI: PM-Timer IO Port: 0x608' 'clocksource: acpi_pm: mask' \
 			'ACPI: Using ACPI (MADT) for SMP configuration information' '^clocksource now: tsc\(-early\)\?$'; do
 			[ -z "$why" ] && ! tr -d '\r' <"$out/pc.out" | grep -q "$want" && why="no kernel message matching '$want'"
@@ -71,27 +89,62 @@ for machine in isapc pc; do
 			why=""
 		fi
 	fi
-	cs=$(tr -d '\r' <"$out/$machine.out" | sed -n 's/^clocksource now: //p')
-	if [ -z "$why" ]; then ok "boot-$machine ($((t1 - t0)) s, clocksource ${cs:-?})"; else bad "boot-$machine" "$why"; tail -20 "$out/$machine.out"; fi
+	cs=$(tr -d '\r' <"$out/$mode.out" | sed -n 's/^clocksource now: //p')
+	if [ -z "$why" ]; then ok "boot-$mode ($((t1 - t0)) s, clocksource ${cs:-?})"; else bad "boot-$mode" "$why"; tail -20 "$out/$mode.out"; fi
 done
 
-# The reference runs after vmx's, not beside them: see the Makefile.
-for machine in isapc pc; do
-	cpu=$QEMU_CPU
-	[ "$machine" = pc ] && cpu=${QEMU_CPU/,-apic/}
-	timeout 300 qemu-system-i386 -nodefaults -display none -no-reboot -m 128 -cpu "$cpu" \
-		-serial stdio -monitor none -kernel "$kernel" -initrd "$initrd" -append "$append" \
-		</dev/null >"$out/qemu-$machine.out" 2>"$out/qemu-$machine.err"
-	qs=$?
-	section "$out/qemu-$machine.out" >"$out/qemu-$machine.section"
-	if [ "$qs" -ne 0 ] || ! grep -q '^=== vmx-linux-test end' "$out/qemu-$machine.section"; then
-		bad same-as-qemu-$machine "the QEMU reference run failed (status $qs)"
-	elif ! cmp -s "$out/qemu-$machine.section" "$out/$machine.section"; then
-		bad same-as-qemu-$machine "the test's output differs from QEMU's (-cpu $cpu)"
-		diff "$out/qemu-$machine.section" "$out/$machine.section" | head -20
-	else
-		ok same-as-qemu-$machine
-	fi
+# -mode te must fail, and for the reason theory gives: Linux reads its
+# interrupt state with pushf (irqs_disabled) and restores it with popf,
+# neither of which traps when the kernel runs deprivileged.
+t0=$(date +%s)
+boot te
+st=$?
+section "$out/te.out" >"$out/te.section"
+why=""
+grep -q '^=== vmx-linux-test end' "$out/te.section" && why="the test reached its end under te"
+for c in vmm.te.divergence.pushf vmm.te.divergence.popf vmm.te.trap.cli_sti; do
+	v=$(counter "$out/te.stats.json" "$c")
+	[ -z "$why" ] && [ "${v:-0}" -le 0 ] && why="counter $c is ${v:-missing}"
 done
+[ -z "$why" ] && ! grep -q 'vmx: te: warning: .* x pushf' "$out/te.err" && why="no pushf divergence warning"
+[ -z "$why" ] && ! grep -qE 'kernel BUG|Kernel panic|interrupts stayed virtually off' "$out/te.out" "$out/te.err" &&
+	why="neither a kernel BUG/panic nor the lost-interrupt stop"
+if [ -z "$why" ]; then
+	ok "te-fails-as-expected (status $st, $(grep -m1 -oE 'kernel BUG at [^ ]*|Kernel panic[^\r]*' "$out/te.out" | head -1), $(($(date +%s) - t0)) s)"
+else
+	bad te-fails-as-expected "$why"; tail -20 "$out/te.out"
+fi
+
+# The reference runs after vmx's, not beside them: see the Makefile.
+timeout 300 qemu-system-i386 -nodefaults -display none -no-reboot -m 128 -cpu "${QEMU_CPU/,-apic/}" \
+	-serial stdio -monitor none -kernel "$kernel" -initrd "$initrd" -append "$append" \
+	</dev/null >"$out/qemu-pc.out" 2>"$out/qemu-pc.err"
+qs=$?
+section "$out/qemu-pc.out" >"$out/qemu-pc.section"
+if [ "$qs" -ne 0 ] || ! grep -q '^=== vmx-linux-test end' "$out/qemu-pc.section"; then
+	bad same-as-qemu-pc "the QEMU reference run with the APIC failed (status $qs)"
+elif ! cmp -s "$out/qemu-pc.section" "$out/pc.section"; then
+	bad same-as-qemu-pc "the test's output on -machine pc differs from QEMU's (-cpu ${QEMU_CPU/,-apic/})"
+	diff "$out/qemu-pc.section" "$out/pc.section" | head -20
+else
+	ok same-as-qemu-pc
+fi
+timeout 300 qemu-system-i386 -nodefaults -display none -no-reboot -m 128 -cpu "$QEMU_CPU" \
+	-serial stdio -monitor none -kernel "$kernel" -initrd "$initrd" -append "$append" \
+	</dev/null >"$out/qemu.out" 2>"$out/qemu.err"
+qs=$?
+section "$out/qemu.out" >"$out/qemu.section"
+if [ "$qs" -ne 0 ] || ! grep -q '^=== vmx-linux-test end' "$out/qemu.section"; then
+	bad same-as-qemu "the QEMU reference run failed (status $qs)"
+else
+	for mode in bt bt-direct bt-all; do
+		if ! cmp -s "$out/qemu.section" "$out/$mode.section"; then
+			bad "same-as-qemu-$mode" "the test's output differs from QEMU's"
+			diff "$out/qemu.section" "$out/$mode.section" | head -20
+		else
+			ok "same-as-qemu-$mode"
+		fi
+	done
+fi
 echo "linux: $pass passed, $fail failed ($(($(date +%s) - start)) s)"
 [ "$fail" -eq 0 ]
