@@ -97,7 +97,7 @@ done
 # interrupt state with pushf (irqs_disabled) and restores it with popf,
 # neither of which traps when the kernel runs deprivileged.
 t0=$(date +%s)
-boot te
+boot te -mode te
 st=$?
 section "$out/te.out" >"$out/te.section"
 why=""
