@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The Linux test: boots Debian's i386 kernel with the test initramfs
 # (tests/linux/init-test, busybox, userprog) under vmx in each binary-
-# translation mode (bt, bt-direct, bt-all), once more on -machine pc, and
-# under qemu-system-i386 with the matching CPU (the local APIC only for
-# pc); the section between the test's markers must be the same under both,
-# hold every check's success line, and the vmx counters must show a real
-# boot. On pc the guest must also find the ACPI tables and keep the TSC as
-# its clocksource (the ACPI PM timer is the watchdog's reference).
+# translation mode (bt, bt-direct, bt-all) on the default machine, pc, once
+# more on -machine isapc, and under qemu-system-i386 with the matching CPU
+# (with the local APIC, and without it for isapc); the section between the
+# test's markers must be the same under both, hold every check's success
+# line, and the vmx counters must show a real boot. On pc the guest must
+# also find the ACPI tables and keep the TSC as its clocksource (the ACPI
+# PM timer is the watchdog's reference).
 # Usage: run-linux-test.sh VMX BZIMAGE INITRD
 set -u
 vmx=$1 kernel=$2 initrd=$3
@@ -33,17 +34,17 @@ boot() {
 	timeout 300 "$vmx" -kernel "$kernel" -initrd "$initrd" -append "$append" "$@" \
 		-stats "$out/$name.stats.json" </dev/null >"$out/$name.out" 2>"$out/$name.err"
 }
-for mode in bt bt-direct bt-all pc; do
+for mode in bt bt-direct bt-all isapc; do
 	t0=$(date +%s)
-	if [ "$mode" = pc ]; then opts="-machine pc"; else opts="-mode $mode"; fi
+	if [ "$mode" = isapc ]; then opts="-machine isapc"; else opts="-mode $mode"; fi
 	# shellcheck disable=SC2086
 	boot "$mode" $opts
 	st=$?
 	# The kernel times its TSC against the PIT (on pc, where the PM timer
 	# stands in for that, the PM timer against the PIT) in loops that a
 	# busy host can still upset (README, limits): one more boot, said aloud.
-	upset='Unable to calibrate against PIT'
-	[ "$mode" = pc ] && upset='PM-Timer running at invalid rate'
+	upset='PM-Timer running at invalid rate'
+	[ "$mode" = isapc ] && upset='Unable to calibrate against PIT'
 	if [ "$st" -eq 0 ] && grep -q "$upset" "$out/$mode.out"; then
 		echo "note linux boot-$mode: '$upset' (a busy host); booting once more"
 		# shellcheck disable=SC2086
@@ -64,7 +65,7 @@ for mode in bt bt-direct bt-all pc; do
 	# arriving as host traps) in bt-direct, some of it moved to the TC by
 	# the adaptive policy in bt, none of it direct in bt-all.
 	case $mode in
-	bt|pc) need="vmm.direct.entries vmm.adaptive.user_to_tc vmm.syscall.int80" none="" ;;
+	bt|isapc) need="vmm.direct.entries vmm.adaptive.user_to_tc vmm.syscall.int80" none="" ;;
 	bt-direct) need="vmm.direct.entries vmm.syscall.int80 mmu.user.exec_grants" none="vmm.adaptive.user_to_tc" ;;
 	bt-all) need="vmm.callout.int" none="vmm.direct.entries vmm.direct.pages_scanned mmu.user.exec_grants" ;;
 	esac
@@ -76,16 +77,16 @@ for mode in bt bt-direct bt-all pc; do
 		v=$(counter "$out/$mode.stats.json" "$c")
 		[ -z "$why" ] && [ "${v:-1}" -ne 0 ] && why="counter $c is ${v:-missing} (expected 0 in $mode)"
 	done
-	if [ -z "$why" ] && [ "$mode" = pc ]; then
+	if [ -z "$why" ] && [ "$mode" != isapc ]; then
 		for want in 'ACPI: PM-Timer IO Port: 0x608' 'clocksource: acpi_pm: mask' \
 			'ACPI: Using ACPI (MADT) for SMP configuration information' '^clocksource now: tsc\(-early\)\?$'; do
-			[ -z "$why" ] && ! tr -d '\r' <"$out/pc.out" | grep -q "$want" && why="no kernel message matching '$want'"
+			[ -z "$why" ] && ! tr -d '\r' <"$out/$mode.out" | grep -q "$want" && why="no kernel message matching '$want'"
 		done
-		[ -z "$why" ] && grep -q 'Marking TSC unstable' "$out/pc.out" && why="$(grep -m1 'Marking TSC unstable' "$out/pc.out")"
+		[ -z "$why" ] && grep -q 'Marking TSC unstable' "$out/$mode.out" && why="$(grep -m1 'Marking TSC unstable' "$out/$mode.out")"
 		# Twice upset: the kernel went without the PM timer, and so
 		# without the TSC; the rest of the boot still counts.
-		if [ -n "$why" ] && grep -q "$upset" "$out/pc.out"; then
-			echo "note linux boot-pc: '$upset' again; not checking the clocksource ($why)"
+		if [ -n "$why" ] && grep -q "$upset" "$out/$mode.out"; then
+			echo "note linux boot-$mode: '$upset' again; not checking the clocksource ($why)"
 			why=""
 		fi
 	fi
@@ -116,18 +117,18 @@ else
 fi
 
 # The reference runs after vmx's, not beside them: see the Makefile.
-timeout 300 qemu-system-i386 -nodefaults -display none -no-reboot -m 128 -cpu "${QEMU_CPU/,-apic/}" \
+timeout 300 qemu-system-i386 -nodefaults -display none -no-reboot -m 128 -cpu "$QEMU_CPU_ISAPC" \
 	-serial stdio -monitor none -kernel "$kernel" -initrd "$initrd" -append "$append" \
-	</dev/null >"$out/qemu-pc.out" 2>"$out/qemu-pc.err"
+	</dev/null >"$out/qemu-isapc.out" 2>"$out/qemu-isapc.err"
 qs=$?
-section "$out/qemu-pc.out" >"$out/qemu-pc.section"
-if [ "$qs" -ne 0 ] || ! grep -q '^=== vmx-linux-test end' "$out/qemu-pc.section"; then
-	bad same-as-qemu-pc "the QEMU reference run with the APIC failed (status $qs)"
-elif ! cmp -s "$out/qemu-pc.section" "$out/pc.section"; then
-	bad same-as-qemu-pc "the test's output on -machine pc differs from QEMU's (-cpu ${QEMU_CPU/,-apic/})"
-	diff "$out/qemu-pc.section" "$out/pc.section" | head -20
+section "$out/qemu-isapc.out" >"$out/qemu-isapc.section"
+if [ "$qs" -ne 0 ] || ! grep -q '^=== vmx-linux-test end' "$out/qemu-isapc.section"; then
+	bad same-as-qemu-isapc "the QEMU reference run without the APIC failed (status $qs)"
+elif ! cmp -s "$out/qemu-isapc.section" "$out/isapc.section"; then
+	bad same-as-qemu-isapc "the test's output on -machine isapc differs from QEMU's (-cpu $QEMU_CPU_ISAPC)"
+	diff "$out/qemu-isapc.section" "$out/isapc.section" | head -20
 else
-	ok same-as-qemu-pc
+	ok same-as-qemu-isapc
 fi
 timeout 300 qemu-system-i386 -nodefaults -display none -no-reboot -m 128 -cpu "$QEMU_CPU" \
 	-serial stdio -monitor none -kernel "$kernel" -initrd "$initrd" -append "$append" \

@@ -159,10 +159,10 @@ for how in acpi bochs kbd cf9; do
 	qs=$?
 	if [ $vs -eq $qs ] && cmp -s "$tmp/po.vmx" "$tmp/po.qemu"; then ok "poweroff-$how"; else bad "poweroff-$how" "vmx $vs, qemu $qs"; fi
 done
-# On -machine pc the PM1a control register is the ACPI PM device's.
-timeout 30 "$vmx" -machine pc -kernel "$g/poweroff.elf" -append acpi </dev/null >"$tmp/po.vmx" 2>"$tmp/po.err"
+# On -machine isapc the PM1a control register is the legacy glue's.
+timeout 30 "$vmx" -machine isapc -kernel "$g/poweroff.elf" -append acpi </dev/null >"$tmp/po.vmx" 2>"$tmp/po.err"
 vs=$?
-if [ $vs -eq 0 ] && grep -q "powered the machine off (ACPI)" "$tmp/po.err"; then ok poweroff-acpi-pc; else bad poweroff-acpi-pc "vmx $vs: $(head -1 "$tmp/po.err")"; fi
+if [ $vs -eq 0 ] && grep -q "powered the machine off (ACPI)" "$tmp/po.err"; then ok poweroff-acpi-isapc; else bad poweroff-acpi-isapc "vmx $vs: $(head -1 "$tmp/po.err")"; fi
 
 # A triple fault stops the VM: status 3, a one-line reason and a register dump.
 "$vmx" -kernel "$g/triple_fault.elf" </dev/null >"$tmp/out" 2>"$tmp/err"
