@@ -60,7 +60,7 @@ $(GUEST_ELFS): | $(BUILD)/.deps-build
 
 # ---- guests written as an outsider would (tests/foreign) ----
 include tests/foreign/foreign.mk
-FOREIGN_CHECKED := $(FOREIGN_ELFS)
+FOREIGN_CHECKED := $(FOREIGN_ELFS) $(FOREIGN_REPRO_ELFS)
 foreign-check: $(BUILD)/vmx $(FOREIGN_CHECKED) $(BUILD)/.deps-test
 	@./tests/scripts/suite.sh foreign tests/foreign/run-foreign.sh $(BUILD)/vmx $(FOREIGN_CHECKED)
 $(FOREIGN_ELFS) $(FOREIGN_REPRO_ELFS): | $(BUILD)/.deps-build
