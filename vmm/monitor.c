@@ -501,6 +501,7 @@ int vmm_init(const struct vmm_config *cfg)
 	seg_init();
 	direct_init();
 	te_init();
+	emulate_init();
 
 	struct mon_area *ma = vm.ma;
 	bt_host_fsbase = ma->host_fsbase;
