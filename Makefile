@@ -25,7 +25,7 @@ ASM_SRCS  := vmx_userspace/uworld/gate.S
 MON_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(MON_SRCS))
 HOST_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(HOST_SRCS)) $(patsubst %.S,$(BUILD)/obj/%.o,$(ASM_SRCS))
 
-.PHONY: all deps check check-driver check-driver-full monitor-image unit unit-asan guest-tests cli-tests gdb-tests foreign-check userprog-native linux-check fuzz fuzz-check run run-demo bench bench-bt bench-mmu bench-timer soak clean
+.PHONY: all deps check check-driver check-driver-full monitor-image unit unit-asan guest-tests cli-tests gdb-tests foreign-check userprog-native linux-check memtest-check memtest-pass fuzz fuzz-check run run-demo bench bench-bt bench-mmu bench-timer soak clean
 all: $(BUILD)/vmx $(BUILD)/vmx-report
 
 # Installs what is missing when run as root; otherwise says what to run.
@@ -63,7 +63,7 @@ $(GUEST_ELFS): | $(BUILD)/.deps-build
 
 # ---- guests written as an outsider would (tests/foreign) ----
 include tests/foreign/foreign.mk
-FOREIGN_CHECKED := $(FOREIGN_ELFS)
+FOREIGN_CHECKED := $(FOREIGN_ELFS) $(FOREIGN_REPRO_ELFS)
 foreign-check: $(BUILD)/vmx $(FOREIGN_CHECKED) $(BUILD)/.deps-test
 	@./tests/scripts/suite.sh foreign tests/foreign/run-foreign.sh $(BUILD)/vmx $(FOREIGN_CHECKED)
 $(FOREIGN_ELFS) $(FOREIGN_REPRO_ELFS): | $(BUILD)/.deps-build
@@ -145,7 +145,7 @@ fuzz-check: $(FUZZ_DEPS)
 	@$(SUITE) fuzz env $(FUZZ_ENV) tests/fuzz/fuzz.sh check
 
 
-check: unit unit-asan guest-tests cli-tests gdb-tests foreign-check userprog-native fuzz-check linux-check
+check: unit unit-asan guest-tests cli-tests gdb-tests foreign-check userprog-native fuzz-check memtest-check linux-check
 
 # ---- the Linux guest (tests/linux): Debian's i386 kernel and busybox ----
 LINUX_OUT := $(BUILD)/linux
@@ -162,8 +162,21 @@ $(LINUX_OUT)/initrd-test.cpio.gz: tests/linux/init-test tests/linux/mkinitramfs.
 # busy host makes that harder for it (the world hides host preemption but
 # not all of it).
 linux-check: $(BUILD)/vmx $(LINUX_OUT)/bzImage $(LINUX_OUT)/initrd-test.cpio.gz $(BUILD)/.deps-test \
-	| unit unit-asan guest-tests cli-tests gdb-tests foreign-check userprog-native fuzz-check
+	| unit unit-asan guest-tests cli-tests gdb-tests foreign-check userprog-native fuzz-check memtest-check
 	@$(SUITE) linux ./tests/linux/run-linux-test.sh $(BUILD)/vmx $(LINUX_OUT)/bzImage $(LINUX_OUT)/initrd-test.cpio.gz
+
+# ---- memtest86+ (tests/memtest): Debian's package, fetched like Linux ----
+MEMTEST_OUT := $(BUILD)/memtest
+MEMTEST_IMG := $(MEMTEST_OUT)/memtest86+ia32.bin
+$(MEMTEST_IMG): | $(BUILD)/.deps-build
+	@./tests/memtest/fetch-memtest.sh $(MEMTEST_OUT)
+# Every test before the bit-fade one, under vmx and QEMU (about 20 s).
+memtest-check: $(BUILD)/vmx $(MEMTEST_IMG) $(BUILD)/.deps-test
+	@$(SUITE) memtest ./tests/memtest/run-memtest-test.sh $(BUILD)/vmx $(MEMTEST_IMG)
+# The whole first pass, bit fade included, under vmx (4 minutes or more: not
+# in `make check`; .ci/run runs it).
+memtest-pass: $(BUILD)/vmx $(MEMTEST_IMG) $(BUILD)/.deps-test
+	@$(SUITE) memtest-pass ./tests/memtest/run-memtest-test.sh --pass $(BUILD)/vmx $(MEMTEST_IMG)
 
 # README's first command: Debian's Linux to a busybox shell on this
 # terminal. `exit`, Ctrl-D, `poweroff -f` or Ctrl-A x end it (status 0).
