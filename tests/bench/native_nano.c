@@ -170,7 +170,7 @@ static void report(const char *op, void (*loop)(uint32_t), uint32_t n, uint32_t 
 {
 	uint64_t m = batches(loop, n, before);
 	double d = m > overhead ? (double)(m - overhead) : 0;
-	printf("nano: %s %.1f\n", op, d / ((double)n * per));
+	printf("nano: %s %.3f\n", op, d / ((double)n * per));
 }
 
 static void protect_none(void) { mprotect(region, NPAGES * PAGE, PROT_NONE); }

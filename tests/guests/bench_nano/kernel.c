@@ -263,8 +263,9 @@ static void report(void)
 		int pte = op == OP_PTE_SAME || op == OP_PTE_MAP || op == OP_PTE_UNMAP;
 		uint32_t m = median(nano_res.cyc[op]), base = pte ? 0 : ring3 ? base3 : base0;
 		uint32_t d = m > base ? m - base : 0, n = nano_res.ops[op];
-		uint32_t whole = d / n, tenths = (d % n) * 10 / n;
-		kprintf("nano: %s %u.%u\n", op_names[op], whole, tenths);
+		/* (n is at most a few hundred thousand: no overflow) */
+		uint32_t whole = d / n, frac = (d % n) * 1000 / n;
+		kprintf("nano: %s %u.%03u\n", op_names[op], whole, frac);
 	}
 }
 
