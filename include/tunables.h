@@ -37,6 +37,10 @@
 #define TUNE_ADAPT_TRAPS         50u
 #define TUNE_ADAPT_WINDOW_NS     10000000ull
 #define TUNE_ADAPT_RETRY_NS      1000000000ull
+/* -mode te: how long (guest ns) timer exits may find the virtual IF clear
+ * with an interrupt pending, while kernel code runs natively, before the
+ * monitor calls it the lost-interrupt divergence and stops the VM. */
+#define TUNE_TE_IF_LOST_NS       2000000000ull
 
 /* ---- shadow MMU (shadow_mmu/) ---- */
 /* 4 KB pages a hidden fault maps in one host call when their entries are

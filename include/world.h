@@ -191,5 +191,8 @@ struct prof_arena;
 const struct prof_arena *vmm_profile(void);
 /* The register dump printed on fatal stops. */
 void vmm_dump_state(void);
+/* At the end of a run: the monitor's closing diagnostics (-mode te's
+ * divergence warnings), through world_ops.log. */
+void vmm_exit_report(void);
 
 #endif

@@ -277,10 +277,10 @@ static void protect_aliases(uint32_t ppn)
 	}
 }
 
-bool mmu_grant_exec(uint32_t lin)
+bool mmu_grant_exec(uint32_t lin, bool supervisor)
 {
 	uint32_t lpn = lin >> 12;
-	if (!m.pg || lin >= MON_BASE || (lmap[lpn] & (LM_MAPPED | LM_USER)) != (LM_MAPPED | LM_USER))
+	if (!m.pg || lin >= MON_BASE || !(lmap[lpn] & LM_MAPPED) || !(supervisor || (lmap[lpn] & LM_USER)))
 		return false;
 	if (!(lmap[lpn] & LM_EXEC)) {
 		lmap[lpn] |= LM_EXEC;

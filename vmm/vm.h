@@ -63,6 +63,7 @@ struct vm {
 	int cpl;
 	bool stopped;
 	bool idle;                 /* polling devices from hlt: the guest waits for an event */
+	bool study;                /* -profile: time accounting, per-site costs, samples (vmm/study.h) */
 	bool timer_deferred;       /* IF=0: a device timer is due before the host timer fires */
 	int exit_status;
 	bool async_pending;        /* a timer fired while the monitor was busy */
@@ -90,6 +91,7 @@ struct vm {
 	 * instruction per unit, interrupts held back but in hlt); a stop
 	 * recorded, its session due at the next entry. */
 	struct { bool stop_req, step, halting, stopped; } debugger;
+	bool bt_single;            /* translate one instruction per unit (exec.c, -mode te) */
 };
 extern struct vm vm;
 
@@ -245,6 +247,9 @@ uint32_t enter_eip(uint32_t eip);
 /* The same, translated whatever the mode would pick: for an instruction
  * directly executed code could not complete. */
 uint32_t enter_translated(uint32_t eip);
+/* The same for one instruction only: what follows it is decided afresh
+ * (trap-and-emulate performs exactly the instruction that trapped). */
+uint32_t enter_translated_one(uint32_t eip);
 /* Whether user code at eip (in the current CS) is to run directly: the
  * translator's want_direct. */
 bool exec_want_direct(uint32_t eip);
@@ -259,6 +264,21 @@ bool direct_page_allows(uint32_t lin, uint32_t pa);
 uint32_t direct_enter(uint32_t eip, uint32_t lin, uint32_t pa);
 /* A host trap while directly executed code ran. */
 enum trap_action direct_trap(struct vmm_trap *t);
+
+/* te.c: trap-and-emulate's kernel pages, traps and divergences. */
+void te_init(void);
+/* Whether native kernel code may hold the instruction (segment loads and
+ * far transfers may not); te_note_insn counts a non-trapping sensitive
+ * one found on a page scanned for native kernel runs. */
+bool te_insn_allowed(const struct bt_insn *in);
+void te_note_insn(const struct bt_insn *in);
+/* Native kernel code trapped at eip: counted by instruction kind. */
+void te_count_trap(uint32_t eip);
+/* At a timer exit from native kernel code: true when interrupts have stayed
+ * virtually off with one pending for too long (the VM is stopped). */
+bool te_interrupts_stuck(void);
+/* One warning line per divergence kind seen (-mode te). */
+void te_exit_report(void);
 
 /* traps.c: the guest registers become the trap's (precise there). */
 void trap_take_regs(const struct vmm_trap *t);

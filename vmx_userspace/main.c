@@ -186,6 +186,7 @@ int main(int argc, char **argv)
 	}
 	int status = 4;
 	vmm_stopped(&status);
+	vmm_exit_report();
 	if (o.gdb)
 		gdb_exited(status);
 	uworld_fini();

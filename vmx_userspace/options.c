@@ -330,8 +330,6 @@ int vmx_parse_options(int argc, char **argv, struct vmx_options *o, char *err, s
 				return fail(err, errlen,
 					    "vmx: %s: unknown mode '%s'; valid modes: bt, bt-direct, bt-all, te",
 					    opt, arg);
-			if (m == VMM_MODE_TE)
-				return fail(err, errlen, "vmx: %s: te (trap-and-emulate) is not implemented yet", opt);
 			o->mode = (enum vmm_exec_mode)m;
 		} else if (!strcmp(name, "stats")) {
 			if (!*arg)
@@ -412,7 +410,13 @@ void vmx_print_help(void *stdio_file)
 "                   bt-direct  the same, user code always direct where allowed;\n"
 "                   bt-all     user code translated too: no host CPUID or\n"
 "                              host selector reaches guest code;\n"
-"                   te         trap-and-emulate (not implemented yet: refused).\n"
+"                   te         trap-and-emulate: kernel code runs directly too,\n"
+"                              deprivileged; privileged instructions trap and\n"
+"                              are performed by the monitor, the sensitive\n"
+"                              ones that do not trap misbehave as on real\n"
+"                              hardware (popf keeps IF, pushf and sgdt show\n"
+"                              the host's values): counted, and warned about\n"
+"                              at exit. Linux is expected to fail in it.\n"
 "  -stats FILE    at exit, write every statistics counter to FILE as one flat\n"
 "                 JSON object {\"name\": integer, ...} sorted by name. A regular\n"
 "                 file is replaced atomically (through a symlink, its target);\n"

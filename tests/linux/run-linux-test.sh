@@ -68,6 +68,28 @@ for mode in bt bt-direct bt-all; do
 	if [ -z "$why" ]; then ok "boot-$mode ($((t1 - t0)) s)"; else bad "boot-$mode" "$why"; tail -20 "$out/$mode.out"; fi
 done
 
+# -mode te must fail, and for the reason theory gives: Linux reads its
+# interrupt state with pushf (irqs_disabled) and restores it with popf,
+# neither of which traps when the kernel runs deprivileged.
+t0=$(date +%s)
+boot te
+st=$?
+section "$out/te.out" >"$out/te.section"
+why=""
+grep -q '^=== vmx-linux-test end' "$out/te.section" && why="the test reached its end under te"
+for c in vmm.te.divergence.pushf vmm.te.divergence.popf vmm.te.trap.cli_sti; do
+	v=$(counter "$out/te.stats.json" "$c")
+	[ -z "$why" ] && [ "${v:-0}" -le 0 ] && why="counter $c is ${v:-missing}"
+done
+[ -z "$why" ] && ! grep -q 'vmx: te: warning: .* x pushf' "$out/te.err" && why="no pushf divergence warning"
+[ -z "$why" ] && ! grep -qE 'kernel BUG|Kernel panic|interrupts stayed virtually off' "$out/te.out" "$out/te.err" &&
+	why="neither a kernel BUG/panic nor the lost-interrupt stop"
+if [ -z "$why" ]; then
+	ok "te-fails-as-expected (status $st, $(grep -m1 -oE 'kernel BUG at [^ ]*|Kernel panic[^\r]*' "$out/te.out" | head -1), $(($(date +%s) - t0)) s)"
+else
+	bad te-fails-as-expected "$why"; tail -20 "$out/te.out"
+fi
+
 # The reference run after vmx's, not beside it: see the Makefile.
 timeout 300 qemu-system-i386 -nodefaults -display none -no-reboot -m 128 -cpu "$QEMU_CPU" \
 	-serial stdio -monitor none -kernel "$kernel" -initrd "$initrd" -append "$append" \

@@ -540,6 +540,45 @@ printf '{"format": "vmx-profile-1", "fragments": 3}' >"$tmp/bad.json"
 st=$?
 if [ $st -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ]; then ok report-malformed; else bad report-malformed "status $st: $(head -c 200 "$tmp/err")"; fi
 # Twice the iterations: the loop's fragments change most, by 1000 each.
+# The study sections (vmx-profile-2): the time buckets add up to the run's
+# TSC span, every exit stub taken is a site, the loop's exits are chained
+# (taken once each), and the exports agree with --json.
+"$report" "$tmp/prof.json" --json >"$tmp/rj" 2>"$tmp/err"
+why=$(python3 - "$tmp/prof.json" "$tmp/rj" "$tmp/ps.json" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1])); r = json.load(open(sys.argv[2])); s = json.load(open(sys.argv[3]))
+t = p["time"]; tot = sum(t["cycles"].values())
+if p["format"] != "vmx-profile-2": sys.exit("format " + p["format"])
+if not t["tsc_hz"] or abs(tot - t["tsc_hz"] * t["wall_ns"] / 1e9) > 0.02 * tot: sys.exit("buckets %d against %d Hz x %d ns" % (tot, t["tsc_hz"], t["wall_ns"]))
+ex = [x for x in p["sites"] if x[3] == "exit"]
+if sum(x[6] for x in ex) != s["vmm.callout.exit"]: sys.exit("exit sites taken %d, vmm.callout.exit %d" % (sum(x[6] for x in ex), s["vmm.callout.exit"]))
+if sum(x[6] for x in p["sites"]) != sum(v for k, v in s.items() if k.startswith("vmm.callout.")): sys.exit("sites against callouts")
+if t["entries"]["callout.exit"] != s["vmm.callout.exit"]: sys.exit("callout.exit entries")
+if max(x[6] for x in ex) > 2: sys.exit("an exit of the loop went to the monitor %d times" % max(x[6] for x in ex))
+if not p["samples"]["rows"] or p["samples"]["rows"][-1][3] != s["bt.tu.translated"]: sys.exit("last sample")
+if r["study"]["mix"]["executed"] != r["totals"]["insn_executions"]: sys.exit("mix total")
+PY
+)
+if [ -z "$why" ]; then ok profile-study; else bad profile-study "$why"; fi
+tests/scripts/report-exports.sh "$report" "$tmp/prof.json" "$tmp" | while read -r l; do echo "$l"; done >"$tmp/exp"
+cat "$tmp/exp"
+pass=$((pass + $(grep -c '^PASS' "$tmp/exp"))); fail=$((fail + $(grep -c '^FAIL' "$tmp/exp")))
+# A self-modifying guest: its invalidations are events with the storing
+# instruction's EIP, and their retranslation is costed.
+"$vmx" -kernel "$g/smc.elf" -profile "$tmp/smc.json" </dev/null >/dev/null 2>&1
+why=$(python3 - "$tmp/smc.json" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1]))
+smc = [e for e in p["events"] if e["cause"] == "smc_store"]
+if not smc: sys.exit("no smc_store event")
+if not all(e["eip"] and e["killed"] >= 1 for e in smc): sys.exit("an smc event without EIP or kill: %s" % smc[0])
+c = p["causes"]["smc_store"]
+if c["killed"] != sum(e["killed"] for e in smc) or not c["retranslate_cycles"]: sys.exit("cause totals %s" % c)
+killed = [f for f in p["fragments"] if f["killed_cause"] == "smc_store"]
+if len(killed) != c["killed"]: sys.exit("%d fragments killed by smc_store, cause says %d" % (len(killed), c["killed"]))
+PY
+)
+if [ -z "$why" ]; then ok profile-smc-causes; else bad profile-smc-causes "$why"; fi
 "$vmx" -kernel "$g/bench_loop.elf" -append iters=2000 -profile "$tmp/prof2.json" </dev/null >/dev/null 2>&1
 d=$("$report" --diff "$tmp/prof.json" "$tmp/prof2.json" --top 1 | tail -1 | awk '{ print $NF }')
 if [ "$d" = "+1000" ]; then ok report-diff; else bad report-diff "top change $d (want +1000)"; fi
@@ -552,7 +591,7 @@ if [ "$d" = "+1000" ]; then ok report-diff; else bad report-diff "top change $d 
 profile_as_map() {
 	awk '/"id": / { match($0, /"pc": [0-9]+/); pc = substr($0, RSTART + 6, RLENGTH - 6)
 			match($0, /"cpl": [0-9]+/); cpl = substr($0, RSTART + 7, RLENGTH - 7) }
-	     /"tc": / { match($0, /"tc": [0-9]+/); tc = substr($0, RSTART + 6, RLENGTH - 6)
+	     /"tc": [0-9]+, "tc_len": / { match($0, /"tc": [0-9]+/); tc = substr($0, RSTART + 6, RLENGTH - 6)
 			match($0, /"tc_len": [0-9]+/); len = substr($0, RSTART + 10, RLENGTH - 10) }
 	     /"generation": / { match($0, /"generation": [0-9]+/); print tc, len, pc, cpl, substr($0, RSTART + 14, RLENGTH - 14) }' "$1" |
 	while read -r tc len pc cpl gen; do printf '%x %x guest_%08x_cpl%u_g%u\n' "$tc" "$len" "$pc" "$cpl" "$gen"; done
@@ -610,7 +649,7 @@ st=$?
 if [ -s "/tmp/jit-$pid.dump" ]; then
 	mv "/tmp/jit-$pid.dump" "$tmp/jit.dump"
 	jit_walk "$tmp/jit.dump" >"$tmp/jit.txt"
-	awk '/"tc": / { match($0, /"tc": [0-9]+/); tc = substr($0, RSTART + 6, RLENGTH - 6)
+	awk '/"tc": [0-9]+, "tc_len": / { match($0, /"tc": [0-9]+/); tc = substr($0, RSTART + 6, RLENGTH - 6)
 			match($0, /"tc_len": [0-9]+/); len = substr($0, RSTART + 10, RLENGTH - 10)
 			match($0, /"tc_bytes": "[0-9a-f]*"/); print 0, tc, len, substr($0, RSTART + 13, RLENGTH - 14) }' \
 		"$tmp/jd.json" | sort >"$tmp/jit.want"

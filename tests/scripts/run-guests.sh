@@ -86,8 +86,40 @@ for elf in "$@"; do
 	# translation mode: the same output as QEMU's, and the counters that
 	# say the mode did what it claims (user code direct in bt-direct,
 	# never in bt-all).
-	case "$name" in multitask|user_mode) ;; *) continue ;; esac
-	for mode in bt-direct bt-all; do
+	# te_probe under -mode te: each non-trapping sensitive instruction
+	# misbehaves as deprivileged hardware makes it, and the lost
+	# interrupt ends the run (status 4) with the monitor saying why.
+	if [ "$name" = te_probe ]; then
+		timeout 60 "$vmx" -kernel "$elf" -mode te -stats "$out/$name.te.stats.json" \
+			</dev/null >"$out/$name.te.out" 2>"$out/$name.te.err"
+		ts=$?
+		why=""
+		[ "$ts" -eq 4 ] || why="vmx -mode te exit status $ts (expected 4: the lost interrupt stops it)"
+		for want in 'CPL read from %cs: 3' 'sgdt gives the GDT lgdt loaded: no' \
+			'smsw gives CR0.s low word: no' 'pushf after cli shows IF: 1'; do
+			[ -z "$why" ] && ! grep -q "$want" "$out/$name.te.out" && why="no line matching '$want' under te"
+		done
+		[ -z "$why" ] && grep -q 'popf enabled interrupts' "$out/$name.te.out" && why="popf enabled interrupts under te"
+		[ -z "$why" ] && ! grep -q 'vmx: te: interrupts stayed virtually off' "$out/$name.te.err" && why="no lost-interrupt message"
+		for c in popf pushf sgdt smsw segment_read interrupts_lost; do
+			v=$(sed -n "s/^ *\"vmm.te.divergence.$c\": \([0-9]*\).*/\1/p" "$out/$name.te.stats.json")
+			[ -z "$why" ] && [ "${v:-0}" -le 0 ] && why="vmm.te.divergence.$c is ${v:-missing}"
+			[ -z "$why" ] && ! grep -q "vmx: te: warning: .*" "$out/$name.te.err" && why="no divergence warnings"
+		done
+		if [ -z "$why" ]; then
+			pass=$((pass + 1))
+			echo "PASS guest $name -mode te fails where it must"
+		else
+			fail=$((fail + 1))
+			echo "FAIL guest $name -mode te: $why"
+			cat "$out/$name.te.out"; tail -15 "$out/$name.te.err"
+		fi
+	fi
+	case "$name" in multitask|user_mode|te_probe) ;; *) continue ;; esac
+	modes="bt-direct bt-all"
+	# A kernel that enables interrupts with sti only runs under te too.
+	[ "$name" = multitask ] && modes="$modes te"
+	for mode in $modes; do
 		timeout 120 "$vmx" -kernel "$elf" -mode "$mode" -stats "$out/$name.$mode.stats.json" \
 			</dev/null >"$out/$name.$mode.out" 2>"$out/$name.$mode.err"
 		ms=$?

@@ -212,7 +212,7 @@ static void test_mode(void **state)
 	expect_error(PARSE(&o, "-kernel", "k", "-mode", "BT"), "unknown mode 'BT'");
 	static const struct { char *name; enum vmm_exec_mode m; } modes[] = {
 		{ "bt", VMM_MODE_BT }, { "bt-direct", VMM_MODE_BT_DIRECT },
-		{ "bt-all", VMM_MODE_BT_ALL },
+		{ "bt-all", VMM_MODE_BT_ALL }, { "te", VMM_MODE_TE },
 	};
 	for (unsigned i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
 		assert_int_equal(PARSE(&o, "-kernel", "k", "-mode", modes[i].name), 0);
