@@ -168,7 +168,13 @@ echo "  native, VMware's software VMM (BT), first-generation VT-x; their call/re
 for m in "${modes[@]}" qemu; do
 	[ -n "${why[$m]:-}" ] && echo "- $m: n/a: ${why[$m]}"
 done
-for m in bt bt-direct bt-all; do
+if [ -n "${info[te]:-}" ]; then
+	echo "- te runs the ring-0 loops natively, deprivileged: what traps is emulated (vmm.te.trap.*), what does"
+	echo "  not trap (pushf, popf) runs at native speed with the host's flags. What vmx said about it:"
+	grep 'vmx: te: warning' "$out/te.err" | sed 's/^/    /'
+	echo "  vmm.te.trap: $(grep -o '"vmm\.te\.trap\.[a-z_]*": [1-9][0-9]*' "$out/te.stats.json" | sed 's/"vmm\.te\.trap\.//; s/": /=/' | tr '\n' ' ')"
+fi
+for m in bt bt-direct bt-all te; do
 	s=$out/$m.stats.json
 	[ -f "$s" ] || continue
 	echo "- $m counters: vmm.direct.entries $(counter "$s" vmm.direct.entries)," \

@@ -49,11 +49,9 @@ static const char *const op_names[OP_COUNT] = {
 	[OP_COMPUTE] = "compute",
 };
 
-static inline uint32_t tsc_lo(void)
+static uint32_t tsc_lo(void)
 {
-	uint32_t lo, hi;
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return lo;
+	return (uint32_t)k_tsc();
 }
 
 static void invlpg(uint32_t va)

@@ -4,7 +4,10 @@
  * section of their own: under -mode bt a page whose native runs keep
  * trapping moves to the translation cache, and that decision must not
  * spill over to another operation's loop; u_tsc (rdtsc) sits alone on the
- * last page, since a page holding it never runs directly.
+ * last page, since a page holding it never runs directly. The ring-0
+ * loops share the ktext section's pages, free of segment loads, far
+ * transfers and iret, so that -mode te runs them natively too; the
+ * ring-0 clock (k_tsc) stays on pages it translates.
  * Environment: k_* in ring 0, u_* in ring 3; interrupts on (nothing is
  * unmasked at the PIC). */
 #include "nano.h"
@@ -12,6 +15,29 @@
 #define ENTRY(name) .globl name; .type name, @function; name:
 
 	.text
+/* Under -mode te a kernel page without segment loads runs natively, and
+ * there rdtsc reads the host's TSC: the reload keeps this one translated,
+ * reading the virtual clock as in every other mode. */
+ENTRY(k_tsc)
+	movw %ds, %cx
+	movw %cx, %ds
+	rdtsc
+	ret
+
+/* A system call that does nothing: the round trip is the cost. */
+	.p2align 4
+ENTRY(k_syscall_stub)
+	iret
+
+/* SYSEXIT returns to EDX with ESP = ECX and leaves IF alone: the sti's
+ * shadow covers it, as in Linux's exit path. */
+	.p2align 4
+ENTRY(k_sysenter_entry)
+	sti
+	sysexit
+
+	.section ktext, "ax", @progbits
+	.p2align 12, 0xcc
 ENTRY(k_empty)
 	ret
 
@@ -120,18 +146,7 @@ ENTRY(k_pte_touch)
 	decl %ecx
 	jnz 1b
 	ret
-
-/* A system call that does nothing: the round trip is the cost. */
-	.p2align 4
-ENTRY(k_syscall_stub)
-	iret
-
-/* SYSEXIT returns to EDX with ESP = ECX and leaves IF alone: the sti's
- * shadow covers it, as in Linux's exit path. */
-	.p2align 4
-ENTRY(k_sysenter_entry)
-	sti
-	sysexit
+	.p2align 12, 0xcc
 
 	.section utext, "ax", @progbits
 	.p2align 12, 0xcc

@@ -71,6 +71,7 @@ void k_pte_map(uint32_t n);		/* n PTEs of the PTE region: 0 -> present */
 void k_pte_same(uint32_t n);		/* n PTEs rewritten with their own value */
 void k_pte_unmap(uint32_t n);		/* n PTEs: present -> 0, invlpg */
 void k_pte_touch(uint32_t n);		/* reads each of the n pages */
+uint64_t k_tsc(void);			/* rdtsc, on a page -mode te translates */
 void k_syscall_stub(void);		/* the int $0x80 handler: iret */
 void k_sysenter_entry(void);		/* sti; sysexit */
 void u_empty(uint32_t n);
