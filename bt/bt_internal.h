@@ -84,6 +84,7 @@ struct bt_stats {
 	stat_counter guest_bytes, tc_bytes, tc_flushes, chain_patched, chain_unpatched;
 	stat_counter lookup_hit, lookup_miss, ibl_miss, invalidate_smc, pages_traced;
 	stat_counter tu_cycles, exits, ic_learned, unchain_remap, adaptive, invalidate_break;
+	stat_counter tu_user;
 };
 extern struct bt_stats bts;
 

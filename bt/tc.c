@@ -18,6 +18,9 @@ struct bt_stats bts = {
 	.exits = {"bt.exits", 0}, .ic_learned = {"bt.ic.learned", 0},
 	.unchain_remap = {"bt.chain.unpatched_remap", 0}, .adaptive = {"bt.adaptive.retranslated", 0},
 	.invalidate_break = {"bt.invalidate.breakpoint", 0},
+	/* Named for the execution modes it measures (user code translated
+	 * instead of run directly): DESIGN §8, -mode. */
+	.tu_user = {"vmm.user.translated_blocks", 0},
 };
 
 static void *carve(uint8_t **p, size_t *left, size_t bytes)

@@ -504,6 +504,8 @@ uint32_t bt_translate(uint32_t eip)
 	bt_hash_insert(t.cidx);
 	bt_pages_add(t.cidx);
 	stat_inc(&bts.tu_translated);
+	if (bt.mode.cpl == 3)
+		stat_inc(&bts.tu_user);
 	stat_add(&bts.tc_bytes, c->tc_len);
 	stat_add(&bts.guest_bytes, guest_bytes);
 	uint64_t cycles = __builtin_ia32_rdtsc() - t0;

@@ -98,7 +98,12 @@ static enum page_state classify(const struct bt_insn *in)
 /* Decodes from `off` to the end of the page (instructions may run into
  * the next page's bytes, which `buf` holds too). Marks the boundaries it
  * saw; returns the first refusal, or PS_OK. */
-struct verdict { enum page_state v; unsigned off; struct bt_insn in; bool host_isa; };
+struct verdict {
+	enum page_state v; unsigned off; struct bt_insn in; bool host_isa;
+	/* Direct branch targets inside the page, swept too (a jump into the
+	 * middle of an instruction the sweep decoded is seen that way). */
+	uint16_t todo[64]; unsigned ntodo;
+};
 
 static void sweep(const uint8_t *buf, unsigned off, uint8_t *seen, struct verdict *r, bool kernel)
 {
@@ -128,6 +133,11 @@ static void sweep(const uint8_t *buf, unsigned off, uint8_t *seen, struct verdic
 		 * CPU would raise #UD (README, limits): counted, not refused,
 		 * as libraries hold code for every CPU and pick by CPUID. */
 		r->host_isa |= in.isa_not_reported;
+		if (in.target == T_REL && r->ntodo < sizeof(r->todo) / sizeof(r->todo[0])) {
+			uint32_t to = off + in.len + (uint32_t)in.rel;
+			if (to < 4096 && !(seen[to >> 3] & (1u << (to & 7))))
+				r->todo[r->ntodo++] = (uint16_t)to;
+		}
 		off += in.len;
 	}
 }
@@ -190,11 +200,13 @@ static enum page_state scan(uint32_t lin, uint32_t pa, bool kernel)
 		m_memset(buf + 4096, 0, 16);
 	m_memset(seen, 0, sizeof(seen));
 	struct bt_fpu_save fs;
-	struct verdict r = { .v = PS_OK };
+	struct verdict r = { .v = PS_OK, .ntodo = 0 };
 	bt_decoder_enter(&fs);
 	sweep(buf, first_boundary(lin), seen, &r, kernel);
 	if (r.v == PS_OK)
 		sweep(buf, lin & 0xfff, seen, &r, kernel);
+	for (unsigned i = 0; i < r.ntodo && r.v == PS_OK; i++)
+		sweep(buf, r.todo[i], seen, &r, kernel);
 	bt_decoder_leave(&fs);
 	stat_inc(&ds.scanned);
 	if (r.v != PS_OK)
@@ -425,8 +437,15 @@ static enum trap_action syscall_exit(struct vmm_trap *t)
 {
 	uint8_t op[2];
 	uint32_t at = t->rip - 2;
-	if (!code_byte(at, &op[0]) || !code_byte(at + 1, &op[1]) || op[0] != 0xcd || op[1] != 0x80)
-		return run_translated(at);    /* sysenter or syscall: the translator's #UD */
+	if (!code_byte(at, &op[0]) || !code_byte(at + 1, &op[1]))
+		return run_translated(at);
+	if (op[0] != 0xcd || op[1] != 0x80) {
+		/* syscall or sysenter ran natively (the scan keeps them out, so
+		 * it was hidden from it): the host CPU has already clobbered
+		 * ECX (and EDX), which the virtual CPU's #UD would have kept. */
+		vmm_unsupported(UNSUP_DIRECT_SYSCALL, at);
+		return TRAP_EXIT_WORLD;
+	}
 	stat_inc(&ds.exit_syscall);
 	stat_inc(&ds.int80);
 	vm.eip = at;

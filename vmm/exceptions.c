@@ -119,6 +119,8 @@ static bool contributory(unsigned v) { return v == 0 || (v >= 10 && v <= 13); }
 bool deliver(unsigned vec, bool has_err, uint32_t err, uint32_t ret_eip, bool soft)
 {
 	uint32_t ferr;
+	if (vec == EXC_NM && !soft)
+		stat_inc(&vs.fpu_switches);
 	int f = try_deliver(vec, has_err, err, ret_eip, soft, &ferr);
 	if (f == 0)
 		return true;

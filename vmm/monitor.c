@@ -27,7 +27,7 @@ struct vmm_stats vs = {
 	.seg_loads = C("vmm.seg.loads"), .ldt_writes = C("vmm.seg.ldt_writes"),
 	.emulated = C("vmm.emulated"), .monitor_range = C("mmu.monitor_range.emulated"),
 	.traced_emulated = C("mmu.trace.write_emulated"), .page0_emulated = C("mmu.page0.emulated"),
-	.host_arms = C("vmm.clock.host_arms"),
+	.host_arms = C("vmm.clock.host_arms"), .fpu_switches = C("vmm.fpu.switches"),
 };
 
 #include "tunables.h"
@@ -499,6 +499,7 @@ int vmm_init(const struct vmm_config *cfg)
 	seg_init();
 	direct_init();
 	te_init();
+	emulate_init();
 
 	struct mon_area *ma = vm.ma;
 	bt_host_fsbase = ma->host_fsbase;
