@@ -184,7 +184,8 @@ for m in bt bt-direct bt-all te; do
 	echo "- $m counters: vmm.direct.entries $(counter "$s" vmm.direct.entries)," \
 		"vmm.direct.exit.syscall $(counter "$s" vmm.direct.exit.syscall)," \
 		"vmm.adaptive.user_to_tc $(counter "$s" vmm.adaptive.user_to_tc)," \
-		"vmm.syscall.int80 $(counter "$s" vmm.syscall.int80)"
+		"vmm.syscall.int80 $(counter "$s" vmm.syscall.int80)," \
+		"vmm.syscall.sysenter $(counter "$s" vmm.syscall.sysenter)"
 done
 echo "- Outputs: $out/ (each run's serial output, stderr and -stats file)."
 exit 0
