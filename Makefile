@@ -25,7 +25,7 @@ ASM_SRCS  := vmx_userspace/uworld/gate.S
 MON_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(MON_SRCS))
 HOST_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(HOST_SRCS)) $(patsubst %.S,$(BUILD)/obj/%.o,$(ASM_SRCS))
 
-.PHONY: all deps check check-driver check-driver-full monitor-image unit unit-asan guest-tests cli-tests gdb-tests foreign-check userprog-native linux-check memtest-check memtest-pass fuzz fuzz-check run run-demo bench bench-bt bench-mmu bench-timer soak clean
+.PHONY: all deps check check-driver check-driver-full monitor-image unit unit-asan guest-tests cli-tests gdb-tests foreign-check userprog-native linux-check memtest-check memtest-pass fuzz fuzz-check run run-demo bench bench-bt bench-mmu bench-nano bench-timer soak clean
 all: $(BUILD)/vmx $(BUILD)/vmx-report
 
 # Installs what is missing when run as root; otherwise says what to run.
@@ -196,6 +196,7 @@ $(eval $(call GUEST_LINK_RULE,bench_loop))
 $(eval $(call GUEST_LINK_RULE,triple_fault))
 $(eval $(call GUEST_LINK_RULE,echo))
 $(eval $(call GUEST_LINK_RULE,bench_mmu))
+$(eval $(call GUEST_LINK_RULE,bench_nano))
 $(eval $(call GUEST_LINK_RULE,poweroff))
 # The gdb stub's target keeps its debug information (tests/scripts/gdb-tests.sh).
 $(eval $(call GUEST_LINK_RULE,gdb_target))
@@ -208,6 +209,15 @@ bench-bt: $(BUILD)/vmx $(GUEST_OUT)/bench_loop.elf $(GUEST_OUT)/tc_pressure.elf 
 
 bench-mmu: $(BUILD)/vmx $(GUEST_OUT)/bench_mmu.elf $(BUILD)/.deps-test
 	@./tests/scripts/bench-mmu.sh $(BUILD)/vmx
+
+# The Adams & Agesen nanobenchmark table: the bench_nano guest under every
+# -mode and QEMU TCG, beside the same operations natively (not a test).
+# Not PIE: its signal restorer calls the vDSO through an absolute address.
+$(BUILD)/bench/native_nano: tests/bench/native_nano.c tests/guests/bench_nano/nano.h | $(BUILD)/.deps-build
+	@mkdir -p $(dir $@)
+	$(CC) -m32 -O2 $(WARN) -fno-pie -no-pie -o $@ $<
+bench-nano: $(BUILD)/vmx $(GUEST_OUT)/bench_nano.elf $(BUILD)/bench/native_nano $(BUILD)/.deps-test
+	@./tests/scripts/bench-nano.sh $(BUILD)/vmx $(GUEST_OUT)/bench_nano.elf $(BUILD)/bench/native_nano
 
 # ---- the user program of the Linux guest test (tests/linux) ----
 # Static i386, so it runs from an initramfs with no libraries; `make check`
