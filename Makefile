@@ -205,7 +205,7 @@ bench-timer: $(BUILD)/vmx $(GUEST_OUT)/bench_loop.elf $(BUILD)/.deps-test
 
 # ---- make bench: workloads inside the Linux guest (tests/linux/run-bench.sh) ----
 # The same static i386 program runs in the guest under vmx and QEMU and
-# natively; about three minutes, most of it vmx boots for the counters.
+# natively; about three minutes: one vmx boot per workload and mode.
 $(LINUX_OUT)/bench: tests/linux/bench.c tests/linux/bench-end.c | $(BUILD)/.deps-build
 	@mkdir -p $(dir $@)
 	$(CC) -m32 -static -O2 $(WARN) -o $@ $^
