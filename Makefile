@@ -7,6 +7,9 @@ BUILD   := build
 # Debian packages the build and the tests need; `make deps` installs missing ones.
 DEB_BUILD_PKGS := libzydis-dev libelf-dev libcmocka-dev libseccomp-dev gcc-multilib nasm cpio libjansson-dev libjs-chart.js
 DEB_TEST_PKGS  := qemu-system-x86 gdb socat python3
+# make check-driver: the headers the module is built against (the matching
+# kernel image and busybox-static:amd64 are fetched with apt-get download).
+DEB_DRIVER_PKGS := linux-headers-amd64
 
 WARN    := -Wall -Wextra -Werror
 BASE_CFLAGS := -std=gnu11 $(WARN) -O2 -g -fno-stack-protector -Iinclude -Ibt
@@ -22,7 +25,7 @@ ASM_SRCS  := vmx_userspace/uworld/gate.S
 MON_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(MON_SRCS))
 HOST_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(HOST_SRCS)) $(patsubst %.S,$(BUILD)/obj/%.o,$(ASM_SRCS))
 
-.PHONY: all deps check unit unit-asan guest-tests cli-tests gdb-tests foreign-check userprog-native linux-check fuzz fuzz-check run run-demo bench bench-bt bench-mmu bench-timer soak clean
+.PHONY: all deps check check-driver check-driver-full monitor-image unit unit-asan guest-tests cli-tests gdb-tests foreign-check userprog-native linux-check fuzz fuzz-check run run-demo bench bench-bt bench-mmu bench-timer soak clean
 all: $(BUILD)/vmx $(BUILD)/vmx-report
 
 # Installs what is missing when run as root; otherwise says what to run.
@@ -66,7 +69,7 @@ foreign-check: $(BUILD)/vmx $(FOREIGN_CHECKED) $(BUILD)/.deps-test
 $(FOREIGN_ELFS) $(FOREIGN_REPRO_ELFS): | $(BUILD)/.deps-build
 
 # ---- unit tests (cmocka), each built plain and with ASan/UBSan ----
-UNIT_CFLAGS := -std=gnu11 $(WARN) -O1 -g -Iinclude -Ibt -Ivmx_userspace -Ivmx_userspace/report -Ivmm
+UNIT_CFLAGS := -std=gnu11 $(WARN) -O1 -g -Iinclude -Ibt -Ivmx_userspace -Ivmx_userspace/report -Ivmm -Ivmm_driver
 SAN_FLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 DEV_SRCS    := vmm/stats.c vmm/iobus.c shadow_mmu/mmio.c $(wildcard vmm/devices/*.c)
 BT_SRCS     := $(wildcard bt/*.c) vmm/stats.c
@@ -84,6 +87,7 @@ unit_srcs_test_bt           := $(BT_SRCS)
 unit_srcs_test_mmu          := shadow_mmu/mmu.c shadow_mmu/mmio.c vmm/stats.c
 unit_srcs_test_vclock       := vmm/vclock.c $(DEV_SRCS)
 unit_libs_test_loader       := -lelf
+unit_srcs_test_dworld_pt    := vmm_driver/dworld/pt.c
 unit_libs_test_bt           := -lZydis
 UNIT_NAMES := $(basename $(notdir $(wildcard tests/unit/test_*.c)))
 UNIT_BINS  := $(patsubst %,$(BUILD)/unit/%,$(UNIT_NAMES))
@@ -220,6 +224,66 @@ MINUTES ?= 2
 $(eval $(call GUEST_LINK_RULE,soak))
 soak: $(BUILD)/vmx $(GUEST_OUT)/soak.elf
 	@./tests/scripts/soak.sh $(BUILD)/vmx $(GUEST_OUT)/soak.elf $(MINUTES)
+
+# ---- the driver world (vmm_driver/), tested inside QEMU (tests/driver) ----
+# Not part of `make check`: it boots Debian's amd64 kernel under TCG with
+# vmmon.ko and the /dev/vmmon tests in an initramfs, once per host
+# configuration (4-level paging with the full set; PTI and 5-level paging
+# with one test); check-driver-full runs the long fuzz and endurance sets.
+DRIVER_OUT  := $(BUILD)/driver
+DRIVER_HOST := $(DRIVER_OUT)/host
+DRIVER_PROGS := vmmon_test vmmon_fuzz vmmon_endure
+DRIVER_BINS := $(patsubst %,$(DRIVER_OUT)/bin/%,$(DRIVER_PROGS))
+$(BUILD)/.deps-driver: $(BUILD)/.deps-test
+	@./tests/scripts/deps.sh $(DEB_DRIVER_PKGS)
+	@touch $@
+$(DRIVER_HOST)/.fetched: $(BUILD)/.deps-driver
+	@./tests/driver/fetch-host.sh $(DRIVER_HOST) && touch $@
+# kbuild writes its objects next to the sources: build a copy in build/.
+VMMON_SRCS := $(wildcard vmm_driver/*.c vmm_driver/*.h vmm_driver/*.S) vmm_driver/Kbuild
+$(DRIVER_OUT)/vmmon/vmmon.ko: $(VMMON_SRCS) $(DRIVER_HOST)/.fetched
+	@rm -rf $(DRIVER_OUT)/vmmon && mkdir -p $(DRIVER_OUT)/vmmon && cp $(VMMON_SRCS) $(DRIVER_OUT)/vmmon/
+	$(MAKE) -s -C $$(cat $(DRIVER_HOST)/headers) M=$(abspath $(DRIVER_OUT)/vmmon) modules
+$(DRIVER_OUT)/bin/%: tests/driver/%.c $(wildcard tests/driver/*.h) vmm_driver/vmmon_ioctl.h vmm_driver/xpage.h | $(BUILD)/.deps-build
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(WARN) -O2 -static -Ivmm_driver -o $@ $<
+$(DRIVER_OUT)/initrd.cpio.gz: tests/driver/init tests/linux/mkinitramfs.sh $(DRIVER_OUT)/vmmon/vmmon.ko $(DRIVER_BINS) $(DRIVER_OUT)/monitor.elf
+	@./tests/linux/mkinitramfs.sh $@ $(DRIVER_HOST)/busybox tests/driver/init \
+		$(DRIVER_OUT)/vmmon/vmmon.ko:/lib/vmmon.ko $(DRIVER_OUT)/monitor.elf:/lib/monitor.elf $(foreach p,$(DRIVER_PROGS),$(DRIVER_OUT)/bin/$(p):/bin/$(p))
+# The monitor image of the driver world: the same vmm/, bt/ and shadow_mmu/
+# sources built a second time (no red zone: interrupts share the monitor's
+# stack), with the world of vmm_driver/dworld/ and Zydis's decoder built
+# freestanding (ZYAN_NO_LIBC) from Debian's source package, fetched into
+# build/ (vmm_driver/fetch-zydis.sh). Linked at DW_IMAGE_VA, nothing left
+# undefined; check-driver loads it into a VM.
+DW_OUT    := $(DRIVER_OUT)/mon
+ZYDIS_SRC := $(DRIVER_OUT)/zydis/src
+ZYDIS_DEC := Decoder DecoderData Mnemonic Register SharedData Utils MetaInfo Segment Zydis
+DW_CFLAGS := $(MON_CFLAGS) -mno-red-zone -fPIE -fno-asynchronous-unwind-tables -Ivmm_driver -Ivmm_driver/dworld \
+	-I$(ZYDIS_SRC)/include -I$(ZYDIS_SRC)/src -DZYAN_NO_LIBC -DZYDIS_STATIC_BUILD -DZYCORE_STATIC_BUILD
+DW_SRCS   := $(MON_SRCS) $(wildcard vmm_driver/dworld/*.c)
+DW_OBJS   := $(patsubst %.c,$(DW_OUT)/obj/%.o,$(DW_SRCS)) $(DW_OUT)/obj/vmm_driver/dworld/entry.o \
+	$(patsubst %,$(DW_OUT)/zydis/%.o,$(ZYDIS_DEC))
+$(DRIVER_OUT)/zydis/.fetched: | $(BUILD)/.deps-build
+	@./vmm_driver/fetch-zydis.sh $(DRIVER_OUT)/zydis && touch $@
+$(DW_OUT)/obj/%.o: %.c $(DRIVER_OUT)/zydis/.fetched
+	@mkdir -p $(dir $@)
+	$(CC) $(DW_CFLAGS) -MMD -MP -c $< -o $@
+$(DW_OUT)/obj/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) -c $< -o $@
+$(DW_OUT)/zydis/%.o: $(DRIVER_OUT)/zydis/.fetched
+	@mkdir -p $(dir $@)
+	$(CC) $(DW_CFLAGS) -w -c $(ZYDIS_SRC)/src/$*.c -o $@
+$(DRIVER_OUT)/monitor.elf: $(DW_OBJS) vmm_driver/dworld/monitor.ld
+	ld -static -nostdlib -z noexecstack -z max-page-size=4096 -T vmm_driver/dworld/monitor.ld -o $@ $(DW_OBJS)
+monitor-image: $(DRIVER_OUT)/monitor.elf
+-include $(shell find $(DW_OUT)/obj -name '*.d' 2>/dev/null)
+DRIVER_RUN := ./tests/driver/run-driver-test.sh $(DRIVER_HOST)/vmlinuz $(DRIVER_OUT)/initrd.cpio.gz $(DRIVER_OUT)/results
+check-driver: $(DRIVER_OUT)/initrd.cpio.gz
+	@$(SUITE) driver $(DRIVER_RUN) base:quick pti:one la57:one
+check-driver-full: $(DRIVER_OUT)/initrd.cpio.gz
+	@$(SUITE) driver-full $(DRIVER_RUN) base:full pti:quick la57:quick
 
 clean:
 	rm -rf $(BUILD)

@@ -23,9 +23,13 @@ struct mmu_config {
 	uint8_t *ram;
 	uint32_t ram_size;
 	const struct world_ops *w;
+	void *mem;             /* mmu_mem_size() zeroed bytes, 64-byte aligned: the MMU's tables */
+	size_t mem_size;
 };
 
-void mmu_init(const struct mmu_config *c);
+size_t mmu_mem_size(void);
+/* -1 when the memory given is too small or misaligned. */
+int mmu_init(const struct mmu_config *c);
 /* Control registers as the guest loads them; each returns true when the
  * linear -> physical mapping may have changed (translations must recheck). */
 bool mmu_set_cr0(uint32_t cr0);

@@ -63,8 +63,6 @@ static bool fetch_insn(uint32_t eip, struct ctx *c, bool *trunc)
 	for (unsigned i = 0; hit && i < 15; i++)
 		hit = dcache[slot].code[i] == c->code[i];
 	if (hit) {
-		if (!decode_hits.value)
-			stats_register(&decode_hits);
 		stat_inc(&decode_hits);
 		c->in = dcache[slot].in;
 	} else {
@@ -183,6 +181,47 @@ static bool wrmsr(uint32_t idx, uint64_t v)
 	default:
 		return idx >= 0x200 && idx < 0x210;
 	}
+}
+
+static stat_counter sysenters = { "vmm.syscall.sysenter", 0 };
+
+void emulate_init(void)
+{
+	stats_register(&decode_hits);
+	stats_register(&sysenters);
+}
+
+/* sysenter/sysexit (SDM vol. 2B): flat segments made from IA32_SYSENTER_CS
+ * with no descriptor read, CPL 0 (sysenter, IF and VM cleared) or CPL 3
+ * (sysexit, EIP from EDX and ESP from ECX). As QEMU does, they work
+ * whether or not CPUID reports SEP. */
+static bool fast_system_call(bool enter)
+{
+	uint16_t cs = (uint16_t)(sysenter_cs & 0xfffcu);
+	if (!(vm.cr0 & 1) || !cs || (!enter && vm.cpl != 0)) {
+		fault(EXC_GP, 0);
+		return false;
+	}
+	if (enter) {
+		stat_inc(&sysenters);
+		vm.cpl = 0;
+		seg_set_flat(SEG_CS, cs, true);
+		seg_set_flat(SEG_SS, (uint16_t)(cs + 8), false);
+		vm.ma->vif = 0;
+		vm.ma->veflags &= ~(X86_FL_VM | 0x10000u);     /* VM, RF */
+		vm.ma->esp = sysenter_esp;
+		vm.eip = sysenter_eip;
+	} else {
+		vm.cpl = 3;
+		seg_set_flat(SEG_CS, (uint16_t)((cs + 16) | 3), true);
+		seg_set_flat(SEG_SS, (uint16_t)((cs + 24) | 3), false);
+		vm.seg[SEG_CS].dpl = vm.seg[SEG_SS].dpl = 3;
+		vm.ma->esp = vm.ma->ecx;
+		vm.eip = vm.ma->edx;
+	}
+	seg_publish();
+	vmm_sync_mode();
+	return true;
 }
 
 /* lar/lsl/verr/verw: descriptor visibility at CPL0 (RPL from the selector). */
@@ -555,8 +594,7 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 	case M_SYSCALL: case M_SYSRET: case M_XGETBV: case M_MONITOR: case M_MWAIT: case M_RDPMC:
 		return fault(EXC_UD, 0), -1;
 	case M_SYSENTER: case M_SYSEXIT:
-		vmm_unsupported(UNSUP_SYSENTER, eip);
-		return -2;
+		return fast_system_call(in->mnem == M_SYSENTER) ? 1 : -1;
 	default:
 		break;
 	}

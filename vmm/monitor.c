@@ -452,6 +452,11 @@ static bool want_direct(void *ctx, uint32_t eip)
 #define ROM_START 0xE0000u
 #define ROM_END   0x100000u
 
+size_t vmm_mon_mem_size(void)
+{
+	return mmu_mem_size();
+}
+
 int vmm_init(const struct vmm_config *cfg)
 {
 	vm = (struct vm){ 0 };
@@ -467,8 +472,10 @@ int vmm_init(const struct vmm_config *cfg)
 		stats_register(&rest[i]);
 	unsupported_init();
 
-	struct mmu_config mc = { .ram = cfg->ram, .ram_size = cfg->ram_size, .w = vm.w };
-	mmu_init(&mc);
+	struct mmu_config mc = { .ram = cfg->ram, .ram_size = cfg->ram_size, .w = vm.w,
+				 .mem = cfg->mon_mem, .mem_size = cfg->mon_mem_size };
+	if (mmu_init(&mc) != 0)
+		return -1;
 	code_owner = mmu_trace_owner("code", code_written, (void *)0, false);
 	dbg_init();
 	int rom_owner = mmu_trace_owner("rom", (mmu_trace_fn)0, (void *)0, true);
@@ -499,6 +506,7 @@ int vmm_init(const struct vmm_config *cfg)
 	seg_init();
 	direct_init();
 	te_init();
+	emulate_init();
 
 	struct mon_area *ma = vm.ma;
 	bt_host_fsbase = ma->host_fsbase;

@@ -15,8 +15,6 @@ static struct { stat_counter ctr; const char *what; } kinds[UNSUP_COUNT] = {
 		"hardware task switch (a task gate in the IDT) is not supported, eip" },
 	[UNSUP_V86] = { { "vmm.unsupported.v86", 0 },
 		"virtual-8086 mode (iret to EFLAGS.VM=1) is not supported, eip" },
-	[UNSUP_SYSENTER] = { { "vmm.unsupported.sysenter", 0 },
-		"sysenter/sysexit are not supported yet, eip" },
 	[UNSUP_MONITOR_RANGE] = { { "vmm.unsupported.monitor_range", 0 },
 		"reaches the monitor's linear range (0xffc00000..) through the guest's own segment, "
 		"and vmx does not perform this instruction there, eip" },

@@ -158,6 +158,8 @@ uint64_t vmm_wake_deadline(void);
 #define FL_TF 0x100u
 uint32_t guest_eflags(void);
 void vmm_sync_mode(void);
+/* emulate.c: its counters registered. */
+void emulate_init(void);
 /* emulate.c: a single-step #DB is pending: DR6.BS. */
 void emulate_note_single_step(void);
 void set_guest_eflags(uint32_t f, bool cpl0);
@@ -199,7 +201,7 @@ int emu_mseg(const struct bt_insn *in);
  * one line naming it and counts in vmm.unsupported.<kind>. */
 enum unsupported {
 	UNSUP_CALL_GATE, UNSUP_TASK_SWITCH, UNSUP_TASK_RETURN, UNSUP_TASK_GATE_IDT, UNSUP_V86,
-	UNSUP_SYSENTER, UNSUP_MONITOR_RANGE, UNSUP_PAGE0, UNSUP_DIRECT_SEGMENT, UNSUP_DIRECT_SYSCALL, UNSUP_COUNT
+	UNSUP_MONITOR_RANGE, UNSUP_PAGE0, UNSUP_DIRECT_SEGMENT, UNSUP_DIRECT_SYSCALL, UNSUP_COUNT
 };
 void unsupported_init(void);
 void vmm_unsupported(enum unsupported k, uint32_t eip);

@@ -64,7 +64,7 @@ for elf in "$@"; do
 	# writable only when the CPU reports an APIC; it never reads CPUID.
 	# lapic and ioapic run on -machine pc: the CPU keeps its APIC.
 	cpu=""; [ "$name" = mmio ] && cpu=qemu32
-	case "$name" in lapic|ioapic) cpu=qemu32,-pae,-sep ;; esac
+	case "$name" in lapic|ioapic) cpu=qemu32,-pae ;; esac
 	QEMU_CPU=$cpu QEMU_EXTRA=$(qemu_args "$name") QEMU_INITRD=$initrd "$here/qemu-guest.sh" "$elf" >"$out/$name.qemu.out" 2>"$out/$name.qemu.err"
 	qs=$?
 	why=""

@@ -116,7 +116,7 @@ static void set_current(struct proc *p)
 }
 #define current (this_cpu_current())
 
-extern char trap_stubs[], syscall_stub[], kernel_gate_stub[], trapret[];
+extern char trap_stubs[], syscall_stub[], kernel_gate_stub[], trapret[], sysenter_stub[];
 extern char __start_utext[], __stop_utext[], __start_usys[], __stop_usys[], __start_urodata[], __stop_urodata[];
 extern char __image_end[];
 void swtch(uint32_t *old_kesp, uint32_t new_kesp);
@@ -135,6 +135,7 @@ static uint32_t read_cr4(void) { uint32_t v; __asm__ volatile("mov %%cr4, %0" : 
 static void write_cr0(uint32_t v) { __asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory"); }
 static void write_cr3(uint32_t v) { __asm__ volatile("mov %0, %%cr3" : : "r"(v) : "memory"); }
 static void write_cr4(uint32_t v) { __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory"); }
+static void wrmsr(uint32_t msr, uint32_t lo) { __asm__ volatile("wrmsr" : : "c"(msr), "a"(lo), "d"(0)); }
 static void fxsave(uint8_t *area) { __asm__ volatile("fxsave %0" : "=m"(*(uint8_t (*)[512])area)); }
 static void fxrstor(const uint8_t *area) { __asm__ volatile("fxrstor %0" : : "m"(*(const uint8_t (*)[512])area)); }
 
@@ -192,6 +193,15 @@ static void tables_init(void)
 
 	tss.ss0 = KDATA;
 	tss.esp0 = (uint32_t)kstacks[0] + KSTACK_SIZE;
+	/* sysenter (CPUID reports SEP): into the kernel's code segment, on
+	 * the kernel stack TSS.ESP0 names. */
+	uint32_t id[4];
+	__asm__ volatile("cpuid" : "=a"(id[0]), "=b"(id[1]), "=c"(id[2]), "=d"(id[3]) : "a"(1), "c"(0));
+	if (!(id[3] & (1u << 11)))
+		fail("the CPU does not report SEP (sysenter)");
+	wrmsr(0x174, KCODE);
+	wrmsr(0x175, tss.esp0);
+	wrmsr(0x176, (uint32_t)sysenter_stub);
 	tss.iomap = sizeof(tss);		/* no I/O bitmap: ring 3 gets no ports */
 	__asm__ volatile("ltr %w0" : : "r"(TSS_SEL));
 
@@ -361,6 +371,7 @@ static void switch_to(struct proc *next)
 	if (next == prev)
 		return;
 	tss.esp0 = (uint32_t)next->kstack + KSTACK_SIZE;
+	wrmsr(0x175, tss.esp0);			/* IA32_SYSENTER_ESP follows */
 	/* Like Linux's TLS slots: the descriptor is rewritten, and trapret's
 	 * pop %gs reloads it for the incoming process. */
 	gdt[TLS_SEL >> 3] = seg_desc(next->tls_base, 0xFFFFF, ACC_DATA_RW3, FLG_G | FLG_D);
