@@ -232,10 +232,10 @@ bench-timer: $(BUILD)/vmx $(GUEST_OUT)/bench_loop.elf $(BUILD)/.deps-test
 
 # ---- make bench: workloads inside the Linux guest (tests/linux/run-bench.sh) ----
 # The same static i386 program runs in the guest under vmx and QEMU and
-# natively; about three minutes, most of it vmx boots for the counters.
-$(LINUX_OUT)/bench: tests/linux/bench.c | $(BUILD)/.deps-build
+# natively; about three minutes: one vmx boot per workload and mode.
+$(LINUX_OUT)/bench: tests/linux/bench.c tests/linux/bench-end.c | $(BUILD)/.deps-build
 	@mkdir -p $(dir $@)
-	$(CC) -m32 -static -O2 $(WARN) -o $@ $<
+	$(CC) -m32 -static -O2 $(WARN) -o $@ $^
 $(LINUX_OUT)/initrd-bench.cpio.gz: tests/linux/init-bench tests/linux/mkinitramfs.sh $(LINUX_OUT)/busybox $(LINUX_OUT)/bench
 	@./tests/linux/mkinitramfs.sh $@ $(LINUX_OUT)/busybox tests/linux/init-bench $(LINUX_OUT)/bench:/bin/bench
 bench: $(BUILD)/vmx $(LINUX_OUT)/bzImage $(LINUX_OUT)/initrd-bench.cpio.gz $(LINUX_OUT)/bench $(BUILD)/.deps-test
