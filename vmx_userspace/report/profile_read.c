@@ -296,6 +296,42 @@ static void get_study(struct rd *r, json_t *root, struct pf_study *s)
 		p->unchains = (uint32_t)elem_uint(r, a, 6, UINT32_MAX, "sample");
 	}
 	r->where[0] = 0;
+	json_t *dp = r->failed ? NULL : json_object_get(root, PK_DPAGES);
+	if (!dp)
+		return;                  /* vmx-profile-2 */
+	s->pcs = true;
+	snprintf(r->where, sizeof r->where, "\"%s\": ", PK_TIME);
+	s->tc_samples = get_uint(r, t, PK_T_TC_SAMPLES, INT64_MAX);
+	s->tc_unattributed = get_uint(r, t, PK_T_TC_UNATTR, INT64_MAX);
+	s->direct_samples = get_uint(r, t, PK_T_DIR_SAMPLES, INT64_MAX);
+	s->calib_insns = get_uint(r, t, PK_T_CALIB_INSNS, INT64_MAX);
+	s->calib_cycles = get_uint(r, t, PK_T_CALIB_CYC, INT64_MAX);
+	snprintf(r->where, sizeof r->where, "\"%s\": ", PK_DPAGES);
+	json_t *dr = r->failed ? NULL : (json_is_object(dp) ? get_arr(r, dp, PK_SM_ROWS) : NULL);
+	if (!r->failed && !json_is_object(dp))
+		failf(r, "not an object");
+	if (!r->failed) {
+		s->dpages_dropped = (uint32_t)get_uint(r, dp, PK_DP_DROPPED, UINT32_MAX);
+		s->ndpages = json_array_size(dr);
+		s->dpages = calloc(s->ndpages ? s->ndpages : 1, sizeof *s->dpages);
+		if (!s->dpages)
+			failf(r, "out of memory");
+	}
+	for (size_t i = 0; !r->failed && i < s->ndpages; i++) {
+		json_t *a = json_array_get(dr, i);
+		snprintf(r->where, sizeof r->where, "direct page %zu: ", i);
+		if (!json_is_array(a) || json_array_size(a) != 5) {
+			failf(r, "not an array of 5 columns");
+			break;
+		}
+		struct pf_dpage *p = &s->dpages[i];
+		p->page = (uint32_t)elem_uint(r, a, 0, UINT32_MAX, "direct page");
+		p->cpl = (uint32_t)elem_uint(r, a, 1, 3, "direct page");
+		p->entries = elem_uint(r, a, 2, INT64_MAX, "direct page");
+		p->cycles = elem_uint(r, a, 3, INT64_MAX, "direct page");
+		p->samples = elem_uint(r, a, 4, INT64_MAX, "direct page");
+	}
+	r->where[0] = 0;
 }
 
 static void get_map(struct rd *r, json_t *o, struct pf_frag *f)
@@ -357,6 +393,8 @@ static void get_frag(struct rd *r, json_t *o, struct pf_frag *f)
 	f->chains_in = (uint32_t)get_uint(r, o, PK_CHAINS_IN, UINT32_MAX);
 	f->chains_out = (uint32_t)get_uint(r, o, PK_CHAINS_OUT, UINT32_MAX);
 	f->generation = (uint32_t)get_uint(r, o, PK_GENERATION, UINT32_MAX);
+	if (json_object_get(o, PK_SAMPLES_F))
+		f->samples = (uint32_t)get_uint(r, o, PK_SAMPLES_F, UINT32_MAX);
 	if (json_object_get(o, PK_KILLED_BY)) {
 		f->killed_by = (uint32_t)get_uint(r, o, PK_KILLED_BY, UINT32_MAX);
 		int c = row_index(get_str(r, o, PK_KILLED_CAUSE), prof_cause_name, PROF_NCAUSES);
@@ -395,6 +433,8 @@ static void get_other(struct rd *r, json_t *o, struct pf_other *x)
 	x->cycles = get_uint(r, o, PK_CYCLES, INT64_MAX);
 	x->chains_in = (uint32_t)get_uint(r, o, PK_CHAINS_IN, UINT32_MAX);
 	x->chains_out = (uint32_t)get_uint(r, o, PK_CHAINS_OUT, UINT32_MAX);
+	if (json_object_get(o, PK_SAMPLES_F))
+		x->samples = get_uint(r, o, PK_SAMPLES_F, INT64_MAX);
 	get_mix(r, o, x->mix);
 }
 
@@ -435,9 +475,10 @@ int pf_load(const char *prog, const char *path, struct pf_file *out, char *err, 
 	}
 	if (!json_is_object(root))
 		failf(&r, "not a JSON object");
-	else if (strcmp(get_str(&r, root, PK_FORMAT), PROF_FORMAT) && strcmp(get_str(&r, root, PK_FORMAT), PROF_FORMAT_1) &&
-		 !r.failed)
-		failf(&r, "\"%s\" is not \"%s\" (or \"%s\")", PK_FORMAT, PROF_FORMAT, PROF_FORMAT_1);
+	else if (strcmp(get_str(&r, root, PK_FORMAT), PROF_FORMAT) && strcmp(get_str(&r, root, PK_FORMAT), PROF_FORMAT_2) &&
+		 strcmp(get_str(&r, root, PK_FORMAT), PROF_FORMAT_1) && !r.failed)
+		failf(&r, "\"%s\" is not \"%s\" (or \"%s\", \"%s\")", PK_FORMAT, PROF_FORMAT, PROF_FORMAT_2,
+		      PROF_FORMAT_1);
 	if (!r.failed) {
 		out->prologue = (uint32_t)get_uint(&r, root, PK_PROLOGUE, 255);
 		out->tc_base = (uint32_t)get_uint(&r, root, PK_TC_BASE, UINT32_MAX);
@@ -483,5 +524,6 @@ void pf_free(struct pf_file *f)
 	free(f->study.sites);
 	free(f->study.events);
 	free(f->study.samples);
+	free(f->study.dpages);
 	f->study = (struct pf_study){ 0 };
 }
