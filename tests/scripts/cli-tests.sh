@@ -554,6 +554,38 @@ printf '{"format": "vmx-profile-1", "fragments": 3}' >"$tmp/bad.json"
 "$report" "$tmp/bad.json" >"$tmp/out" 2>"$tmp/err"
 st=$?
 if [ $st -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ]; then ok report-malformed; else bad report-malformed "status $st: $(head -c 200 "$tmp/err")"; fi
+# A bad value (not a syntax error) is named with its offset: the error's
+# offset must point at the value planted, in a fragment, a site row, an
+# event and a sample row.
+why=$(python3 - "$report" "$tmp/prof.json" "$tmp" <<'PY'
+import re, subprocess, sys
+rep, src, tmp = sys.argv[1], sys.argv[2], sys.argv[3]
+t = open(src).read()
+def plant(name, start_pat, pat, bad):
+    s = t.index(start_pat)
+    m = re.compile(pat).search(t, s)
+    if not m: return "%s: no %s" % (name, pat)
+    u = t[:m.start(1)] + bad + t[m.end(1):]
+    f = "%s/bad-%s.json" % (tmp, name)
+    open(f, "w").write(u)
+    r = subprocess.run([rep, f], capture_output=True, text=True)
+    e = r.stderr.strip()
+    o = re.search(r"offset (\d+), line (\d+)\)$", e)
+    if r.returncode != 2 or "\n" in e or not e.startswith("vmx-report: " + f + ": ") or not o:
+        return "%s: status %d: %s" % (name, r.returncode, e[:200])
+    off = int(o.group(1))
+    if not u.startswith(bad, off) or u.count("\n", 0, off) + 1 != int(o.group(2)):
+        return "%s: offset %d holds %r, not %r" % (name, off, u[off:off + 20], bad)
+    return ""
+for args in (("fragment", '"fragments": [', r'"execs": (\d+)', '-1'),
+             ("site", '"sites": [', r'\[\d+, \d+, \d+, ("\w+")', '"nokind"'),
+             ("sample", '"rows": [', r'\[\d+, (\d+), \d+', '"x"'),
+             ("fragment-state", '"fragments": [', r'"state": ("\w+")', '"gone"')):
+    w = plant(*args)
+    if w: sys.exit(w)
+PY
+)
+if [ -z "$why" ]; then ok report-bad-value-offset; else bad report-bad-value-offset "$why"; fi
 # Twice the iterations: the loop's fragments change most, by 1000 each.
 # The study sections (vmx-profile-2): the time buckets add up to the run's
 # TSC span, every exit stub taken is a site, the loop's exits are chained
