@@ -33,7 +33,7 @@ initrd_arg() {
 # The guests that need the APICs or ACPI run on vmx's default machine, pc;
 # the others were written for the PC without an APIC and run on isapc, with
 # QEMU's CPU less its APIC to match.
-on_pc() { case "$1" in lapic|ioapic|acpi) return 0 ;; *) return 1 ;; esac; }
+on_pc() { case "$1" in lapic|ioapic|acpi|fw_cfg|ata) return 0 ;; *) return 1 ;; esac; }
 . "$here/qemu-cpu.sh"
 # Extra vmx options per guest (the guest must behave the same anyway).
 vmx_args() {
