@@ -1,10 +1,10 @@
 /* The gdb stub (-gdb tcp::PORT, -s, -S): gdb's remote serial protocol over
  * one TCP connection on 127.0.0.1. Registers in gdb's i386 order, guest
  * linear memory, software and hardware breakpoints, write watchpoints,
- * single step, continue, Ctrl-C, detach and kill, the target description; the monitor does the
- * work behind include/vmm_debug.h. gdb_poll runs at the monitor's poll
- * points (a connection or a Ctrl-C asks for a stop), gdb_session with the
- * guest stopped. Environment: host code (libc), from the world's debug hooks. */
+ * single step, continue, Ctrl-C, detach and kill, the target description;
+ * the monitor does the work behind include/vmm_debug.h. gdb_poll runs at
+ * the monitor's poll points (a connection or a Ctrl-C asks for a stop),
+ * gdb_session with the guest stopped. Environment: host code (libc), from the world's debug hooks. */
 #define _GNU_SOURCE
 #include "vmx.h"
 #include "vmm_debug.h"

@@ -388,8 +388,10 @@ static void get_study(struct rd *r, json_t *root, struct pf_study *s)
 		struct pf_event *p = &s->events[i];
 		p->id = (uint32_t)get_uint(r, o, PK_ID, UINT32_MAX);
 		int cause = row_index(get_str(r, o, PK_E_CAUSE), prof_cause_name, PROF_NCAUSES);
-		if (cause < 0 && !r->failed)
-			r->badkey = PK_E_CAUSE, failf(r, "\"%s\" is not a known cause", PK_E_CAUSE);
+		if (cause < 0 && !r->failed) {
+			r->badkey = PK_E_CAUSE;
+			failf(r, "\"%s\" is not a known cause", PK_E_CAUSE);
+		}
 		p->cause = cause < 0 ? 0 : (uint32_t)cause;
 		p->eip = (uint32_t)get_uint(r, o, PK_E_EIP, UINT32_MAX);
 		p->addr = (uint32_t)get_uint(r, o, PK_E_ADDR, UINT32_MAX);
@@ -541,8 +543,10 @@ static void get_frag(struct rd *r, json_t *o, struct pf_frag *f)
 	for (unsigned k = 0; strcmp(pf_state_name(k), "?"); k++)
 		if (!strcmp(st, pf_state_name(k)))
 			f->state = k;
-	if (f->state == 99)
-		r->badkey = PK_STATE, failf(r, "\"%s\" is not a known state", PK_STATE);
+	if (f->state == 99 && !r->failed) {
+		r->badkey = PK_STATE;
+		failf(r, "\"%s\" is not a known state", PK_STATE);
+	}
 	f->insns = (uint32_t)get_uint(r, o, PK_INSNS, 255);
 	f->glen = (uint32_t)get_uint(r, o, PK_GUEST_LEN, 255);
 	f->tc = (uint32_t)get_uint(r, o, PK_TC, UINT32_MAX);
@@ -558,8 +562,10 @@ static void get_frag(struct rd *r, json_t *o, struct pf_frag *f)
 	if (json_object_get(o, PK_KILLED_BY)) {
 		f->killed_by = (uint32_t)get_uint(r, o, PK_KILLED_BY, UINT32_MAX);
 		int c = row_index(get_str(r, o, PK_KILLED_CAUSE), prof_cause_name, PROF_NCAUSES);
-		if (c < 0 && !r->failed)
-			r->badkey = PK_KILLED_CAUSE, failf(r, "\"%s\" is not a known cause", PK_KILLED_CAUSE);
+		if (c < 0 && !r->failed) {
+			r->badkey = PK_KILLED_CAUSE;
+			failf(r, "\"%s\" is not a known cause", PK_KILLED_CAUSE);
+		}
 		f->killed_cause = c < 0 ? 0 : (uint32_t)c;
 	}
 	if (r->failed)

@@ -1,6 +1,6 @@
 /* Reading a profile file (docs/profile-format.md) into memory, checked
  * enough that nothing downstream can index out of bounds: malformed or
- * truncated input is one error line naming the file.
+ * truncated input is one error line naming the file and the offset.
  * Environment: host tools (vmx-report, unit tests), libc and jansson. */
 #ifndef PROFILE_READ_H
 #define PROFILE_READ_H
