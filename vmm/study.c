@@ -77,9 +77,15 @@ void study_retag(unsigned b)
 void study_move(unsigned b, uint64_t cycles)
 {
 	/* The current bucket is charged its whole span at its next stamp:
-	 * taking the part now is the same in the sum. */
+	 * taking the part now is the same in the sum. A host trap in the
+	 * middle of the translation took part of that span into its own
+	 * bucket: never take more than the current one holds (it would wrap). */
+	unsigned top = stack[depth - 1];
+	uint64_t holds = st->time_cycles[top] + (tsc() - last);
+	if (cycles > holds)
+		cycles = holds;
 	st->time_cycles[b] += cycles;
-	st->time_cycles[stack[depth - 1]] -= cycles;
+	st->time_cycles[top] -= cycles;
 }
 
 /* ---- direct execution per page ---- */
