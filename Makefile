@@ -85,9 +85,14 @@ unit_srcs_test_mmu          := shadow_mmu/mmu.c shadow_mmu/mmio.c vmm/stats.c
 unit_srcs_test_vclock       := vmm/vclock.c $(DEV_SRCS)
 unit_libs_test_loader       := -lelf
 unit_libs_test_bt           := -lZydis
+# Runs translated code through the user-level world: the plain build only
+# (a sanitizer cannot give the world the low 4 GiB).
+unit_srcs_test_bt_exec      := $(BT_SRCS) vmx_userspace/uworld/uworld.c vmx_userspace/uworld/gate.S
+unit_libs_test_bt_exec      := -lZydis
+UNIT_PLAIN_ONLY := test_bt_exec
 UNIT_NAMES := $(basename $(notdir $(wildcard tests/unit/test_*.c)))
 UNIT_BINS  := $(patsubst %,$(BUILD)/unit/%,$(UNIT_NAMES))
-UNIT_ASAN  := $(patsubst %,$(BUILD)/unit-asan/%,$(UNIT_NAMES))
+UNIT_ASAN  := $(patsubst %,$(BUILD)/unit-asan/%,$(filter-out $(UNIT_PLAIN_ONLY),$(UNIT_NAMES)))
 
 # Prerequisites name per-test variables, so they are expanded a second time.
 .SECONDEXPANSION:
