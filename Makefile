@@ -6,7 +6,7 @@ CC      ?= gcc
 BUILD   := build
 # Debian packages the build and the tests need; `make deps` installs missing ones.
 DEB_BUILD_PKGS := libzydis-dev libelf-dev libcmocka-dev libseccomp-dev gcc-multilib nasm cpio libjansson-dev
-DEB_TEST_PKGS  := qemu-system-x86 jq
+DEB_TEST_PKGS  := qemu-system-x86 jq clang libclang-rt-14-dev
 
 WARN    := -Wall -Wextra -Werror
 BASE_CFLAGS := -std=gnu11 $(WARN) -O2 -g -fno-stack-protector -Iinclude -Ibt
@@ -22,7 +22,7 @@ ASM_SRCS  := vmx_userspace/uworld/gate.S
 MON_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(MON_SRCS))
 HOST_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(HOST_SRCS)) $(patsubst %.S,$(BUILD)/obj/%.o,$(ASM_SRCS))
 
-.PHONY: all deps check unit unit-asan guest-tests cli-tests foreign-check userprog-native linux-check fuzz fuzz-check run run-demo bench bench-bt bench-mmu bench-timer soak clean
+.PHONY: all deps check unit unit-asan guest-tests cli-tests foreign-check userprog-native linux-check fuzz fuzz-check hostfuzz-check hostfuzz-bins run run-demo bench bench-bt bench-mmu bench-timer soak clean
 all: $(BUILD)/vmx $(BUILD)/vmx-report
 
 # Installs what is missing when run as root; otherwise says what to run.
@@ -141,8 +141,44 @@ fuzz: $(FUZZ_DEPS)
 fuzz-check: $(FUZZ_DEPS)
 	@$(SUITE) fuzz env $(FUZZ_ENV) tests/fuzz/fuzz.sh check
 
+# ---- fuzzing the host-side parsers (tests/fuzz/host): libFuzzer, clang ----
+# The loaders, the option parser and vmx-report's readers under ASan/UBSan,
+# each for HOSTFUZZ_SECONDS (and on its kept regression inputs) in check.
+HOSTFUZZ         := $(BUILD)/hostfuzz
+HOSTFUZZ_NAMES   := elf bzimage options profile stats
+HOSTFUZZ_SECONDS ?= 10
+CLANG            ?= clang
+HOSTFUZZ_CFLAGS  := -std=gnu11 $(WARN) -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		    -Iinclude -Ibt -Ivmx_userspace -Ivmx_userspace/report
+hostfuzz_srcs_elf     := vmx_userspace/loader_multiboot.c vmx_userspace/loader_bzimage.c vmx_userspace/pc_memmap.c
+hostfuzz_libs_elf     := -lelf
+hostfuzz_srcs_bzimage := vmx_userspace/loader_bzimage.c vmx_userspace/pc_memmap.c
+hostfuzz_srcs_options := vmx_userspace/options.c
+hostfuzz_srcs_profile := $(REPORT_SRCS)
+hostfuzz_libs_profile := -ljansson -lZydis
+hostfuzz_srcs_stats   := $(REPORT_SRCS)
+hostfuzz_libs_stats   := -ljansson -lZydis
+HOSTFUZZ_BINS := $(patsubst %,$(HOSTFUZZ)/fuzz_%,$(HOSTFUZZ_NAMES))
+$(HOSTFUZZ)/fuzz_%: tests/fuzz/host/fuzz_%.c tests/fuzz/host/memfile.h $$(hostfuzz_srcs_%) | $(BUILD)/.deps-build
+	@mkdir -p $(dir $@)
+	$(CLANG) $(HOSTFUZZ_CFLAGS) -Dmain=vmx_report_main -o $@ $(filter %.c,$^) $(hostfuzz_libs_$*)
+$(HOSTFUZZ)/seeds/.done: tests/fuzz/host/seeds.sh $(BUILD)/vmx $(GUEST_OUT)/hello.elf $(GUEST_OUT)/mb_low.elf \
+		$(GUEST_OUT)/mb_modules.elf $(GUEST_OUT)/jcc.elf
+	@./tests/fuzz/host/seeds.sh $(HOSTFUZZ)/seeds $(BUILD)/vmx $(GUEST_OUT) $(wildcard $(LINUX_OUT)/bzImage)
+	@touch $@
+hostfuzz-bins: $(HOSTFUZZ_BINS) $(HOSTFUZZ)/seeds/.done
+# Skips (loudly) where clang cannot build libFuzzer harnesses; CI installs it.
+hostfuzz-check: $(BUILD)/.deps-test
+	@if ./tests/fuzz/host/have-libfuzzer.sh >$(BUILD)/.libfuzzer 2>&1; then \
+		$(MAKE) --no-print-directory hostfuzz-bins && \
+		FUZZ_PROFILE=$(HOSTFUZZ)/seeds/profile/hello.json \
+		$(SUITE) parsers ./tests/fuzz/host/run.sh $(HOSTFUZZ) $(HOSTFUZZ_SECONDS) $(HOSTFUZZ_NAMES); \
+	else \
+		echo "SKIP parsers: clang cannot build libFuzzer harnesses here ($$(cat $(BUILD)/.libfuzzer));" \
+		     "install Debian's clang and libclang-rt-14-dev (make deps)"; \
+	fi
 
-check: unit unit-asan guest-tests cli-tests foreign-check userprog-native fuzz-check linux-check
+check: unit unit-asan guest-tests cli-tests foreign-check userprog-native fuzz-check hostfuzz-check linux-check
 
 # ---- the Linux guest (tests/linux): Debian's i386 kernel and busybox ----
 LINUX_OUT := $(BUILD)/linux
@@ -159,7 +195,7 @@ $(LINUX_OUT)/initrd-test.cpio.gz: tests/linux/init-test tests/linux/mkinitramfs.
 # busy host makes that harder for it (the world hides host preemption but
 # not all of it).
 linux-check: $(BUILD)/vmx $(LINUX_OUT)/bzImage $(LINUX_OUT)/initrd-test.cpio.gz $(BUILD)/.deps-test \
-	| unit unit-asan guest-tests cli-tests foreign-check userprog-native fuzz-check
+	| unit unit-asan guest-tests cli-tests foreign-check userprog-native fuzz-check hostfuzz-check
 	@$(SUITE) linux ./tests/linux/run-linux-test.sh $(BUILD)/vmx $(LINUX_OUT)/bzImage $(LINUX_OUT)/initrd-test.cpio.gz
 
 # README's first command: Debian's Linux to a busybox shell on this
