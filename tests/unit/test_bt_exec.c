@@ -25,6 +25,7 @@
 #include "uworld/uworld.h"
 #include "vmx.h"
 #include "perfmap.h"
+#include "profile.h"
 
 /* ---- guest snippets: 32-bit code assembled here, copied to CODE ---- */
 #define CODE  0x10000u          /* where a snippet runs (linear = physical) */
@@ -60,6 +61,10 @@ GUEST(g_calls,
       "g_calls_fn2: mov (%esp), %esi; ret");
 GUEST(g_sreg, "mov %ds, %eax; push %es; pop %ebx; hlt");
 GUEST(g_fault, "mov $1, %eax; g_fault_at: mov 0x500000, %ebx; hlt");
+/* Flags set before a fragment's end, used after the next one's counter. */
+GUEST(g_prof,
+      "stc; jmp 1f; 1: adc $0, %eax; mov $10, %ecx;"
+      "g_prof_loop: cmp $5, %ecx; jmp g_prof_use; g_prof_use: adc $0, %edx; dec %ecx; jnz g_prof_loop; hlt");
 
 /* ---- the test's monitor ---- */
 /* The callout record after the far call (docs/profile-format.md, vmm/callouts.c). */
@@ -70,6 +75,8 @@ static struct {
 	bool ready;
 	struct sigaction handlers[6];   /* the world's, put back before each run (cmocka replaces them) */
 	void *meta;
+	void *prof;                     /* -profile's arena, when a test asks for it */
+	bool profiling;
 	/* what the run did */
 	unsigned ncallouts, nexits, nirq_checks;
 	uint16_t last_kind;
@@ -158,6 +165,7 @@ static uint32_t g32(uint32_t lin) { uint32_t v; memcpy(&v, guest(lin), 4); retur
  * mapped at the same linear addresses; one data descriptor, truncated
  * below the monitor area as the guest's shadows are. */
 #define SEL_DATA LDT_SEL(LDT_SHADOW_FIRST)
+#define PROF_SIZE ((size_t)4 << 20)
 static int world_up(void **state)
 {
 	(void)state;
@@ -174,7 +182,8 @@ static int world_up(void **state)
 	    uworld_ops.set_ldt(LDT_SHADOW_FIRST, 0, GUEST_LIN_LIMIT, WD_WRITABLE | WD_32 | WD_PRESENT))
 		return -1;
 	fx.meta = malloc((size_t)64 << 20);
-	fx.ready = fx.meta != NULL;
+	fx.prof = malloc(PROF_SIZE);
+	fx.ready = fx.meta && fx.prof;
 	return fx.ready ? 0 : -1;
 }
 
@@ -197,6 +206,7 @@ static void load(const uint8_t *start, const uint8_t *end, const struct entry *e
 		.gate_ibl = fx.info.gate_ibl, .gate_ibl_miss = fx.info.gate_ibl_miss,
 		.gate_exit_shared = fx.info.gate_exit_shared, .gate_learn_shared = fx.info.gate_learn_shared,
 		.meta = fx.meta, .meta_size = (size_t)64 << 20,
+		.prof = fx.profiling ? fx.prof : NULL, .prof_size = PROF_SIZE,
 	};
 	assert_int_equal(bt_init(&env), 0);
 	struct bt_mode m = { .cs_base = 0, .cpl = 0 };
@@ -234,6 +244,7 @@ static void run_at(uint32_t eip)
 /* The guest EIP of a label in the snippet. */
 #define EIP(name, label) (CODE + (uint32_t)(label - name##_start))
 extern const uint8_t g_popf_nop_after[], g_sti_nop_after[], g_calls_ret[], g_fault_at[];
+extern const uint8_t g_prof_loop[], g_prof_use[];
 
 #define FL_CF 0x001u
 #define FL_PF 0x004u
@@ -447,6 +458,33 @@ static void test_fault_maps_to_guest_instruction(void **state)
 	assert_int_equal(fx.trap.regs[3], 0x1234);   /* ebx: the faulting one did not */
 }
 
+/* ---- -profile's counter prologue ---- */
+static uint64_t execs_at(uint32_t eip)
+{
+	const struct prof_arena *a = bt_prof_sync();
+	assert_non_null(a);
+	uint64_t n = 0;
+	for (uint32_t i = 1; i < a->nrec; i++)
+		if (a->recs[i].eip == eip)
+			n += a->recs[i].execs;
+	return n;
+}
+
+static void test_profile_counts_and_keeps_flags(void **state)
+{
+	(void)state;
+	fx.profiling = true;
+	RUN(g_prof, .eax = 0, .edx = 0);
+	fx.profiling = false;
+	stopped_at_hlt();
+	struct mon_area *ma = mon_area();
+	assert_int_equal(ma->eax, 1);     /* stc's CF, through a jump and the next fragment's counter */
+	assert_int_equal(ma->edx, 4);     /* cmp's CF for ecx 4..1, likewise */
+	assert_int_equal(execs_at(EIP(g_prof, g_prof_use)), 10);
+	assert_int_equal(execs_at(EIP(g_prof, g_prof_loop)), 9);   /* entered by jnz; the first pass fell in */
+	assert_int_equal(execs_at(CODE), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -462,6 +500,7 @@ int main(void)
 		cmocka_unit_test(test_calls_push_guest_return_addresses),
 		cmocka_unit_test(test_segment_register_reads_are_the_guests),
 		cmocka_unit_test(test_fault_maps_to_guest_instruction),
+		cmocka_unit_test(test_profile_counts_and_keeps_flags),
 	};
 	return cmocka_run_group_tests(tests, world_up, NULL);
 }
