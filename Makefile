@@ -169,7 +169,7 @@ $(HOSTFUZZ)/seeds/.done: tests/fuzz/host/seeds.sh $(BUILD)/vmx $(GUEST_OUT)/hell
 hostfuzz-bins: $(HOSTFUZZ_BINS) $(HOSTFUZZ)/seeds/.done
 # Skips (loudly) where clang cannot build libFuzzer harnesses; CI installs it.
 hostfuzz-check: $(BUILD)/.deps-test
-	@if ./tests/fuzz/host/have-libfuzzer.sh >$(BUILD)/.libfuzzer 2>&1; then \
+	@if CLANG=$(CLANG) ./tests/fuzz/host/have-libfuzzer.sh >$(BUILD)/.libfuzzer 2>&1; then \
 		$(MAKE) --no-print-directory hostfuzz-bins && \
 		FUZZ_PROFILE=$(HOSTFUZZ)/seeds/profile/hello.json \
 		$(SUITE) parsers ./tests/fuzz/host/run.sh $(HOSTFUZZ) $(HOSTFUZZ_SECONDS) $(HOSTFUZZ_NAMES); \
