@@ -61,6 +61,14 @@ GUEST(g_calls,
       "g_calls_fn2: mov (%esp), %esi; ret");
 GUEST(g_sreg, "mov %ds, %eax; push %es; pop %ebx; hlt");
 GUEST(g_fault, "mov $1, %eax; g_fault_at: mov 0x500000, %ebx; hlt");
+/* An indirect jump through a table in DATA with three targets in turn. */
+GUEST(g_ibl,
+      "xor %edx, %edx; mov $30, %ecx; xor %esi, %esi;"
+      "g_ibl_loop: jmp *0x20000(,%esi,4);"
+      "g_ibl_t0: add $1, %edx; jmp 2f;"
+      "g_ibl_t1: add $10, %edx; jmp 2f;"
+      "g_ibl_t2: add $100, %edx; jmp 2f;"
+      "2: inc %esi; cmp $3, %esi; jne 1f; xor %esi, %esi; 1: dec %ecx; jnz g_ibl_loop; hlt");
 /* Flags set before a fragment's end, used after the next one's counter. */
 GUEST(g_prof,
       "stc; jmp 1f; 1: adc $0, %eax; mov $10, %ecx;"
@@ -78,7 +86,7 @@ static struct {
 	void *prof;                     /* -profile's arena, when a test asks for it */
 	bool profiling;
 	/* what the run did */
-	unsigned ncallouts, nexits, nirq_checks;
+	unsigned ncallouts, nexits, nirq_checks, nindirect;
 	uint16_t last_kind;
 	uint32_t last_arg, irq_check_arg;
 	bool trapped;
@@ -104,9 +112,11 @@ uint32_t vmm_callout(struct mon_area *ma, uint32_t site)
 		tc = bt_exit_taken(r->aux == 1 ? ma->s_tmp : r->arg, &target);
 		return tc ? tc : bt_get(target);
 	case CO_IBL_MISS:
+		fx.nindirect++;
 		tc = bt_ibl_miss(ma->s_target);
 		return tc ? tc : bt_get(ma->s_target);
 	case CO_IC_LEARN:
+		fx.nindirect++;
 		tc = bt_ic_learn(r->aux == 1 ? ma->s_tmp : r->arg, ma->s_target);
 		return tc ? tc : bt_get(ma->s_target);
 	case CO_IRQ_CHECK:
@@ -244,7 +254,7 @@ static void run_at(uint32_t eip)
 /* The guest EIP of a label in the snippet. */
 #define EIP(name, label) (CODE + (uint32_t)(label - name##_start))
 extern const uint8_t g_popf_nop_after[], g_sti_nop_after[], g_calls_ret[], g_fault_at[];
-extern const uint8_t g_prof_loop[], g_prof_use[];
+extern const uint8_t g_prof_loop[], g_prof_use[], g_ibl_t0[], g_ibl_t1[], g_ibl_t2[];
 
 #define FL_CF 0x001u
 #define FL_PF 0x004u
@@ -428,6 +438,23 @@ static void test_calls_push_guest_return_addresses(void **state)
 	}
 }
 
+/* The inline cache predicts one target, the shared lookup (gate_ibl, run
+ * here as 32-bit code) finds the others once the monitor has seen them. */
+static void test_indirect_jumps_through_the_ibl(void **state)
+{
+	(void)state;
+	struct entry e = { 0 };
+	load(g_ibl_start, g_ibl_end, &e);
+	uint32_t tab[3] = { EIP(g_ibl, g_ibl_t0), EIP(g_ibl, g_ibl_t1), EIP(g_ibl, g_ibl_t2) };
+	memcpy(guest(DATA), tab, sizeof tab);
+	run_at(CODE);
+	stopped_at_hlt();
+	assert_int_equal(mon_area()->edx, 1110);
+	assert_int_equal(mon_area()->ecx, 0);
+	assert_true(fx.nindirect >= 1 && fx.nindirect <= 3);   /* once per target at most */
+	assert_true(fx.ncallouts < 20);
+}
+
 static void test_segment_register_reads_are_the_guests(void **state)
 {
 	(void)state;
@@ -498,6 +525,7 @@ int main(void)
 		cmocka_unit_test(test_repe_cmpsb_stops_at_difference),
 		cmocka_unit_test(test_loop_runs_chained),
 		cmocka_unit_test(test_calls_push_guest_return_addresses),
+		cmocka_unit_test(test_indirect_jumps_through_the_ibl),
 		cmocka_unit_test(test_segment_register_reads_are_the_guests),
 		cmocka_unit_test(test_fault_maps_to_guest_instruction),
 		cmocka_unit_test(test_profile_counts_and_keeps_flags),
