@@ -6,7 +6,7 @@ CC      ?= gcc
 BUILD   := build
 # Debian packages the build and the tests need; `make deps` installs missing ones.
 DEB_BUILD_PKGS := libzydis-dev libelf-dev libcmocka-dev libseccomp-dev gcc-multilib nasm cpio libjansson-dev
-DEB_TEST_PKGS  := qemu-system-x86 jq clang libclang-rt-14-dev
+DEB_TEST_PKGS  := qemu-system-x86 gdb socat jq clang libclang-rt-14-dev
 
 WARN    := -Wall -Wextra -Werror
 BASE_CFLAGS := -std=gnu11 $(WARN) -O2 -g -fno-stack-protector -Iinclude -Ibt
@@ -17,12 +17,12 @@ HOST_CFLAGS := $(BASE_CFLAGS) -Ivmx_userspace -fPIE
 LDLIBS      := -lZydis -lelf -lseccomp
 
 MON_SRCS  := $(wildcard vmm/*.c vmm/devices/*.c bt/*.c shadow_mmu/*.c)
-HOST_SRCS := $(wildcard vmx_userspace/*.c vmx_userspace/uworld/*.c)
+HOST_SRCS := $(wildcard vmx_userspace/*.c vmx_userspace/uworld/*.c) vmx_userspace/report/fragment_text.c vmx_userspace/report/pf_names.c
 ASM_SRCS  := vmx_userspace/uworld/gate.S
 MON_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(MON_SRCS))
 HOST_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(HOST_SRCS)) $(patsubst %.S,$(BUILD)/obj/%.o,$(ASM_SRCS))
 
-.PHONY: all deps check unit unit-asan guest-tests cli-tests foreign-check userprog-native linux-check fuzz fuzz-check hostfuzz-check hostfuzz-bins run run-demo bench bench-bt bench-mmu bench-timer soak clean
+.PHONY: all deps check unit unit-asan guest-tests cli-tests gdb-tests foreign-check userprog-native linux-check fuzz fuzz-check hostfuzz-check hostfuzz-bins run run-demo bench bench-bt bench-mmu bench-timer soak clean
 all: $(BUILD)/vmx $(BUILD)/vmx-report
 
 # Installs what is missing when run as root; otherwise says what to run.
@@ -78,7 +78,7 @@ unit_srcs_test_loader       := vmx_userspace/loader_multiboot.c vmx_userspace/lo
 unit_srcs_test_bzimage      := vmx_userspace/loader_bzimage.c vmx_userspace/pc_memmap.c
 unit_srcs_test_stats_report := vmx_userspace/stats_report.c vmx_userspace/outfile.c vmm/stats.c
 unit_srcs_test_outfile      := vmx_userspace/outfile.c
-unit_srcs_test_profile      := vmx_userspace/profile_write.c vmx_userspace/outfile.c vmx_userspace/report/profile_read.c
+unit_srcs_test_profile      := vmx_userspace/profile_write.c vmx_userspace/outfile.c vmx_userspace/report/profile_read.c vmx_userspace/report/pf_names.c
 unit_libs_test_profile      := -ljansson
 unit_srcs_test_bt           := $(BT_SRCS)
 unit_srcs_test_mmu          := shadow_mmu/mmu.c shadow_mmu/mmio.c vmm/stats.c
@@ -115,6 +115,10 @@ guest-tests: $(BUILD)/vmx $(GUEST_ELFS) $(BUILD)/.deps-test
 
 cli-tests: $(BUILD)/vmx $(BUILD)/vmx-report $(GUEST_ELFS) include/tunables.h $(GUEST_OUT)/bench_loop.elf $(GUEST_OUT)/triple_fault.elf $(GUEST_OUT)/echo.elf $(GUEST_OUT)/poweroff.elf $(GUEST_OUT)/bench_mmu.elf
 	@$(SUITE) cli ./tests/scripts/cli-tests.sh $(BUILD)/vmx $(GUEST_OUT)
+
+# The gdb stub and the live monitor, driven by Debian's gdb and socat.
+gdb-tests: $(BUILD)/vmx $(GUEST_OUT)/gdb_target.elf $(GUEST_OUT)/hello.elf $(BUILD)/.deps-test
+	@$(SUITE) gdb ./tests/scripts/gdb-tests.sh $(BUILD)/vmx $(GUEST_OUT)/gdb_target.elf
 
 # ---- differential fuzzing against QEMU (tests/fuzz) ----
 # `make fuzz FUZZ_SECONDS=3600 [FUZZ_SEED=N]` runs random rounds for that
@@ -178,7 +182,7 @@ hostfuzz-check: $(BUILD)/.deps-test
 		     "install Debian's clang and libclang-rt-14-dev (make deps)"; \
 	fi
 
-check: unit unit-asan guest-tests cli-tests foreign-check userprog-native fuzz-check hostfuzz-check linux-check
+check: unit unit-asan guest-tests cli-tests gdb-tests foreign-check userprog-native fuzz-check hostfuzz-check linux-check
 
 # ---- the Linux guest (tests/linux): Debian's i386 kernel and busybox ----
 LINUX_OUT := $(BUILD)/linux
@@ -195,7 +199,7 @@ $(LINUX_OUT)/initrd-test.cpio.gz: tests/linux/init-test tests/linux/mkinitramfs.
 # busy host makes that harder for it (the world hides host preemption but
 # not all of it).
 linux-check: $(BUILD)/vmx $(LINUX_OUT)/bzImage $(LINUX_OUT)/initrd-test.cpio.gz $(BUILD)/.deps-test \
-	| unit unit-asan guest-tests cli-tests foreign-check userprog-native fuzz-check hostfuzz-check
+	| unit unit-asan guest-tests cli-tests gdb-tests foreign-check userprog-native fuzz-check hostfuzz-check
 	@$(SUITE) linux ./tests/linux/run-linux-test.sh $(BUILD)/vmx $(LINUX_OUT)/bzImage $(LINUX_OUT)/initrd-test.cpio.gz
 
 # README's first command: Debian's Linux to a busybox shell on this
@@ -217,6 +221,9 @@ $(eval $(call GUEST_LINK_RULE,triple_fault))
 $(eval $(call GUEST_LINK_RULE,echo))
 $(eval $(call GUEST_LINK_RULE,bench_mmu))
 $(eval $(call GUEST_LINK_RULE,poweroff))
+# The gdb stub's target keeps its debug information (tests/scripts/gdb-tests.sh).
+$(eval $(call GUEST_LINK_RULE,gdb_target))
+$(GUEST_OBJ)/gdb_target.c.o: GUEST_CFLAGS += -g -O1
 $(BUILD)/bench/native_loop: tests/bench/native_loop.c tests/bench/bench_kernel.h | $(BUILD)/.deps-build
 	@mkdir -p $(dir $@)
 	$(CC) -m32 -O2 -o $@ $<

@@ -75,7 +75,7 @@ struct bt_stats {
 	stat_counter tu_translated, insn_translated, insn_ident, insn_inline, insn_callout;
 	stat_counter guest_bytes, tc_bytes, tc_flushes, chain_patched, chain_unpatched;
 	stat_counter lookup_hit, lookup_miss, ibl_miss, invalidate_smc, pages_traced;
-	stat_counter tu_cycles, exits, ic_learned, unchain_remap, adaptive;
+	stat_counter tu_cycles, exits, ic_learned, unchain_remap, adaptive, invalidate_break;
 };
 extern struct bt_stats bts;
 
@@ -85,6 +85,9 @@ bool bt_room(uint32_t tc_bytes, uint32_t insns, uint32_t exits);
 uint32_t bt_ccf_at(uint32_t tc_addr);
 /* lookup.c */
 uint32_t bt_hash_find(uint32_t lin, uint32_t eip);
+/* Translated user code leaving for directly executed code at eip (the
+ * monitor's want_direct): no translation, no chain, no IBL entry. */
+bool bt_leaves_for_direct(uint32_t eip);
 void bt_hash_insert(uint32_t idx);
 void bt_hash_remove(uint32_t idx);
 void bt_ibl_reset(void);
@@ -99,6 +102,10 @@ void bt_patch_rel32(uint32_t at, uint32_t target);
 /* smc.c */
 void bt_pages_add(uint32_t idx);
 void bt_invalidate_ccf(uint32_t idx);
+/* The same without counting it as self-modifying code; false if it was dead already. */
+bool bt_kill_ccf(uint32_t idx);
+/* breakpoints.c: whether translation stops at linear `lin` (a debugger's breakpoint). */
+bool bt_is_break(uint32_t lin);
 bool bt_is_callout(uint32_t lin);
 /* translate.c */
 uint32_t bt_translate(uint32_t eip);

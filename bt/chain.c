@@ -128,6 +128,8 @@ uint32_t bt_exit_taken(uint32_t exit_idx, uint32_t *target_eip)
 	uint64_t epoch = bt.epoch;
 	uint32_t target = bt.exits[exit_idx].target_eip;
 	*target_eip = target;
+	if (bt_leaves_for_direct(target))
+		return 0;
 	uint32_t tc = bt_get(target);
 	if (!tc || epoch != bt.epoch)
 		return tc;   /* flushed while translating: the exit is gone */

@@ -218,6 +218,7 @@ bool bt_decode(const uint8_t *code, unsigned avail, struct bt_insn *o, bool *tru
 		o->rep = 0;
 	} else if (!isa_on_virtual_cpu(&in)) {
 		o->mnem = M_UD;
+		o->isa_not_reported = true;
 		o->fpu = FPU_NONE;     /* #UD before any #NM: qemu32 has no such opcode */
 		return true;
 	}

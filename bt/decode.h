@@ -56,6 +56,7 @@ struct bt_insn {
 	bool has_mem;          /* explicit memory operand */
 	bool mem_is_dst;       /* explicit memory operand is written */
 	bool writes_sreg_ss;   /* mov ss / pop ss: opens an interrupt shadow */
+	bool isa_not_reported; /* M_UD for an instruction of a feature the virtual CPU lacks (the host may have it) */
 	uint8_t fpu;           /* FPU_* below: what CR0.TS/EM and CR4.OSFXSR say about it */
 	int32_t rel;           /* T_REL: displacement from the next instruction */
 	uint32_t imm;          /* int n vector, in/out port, ret imm16, far ptr offset */

@@ -168,9 +168,16 @@ uint32_t bt_get(uint32_t eip)
 	return bt_translate(eip);
 }
 
+bool bt_leaves_for_direct(uint32_t eip)
+{
+	return bt.mode.cpl == 3 && bt.env.want_direct && bt.env.want_direct(bt.env.ctx, eip);
+}
+
 uint32_t bt_ibl_miss(uint32_t target)
 {
 	stat_inc(&bts.ibl_miss);
+	if (bt_leaves_for_direct(target))
+		return 0;
 	uint32_t tc = bt_get(target);
 	if (tc)
 		bt_ibl_set(target, tc);

@@ -21,18 +21,24 @@ void bt_pages_add(uint32_t idx)
 	}
 }
 
-void bt_invalidate_ccf(uint32_t idx)
+bool bt_kill_ccf(uint32_t idx)
 {
 	struct ccf *c = &bt.ccfs[idx];
 	if (c->dead)
-		return;
+		return false;
 	c->dead = 1;
 	bt_hash_remove(idx);
 	bt_ibl_drop(c->eip, c->tc);
 	bt_unchain_incoming(idx);
-	stat_inc(&bts.invalidate_smc);
 	if (bt.prof)
 		bt_prof_invalidated(idx);
+	return true;
+}
+
+void bt_invalidate_ccf(uint32_t idx)
+{
+	if (bt_kill_ccf(idx))
+		stat_inc(&bts.invalidate_smc);
 }
 
 static void release_page(uint32_t pg)

@@ -16,6 +16,7 @@ struct bt_stats bts = {
 	.pages_traced = {"bt.pages.traced", 0}, .tu_cycles = {"bt.translate.cycles", 0},
 	.exits = {"bt.exits", 0}, .ic_learned = {"bt.ic.learned", 0},
 	.unchain_remap = {"bt.chain.unpatched_remap", 0}, .adaptive = {"bt.adaptive.retranslated", 0},
+	.invalidate_break = {"bt.invalidate.breakpoint", 0},
 };
 
 static void *carve(uint8_t **p, size_t *left, size_t bytes)

@@ -429,6 +429,9 @@ uint32_t bt_translate(uint32_t eip)
 		bt_decode(code, avail, &in, &truncated);
 		uint32_t last_byte_phys = phys;
 		uint32_t lin_here = bt.mode.cs_base + cur;
+		bool at_break = bt_is_break(lin_here);
+		if (at_break && n > 0)
+			break;    /* the breakpoint's own block starts there */
 		if (((lin_here & 0xfff) + in.len) > 0x1000) {
 			/* Crosses into the next linear page: whatever physical page
 			 * that is (contiguous or not), it is traced too. */
@@ -454,6 +457,8 @@ uint32_t bt_translate(uint32_t eip)
 		*r = (struct pcrec){ .tc = t.e.at, .eip = cur, .flags = (uint8_t)(next_flags & 0x7f) };
 		bool do_check = next_flags & 0x80;
 		next_flags = 0;
+		if (at_break)
+			e_callout(&t.e, bt.env.gate_callout, CO_DEBUG, 0, cur);
 		enum cls k = emit_insn(&t, code, &in, cur, &ended, &next_flags);
 		cur += in.len;
 		guest_bytes += in.len;

@@ -48,6 +48,10 @@ struct bt_env {
 	void *meta; size_t meta_size;/* arena for translation metadata */
 	void *prof; size_t prof_size;/* -profile: arena for fragment records (NULL: not profiling) */
 	unsigned max_tu_insns;       /* tunable: instructions per translation unit */
+	/* User-mode code at `eip` (in the current CS) is to run directly, not
+	 * from the TC (may be NULL): block exits and indirect branches to it
+	 * are neither translated nor chained, they leave to the monitor. */
+	bool (*want_direct)(void *ctx, uint32_t eip);
 	/* Called after each translation (may be NULL): -trace bt, perf maps. */
 	void (*on_translate)(void *ctx, const struct bt_fragment *f);
 };
@@ -109,6 +113,33 @@ void bt_translate_as_callout(uint32_t lin, uint32_t tc_addr);
  * translation copies it again. The caller drops the current one. */
 void bt_forget_callout(uint32_t lin);
 bool bt_in_tc(uint32_t addr);
+/* Debugger breakpoints at guest linear addresses (at most 64): a block
+ * starting there begins with a CO_DEBUG callout, others end before it.
+ * Fragments covering `lin` are dropped. 0, or -1 when the table is full. */
+int bt_break_set(uint32_t lin, bool on);
+
+/* For a live monitor (inspect.c). */
+struct bt_tc_info {
+	uint32_t tc_size, tc_used;   /* bytes */
+	uint32_t made, live;         /* fragments since the last flush, and those not invalidated */
+	uint64_t flushes;
+	uint32_t pages_traced;
+	bool profiling;              /* -profile: fragments carry execution counters */
+};
+void bt_tc_info(struct bt_tc_info *t);
+struct bt_frag_info {
+	uint32_t eip, cs_base, cpl, tc, tc_len, glen, ninsn;
+	uint32_t prologue;           /* TC bytes of the -profile counter before the first instruction */
+	uint64_t execs;              /* -profile only */
+};
+struct bt_frag_insn { uint32_t goff, tcoff; uint8_t cls; };   /* cls: profile.h's classes */
+/* Live fragments, newest first: how many were written to out. */
+unsigned bt_fragment_list(struct bt_frag_info *out, unsigned max);
+/* The newest live fragment at guest EIP `eip` (any mode): its instruction
+ * map (at most max entries) and TC bytes (at most tc_cap). Returns the
+ * instructions mapped, 0 when no fragment is there. */
+unsigned bt_fragment_detail(uint32_t eip, struct bt_frag_info *f, struct bt_frag_insn *map, unsigned max,
+			    uint8_t *tc_bytes, uint32_t tc_cap);
 /* -profile: the records (include/profile.h) with every live fragment's
  * execution counter added in so far; NULL when not profiling. */
 struct prof_arena;

@@ -44,6 +44,12 @@ uint32_t mmu_user_limit(void);
  * the entry): a CR3 load leaves it as it is. No A/D bits are touched. */
 bool mmu_lin_global(uint32_t lin);
 bool mmu_paging(void);
+/* Direct execution: let guest code fetch from the user page mapped at
+ * `lin` (false: nothing user is mapped there), or from no alias of
+ * guest-physical page ppn any more. New mappings start without it: a
+ * directly executed fetch from them faults, and the monitor decides. */
+bool mmu_grant_exec(uint32_t lin);
+void mmu_drop_exec(uint32_t ppn);
 
 /* Linear -> physical for an access by the guest, as the page walk would
  * do it (A/D bits set). Returns true, or false with the #PF error code. */

@@ -81,6 +81,8 @@
 #define MA_STEP     0xb4   /* nonzero while single-stepping TC (SMC, interrupt window) */
 #define MA_S_PROF   0xb8   /* scratch of the profiling prologue (include/profile.h): %eax while it counts */
 #define MA_IBL_OFF  0xbc   /* byte offset of the current privilege's half of the IBL table */
+#define MA_DIRECT   0xc0   /* m16:32: guest EIP and code shadow gate_direct jumps to */
+#define MA_DIRECT_CS 0xc4
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>
@@ -109,6 +111,7 @@ struct mon_area {
 	uint32_t step;
 	uint32_t s_prof;
 	uint32_t ibl_off;
+	uint32_t direct_eip; uint16_t direct_cs, direct_pad;
 };
 
 #define MA_CHECK(f, off) _Static_assert(offsetof(struct mon_area, f) == off, #f)
@@ -121,6 +124,7 @@ MA_CHECK(seg_dirty, MA_SEG_DIRTY); MA_CHECK(exit_reason, MA_EXIT); MA_CHECK(host
 MA_CHECK(callout_fn, MA_CALLOUT_FN); MA_CHECK(self, MA_SELF); MA_CHECK(host_fsbase, MA_HOST_FSBASE);
 MA_CHECK(guest_fsbase, MA_GUEST_FSBASE); MA_CHECK(veflags, MA_VEFLAGS); MA_CHECK(gsel_cs, MA_GSEL_CS);
 MA_CHECK(gsel_gs, MA_GSEL_GS); MA_CHECK(step, MA_STEP); MA_CHECK(s_prof, MA_S_PROF); MA_CHECK(ibl_off, MA_IBL_OFF);
+MA_CHECK(direct_eip, MA_DIRECT); MA_CHECK(direct_cs, MA_DIRECT_CS);
 
 static inline struct mon_area *mon_area(void) { return (struct mon_area *)(uintptr_t)MON_BASE; }
 #endif

@@ -23,6 +23,21 @@
  * as a callout (a trap costs tens of callouts). */
 #define TUNE_ADAPT_THRESHOLD     8u
 
+/* ---- direct execution (vmm/direct.c) ---- */
+/* Times a scanned user page may be rewritten before it stays translated:
+ * each rewrite costs a trap and a rescan, and a page that keeps changing
+ * holds data next to its code. */
+#define TUNE_DIRECT_REWRITES     4u
+/* -mode bt (adaptive): a user page whose native runs leave for the
+ * monitor TUNE_ADAPT_TRAPS times (faults it cannot complete, system
+ * calls) within TUNE_ADAPT_WINDOW_NS of guest time runs translated, where
+ * those exits are callouts, for TUNE_ADAPT_RETRY_NS before trying native
+ * runs again. 50 traps of ~5 us in 10 ms: native runs lose at most ~2.5%
+ * to traps before the page moves. */
+#define TUNE_ADAPT_TRAPS         50u
+#define TUNE_ADAPT_WINDOW_NS     10000000ull
+#define TUNE_ADAPT_RETRY_NS      1000000000ull
+
 /* ---- shadow MMU (shadow_mmu/) ---- */
 /* 4 KB pages a hidden fault maps in one host call when their entries are
  * already accessed (and dirty, to map them writable). */

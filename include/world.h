@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdbool.h>
 #include "mon_area.h"
+#include "vmm_debug.h"
 
 /* -trace bits: what the monitor reports on stderr as it runs. */
 #define VMX_TRACE_BT      (1u << 0)   /* "bt": each translation */
@@ -15,6 +16,7 @@
 #define VMX_TRACE_TRAP    (1u << 2)   /* "trap": host signals and guest exceptions */
 #define VMX_TRACE_IRQ     (1u << 3)   /* "irq": interrupts delivered */
 #define VMX_TRACE_IO      (1u << 4)   /* "io": port accesses */
+#define VMX_TRACE_DIRECT  (1u << 5)   /* "direct": page scans, adaptive moves */
 
 /* Descriptor flags for set_ldt. */
 #define WD_CODE      0x01   /* code segment (else data) */
@@ -24,10 +26,12 @@
 #define WD_PRESENT   0x10
 #define WD_EXPDOWN   0x20
 
-/* Page protections for protect(). */
+/* Page protections for map() and protect(); WP_X may be or-ed in: the
+ * page may also be fetched from by directly executed guest code. */
 #define WP_NONE 0
 #define WP_RO   1
 #define WP_RW   2
+#define WP_X    4
 
 /* A compiled code fragment the monitor just made (vmm_config.fragment_events). */
 struct world_fragment {
@@ -71,7 +75,20 @@ struct world_ops {
 	/* Called at the end of each translation when fragment_events is set
 	 * (may be NULL): the monitor itself does no host I/O. */
 	void (*fragment_created)(const struct world_fragment *f);
+	/* The debugger (-gdb, -monitor; asked only when vmm_config.debug is
+	 * set). debug_poll: whether the VMX wants the guest stopped, asked
+	 * where the monitor polls its devices. debug_stopped: the guest is
+	 * stopped at an instruction boundary (include/vmm_debug.h says why and
+	 * what may be done meanwhile); returns how it goes on. */
+	bool (*debug_poll)(void);
+	enum vmm_dbg_resume (*debug_stopped)(const struct vmm_dbg_stop *why);
 };
+
+/* -mode: how guest code runs (DESIGN §8). bt: kernel translated, user code
+ * direct where its pages allow and it does not keep trapping; bt-direct:
+ * user code direct wherever allowed; bt-all: everything translated; te:
+ * trap-and-emulate, kernel code direct too (deprivileged). */
+enum vmm_exec_mode { VMM_MODE_BT = 0, VMM_MODE_BT_DIRECT, VMM_MODE_BT_ALL, VMM_MODE_TE };
 
 /* -machine: isapc has no APIC; pc adds the local APIC (DESIGN §6). */
 enum vmm_machine { VMM_MACHINE_ISAPC = 0, VMM_MACHINE_PC };
@@ -87,12 +104,18 @@ struct vmm_config {
 	unsigned trace;            /* VMX_TRACE_* bits */
 	bool fragment_events;      /* tell the world of every fragment made (world_ops.fragment_created) */
 	bool testdev;              /* the pc-testdev memory window at 0xFF000000 */
+	bool debug;                /* a debugger is attached: world_ops.debug_* are called */
+	bool debug_wait;           /* -S: stop before the first instruction */
 	enum vmm_machine machine;  /* -machine isapc|pc */
 	uint64_t disk_sectors[4];  /* ATA drive at -drive index i: its size; 0: none */
 	bool disk_readonly[4];
 	uint32_t gate_callout, gate_ibl, gate_ibl_miss; /* linear addresses in the monitor area */
 	uint32_t gate_exit_shared, gate_learn_shared;
+	/* 32-bit code on sel_code32 that leaves for directly executed guest
+	 * code: loads %gs from MA_GGS_SEL, far-jumps to MA_DIRECT. */
+	uint32_t gate_direct;
 	uint16_t sel_code32, sel_flat, sel_mongs;
+	enum vmm_exec_mode exec_mode;
 	const struct world_ops *world;
 };
 
@@ -135,7 +158,12 @@ struct vmm_trap {
 	uint32_t trapno, err;   /* hardware vector and error code */
 	uint64_t addr;          /* faulting address (page faults) */
 	uint32_t rip;           /* where the CPU was (32-bit code) */
-	bool in_tc;             /* the CPU was running 32-bit code on the monitor's CS */
+	/* Where the CPU was: the monitor (or the world's own code), 32-bit
+	 * code on the monitor's CS (translated code and the gate's 32-bit
+	 * stubs), or directly executed guest code (any other LDT selector). */
+	enum trap_where { TRAP_IN_MONITOR = 0, TRAP_IN_TC, TRAP_IN_DIRECT } where;
+	/* The selectors the CPU held (enum bt_seg order: es cs ss ds fs gs). */
+	uint16_t sregs[6];
 	/* The interrupted registers (eax ecx edx ebx esp ebp esi edi). They are
 	 * the guest's only at instruction boundaries and faults: in the middle
 	 * of a callout sequence ESP is already the monitor's. */

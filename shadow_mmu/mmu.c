@@ -32,6 +32,7 @@
 #define LM_GLOBAL 0x8u
 #define LM_LISTED 0x10u               /* in filled[] (mapped or not): listed once */
 #define LM_USER   0x20u               /* a user page (U/S=1 in both levels) */
+#define LM_EXEC   0x40u               /* directly executed guest code may fetch from it */
 #define LM_PPN_SHIFT 12
 
 static struct {
@@ -51,7 +52,7 @@ static struct {
 	uint32_t nfilled;
 	stat_counter hidden, truef, fill_calls, fill_pages, flushes, invlpg, cr3_switch, ad_set,
 		     traced_writes, upgrades, pt_writes, pt_dropped, pt_traced, cr3_cached, cr3_cache_dropped,
-		     rom_dropped, prefilled, split_entries;
+		     rom_dropped, prefilled, split_entries, exec_grants;
 } m = {
 	.hidden = {"mmu.fault.hidden", 0}, .truef = {"mmu.fault.true", 0},
 	.fill_calls = {"mmu.fill.calls", 0}, .fill_pages = {"mmu.fill.pages", 0},
@@ -63,6 +64,7 @@ static struct {
 	.pt_traced = {"mmu.trace.pagetables", 0},
 	.cr3_cached = {"mmu.cr3.cached_hit", 0}, .cr3_cache_dropped = {"mmu.cr3.cache_dropped", 0},
 	.split_entries = {"mmu.user.split_entries", 0},
+	.exec_grants = {"mmu.user.exec_grants", 0},
 };
 static uint32_t lmap[NPAGES];            /* LM_* | ppn << 12 */
 static uint32_t filled[NPAGES];          /* linear pages with LM_MAPPED, for flushes */
@@ -154,7 +156,7 @@ void mmu_init(const struct mmu_config *c)
 	npt_pages = 0;
 	epoch = 1;
 	stat_counter *all = &m.hidden;
-	for (unsigned i = 0; i < 18; i++)
+	for (unsigned i = 0; i < 19; i++)
 		stats_register(&all[i]);
 	m.split = false;
 	split_reset();
@@ -257,14 +259,53 @@ bool mmu_translate(uint32_t lin, unsigned acc, uint32_t *pa, uint32_t *pf_err)
 
 bool mmu_page_traced(uint32_t ppn) { return ppn < ram_pages() && traced[ppn]; }
 
+/* The world's protection for a shadow entry. */
+static int prot_of(uint32_t e)
+{
+	return ((e & LM_RW) ? WP_RW : WP_RO) | ((e & LM_EXEC) ? WP_X : 0);
+}
+
 /* Make every present linear alias of ppn read-only in the shadow. */
 static void protect_aliases(uint32_t ppn)
 {
 	for (uint32_t i = 0; i < m.nfilled; i++) {
 		uint32_t lpn = filled[i];
 		if ((lmap[lpn] & LM_MAPPED) && (lmap[lpn] >> LM_PPN_SHIFT) == ppn && (lmap[lpn] & LM_RW)) {
-			m.c.w->protect(lpn << 12, 4096, WP_RO);
 			lmap[lpn] &= ~LM_RW;
+			m.c.w->protect(lpn << 12, 4096, prot_of(lmap[lpn]));
+		}
+	}
+}
+
+bool mmu_grant_exec(uint32_t lin)
+{
+	uint32_t lpn = lin >> 12;
+	if (!m.pg || lin >= MON_BASE || (lmap[lpn] & (LM_MAPPED | LM_USER)) != (LM_MAPPED | LM_USER))
+		return false;
+	if (!(lmap[lpn] & LM_EXEC)) {
+		lmap[lpn] |= LM_EXEC;
+		m.c.w->protect(lpn << 12, 4096, prot_of(lmap[lpn]));
+		stat_inc(&m.exec_grants);
+	}
+	return true;
+}
+
+void mmu_drop_exec(uint32_t ppn)
+{
+	/* Kept shadows would map it executable again when their CR3 comes
+	 * back: their runs holding it lose the right (the neighbours get it
+	 * back by a fault each). */
+	for (unsigned i = 0; i < AS_SLOTS; i++)
+		for (uint32_t k = 0; slots[i].valid && k < slots[i].nruns; k++) {
+			struct as_run *r = &slots[i].runs[k];
+			if ((r->flags & LM_EXEC) && ppn >= r->ppn && ppn - r->ppn < r->n)
+				r->flags &= (uint16_t)~LM_EXEC;
+		}
+	for (uint32_t i = 0; i < m.nfilled; i++) {
+		uint32_t lpn = filled[i];
+		if ((lmap[lpn] & (LM_MAPPED | LM_EXEC)) == (LM_MAPPED | LM_EXEC) && (lmap[lpn] >> LM_PPN_SHIFT) == ppn) {
+			lmap[lpn] &= ~LM_EXEC;
+			m.c.w->protect(lpn << 12, 4096, prot_of(lmap[lpn]));
 		}
 	}
 }
@@ -454,7 +495,7 @@ static void unmap_range(uint32_t lpn, uint32_t n)
  * pages inside the run are then made read-only one by one. */
 static void map_run(uint32_t lpn, uint32_t ppn, uint32_t n, bool rw, uint32_t flags)
 {
-	m.c.w->map(lpn << 12, n << 12, ppn << 12, rw ? WP_RW : WP_RO);
+	m.c.w->map(lpn << 12, n << 12, ppn << 12, (rw ? WP_RW : WP_RO) | ((flags & LM_EXEC) ? WP_X : 0));
 	if (flags & LM_USER) {
 		if (lpn + n > m.user_top)
 			m.user_top = lpn + n;
@@ -466,7 +507,7 @@ static void map_run(uint32_t lpn, uint32_t ppn, uint32_t n, bool rw, uint32_t fl
 	for (uint32_t i = 0; i < n; i++) {
 		bool t = mmu_page_traced(ppn + i);
 		if (rw && t)
-			m.c.w->protect((lpn + i) << 12, 4096, WP_RO);
+			m.c.w->protect((lpn + i) << 12, 4096, WP_RO | ((flags & LM_EXEC) ? WP_X : 0));
 		bool listed = lmap[lpn + i] & LM_LISTED;
 		lmap[lpn + i] = LM_MAPPED | LM_LISTED | (rw && !t ? LM_RW : 0) | flags | ((ppn + i) << LM_PPN_SHIFT);
 		if (!listed)
@@ -619,7 +660,7 @@ static void as_save(bool with_globals)
 		uint32_t lpn = filled[i], e = lmap[lpn];
 		if (!(e & LM_MAPPED) || ((e & LM_GLOBAL) && !with_globals))
 			continue;
-		uint16_t fl = (uint16_t)(e & (LM_RW | LM_LARGE | LM_GLOBAL | LM_USER));
+		uint16_t fl = (uint16_t)(e & (LM_RW | LM_LARGE | LM_GLOBAL | LM_USER | LM_EXEC));
 		struct as_run *r = s->nruns ? &s->runs[s->nruns - 1] : (struct as_run *)0;
 		if (r && r->lpn + r->n == lpn && r->ppn + r->n == (e >> LM_PPN_SHIFT) && r->flags == fl &&
 		    r->n < 0xffff) {
@@ -659,12 +700,12 @@ static void as_restore(void)
 			for (uint32_t j = 0; j < r->n && clear; j++)
 				clear = !(lmap[r->lpn + j] & LM_MAPPED);
 			if (clear) {
-				map_run(r->lpn, r->ppn, r->n, r->flags & LM_RW, r->flags & (LM_LARGE | LM_GLOBAL | LM_USER));
+				map_run(r->lpn, r->ppn, r->n, r->flags & LM_RW, r->flags & (LM_LARGE | LM_GLOBAL | LM_USER | LM_EXEC));
 				continue;
 			}
 			for (uint32_t j = 0; j < r->n; j++)    /* a global page got there meanwhile */
 				if (!(lmap[r->lpn + j] & LM_MAPPED))
-					map_run(r->lpn + j, r->ppn + j, 1, r->flags & LM_RW, r->flags & (LM_LARGE | LM_GLOBAL | LM_USER));
+					map_run(r->lpn + j, r->ppn + j, 1, r->flags & LM_RW, r->flags & (LM_LARGE | LM_GLOBAL | LM_USER | LM_EXEC));
 		}
 		for (uint32_t k = 0; k < s->npts; k++) {
 			pt_stamp[s->pts[k]] = epoch;
@@ -800,8 +841,8 @@ enum mmu_fault_kind mmu_host_fault(uint32_t lin, bool write, bool user, uint32_t
 		/* First write: D is now set in the guest's entry. */
 		stat_inc(&m.upgrades);
 		stat_inc(&m.hidden);
-		m.c.w->protect(lpn << 12, 4096, WP_RW);
 		lmap[lpn] |= LM_RW;
+		m.c.w->protect(lpn << 12, 4096, prot_of(lmap[lpn]));
 		return MMU_HIDDEN;
 	}
 	/* Mapped as needed already: a fault from a stale host view. */

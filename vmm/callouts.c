@@ -9,32 +9,15 @@ struct co_rec { uint16_t kind, aux; uint32_t arg; };
 
 enum { R_CONT, R_JUMP, R_STOP };
 
-/* The translation of `eip`. A fetch that faults raises the guest's #PF
- * (and enters its handler); a jump outside RAM stops the VM. */
-uint32_t enter_eip(uint32_t eip)
-{
-	vmm_sync_mode();
-	for (int tries = 0; tries < 3; tries++) {
-		uint32_t tc = bt_get(eip);
-		if (tc)
-			return tc;
-		if (vm.mem_fault_vec != EXC_PF || !mmu_paging())
-			break;
-		vm.eip = eip;
-		if (!deliver_exception(EXC_PF, true, 0) || vm.stopped)
-			return 0;
-		eip = vm.eip;
-		vmm_sync_mode();
-	}
-	vmm_fatal_eip("guest jumped outside its memory, eip", eip);
-	return 0;
-}
-
 /* Guest state is precise at `at`: if an interrupt can be taken, take it
  * there. Returns true with *tc the handler's translation (0: the VM
  * stopped), false when nothing was delivered. */
 static bool take_irq(uint32_t at, uint32_t *tc)
 {
+	if (vm.debugger.stop_req) {
+		*tc = dbg_stop(at, VMM_DBG_REQUEST);
+		return true;
+	}
 	if (!irq_deliverable())
 		return false;
 	*tc = deliver_irq(at) ? enter_eip(vm.eip) : 0;
@@ -51,7 +34,10 @@ static uint32_t do_halt(uint32_t next)
 		if (vm.stopped)
 			return 0;
 		uint32_t itc;
-		if (take_irq(next, &itc))
+		vm.debugger.halting = true;
+		bool taken = take_irq(next, &itc);
+		vm.debugger.halting = false;
+		if (taken)
 			return itc;
 		if (!vm.ma->vif) {
 			vmm_log("vmx: guest halted with interrupts disabled; stopping the VM");
@@ -105,6 +91,8 @@ static bool io_allowed(void)
  * is taken with the return address `next`. */
 static uint32_t single_step_trap(uint32_t next)
 {
+	if (vm.debugger.step)
+		return dbg_stop(next, VMM_DBG_STEP);   /* the debugger's step, not the guest's */
 	vm.eip = next;
 	emulate_note_single_step();
 	if (!deliver(EXC_DB, false, 0, next, false) || vm.stopped)
@@ -131,7 +119,7 @@ uint32_t vmm_callout(struct mon_area *ma, uint32_t site)
 	uint32_t next = 0;
 
 	ma->step = 0;
-	bool tf0 = ma->veflags & FL_TF;
+	bool tf0 = (ma->veflags & FL_TF) || vm.debugger.step;
 	if (r->kind < CO_NKINDS)
 		stat_inc(&vs.callout[r->kind]);
 	if (vm.async_pending) {
@@ -167,6 +155,8 @@ uint32_t vmm_callout(struct mon_area *ma, uint32_t site)
 						      : bt_ic_learn(r->aux == 1 ? ma->s_tmp : r->arg, target);
 		return tc ? tc : enter_eip(target);
 	}
+	case CO_DEBUG:
+		return dbg_breakpoint(r->arg, cont);
 	case CO_IRQ_CHECK:
 		if (vm.timer_deferred && vm.ma->vif)
 			vmm_poll_devices();

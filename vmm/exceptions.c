@@ -165,7 +165,9 @@ bool deliver_exception(unsigned vec, bool has_err, uint32_t err)
 
 bool irq_deliverable(void)
 {
-	return vm.ma->vif && board_intr_pending();
+	/* Stepping for a debugger holds interrupts back (as QEMU's gdb stub
+	 * does), but not in hlt, which nothing else would end. */
+	return vm.ma->vif && board_intr_pending() && (!vm.debugger.step || vm.debugger.halting);
 }
 
 bool deliver_irq(uint32_t ret_eip)

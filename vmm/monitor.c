@@ -301,7 +301,7 @@ void vmm_sync_mode(void)
 {
 	struct bt_mode m = {
 		.cs_base = vm.seg[SEG_CS].base, .cpl = (uint8_t)vm.cpl,
-		.tf = (vm.ma->veflags & FL_TF) ? 1 : 0,
+		.tf = ((vm.ma->veflags & FL_TF) || vm.debugger.step) ? 1 : 0,
 		.fpu = (uint8_t)(((vm.cr0 & 8) ? BT_FPU_TS : 0) | ((vm.cr0 & 4) ? BT_FPU_EM : 0) |
 				 ((vm.cr0 & 2) ? BT_FPU_MP : 0) | ((vm.cr4 & 0x200) ? 0 : BT_FPU_NOSSE)),
 	};
@@ -324,7 +324,7 @@ static void debug_exit_check(void)
 void vmm_update_pending(void)
 {
 	debug_exit_check();
-	vm.ma->pending = (board_intr_pending() || vm.timer_deferred) ? 1 : 0;
+	vm.ma->pending = (board_intr_pending() || vm.timer_deferred || vm.debugger.stop_req) ? 1 : 0;
 }
 
 /* The host timer: the clock's next run, or the console poll. Setting it is
@@ -379,6 +379,7 @@ void vmm_poll_devices(void)
 			vmm_stop(EXIT_QUIT);
 		}
 	}
+	dbg_poll();
 	arm_host_timer();
 	vmm_update_pending();
 }
@@ -428,6 +429,12 @@ static void code_written(void *opaque, uint32_t pa, uint32_t len)
 	bt_notify_write(pa, len);
 }
 
+static bool want_direct(void *ctx, uint32_t eip)
+{
+	(void)ctx;
+	return exec_want_direct(eip);
+}
+
 /* The BIOS area is ROM on QEMU's PC (0xE0000-0xFFFFF): writes are dropped. */
 #define ROM_START 0xE0000u
 #define ROM_END   0x100000u
@@ -450,6 +457,7 @@ int vmm_init(const struct vmm_config *cfg)
 	struct mmu_config mc = { .ram = cfg->ram, .ram_size = cfg->ram_size, .w = vm.w };
 	mmu_init(&mc);
 	code_owner = mmu_trace_owner("code", code_written, (void *)0, false);
+	dbg_init();
 	int rom_owner = mmu_trace_owner("rom", (mmu_trace_fn)0, (void *)0, true);
 	for (uint32_t pa = ROM_START; pa < ROM_END && pa < cfg->ram_size; pa += 0x1000)
 		mmu_trace(pa >> 12, rom_owner, true);
@@ -469,10 +477,12 @@ int vmm_init(const struct vmm_config *cfg)
 		.meta = cfg->meta, .meta_size = cfg->meta_size, .max_tu_insns = TUNE_TU_MAX_INSNS,
 		.prof = cfg->prof, .prof_size = cfg->prof_size,
 		.on_translate = vmm_fragment_hook(cfg),
+		.want_direct = cfg->exec_mode == VMM_MODE_BT_ALL ? (bool (*)(void *, uint32_t))0 : want_direct,
 	};
 	if (bt_init(&env) != 0)
 		return -1;
 	seg_init();
+	direct_init();
 
 	struct mon_area *ma = vm.ma;
 	bt_host_fsbase = ma->host_fsbase;
@@ -529,6 +539,8 @@ void vmm_reset(const struct vmm_boot *b)
 	vm.eip = b->eip;
 
 	board_pc_reset(b);
+	if (vm.cfg.debug_wait)
+		dbg_stop(b->eip, VMM_DBG_START);
 }
 
 bool vmm_prepare_entry(void)
@@ -536,6 +548,8 @@ bool vmm_prepare_entry(void)
 	if (vm.stopped)
 		return false;
 	vmm_poll_devices();
+	if (vm.debugger.stopped && !dbg_session())
+		return false;
 	uint32_t tc = enter_eip(vm.eip);
 	if (!tc)
 		return false;

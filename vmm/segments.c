@@ -67,6 +67,15 @@ static uint16_t make_shadow(const struct segcache *s)
 	return shadow_for(s->base, limit, flags);
 }
 
+uint16_t seg_code_shadow(void)
+{
+	const struct segcache *s = &vm.seg[SEG_CS];
+	if (!s->present || !(s->type & 8) || !s->db || s->base > seg_top)
+		return 0;
+	uint32_t room = seg_top - s->base, limit = s->limit < room ? s->limit : room;
+	return shadow_for(s->base, limit, WD_CODE | WD_32 | WD_PRESENT | ((s->type & 2) ? WD_READABLE : 0));
+}
+
 void seg_from_desc(struct segcache *s, uint16_t sel, uint32_t lo, uint32_t hi)
 {
 	s->sel = sel;

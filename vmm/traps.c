@@ -11,7 +11,7 @@
 
 /* The guest's registers become the interrupted ones: only when the trap is
  * at a point where they are precise (a boundary or a faulting instruction). */
-static void take_regs(const struct vmm_trap *t)
+void trap_take_regs(const struct vmm_trap *t)
 {
 	struct mon_area *ma = vm.ma;
 	ma->eax = t->regs[0]; ma->ecx = t->regs[1]; ma->edx = t->regs[2]; ma->ebx = t->regs[3];
@@ -21,6 +21,13 @@ static void take_regs(const struct vmm_trap *t)
 
 static enum trap_action resume_at_eip(uint32_t eip)
 {
+	if (vm.debugger.stop_req) {
+		/* A watched write just completed, or the VMX asked. */
+		dbg_stop(eip, VMM_DBG_REQUEST);
+		vm.ma->eflags &= ~FL_TF;
+		vm.ma->step = 0;
+		return TRAP_EXIT_WORLD;
+	}
 	uint32_t tc = enter_eip(eip);
 	if (!tc)
 		return TRAP_EXIT_WORLD;
@@ -38,7 +45,7 @@ static enum trap_action resume_same(struct vmm_trap *t, bool step)
 
 static enum trap_action reflect(const struct vmm_trap *t, const struct bt_pc *pc, unsigned vec, bool has_err, uint32_t err)
 {
-	take_regs(t);
+	trap_take_regs(t);
 	if (pc->ecx_in_scratch)
 		vm.ma->ecx = vm.ma->s_ecx;
 	vm.ma->eflags &= ~FL_TF;
@@ -46,6 +53,19 @@ static enum trap_action reflect(const struct vmm_trap *t, const struct bt_pc *pc
 	if (!deliver_exception(vec, has_err, err) || vm.stopped)
 		return TRAP_EXIT_WORLD;
 	if (irq_deliverable() && !deliver_irq(vm.eip))
+		return TRAP_EXIT_WORLD;
+	return resume_at_eip(vm.eip);
+}
+
+/* At a boundary in translated code, with an interrupt to take or a stop
+ * the debugger asked for. */
+static enum trap_action take_async(const struct vmm_trap *t, uint32_t eip)
+{
+	trap_take_regs(t);
+	if (vm.debugger.stop_req)
+		return resume_at_eip(eip);
+	stat_inc(&vs.irq_async);
+	if (!deliver_irq(eip))
 		return TRAP_EXIT_WORLD;
 	return resume_at_eip(vm.eip);
 }
@@ -74,7 +94,7 @@ static void adapt_count(uint32_t lin, uint32_t rip)
 static bool emulate_here(struct vmm_trap *t, const struct bt_pc *pc, stat_counter *ctr, bool adapt,
 			 enum trap_action *act)
 {
-	take_regs(t);
+	trap_take_regs(t);
 	/* An indirect call's push: the target is in %ecx, the guest's %ecx
 	 * saved; the monitor performs the whole call again. */
 	if (pc->ecx_in_scratch)
@@ -105,7 +125,9 @@ enum trap_action vmm_trap(struct vmm_trap *t)
 	 * time says (the world's clock may have held guest time back). */
 	if (t->kind == TRAP_ALARM)
 		vm.timer_armed = 0;
-	if (!t->in_tc) {
+	if (t->where == TRAP_IN_DIRECT)
+		return direct_trap(t);
+	if (t->where == TRAP_IN_MONITOR) {
 		/* The monitor (or the gate) was running: never touch device state
 		 * from here, leave a note for the monitor instead. */
 		if (t->kind == TRAP_ALARM) {
@@ -136,15 +158,10 @@ enum trap_action vmm_trap(struct vmm_trap *t)
 		vmm_poll_devices();
 		if (vm.stopped)
 			return TRAP_EXIT_WORLD;
-		if (!irq_deliverable())
+		if (!irq_deliverable() && !vm.debugger.stop_req)
 			return resume_same(t, ma->step != 0);
-		if (have && pc.boundary && !pc.irq_shadow && ma->step != STEP_SMC) {
-			stat_inc(&vs.irq_async);
-			take_regs(t);
-			if (!deliver_irq(pc.eip))
-				return TRAP_EXIT_WORLD;
-			return resume_at_eip(vm.eip);
-		}
+		if (have && pc.boundary && !pc.irq_shadow && ma->step != STEP_SMC)
+			return take_async(t, pc.eip);
 		if (!ma->step)
 			ma->step = STEP_IRQ;
 		return resume_same(t, true);
@@ -158,7 +175,7 @@ enum trap_action vmm_trap(struct vmm_trap *t)
 		if (ma->step == STEP_SMC) {
 			ma->step = 0;
 			if (pc.dead) {
-				take_regs(t);
+				trap_take_regs(t);
 				return resume_at_eip(pc.eip);
 			}
 			return resume_same(t, false);
@@ -166,13 +183,8 @@ enum trap_action vmm_trap(struct vmm_trap *t)
 		if (pc.irq_shadow)
 			return resume_same(t, true);
 		ma->step = 0;
-		if (irq_deliverable()) {
-			stat_inc(&vs.irq_async);
-			take_regs(t);
-			if (!deliver_irq(pc.eip))
-				return TRAP_EXIT_WORLD;
-			return resume_at_eip(vm.eip);
-		}
+		if (irq_deliverable() || vm.debugger.stop_req)
+			return take_async(t, pc.eip);
 		return resume_same(t, false);
 
 	case TRAP_SEGV: case TRAP_BUS:

@@ -20,6 +20,9 @@ static struct { stat_counter ctr; const char *what; } kinds[UNSUP_COUNT] = {
 	[UNSUP_MONITOR_RANGE] = { { "vmm.unsupported.monitor_range", 0 },
 		"reaches the monitor's linear range (0xffc00000..) through the guest's own segment, "
 		"and vmx does not perform this instruction there, eip" },
+	[UNSUP_DIRECT_SEGMENT] = { { "vmm.unsupported.direct_segment_load", 0 },
+		"directly executed guest code loaded a segment register or far-jumped natively (the host's "
+		"descriptors); -mode bt-all runs user code translated, eip" },
 	[UNSUP_PAGE0] = { { "vmm.unsupported.page0", 0 },
 		"accesses linear page 0 (the host cannot map it), and vmx does not perform this instruction there, eip" },
 };

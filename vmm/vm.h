@@ -85,6 +85,11 @@ struct vm {
 	/* The host trap being handled, whose frame holds the guest's FPU
 	 * state (world.h); null in callouts, where that state is live. */
 	struct vmm_trap *fpu_trap;
+	/* debug.c: a stop the VMX asked for (or a watchpoint's) is due at the
+	 * next instruction boundary; single-stepping for the debugger (one
+	 * instruction per unit, interrupts held back but in hlt); a stop
+	 * recorded, its session due at the next entry. */
+	struct { bool stop_req, step, halting, stopped; } debugger;
 };
 extern struct vm vm;
 
@@ -103,6 +108,17 @@ extern struct vmm_stats vs;
  * nobody listens); resets the generation counts. */
 typedef void (*bt_translate_fn)(void *ctx, const struct bt_fragment *f);
 bt_translate_fn vmm_fragment_hook(const struct vmm_config *cfg);
+
+/* debug.c: the debugger's hooks. dbg_stop records a stop at `eip` and
+ * returns 0 (a callout's "leave the world"); dbg_breakpoint is CO_DEBUG's
+ * handler (cont: the callout's continuation); dbg_poll asks the VMX;
+ * dbg_session runs a recorded stop's session (false: the VM stopped). */
+void dbg_init(void);
+uint32_t dbg_stop(uint32_t eip, enum vmm_dbg_reason why);
+uint32_t dbg_breakpoint(uint32_t eip, uint32_t cont);
+void dbg_poll(void);
+bool dbg_session(void);
+bool dbg_is_break(uint32_t lin);
 
 /* monitor.c */
 void vmm_fatal(const char *what, uint32_t arg);
@@ -180,7 +196,7 @@ int emu_mseg(const struct bt_insn *in);
  * one line naming it and counts in vmm.unsupported.<kind>. */
 enum unsupported {
 	UNSUP_CALL_GATE, UNSUP_TASK_SWITCH, UNSUP_TASK_RETURN, UNSUP_TASK_GATE_IDT, UNSUP_V86,
-	UNSUP_SYSENTER, UNSUP_MONITOR_RANGE, UNSUP_PAGE0, UNSUP_COUNT
+	UNSUP_SYSENTER, UNSUP_MONITOR_RANGE, UNSUP_PAGE0, UNSUP_DIRECT_SEGMENT, UNSUP_COUNT
 };
 void unsupported_init(void);
 void vmm_unsupported(enum unsupported k, uint32_t eip);
@@ -201,6 +217,10 @@ bool desc_read(uint16_t sel, uint32_t *lo, uint32_t *hi);
 void seg_from_desc(struct segcache *s, uint16_t sel, uint32_t lo, uint32_t hi);
 void seg_set_flat(int sreg, uint16_t sel, bool code);
 void seg_publish(void);
+/* The host code descriptor directly executed guest code runs on: the
+ * guest's CS (32-bit) cut below the monitor and, in a split, the kernel;
+ * 0 when there is none. */
+uint16_t seg_code_shadow(void);
 /* Cut every shadow below `limit` (0: only below the monitor). */
 void seg_set_user_limit(uint32_t limit);
 /* Segment-relative accesses with limit checks; false on a fault (*vec set). */
@@ -217,8 +237,31 @@ bool deliver_exception(unsigned vec, bool has_err, uint32_t err);
 bool irq_deliverable(void);
 bool deliver_irq(uint32_t ret_eip);
 int do_iret(bool op16);
-/* callouts.c: the TC address of `eip`, raising #PF for a fetch fault. */
+/* exec.c: the one decision of how the guest runs next. Returns the
+ * address to resume at: the TC address of `eip`'s translation (raising
+ * #PF for a fetch fault), or the world's gate into directly executed code
+ * (then MA_DIRECT holds the target); 0 when the VM stopped. */
 uint32_t enter_eip(uint32_t eip);
+/* The same, translated whatever the mode would pick: for an instruction
+ * directly executed code could not complete. */
+uint32_t enter_translated(uint32_t eip);
+/* Whether user code at eip (in the current CS) is to run directly: the
+ * translator's want_direct. */
+bool exec_want_direct(uint32_t eip);
+
+/* direct.c: directly executed guest user code. */
+void direct_init(void);
+/* Page verdict for the user code at linear `lin` (guest-physical pa): may
+ * it run natively (scanning the page the first time)? */
+bool direct_page_allows(uint32_t lin, uint32_t pa);
+/* The gate's entry into directly executed code at eip (linear lin,
+ * guest-physical pa). */
+uint32_t direct_enter(uint32_t eip, uint32_t lin, uint32_t pa);
+/* A host trap while directly executed code ran. */
+enum trap_action direct_trap(struct vmm_trap *t);
+
+/* traps.c: the guest registers become the trap's (precise there). */
+void trap_take_regs(const struct vmm_trap *t);
 
 /* emulate.c: returns 0 continue with next insn, 1 control changed (vm.eip
  * holds the new EIP), -1 fault raised (delivered), -2 stop */

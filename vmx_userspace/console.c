@@ -1,6 +1,7 @@
 /* The host end of the guest's COM1: raw-mode terminal handling for stdin,
- * non-blocking input with the Ctrl-A escape (x quits, Ctrl-A passes one
- * Ctrl-A), and unbuffered output to stdout. Environment: host code, and
+ * non-blocking input with the Ctrl-A escape (x quits, c switches to the
+ * live monitor and back with -monitor stdio, Ctrl-A passes one Ctrl-A),
+ * and unbuffered output to stdout. Environment: host code, and
  * console_restore_signal in the handlers of signals that end vmx. */
 #include "vmx.h"
 #include <errno.h>
@@ -20,6 +21,7 @@ static volatile sig_atomic_t tio_saved;
 static bool atexit_done;
 static bool input_eof;
 static bool escape_pending;   /* last byte seen was an unconsumed Ctrl-A */
+static bool to_monitor;       /* -monitor stdio: Ctrl-A c sent input to the monitor */
 static int eof_char = -1;     /* sent once at the end of input; -1: none */
 static uint64_t last_output_ms;
 #define EOF_QUIET_MS 500      /* and silent this long: a prompt is waiting */
@@ -166,9 +168,20 @@ size_t console_read(uint8_t *buf, size_t n, bool waiting, bool *quit)
 					*quit = true;
 				return out;
 			}
-			buf[out++] = c;   /* Ctrl-A itself, or the key after an unknown escape */
+			if (c == 'c' && livemon_stdio()) {
+				to_monitor = !to_monitor;
+				if (to_monitor)
+					livemon_greet();
+				continue;
+			}
+			if (to_monitor)
+				livemon_input(&c, 1);
+			else
+				buf[out++] = c;   /* Ctrl-A itself, or the key after an unknown escape */
 		} else if (c == CTRL_A) {
 			escape_pending = true;
+		} else if (to_monitor) {
+			livemon_input(&c, 1);
 		} else {
 			buf[out++] = c;
 		}

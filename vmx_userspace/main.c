@@ -115,12 +115,24 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return 2;
 	}
+	/* Listening before the guest starts: gdb may connect any time after. */
+	if (o.gdb && gdb_open(o.gdb, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		return 2;
+	}
+	if (o.monitor && livemon_open(o.monitor, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		return 2;
+	}
+	debugger_enable(o.gdb != NULL, o.monitor != NULL);
 	struct vmm_config cfg = {
+		.debug = o.gdb || o.monitor, .debug_wait = o.wait_start,
 		.prof = prof, .prof_size = prof_size, .fragment_events = o.perf_map || o.jitdump,
 		.ram = wi.ram, .ram_size = ram_size, .meta = meta, .meta_size = meta_size,
 		.tc_size = tc_kb << 10, .trace = o.trace_mask, .testdev = o.testdev, .machine = o.machine,
 		.gate_callout = wi.gate_callout, .gate_ibl = wi.gate_ibl, .gate_ibl_miss = wi.gate_ibl_miss,
 		.gate_exit_shared = wi.gate_exit_shared, .gate_learn_shared = wi.gate_learn_shared,
+		.gate_direct = wi.gate_direct, .exec_mode = o.mode,
 		.sel_code32 = wi.sel_code32, .sel_flat = wi.sel_flat, .sel_mongs = wi.sel_mongs,
 		.world = &uworld_ops,
 	};
@@ -150,7 +162,13 @@ int main(int argc, char **argv)
 		stats_report_abandon_signal();
 		return 2;
 	}
-	if (o.sandbox && sandbox_enter(err, sizeof(err)) != 0) {
+	int accept_fds[2];
+	unsigned naccept = 0;
+	if (gdb_listen_fd() >= 0)
+		accept_fds[naccept++] = gdb_listen_fd();
+	if (livemon_listen_fd() >= 0)
+		accept_fds[naccept++] = livemon_listen_fd();
+	if (o.sandbox && sandbox_enter(o.mode != VMM_MODE_BT_ALL, accept_fds, naccept, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s\n", err);
 		stats_report_abandon_signal();
 		if (o.profile_path)
@@ -168,8 +186,11 @@ int main(int argc, char **argv)
 	}
 	int status = 4;
 	vmm_stopped(&status);
+	if (o.gdb)
+		gdb_exited(status);
 	uworld_fini();
 	console_restore();
+	livemon_close();
 	if (disk_close_all() != 0) {
 		fprintf(stderr, "vmx: a disk image could not be synced at exit\n");
 		if (status == 1)

@@ -15,9 +15,10 @@ static const struct {
 	{ "trap", VMX_TRACE_TRAP },
 	{ "irq", VMX_TRACE_IRQ },
 	{ "io", VMX_TRACE_IO },
+	{ "direct", VMX_TRACE_DIRECT },
 	{ "all", VMX_TRACE_ALL },
 };
-#define TRACE_NAME_LIST "bt, callout, trap, irq, io, all"
+#define TRACE_NAME_LIST "bt, callout, trap, irq, io, direct, all"
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -237,7 +238,7 @@ int vmx_parse_options(int argc, char **argv, struct vmx_options *o, char *err, s
 	memset(o, 0, sizeof *o);
 	o->mem_mb = 128;
 	o->append = "";
-	o->mode = VMX_MODE_BT;
+	o->mode = VMM_MODE_BT;
 	o->console_eof = -1;
 	o->sandbox = true;
 	o->machine = VMM_MACHINE_ISAPC;
@@ -270,12 +271,21 @@ int vmx_parse_options(int argc, char **argv, struct vmx_options *o, char *err, s
 		    strcmp(name, "tc-size") && strcmp(name, "device") && strcmp(name, "initrd") &&
 		    strcmp(name, "console-eof") && strcmp(name, "drive") && strcmp(name, "hda") &&
 		    strcmp(name, "hdb") && strcmp(name, "hdc") && strcmp(name, "hdd") &&
-		    strcmp(name, "sandbox") && strcmp(name, "machine"))
+		    strcmp(name, "sandbox") && strcmp(name, "machine") && strcmp(name, "gdb") &&
+		    strcmp(name, "s") && strcmp(name, "S") && strcmp(name, "monitor"))
 			return fail(err, errlen, "vmx: unknown option '%s' (see -help)", opt);
 
 		/* Flags: perf fixes the files' names. */
 		if (!strcmp(name, "perf-map") || !strcmp(name, "jitdump")) {
 			*(name[0] == 'p' ? &o->perf_map : &o->jitdump) = true;
+			continue;
+		}
+		if (!strcmp(name, "s")) {
+			o->gdb = "tcp::1234";
+			continue;
+		}
+		if (!strcmp(name, "S")) {
+			o->wait_start = true;
 			continue;
 		}
 		if (i + 1 >= argc)
@@ -297,6 +307,12 @@ int vmx_parse_options(int argc, char **argv, struct vmx_options *o, char *err, s
 			if (strcmp(arg, "on") && strcmp(arg, "off"))
 				return fail(err, errlen, "vmx: %s: '%s' is neither on nor off", opt, arg);
 			o->sandbox = !strcmp(arg, "on");
+		} else if (!strcmp(name, "gdb")) {
+			o->gdb = arg;
+		} else if (!strcmp(name, "monitor")) {
+			if (strcmp(arg, "stdio") && strncmp(arg, "unix:", 5))
+				return fail(err, errlen, "vmx: %s: '%s' is neither stdio nor unix:PATH", opt, arg);
+			o->monitor = arg;
 		} else if (!strcmp(name, "drive")) {
 			if (parse_drive(o, opt, arg, err, errlen) < 0)
 				return -1;
@@ -310,10 +326,18 @@ int vmx_parse_options(int argc, char **argv, struct vmx_options *o, char *err, s
 		} else if (!strcmp(name, "append")) {
 			o->append = arg;
 		} else if (!strcmp(name, "mode")) {
-			if (strcmp(arg, "bt"))
-				return fail(err, errlen, "vmx: %s: unknown mode '%s'; valid modes: bt",
+			static const char *const modes[] = { [VMM_MODE_BT] = "bt", [VMM_MODE_BT_DIRECT] = "bt-direct",
+							     [VMM_MODE_BT_ALL] = "bt-all", [VMM_MODE_TE] = "te" };
+			unsigned m = 0;
+			while (m < sizeof(modes) / sizeof(modes[0]) && strcmp(arg, modes[m]))
+				m++;
+			if (m == sizeof(modes) / sizeof(modes[0]))
+				return fail(err, errlen,
+					    "vmx: %s: unknown mode '%s'; valid modes: bt, bt-direct, bt-all, te",
 					    opt, arg);
-			o->mode = VMX_MODE_BT;
+			if (m == VMM_MODE_TE)
+				return fail(err, errlen, "vmx: %s: te (trap-and-emulate) is not implemented yet", opt);
+			o->mode = (enum vmm_exec_mode)m;
 		} else if (!strcmp(name, "stats")) {
 			if (!*arg)
 				return fail(err, errlen,
@@ -348,6 +372,8 @@ int vmx_parse_options(int argc, char **argv, struct vmx_options *o, char *err, s
 
 	if (!o->kernel)
 		return fail(err, errlen, "vmx: no kernel given: use -kernel FILE (see -help)");
+	if (o->wait_start && !o->gdb && !o->monitor)
+		return fail(err, errlen, "vmx: -S: nothing could start the guest; give -gdb (or -s) or -monitor");
 	return 0;
 }
 
@@ -382,8 +408,16 @@ void vmx_print_help(void *stdio_file)
 "  -append STR    kernel command line arguments. A Linux kernel gets STR as\n"
 "                 its command line; as with QEMU, a multiboot kernel's is the\n"
 "                 -kernel FILE argument exactly as given, a space, then STR.\n"
-"  -mode MODE     execution mode; the only mode is bt (binary translation),\n"
-"                 the default.\n"
+"  -mode MODE     how guest code runs (default bt):\n"
+"                   bt         kernel code translated; user code runs directly\n"
+"                              on the CPU where its pages allow (no segment\n"
+"                              loads, far transfers or system-state reads) and\n"
+"                              from the translation cache where it keeps\n"
+"                              trapping (system call loops, fault storms);\n"
+"                   bt-direct  the same, user code always direct where allowed;\n"
+"                   bt-all     user code translated too: no host CPUID or\n"
+"                              host selector reaches guest code;\n"
+"                   te         trap-and-emulate (not implemented yet: refused).\n"
 "  -stats FILE    at exit, write every statistics counter to FILE as one flat\n"
 "                 JSON object {\"name\": integer, ...} sorted by name. A regular\n"
 "                 file is replaced atomically (through a symlink, its target);\n"
@@ -411,7 +445,9 @@ void vmx_print_help(void *stdio_file)
 "  -trace LIST    comma-separated events to trace: bt (each translation),\n"
 "                 callout (exits from translated code into the monitor),\n"
 "                 trap (host signals taken), irq (interrupts delivered),\n"
-"                 io (guest port accesses), all. May be repeated.\n"
+"                 io (guest port accesses), direct (user pages scanned for\n"
+"                 direct execution and their verdicts, pages moved between\n"
+"                 direct and translated execution), all. May be repeated.\n"
 "  -tc-size KB    translation cache size in kilobytes, %u..%u (default: the\n"
 "                 monitor's built-in size). A suffix K (kilobytes) or M\n"
 "                 (megabytes) is accepted: -tc-size 512K, -tc-size 2M.\n"
@@ -448,6 +484,25 @@ void vmx_print_help(void *stdio_file)
 "                 dev.ata.N.{reads,writes,sectors,flushes,errors}.\n"
 "  -hda IMG, -hdb IMG, -hdc IMG, -hdd IMG\n"
 "                 -drive file=IMG,format=raw,index=0 (1, 2, 3).\n"
+"  -gdb tcp::PORT a gdb stub on 127.0.0.1:PORT (only there; tcp:localhost:PORT\n"
+"                 and tcp:127.0.0.1:PORT too): gdb's target remote :PORT.\n"
+"                 Registers (eax..edi, eip, eflags, segment selectors; no\n"
+"                 x87/SSE), guest linear memory through the guest's page\n"
+"                 tables (unmapped: error E14), software and hardware\n"
+"                 breakpoints (no guest byte changes: the translation stops\n"
+"                 there), write watchpoints (not read or access ones),\n"
+"                 stepi, continue, Ctrl-C, detach, kill (status 0). A\n"
+"                 connection stops the guest; gdb may connect at any time.\n"
+"  -s             -gdb tcp::1234.\n"
+"  -S             do not start the guest: wait for gdb to connect and\n"
+"                 continue, or for the monitor's cont.\n"
+"  -monitor stdio|unix:PATH\n"
+"                 the live monitor: stdio shares the terminal with the\n"
+"                 console (Ctrl-A c switches between them); unix:PATH\n"
+"                 listens on a Unix socket at PATH (QEMU's ,server,nowait\n"
+"                 suffixes are accepted). Commands: help, info registers,\n"
+"                 info tc, info fragments [N], info fragment PC, info mmu,\n"
+"                 info counters [PREFIX], tc flush, stop, cont, quit.\n"
 "  -help, -h      print this help and exit.\n"
 "\n"
 "Guest machine:\n"
@@ -461,6 +516,7 @@ void vmx_print_help(void *stdio_file)
 "  When stdin is a terminal it is switched to raw mode while vmx runs, so\n"
 "  keys such as Ctrl-C go to the guest. Escapes:\n"
 "    Ctrl-A x        quit vmx\n"
+"    Ctrl-A c        switch between the console and the monitor (-monitor stdio)\n"
 "    Ctrl-A Ctrl-A   send one Ctrl-A to the guest\n"
 "  Ctrl-A followed by any other key sends only that key. When stdin reaches\n"
 "  end of file the guest keeps running without further input (after one\n"

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -64,12 +66,17 @@ static int add(scmp_filter_ctx ctx, int nr, unsigned n, const struct scmp_arg_cm
 }
 
 /* Calls allowed only with some arguments. */
-static int add_guarded(scmp_filter_ctx ctx)
+static int add_guarded(scmp_filter_ctx ctx, bool guest_exec)
 {
 	/* The world maps guest pages readable, writable or not at all; the
 	 * only executable memory (the monitor area with the TC) is mapped
-	 * at start-up, so no new code can appear. */
+	 * at start-up, so no new code can appear above 4 GiB. Guest pages
+	 * (below 4 GiB) may become executable where the modes that run
+	 * guest code directly have scanned them. */
 	struct scmp_arg_cmp noexec = SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0);
+	struct scmp_arg_cmp low = SCMP_A0(SCMP_CMP_LT, (scmp_datum_t)1 << 32);
+	if (guest_exec && (add(ctx, SCMP_SYS(mprotect), 1, &low) || add(ctx, SCMP_SYS(mmap), 1, &low)))
+		return -1;
 	/* The LDT descriptors of segment shadowing: writes only (func 1). */
 	struct scmp_arg_cmp ldt_write = SCMP_A0(SCMP_CMP_EQ, 1);
 	/* The terminal's mode back at exit (TCSADRAIN) or on a signal
@@ -91,7 +98,24 @@ static int add_guarded(scmp_filter_ctx ctx)
 	return 0;
 }
 
-int sandbox_enter(char *err, size_t errlen)
+/* The debugger's sockets: connections on its listening sockets (-gdb,
+ * -monitor unix:), the gdb connection's TCP_NODELAY; data moves with read
+ * and write, already allowed. */
+static int add_accept(scmp_filter_ctx ctx, const int *fds, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct scmp_arg_cmp fd = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fds[i]);
+		int rc = add(ctx, SCMP_SYS(accept4), 1, &fd);
+		if (rc)
+			return rc;
+	}
+	if (!n)
+		return 0;
+	struct scmp_arg_cmp tcp = SCMP_A1(SCMP_CMP_EQ, IPPROTO_TCP), nodelay = SCMP_A2(SCMP_CMP_EQ, TCP_NODELAY);
+	return add(ctx, SCMP_SYS(setsockopt), 2, (struct scmp_arg_cmp[]){ tcp, nodelay });
+}
+
+int sandbox_enter(bool guest_exec, const int *accept_fds, unsigned naccept, char *err, size_t errlen)
 {
 	resolve_names();
 	/* A call the list lacks traps rather than kills, so it is named;
@@ -107,7 +131,7 @@ int sandbox_enter(char *err, size_t errlen)
 	for (unsigned i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
 		if ((rc = add(ctx, allowed[i], 0, NULL)) != 0)
 			goto fail;
-	if ((rc = add_guarded(ctx)) != 0)
+	if ((rc = add_guarded(ctx, guest_exec)) != 0 || (rc = add_accept(ctx, accept_fds, naccept)) != 0)
 		goto fail;
 	/* Every host timer signal makes three of these, every hidden fault
 	 * the mmap: the filter tests them first. */

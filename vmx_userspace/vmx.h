@@ -9,7 +9,6 @@
 #include "world.h"
 
 /* ---- options ---- */
-enum vmx_mode { VMX_MODE_BT = 0 };
 #define VMX_DRIVES 4                 /* -drive index 0..3: primary master/slave, secondary master/slave */
 struct vmx_drive {
 	const char *path;        /* NULL: no drive at this index */
@@ -21,7 +20,7 @@ struct vmx_options {
 	unsigned mem_mb;         /* -m MB, default 128, range [VMX_MEM_MIN_MB, VMX_MEM_MAX_MB] */
 	const char *append;      /* -append CMDLINE, default "" */
 	const char *initrd;      /* -initrd FILE (Linux) or "FILE ARGS,..." (multiboot modules), NULL: none */
-	enum vmx_mode mode;      /* -mode bt (only value for now) */
+	enum vmm_exec_mode mode; /* -mode bt|bt-direct|bt-all|te, default bt */
 	const char *stats_path;  /* -stats FILE.json or "-" (table on stderr); NULL: none */
 	const char *profile_path;/* -profile FILE.json; NULL: no profiling (and no counters in the TC) */
 	bool perf_map;           /* -perf-map: /tmp/perf-PID.map names the translated code for perf */
@@ -33,12 +32,15 @@ struct vmx_options {
 	struct vmx_drive drive[VMX_DRIVES]; /* -drive file=IMG,format=raw[,index=N][,readonly=on], -hda..-hdd */
 	int console_eof;         /* -console-eof on|off: 1, 0; -1 (default): on unless stdin is a terminal */
 	bool sandbox;            /* -sandbox on|off, default on */
+	const char *gdb;         /* -gdb tcp::PORT (-s: tcp::1234); NULL: no gdb stub */
+	bool wait_start;         /* -S: stop before the first instruction */
+	const char *monitor;     /* -monitor stdio | unix:PATH; NULL: none */
 	bool help;
 };
 #define VMX_MEM_MIN_MB 2u
 #define VMX_MEM_MAX_MB 3072u
 /* VMX_TRACE_* bits: include/world.h */
-#define VMX_TRACE_ALL    0x1fu       /* "all" */
+#define VMX_TRACE_ALL    0x3fu       /* "all" */
 #define VMX_TC_MIN_KB 64u            /* -tc-size range */
 #define VMX_TC_MAX_KB 3072u
 
@@ -136,11 +138,43 @@ int stats_report_prepare(const char *path, char *err, size_t errlen);
  * async-signal-safe, for the handlers that end vmx. */
 void stats_report_abandon_signal(void);
 
+/* ---- the debugger: gdb stub (gdbstub.c), live monitor (livemon.c) ---- */
+/* -gdb tcp::PORT: listen on 127.0.0.1:PORT. 0, or -1 with a message. */
+int gdb_open(const char *spec, char *err, size_t errlen);
+int gdb_listen_fd(void);
+/* The VM stopped with `status`: a waiting gdb hears it exited (W). */
+void gdb_exited(int status);
+/* Whether gdb wants the guest stopped (a new connection, Ctrl-C). Never blocks. */
+bool gdb_poll(void);
+/* The stopped guest's gdb session; `asked`: gdb's Ctrl-C stopped it. */
+enum vmm_dbg_resume gdb_session(const struct vmm_dbg_stop *why, bool asked);
+/* -monitor stdio | unix:PATH. 0, or -1 with a message. */
+int livemon_open(const char *spec, char *err, size_t errlen);
+int livemon_listen_fd(void);
+/* The monitor's socket path to remove at exit (NULL: none). */
+void livemon_close(void);
+/* -monitor stdio: console.c hands it the bytes typed after Ctrl-A c. */
+bool livemon_stdio(void);
+void livemon_input(const uint8_t *b, size_t n);
+/* The banner and prompt (on switching to the monitor). */
+void livemon_greet(void);
+/* Whether a command line waits (or a client connected). Never blocks. */
+bool livemon_poll(void);
+/* Runs the waiting commands; `hold`: stay stopped until cont. */
+enum vmm_dbg_resume livemon_session(const struct vmm_dbg_stop *why, bool hold);
+/* debugger.c: the world's debug hooks (world_ops.debug_poll/debug_stopped). */
+void debugger_enable(bool gdb, bool monitor);
+bool debugger_poll(void);
+enum vmm_dbg_resume debugger_stopped(const struct vmm_dbg_stop *why);
+
 /* ---- the sandbox (sandbox.c) ---- */
 /* Loads the seccomp filter allowing only the run loop's and the exit
  * path's system calls; any other one raises SIGSYS with si_code
  * SYS_SECCOMP. 0, or -1 with a one-line message in err. */
-int sandbox_enter(char *err, size_t errlen);
+/* guest_exec: the world may make guest pages (below 4 GiB) executable.
+ * accept_fds: listening sockets (-gdb, -monitor unix:) whose accept4
+ * it allows, with TCP_NODELAY on what they accept; n may be 0. */
+int sandbox_enter(bool guest_exec, const int *accept_fds, unsigned n, char *err, size_t errlen);
 /* The SIGSYS handler's end for a call the filter refused (number `nr` of
  * audit architecture `arch`, made at `call_addr`): one line on stderr,
  * the terminal's mode back, exit status 4. Async-signal-safe. */

@@ -64,7 +64,7 @@ expect_error mem-too-large 2 "maximum" -kernel "$g/hello.elf" -m 4096
 expect_error mem-too-small 2 "minimum" -kernel "$g/hello.elf" -m 1
 expect_error mem-not-number 2 "not a number" -kernel "$g/hello.elf" -m 12x
 expect_error bad-option 2 "unknown option" -kernel "$g/hello.elf" -frobnicate
-expect_error bad-mode 2 "bt" -kernel "$g/hello.elf" -mode te
+expect_error bad-mode 2 "valid modes: bt, bt-direct, bt-all" -kernel "$g/hello.elf" -mode hw
 expect_error bad-trace 2 "trace" -kernel "$g/hello.elf" -trace nonsense
 
 # Linux bzImages, built here: a protocol 2.15 header (4 setup sectors,

@@ -43,7 +43,7 @@ static void test_defaults(void **state)
 	assert_string_equal(o.kernel, "k.elf");
 	assert_int_equal(o.mem_mb, 128);
 	assert_string_equal(o.append, "");
-	assert_int_equal(o.mode, VMX_MODE_BT);
+	assert_int_equal(o.mode, VMM_MODE_BT);
 	assert_null(o.stats_path);
 	assert_int_equal(o.trace_mask, 0);
 	assert_int_equal(o.tc_kb, 0);
@@ -91,7 +91,7 @@ static void test_every_option(void **state)
 	assert_string_equal(o.kernel, "/boot/k");
 	assert_int_equal(o.mem_mb, 64);
 	assert_string_equal(o.append, "a b=c");
-	assert_int_equal(o.mode, VMX_MODE_BT);
+	assert_int_equal(o.mode, VMM_MODE_BT);
 	assert_string_equal(o.stats_path, "out.json");
 	assert_int_equal(o.trace_mask, VMX_TRACE_IRQ | VMX_TRACE_IO);
 	assert_int_equal(o.tc_kb, 512);
@@ -188,12 +188,14 @@ static void test_trace(void **state)
 	assert_int_equal(o.trace_mask, VMX_TRACE_CALLOUT | VMX_TRACE_TRAP);
 	assert_int_equal(PARSE(&o, "-kernel", "k", "-trace", "all"), 0);
 	assert_int_equal(o.trace_mask, VMX_TRACE_BT | VMX_TRACE_CALLOUT | VMX_TRACE_TRAP |
-			 VMX_TRACE_IRQ | VMX_TRACE_IO);
+			 VMX_TRACE_IRQ | VMX_TRACE_IO | VMX_TRACE_DIRECT);
+	assert_int_equal(PARSE(&o, "-kernel", "k", "-trace", "direct"), 0);
+	assert_int_equal(o.trace_mask, VMX_TRACE_DIRECT);
 	assert_int_equal(PARSE(&o, "-kernel", "k", "-trace", "io", "-trace", "irq"), 0);
 	assert_int_equal(o.trace_mask, VMX_TRACE_IO | VMX_TRACE_IRQ);
 
 	expect_error(PARSE(&o, "-kernel", "k", "-trace", "bt,mmu"),
-		     "unknown trace name 'mmu'; valid names: bt, callout, trap, irq, io, all");
+		     "unknown trace name 'mmu'; valid names: bt, callout, trap, irq, io, direct, all");
 	expect_error(PARSE(&o, "-kernel", "k", "-trace", "bt,,io"), "unknown trace name ''");
 	expect_error(PARSE(&o, "-kernel", "k", "-trace", "bt,"), "unknown trace name ''");
 	expect_error(PARSE(&o, "-kernel", "k", "-trace", "BT"), "unknown trace name 'BT'");
@@ -206,7 +208,16 @@ static void test_mode(void **state)
 	struct vmx_options o;
 	(void)state;
 	expect_error(PARSE(&o, "-kernel", "k", "-mode", "hw"),
-		     "-mode: unknown mode 'hw'; valid modes: bt");
+		     "-mode: unknown mode 'hw'; valid modes: bt, bt-direct, bt-all, te");
+	expect_error(PARSE(&o, "-kernel", "k", "-mode", "BT"), "unknown mode 'BT'");
+	static const struct { char *name; enum vmm_exec_mode m; } modes[] = {
+		{ "bt", VMM_MODE_BT }, { "bt-direct", VMM_MODE_BT_DIRECT },
+		{ "bt-all", VMM_MODE_BT_ALL },
+	};
+	for (unsigned i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		assert_int_equal(PARSE(&o, "-kernel", "k", "-mode", modes[i].name), 0);
+		assert_int_equal(o.mode, modes[i].m);
+	}
 }
 
 static void test_machine(void **state)

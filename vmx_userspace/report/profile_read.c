@@ -11,12 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ROW_NAME(i, s) s,
-static const char *const class_names[] = { PROF_CLASSES(ROW_NAME) };
-static const char *const state_names[] = { PROF_STATES(ROW_NAME) };
-
-const char *pf_class_name(unsigned c) { return c < PROF_NCLASSES ? class_names[c] : "?"; }
-const char *pf_state_name(unsigned s) { return s < sizeof state_names / sizeof *state_names ? state_names[s] : "?"; }
 
 struct rd {
 	const char *prog, *path;
@@ -101,7 +95,7 @@ static uint8_t *get_hex(struct rd *r, json_t *o, const char *key, uint32_t len)
 static int class_index(const char *s)
 {
 	for (unsigned k = 0; k < PROF_NCLASSES; k++)
-		if (!strcmp(s, class_names[k]))
+		if (!strcmp(s, pf_class_name(k)))
 			return (int)k;
 	return -1;
 }
@@ -114,7 +108,7 @@ static void get_mix(struct rd *r, json_t *o, uint32_t *mix)
 		return;
 	}
 	for (unsigned k = 0; k < PROF_NCLASSES; k++)
-		mix[k] = (uint32_t)get_uint(r, m, class_names[k], UINT32_MAX);
+		mix[k] = (uint32_t)get_uint(r, m, pf_class_name(k), UINT32_MAX);
 }
 
 static void get_map(struct rd *r, json_t *o, struct pf_frag *f)
@@ -161,8 +155,8 @@ static void get_frag(struct rd *r, json_t *o, struct pf_frag *f)
 	f->cs_base = (uint32_t)get_uint(r, o, PK_CS_BASE, UINT32_MAX);
 	const char *st = get_str(r, o, PK_STATE);
 	f->state = 99;
-	for (unsigned k = 0; k < sizeof state_names / sizeof *state_names; k++)
-		if (!strcmp(st, state_names[k]))
+	for (unsigned k = 0; strcmp(pf_state_name(k), "?"); k++)
+		if (!strcmp(st, pf_state_name(k)))
 			f->state = k;
 	if (f->state == 99)
 		failf(r, "\"%s\" is not a known state", PK_STATE);

@@ -4,6 +4,7 @@
  * same as JSON for scripts. Exit status 0, 2 on bad usage or input.
  * Environment: host tool (libc, jansson, Zydis). */
 #include "profile_read.h"
+#include "fragment_text.h"
 #include "profile_file.h"
 #include "callout_kinds.h"
 #include <Zydis/Zydis.h>
@@ -15,7 +16,6 @@
 #include <string.h>
 
 #define PROG "vmx-report"
-#define COL 58                       /* width of the guest column */
 
 static const char usage[] =
 	"usage: vmx-report PROFILE.json [--stats STATS.json] [--top N] [--json]\n"
@@ -39,88 +39,6 @@ static struct pf_frag **hottest(const struct pf_file *p)
 		v[i] = &p->frags[i];
 	qsort(v, p->n, sizeof *v, by_heat);
 	return v;
-}
-
-/* ---- disassembly ---- */
-
-static ZydisDecoder dec;
-static ZydisFormatter fmt;
-
-/* One instruction at `addr` from b[0..len): its text and length (0: none). */
-static unsigned disasm(const uint8_t *b, size_t len, uint32_t addr, char *out, size_t outlen)
-{
-	ZydisDecodedInstruction in;
-	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
-	if (!len || !ZYAN_SUCCESS(ZydisDecoderDecodeFull(&dec, b, len, &in, ops)) ||
-	    !ZYAN_SUCCESS(ZydisFormatterFormatInstruction(&fmt, &in, ops, in.operand_count_visible, out, outlen,
-							  addr, ZYAN_NULL))) {
-		snprintf(out, outlen, "(.byte 0x%02x)", len ? b[0] : 0);
-		return 1;
-	}
-	return in.length;
-}
-
-/* TC lines for bytes [from, to) of the translation: a far call into the
- * monitor is followed by its record, which is data. */
-struct tcline { uint32_t addr; char text[96]; };
-
-static size_t tc_lines(const struct pf_frag *f, uint32_t from, uint32_t to, struct tcline *v, size_t max)
-{
-	size_t n = 0;
-	for (uint32_t at = from; at < to && n < max; n++) {
-		v[n].addr = f->tc + at;
-		if (at >= 7 && f->tcb[at - 7] == 0x9a && at + CO_REC_SIZE <= to && n > 0 &&
-		    v[n - 1].addr == f->tc + at - 7) {
-			const uint8_t *r = &f->tcb[at];
-			unsigned kind = r[0] | r[1] << 8;
-			const char *name = co_kind_name(kind);   /* the monitor's own rows */
-			char num[16];
-			snprintf(num, sizeof num, "kind %u", kind);
-			snprintf(v[n].text, sizeof v[n].text, "(callout record: %s aux 0x%04x arg 0x%08x)",
-				 name ? name : num, r[2] | r[3] << 8,
-				 (unsigned)(r[4] | r[5] << 8 | r[6] << 16 | (uint32_t)r[7] << 24));
-			at += CO_REC_SIZE;
-			continue;
-		}
-		at += disasm(&f->tcb[at], to - at, f->tc + at, v[n].text, sizeof v[n].text);
-	}
-	return n;
-}
-
-static void side_by_side(const char *left, const struct tcline *v, size_t n)
-{
-	for (size_t i = 0; i < (n ? n : 1); i++) {
-		printf("  %-*s", COL, i ? "" : left);
-		if (n)
-			printf(" | %08" PRIx32 "  %s", v[i].addr, v[i].text);
-		putchar('\n');
-	}
-}
-
-static void show_fragment(const struct pf_file *p, const struct pf_frag *f, unsigned rank, uint64_t total_heat)
-{
-	printf("#%u  pc %08" PRIx32 " cpl %u cs_base %08" PRIx32 "  %u insns x %" PRIu64 " execs = %" PRIu64
-	       " (%.1f%%)  %s, generation %u\n", rank, f->pc, f->cpl, f->cs_base, f->insns, f->execs, heat(f),
-	       total_heat ? 100.0 * (double)heat(f) / (double)total_heat : 0.0, pf_state_name(f->state), f->generation);
-	printf("    guest %u B -> tc %08" PRIx32 " %u B; ident %u inline %u callout %u; chains in %u out %u; "
-	       "translated in %" PRIu64 " cycles\n",
-	       f->glen, f->tc, f->tc_len, f->mix[0], f->mix[1], f->mix[2], f->chains_in, f->chains_out, f->cycles);
-	static struct tcline v[4096];
-	char left[160], text[96];
-	size_t n = tc_lines(f, 0, f->insns ? f->map[0].tcoff : f->tc_len, v, 4096);
-	if (n)
-		side_by_side(p->prologue && f->map[0].tcoff == p->prologue ? "         (execution counter)" : "",
-			     v, n);
-	for (uint32_t i = 0; i < f->insns; i++) {
-		uint32_t g0 = f->map[i].goff, g1 = i + 1 < f->insns ? f->map[i + 1].goff : f->glen;
-		uint32_t t0 = f->map[i].tcoff, t1 = i + 1 < f->insns ? f->map[i + 1].tcoff : f->tc_len;
-		disasm(&f->guest[g0], g1 - g0, f->pc + g0, text, sizeof text);
-		snprintf(left, sizeof left, "%-7s %08" PRIx32 "  %s", pf_class_name(f->map[i].cls), f->pc + g0, text);
-		/* The last instruction's rows also show the exit stubs after it. */
-		n = tc_lines(f, t0, t1, v, 4096);
-		side_by_side(left, v, n);
-	}
-	putchar('\n');
 }
 
 /* ---- totals ---- */
@@ -250,7 +168,7 @@ static void print_text(const struct pf_file *p, unsigned top, json_t *stats)
 	unsigned k = top < p->n ? top : (unsigned)p->n;
 	printf("%s: the %u hottest of %" PRIu64 " fragments (execution count x instructions)\n\n", p->path, k, t.frags);
 	for (unsigned i = 0; i < k; i++)
-		show_fragment(p, v[i], i + 1, t.insn_execs);
+		pf_show_fragment(stdout, p->prologue, v[i], i + 1, t.insn_execs);
 	free(v);
 	printf("totals\n");
 	printf("  fragments            %" PRIu64 " (%" PRIu64 " live, %" PRIu64 " invalidated, %" PRIu64
@@ -302,7 +220,7 @@ static json_t *frag_json(const struct pf_frag *f, bool with_code)
 		char text[96];
 		for (uint32_t i = 0; i < f->insns; i++) {
 			uint32_t g0 = f->map[i].goff, g1 = i + 1 < f->insns ? f->map[i + 1].goff : f->glen;
-			disasm(&f->guest[g0], g1 - g0, f->pc + g0, text, sizeof text);
+			pf_disasm(&f->guest[g0], g1 - g0, f->pc + g0, text, sizeof text);
 			json_array_append_new(code, json_pack("{s:I, s:s, s:s}", "pc", (json_int_t)(f->pc + g0), "insn", text,
 							      "class", pf_class_name(f->map[i].cls)));
 		}
@@ -457,8 +375,7 @@ int main(int argc, char **argv)
 	}
 	if (!(da ? !path && !stats_path : !!path))
 		return bad_usage(da ? "--diff takes no other profile or --stats" : "no profile given");
-	ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LEGACY_32, ZYDIS_STACK_WIDTH_32);
-	ZydisFormatterInit(&fmt, ZYDIS_FORMATTER_STYLE_ATT);
+	pf_disasm_init();
 	char err[512];
 	struct pf_file p, q;
 	if (da) {

@@ -14,6 +14,11 @@
  *  - gate_resume: reloads guest state from the monitor area and far-jumps
  *    back into 32-bit code (lss then ljmp: flags are restored before either).
  *  - gate_exit: unwinds to uworld_switch_in's caller.
+ *  - gate_direct (32-bit): the way into directly executed guest code. The
+ *    gate_resume above has loaded every guest register but %gs and CS; %gs
+ *    must stay the monitor's until the last moment, and then nothing the
+ *    guest's segments reach can hold the jump's target: CS (the monitor's
+ *    flat code segment) reads the monitor area by its linear address.
  *  - ibl (32-bit): the shared indirect-branch lookup. Flag-free (lea + jecxz),
  *    so guest flags survive without a save.
  * uworld_switch_in (in the VMX's own text) saves host callee-saved registers and
@@ -38,7 +43,7 @@
 	.p2align 12
 	.globl gate_blob_start, gate_blob_end
 	.globl gate_callout, gate_resume, gate_exit, gate_ibl, gate_ibl_miss
-	.globl gate_exit_shared, gate_learn_shared
+	.globl gate_exit_shared, gate_learn_shared, gate_direct, gate_direct_end
 gate_blob_start:
 
 	.code64
@@ -99,6 +104,15 @@ gate_exit:
 	ret
 
 	.code32
+	/* Segment loads and far jumps leave the flags alone: the guest's, set
+	 * by gate_resume's popfq, are what guest code starts with. A host
+	 * signal between these two instructions finds the CPU on the monitor's
+	 * CS outside any fragment: the world treats it as the monitor's. */
+gate_direct:
+	movw	%cs:(MON_BASE + MA_GGS_SEL), %gs
+	ljmpl	*%cs:(MON_BASE + MA_DIRECT)
+gate_direct_end:
+
 	/* Entered by jmp with the target EIP in %ecx and the guest's %ecx in
 	 * S_ECX. Table entries are {-eip, tc}: lea gives zero exactly on a hit. */
 gate_ibl:

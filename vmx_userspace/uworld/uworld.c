@@ -39,7 +39,7 @@
 
 extern const uint8_t gate_blob_start[], gate_blob_end[];
 extern const uint8_t gate_callout[], gate_resume[], gate_exit[], gate_ibl[], gate_ibl_miss[];
-extern const uint8_t gate_exit_shared[], gate_learn_shared[];
+extern const uint8_t gate_exit_shared[], gate_learn_shared[], gate_direct[], gate_direct_end[];
 extern int uworld_switch_in(void);
 
 #define LOW_START 0x1000ul
@@ -84,6 +84,16 @@ static int set_ldt(unsigned slot, uint32_t base, uint32_t limit, unsigned flags)
 	return syscall(SYS_modify_ldt, 1, &d, sizeof(d)) == 0 ? 0 : -1;
 }
 
+/* Guest pages are never executable by the host but where the monitor
+ * says so (WP_X): translated code runs from the monitor area, and a
+ * directly executed page must have been scanned first (DESIGN 3.1). */
+static int host_prot(int prot)
+{
+	int base = prot & ~WP_X;
+	int p = base == WP_RW ? PROT_READ | PROT_WRITE : base == WP_RO ? PROT_READ : PROT_NONE;
+	return p && (prot & WP_X) ? p | PROT_EXEC : p;
+}
+
 static int protect(uint32_t lin, uint32_t len, int prot)
 {
 	if (lin < LOW_START) {
@@ -92,8 +102,7 @@ static int protect(uint32_t lin, uint32_t len, int prot)
 		len -= LOW_START - lin;
 		lin = LOW_START;
 	}
-	int p = prot == WP_RW ? PROT_READ | PROT_WRITE : prot == WP_RO ? PROT_READ : PROT_NONE;
-	return mprotect((void *)(uintptr_t)lin, len, p);
+	return mprotect((void *)(uintptr_t)lin, len, host_prot(prot));
 }
 
 static int map_lin(uint32_t lin, uint32_t len, uint32_t pa, int prot)
@@ -104,8 +113,7 @@ static int map_lin(uint32_t lin, uint32_t len, uint32_t pa, int prot)
 		uint32_t skip = LOW_START - lin;
 		lin += skip; pa += skip; len -= skip;
 	}
-	int p = prot == WP_RW ? PROT_READ | PROT_WRITE : prot == WP_RO ? PROT_READ : PROT_NONE;
-	return mmap((void *)(uintptr_t)lin, len, p, MAP_SHARED | MAP_FIXED, uw.ram_fd, pa) == MAP_FAILED ? -1 : 0;
+	return mmap((void *)(uintptr_t)lin, len, host_prot(prot), MAP_SHARED | MAP_FIXED, uw.ram_fd, pa) == MAP_FAILED ? -1 : 0;
 }
 
 static int unmap_lin(uint32_t lin, uint32_t len)
@@ -241,6 +249,13 @@ static int g_disk_read(unsigned d, uint64_t lba, void *b, uint32_t n) { int r; H
 static int g_disk_write(unsigned d, uint64_t lba, const void *b, uint32_t n) { int r; HOSTCALL(r = disk_write(d, lba, b, n)); return r; }
 static int g_disk_flush(unsigned d) { int r; HOSTCALL(r = disk_flush(d)); return r; }
 static void g_fragment_created(const struct world_fragment *f) { HOSTCALL(perfmap_fragment(f)); }
+static bool g_debug_poll(void) { bool r; HOSTCALL(r = debugger_poll()); return r; }
+static enum vmm_dbg_resume g_debug_stopped(const struct vmm_dbg_stop *w)
+{
+	enum vmm_dbg_resume r;
+	HOSTCALL(r = debugger_stopped(w));
+	return r;
+}
 
 const struct world_ops uworld_ops = {
 	.set_ldt = g_set_ldt, .protect = g_protect, .map = g_map, .unmap = g_unmap, .now_ns = now_ns, .arm_timer = g_arm_timer,
@@ -248,6 +263,7 @@ const struct world_ops uworld_ops = {
 	.log = g_log, .wall_seconds = wall_seconds,
 	.disk_read = g_disk_read, .disk_write = g_disk_write, .disk_flush = g_disk_flush,
 	.fragment_created = g_fragment_created,
+	.debug_poll = g_debug_poll, .debug_stopped = g_debug_stopped,
 };
 
 /* ---- signals ---- */
@@ -326,6 +342,20 @@ static void frame_fpu_keep(struct vmm_trap *t)
 	}
 }
 
+/* Which code the CPU was running: the gate's way into direct execution
+ * runs on the monitor's CS but belongs to no fragment; every LDT code
+ * selector but the monitor's is a directly executed guest's. */
+static enum trap_where where_of(uint16_t cs, greg_t rip)
+{
+	if (cs == LDT_SEL(LDT_MON_CODE32)) {
+		uint64_t lo = STUB(gate_direct), hi = STUB(gate_direct_end);
+		return (uint64_t)rip >= lo && (uint64_t)rip < hi ? TRAP_IN_MONITOR : TRAP_IN_TC;
+	}
+	if ((cs & 4) && (cs >> 3) >= LDT_SHADOW_FIRST)
+		return TRAP_IN_DIRECT;
+	return TRAP_IN_MONITOR;
+}
+
 static void on_signal(int sig, siginfo_t *si, void *ucv)
 {
 	uint64_t entered = host_clock(CLOCK_MONOTONIC), stolen_before = gclock.stolen;
@@ -344,8 +374,16 @@ static void on_signal(int sig, siginfo_t *si, void *ucv)
 	struct vmm_trap t = {
 		.kind = kind_of(sig), .trapno = (uint32_t)g[REG_TRAPNO], .err = (uint32_t)g[REG_ERR],
 		.addr = (uint64_t)(uintptr_t)si->si_addr, .rip = (uint32_t)g[REG_RIP],
-		.in_tc = cs == LDT_SEL(LDT_MON_CODE32),
 	};
+	t.where = where_of(cs, g[REG_RIP]);
+	/* The data segment registers are the interrupted code's still (the
+	 * signal frame keeps only CS and SS). */
+	t.sregs[1] = cs;
+	t.sregs[2] = (uint16_t)(g[REG_CSGSFS] >> 48);
+	__asm__ volatile("mov %%es, %0" : "=r"(t.sregs[0]));
+	__asm__ volatile("mov %%ds, %0" : "=r"(t.sregs[3]));
+	__asm__ volatile("mov %%fs, %0" : "=r"(t.sregs[4]));
+	__asm__ volatile("mov %%gs, %0" : "=r"(t.sregs[5]));
 	if (uc->uc_mcontext.fpregs) {
 		t.fpu_frame = uc->uc_mcontext.fpregs;
 		t.fpu_live = frame_fpu_live;
@@ -551,6 +589,7 @@ int uworld_init(uint32_t ram_size, struct uworld_info *info, char *err, size_t e
 	info->gate_ibl_miss = STUB(gate_ibl_miss);
 	info->gate_exit_shared = STUB(gate_exit_shared);
 	info->gate_learn_shared = STUB(gate_learn_shared);
+	info->gate_direct = STUB(gate_direct);
 	info->sel_code32 = LDT_SEL(LDT_MON_CODE32);
 	info->sel_flat = LDT_SEL(LDT_MON_FLAT);
 	info->sel_mongs = (uint16_t)mongs;

@@ -10,7 +10,7 @@
 struct uworld_info {
 	uint8_t *ram;          /* host view of guest RAM (above 4 GiB) */
 	uint32_t ram_size;
-	uint32_t gate_callout, gate_ibl, gate_ibl_miss, gate_exit_shared, gate_learn_shared;
+	uint32_t gate_callout, gate_ibl, gate_ibl_miss, gate_exit_shared, gate_learn_shared, gate_direct;
 	uint16_t sel_code32, sel_flat, sel_mongs;
 };
 

@@ -94,6 +94,10 @@ swtch:
 	.p2align 12, 0xcc
 	.byte 0xcc
 	.p2align 12, 0xcc
+	.section usys, "ax", @progbits
+	.p2align 12, 0xcc
+	.byte 0xcc
+	.p2align 12, 0xcc
 	.section urodata, "a", @progbits
 	.p2align 12
 	.byte 0

@@ -117,7 +117,7 @@ static void set_current(struct proc *p)
 #define current (this_cpu_current())
 
 extern char trap_stubs[], syscall_stub[], kernel_gate_stub[], trapret[];
-extern char __start_utext[], __stop_utext[], __start_urodata[], __stop_urodata[];
+extern char __start_utext[], __stop_utext[], __start_usys[], __stop_usys[], __start_urodata[], __stop_urodata[];
 extern char __image_end[];
 void swtch(uint32_t *old_kesp, uint32_t new_kesp);
 void trap(struct trapframe *f);
@@ -212,15 +212,16 @@ static int in_range(uint32_t a, const char *lo, const char *hi)
 
 static int in_user_image(uint32_t a)
 {
-	return in_range(a, __start_utext, __stop_utext) || in_range(a, __start_urodata, __stop_urodata);
+	return in_range(a, __start_utext, __stop_utext) || in_range(a, __start_usys, __stop_usys) ||
+	       in_range(a, __start_urodata, __stop_urodata);
 }
 
 static void paging_init(void)
 {
 	if ((uint32_t)__image_end > 0x400000u)
 		fail("the image ends at 0x%08x, beyond the 4 MiB the kernel maps", (uint32_t)__image_end);
-	if (((uint32_t)__start_utext | (uint32_t)__stop_utext | (uint32_t)__start_urodata |
-	     (uint32_t)__stop_urodata) & (PAGE - 1))
+	if (((uint32_t)__start_utext | (uint32_t)__stop_utext | (uint32_t)__start_usys | (uint32_t)__stop_usys |
+	     (uint32_t)__start_urodata | (uint32_t)__stop_urodata) & (PAGE - 1))
 		fail("the user sections do not fill whole pages");
 	for (uint32_t i = 1; i < 1024; i++) {
 		uint32_t a = i * PAGE;

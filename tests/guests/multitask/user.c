@@ -4,8 +4,11 @@
  * with a copied address space, unmap, then a wild pointer; sel: the host's
  * selectors against this GDT, lar/lsl/verr/verw/sgdt/str from ring 3, what
  * popf may not change at CPL 3, a single step, probes that fault, then hlt.
- * Everything here lands in the utext and urodata sections, the only
- * kernel-image pages mapped for ring 3, so nothing may call into the
+ * Everything here lands in the utext, usys and urodata sections, the only
+ * kernel-image pages mapped for ring 3. Code that loads or reads segment
+ * registers, or pushf/popf, lives in usys, on pages of its own, so that
+ * the rest (the compute loops, the demand paging, the probes that trap)
+ * may run directly on the CPU under vmx. Nothing may call into the
  * kernel's text or use its data: no globals, no library calls, no jump
  * tables, and literals through S().
  * Environment: ring 3, interrupts on, preempted at any instruction. */
@@ -17,6 +20,7 @@
 #pragma GCC optimize("no-tree-loop-distribute-patterns", "no-jump-tables")
 
 #define UFN __attribute__((section("utext"), noinline))
+#define USYS __attribute__((section("usys"), noinline))
 #define UINL static inline __attribute__((always_inline))
 /* A string literal that ring 3 can read. */
 #define S(lit) ({ static const char s_[] __attribute__((section("urodata"))) = lit; s_; })
@@ -41,8 +45,8 @@ UINL __attribute__((noreturn)) void sys_exit(int code)
 	__builtin_unreachable();
 }
 
-UINL void set_fs(uint32_t sel) { __asm__ volatile("movw %w0, %%fs" : : "r"(sel) : "memory"); }
-UINL void set_gs(uint32_t sel) { __asm__ volatile("movw %w0, %%gs" : : "r"(sel) : "memory"); }
+USYS static void set_fs(uint32_t sel) { __asm__ volatile("movw %w0, %%fs" : : "r"(sel) : "memory"); }
+USYS static void set_gs(uint32_t sel) { __asm__ volatile("movw %w0, %%gs" : : "r"(sel) : "memory"); }
 
 /* ---- formatted output through SYS_WRITE ---- */
 
@@ -136,7 +140,7 @@ UFN static void report(const char *what, uint32_t vec, uint32_t edx, uint32_t ec
 }
 
 /* Loads sel into %fs and reads %fs:off. */
-UFN static uint32_t probe_fs(uint32_t sel, uint32_t off)
+USYS static uint32_t probe_fs(uint32_t sel, uint32_t off)
 {
 	uint32_t vec, edx, ecx;
 	PROBE(vec, edx, ecx, "movw %w[sel], %%fs\n\tmovl %%fs:(%[off]), %%edx", [sel] "S"(sel), [off] "D"(off));
@@ -147,7 +151,7 @@ UFN static uint32_t probe_fs(uint32_t sel, uint32_t off)
 }
 
 /* Loads sel into %ss and back, reading the new %ss in between. */
-UFN static uint32_t probe_ss(uint32_t sel)
+USYS static uint32_t probe_ss(uint32_t sel)
 {
 	uint32_t vec, edx, ecx;
 	PROBE(vec, edx, ecx, "movw %w[sel], %%ss\n\tmovw %%ss, %%dx\n\tmovw %w[ud], %%ss",
@@ -162,7 +166,7 @@ extern const char user_step_next[];
 
 /* ---- fpu: TLS, then x87 and SSE state across preemptions ---- */
 
-UFN static int tls_check(uint32_t pid)
+USYS static int tls_check(uint32_t pid)
 {
 	uint32_t tcb = TLS_TCB(pid), self, m4, m8, pushed, gs;
 	set_gs(TLS_SEL);
@@ -355,7 +359,7 @@ UFN void user_mem(void)
 
 /* popf at CPL 3 with IOPL 0 leaves IF and IOPL alone, silently: the
  * timer must still get in. */
-UFN static void popf_checks(void)
+USYS static void popf_checks(void)
 {
 	uint32_t fl0, fl1, fl2;
 	__asm__ volatile("pushfl\n\tpopl %0" : "=r"(fl0));
@@ -370,11 +374,43 @@ UFN static void popf_checks(void)
 		(fl2 >> 12) & 3, yes(sys0(SYS_PREEMPTS) != before));
 }
 
+/* The probes whose instructions trap (run directly by vmx where the page
+ * allows: every way out of direct execution, delivered as hardware does). */
+void user_sel(void);
+
+UFN static void user_traps(uint32_t gdt, uint32_t idt)
+{
+	uint32_t vec, edx, ecx;
+	PROBE(vec, edx, ecx, "movl %%eax, (%[a])", [a] "S"(gdt + 8));
+	uprintf(S("write to the GDT (cr2 is its address: %s)"), yes(ecx == gdt + 8));
+	report(S(""), vec, edx, ecx, 0);
+	PROBE(vec, edx, ecx, "movl (%[a]), %%edx", [a] "S"(idt + 0x400));
+	uprintf(S("read of the IDT (cr2 is its address: %s)"), yes(ecx == idt + 0x400));
+	report(S(""), vec, edx, ecx, 0);
+	PROBE(vec, edx, ecx, "movl %%eax, (%[a])", [a] "S"((uint32_t)user_sel + 1));
+	uprintf(S("write to its own code (cr2 is its address: %s)"), yes(ecx == (uint32_t)user_sel + 1));
+	report(S(""), vec, edx, ecx, 0);
+	PROBE(vec, edx, ecx, "int3");
+	report(S("int3 through a DPL-3 gate"), vec, edx, ecx, 0);
+	PROBE(vec, edx, ecx, "movl $0x7fffffff, %%eax\n\taddl $1, %%eax\n\tinto");
+	report(S("into with OF set"), vec, edx, ecx, 0);
+	PROBE(vec, edx, ecx, "ud2");
+	report(S("ud2"), vec, edx, ecx, 0);
+	PROBE(vec, edx, ecx, "divl %%ecx");
+	report(S("divl by zero"), vec, edx, ecx, 0);
+	PROBE(vec, edx, ecx, "int $0x81");
+	report(S("int $0x81 through a DPL-0 gate"), vec, edx, ecx, 0);
+	PROBE(vec, edx, ecx, "cli");
+	report(S("cli at CPL 3"), vec, edx, ecx, 0);
+	PROBE(vec, edx, ecx, "inb $0x80, %%al");
+	report(S("inb at CPL 3 without IOPL"), vec, edx, ecx, 0);
+}
+
 static const uint16_t sel_list[] __attribute__((section("urodata"))) = {
 	KCODE, KDATA, UCODE, UDATA, SEL_EMPTY, TLS_SEL, TSS_SEL | 3, UDATA_HI, PERCPU_SEL | 3, SEL_BEYOND,
 };
 
-UFN void user_sel(void)
+USYS void user_sel(void)
 {
 	uint32_t fs, cs, ss, ds;
 	/* Before anything else: the kernel's DPL-0 %fs must not have survived
@@ -417,36 +453,14 @@ UFN void user_sel(void)
 	uprintf(S("ring 3: sgdt limit 0x%04x, sidt limit 0x%04x, same page: %s, str 0x%04x\n"),
 		g.limit, i.limit, yes((g.base >> 12) == (i.base >> 12)), tr & 0xffff);
 
+	user_traps(g.base, i.base);
 	uint32_t vec, edx, ecx;
-	PROBE(vec, edx, ecx, "movl %%eax, (%[a])", [a] "S"(g.base + 8));
-	uprintf(S("write to the GDT (cr2 is its address: %s)"), yes(ecx == g.base + 8));
-	report(S(""), vec, edx, ecx, 0);
-	PROBE(vec, edx, ecx, "movl (%[a]), %%edx", [a] "S"(i.base + 0x400));
-	uprintf(S("read of the IDT (cr2 is its address: %s)"), yes(ecx == i.base + 0x400));
-	report(S(""), vec, edx, ecx, 0);
-	PROBE(vec, edx, ecx, "movl %%eax, (%[a])", [a] "S"((uint32_t)user_sel + 1));
-	uprintf(S("write to its own code (cr2 is its address: %s)"), yes(ecx == (uint32_t)user_sel + 1));
-	report(S(""), vec, edx, ecx, 0);
-	PROBE(vec, edx, ecx, "int3");
-	report(S("int3 through a DPL-3 gate"), vec, edx, ecx, 0);
-	PROBE(vec, edx, ecx, "movl $0x7fffffff, %%eax\n\taddl $1, %%eax\n\tinto");
-	report(S("into with OF set"), vec, edx, ecx, 0);
-	PROBE(vec, edx, ecx, "ud2");
-	report(S("ud2"), vec, edx, ecx, 0);
-	PROBE(vec, edx, ecx, "divl %%ecx");
-	report(S("divl by zero"), vec, edx, ecx, 0);
 	/* The trap comes after the instruction that follows popf. */
 	PROBE(vec, edx, ecx, "pushfl\n\torl $0x100, (%%esp)\n\tpopfl\n\tmovl $1, %%edx\n"
 	      "user_step_next:\n\tnop\n\tnop");
 	uprintf(S("single step (TF set by popf; trap after the next instruction: %s)"),
 		yes(ecx == (uint32_t)user_step_next));
 	report(S(""), vec, edx, ecx, 0);
-	PROBE(vec, edx, ecx, "int $0x81");
-	report(S("int $0x81 through a DPL-0 gate"), vec, edx, ecx, 0);
-	PROBE(vec, edx, ecx, "cli");
-	report(S("cli at CPL 3"), vec, edx, ecx, 0);
-	PROBE(vec, edx, ecx, "inb $0x80, %%al");
-	report(S("inb at CPL 3 without IOPL"), vec, edx, ecx, 0);
 	for (int n = 0; n < 3; n++)
 		sys0(SYS_YIELD);
 	popf_checks();
