@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Seeds for the parser fuzzers, from real inputs: test guests (stripped,
-# and cut short), the Linux guest's bzImage header with a little of its
+# and cut short), a multiboot image loaded by its header's addresses, the Linux guest's bzImage header with a little of its
 # kernel (when build/linux has it) and a small header written here, option
 # lists as README gives them, and a profile and -stats file of a vmx run.
 # Usage: seeds.sh OUT VMX GUEST_DIR [BZIMAGE]
@@ -14,6 +14,14 @@ for n in hello mb_low mb_modules jcc; do
 	strip -o "$out/elf/$n.elf" "$g/$n.elf"
 	head -c 300 "$out/elf/$n.elf" >"$out/elf/$n.cut300"
 done
+
+# A flat image loaded by the multiboot header's address fields (flag 16,
+# the "a.out kludge"): header at 0 giving load 1 MiB, the file's end, a
+# page of bss, entry just after the header; then hlt.
+perl -e '
+	my $flags = 0x00010003;
+	print pack("V*", 0x1badb002, $flags, (-(0x1badb002 + $flags)) & 0xffffffff,
+		   0x100000, 0x100000, 0, 0x102000, 0x100020), "\xf4" x 480;' >"$out/elf/aout-kludge"
 
 # A bzImage header: one setup sector, boot flag, "HdrS", protocol 2.15,
 # LOADED_HIGH, code32_start 1 MiB, relocatable, 2 MiB alignment, a command
