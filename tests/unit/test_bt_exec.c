@@ -61,6 +61,9 @@ GUEST(g_calls,
       "g_calls_fn2: mov (%esp), %esi; ret");
 GUEST(g_sreg, "mov %ds, %eax; push %es; pop %ebx; hlt");
 GUEST(g_fault, "mov $1, %eax; g_fault_at: mov 0x500000, %ebx; hlt");
+/* Accesses through the guest's %gs and %cs, which translated code cannot
+ * use directly (they are the monitor's): the shadows are swapped in. */
+GUEST(g_segov, "mov %gs:0x20000, %eax; mov %cs:0x20004, %ebx; addl $5, %gs:0x20008; hlt");
 /* An indirect jump through a table in DATA with three targets in turn. */
 GUEST(g_ibl,
       "xor %edx, %edx; mov $30, %ecx; xor %esi, %esi;"
@@ -177,6 +180,7 @@ static uint32_t g32(uint32_t lin) { uint32_t v; memcpy(&v, guest(lin), 4); retur
  * mapped at the same linear addresses; one data descriptor, truncated
  * below the monitor area as the guest's shadows are. */
 #define SEL_DATA LDT_SEL(LDT_SHADOW_FIRST)
+#define SEL_GS4K LDT_SEL(LDT_SHADOW_FIRST + 1)   /* a guest %gs based at 4 KiB */
 #define PROF_SIZE ((size_t)4 << 20)
 static int world_up(void **state)
 {
@@ -191,7 +195,8 @@ static int world_up(void **state)
 	for (unsigned i = 0; i < 6; i++)
 		sigaction(world_sigs[i], NULL, &fx.handlers[i]);
 	if (uworld_ops.map(0, RAM, 0, WP_RW) ||
-	    uworld_ops.set_ldt(LDT_SHADOW_FIRST, 0, GUEST_LIN_LIMIT, WD_WRITABLE | WD_32 | WD_PRESENT))
+	    uworld_ops.set_ldt(LDT_SHADOW_FIRST, 0, GUEST_LIN_LIMIT, WD_WRITABLE | WD_32 | WD_PRESENT) ||
+	    uworld_ops.set_ldt(LDT_SHADOW_FIRST + 1, 0x1000, GUEST_LIN_LIMIT - 0x1000, WD_WRITABLE | WD_32 | WD_PRESENT))
 		return -1;
 	fx.meta = malloc((size_t)64 << 20);
 	fx.prof = malloc(PROF_SIZE);
@@ -471,6 +476,25 @@ static void test_segment_register_reads_are_the_guests(void **state)
 	assert_int_equal(mon_area()->esp, STACK);
 }
 
+static void test_gs_and_cs_overrides_use_the_guests_segments(void **state)
+{
+	(void)state;
+	struct entry e = { 0 };
+	load(g_segov_start, g_segov_end, &e);
+	mon_area()->ggs_sel = SEL_GS4K;
+	uint32_t v[3] = { 0x11111111, 0x22222222, 10 };
+	memcpy(guest(DATA + 0x1000), &v[0], 4);
+	memcpy(guest(DATA + 4), &v[1], 4);
+	memcpy(guest(DATA + 0x1008), &v[2], 4);
+	run_at(CODE);
+	stopped_at_hlt();   /* the monitor's %gs came back: the hlt's callout sequence needs it */
+	struct mon_area *ma = mon_area();
+	assert_int_equal(ma->eax, 0x11111111);
+	assert_int_equal(ma->ebx, 0x22222222);
+	assert_int_equal(g32(DATA + 0x1008), 15);
+	assert_int_equal(g32(DATA + 8), 0);
+}
+
 /* ---- a fault in translated code maps back to its guest instruction ---- */
 static void test_fault_maps_to_guest_instruction(void **state)
 {
@@ -529,6 +553,7 @@ int main(void)
 		cmocka_unit_test(test_calls_push_guest_return_addresses),
 		cmocka_unit_test(test_indirect_jumps_through_the_ibl),
 		cmocka_unit_test(test_segment_register_reads_are_the_guests),
+		cmocka_unit_test(test_gs_and_cs_overrides_use_the_guests_segments),
 		cmocka_unit_test(test_fault_maps_to_guest_instruction),
 		cmocka_unit_test(test_profile_counts_and_keeps_flags),
 	};
