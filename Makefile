@@ -5,8 +5,11 @@
 CC      ?= gcc
 BUILD   := build
 # Debian packages the build and the tests need; `make deps` installs missing ones.
-DEB_BUILD_PKGS := libzydis-dev libelf-dev libcmocka-dev libseccomp-dev gcc-multilib nasm cpio libjansson-dev
-DEB_TEST_PKGS  := qemu-system-x86 gdb socat jq clang libclang-rt-14-dev
+DEB_BUILD_PKGS := libzydis-dev libelf-dev libcmocka-dev libseccomp-dev gcc-multilib nasm cpio libjansson-dev libjs-chart.js
+DEB_TEST_PKGS  := qemu-system-x86 gdb socat python3 jq clang libclang-rt-14-dev
+# make check-driver: the headers the module is built against (the matching
+# kernel image and busybox-static:amd64 are fetched with apt-get download).
+DEB_DRIVER_PKGS := linux-headers-amd64
 
 WARN    := -Wall -Wextra -Werror
 BASE_CFLAGS := -std=gnu11 $(WARN) -O2 -g -fno-stack-protector -Iinclude -Ibt
@@ -22,7 +25,7 @@ ASM_SRCS  := vmx_userspace/uworld/gate.S
 MON_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(MON_SRCS))
 HOST_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(HOST_SRCS)) $(patsubst %.S,$(BUILD)/obj/%.o,$(ASM_SRCS))
 
-.PHONY: all deps check unit unit-asan guest-tests cli-tests gdb-tests foreign-check userprog-native linux-check fuzz fuzz-check hostfuzz-check hostfuzz-bins run run-demo bench bench-bt bench-mmu bench-timer soak clean
+.PHONY: all deps check check-driver check-driver-full monitor-image unit unit-asan guest-tests cli-tests gdb-tests foreign-check userprog-native linux-check memtest-check memtest-pass fuzz fuzz-check hostfuzz-check hostfuzz-bins run run-demo bench bench-bt bench-mmu bench-nano bench-timer soak clean
 all: $(BUILD)/vmx $(BUILD)/vmx-report
 
 # Installs what is missing when run as root; otherwise says what to run.
@@ -60,13 +63,13 @@ $(GUEST_ELFS): | $(BUILD)/.deps-build
 
 # ---- guests written as an outsider would (tests/foreign) ----
 include tests/foreign/foreign.mk
-FOREIGN_CHECKED := $(FOREIGN_ELFS)
+FOREIGN_CHECKED := $(FOREIGN_ELFS) $(FOREIGN_REPRO_ELFS)
 foreign-check: $(BUILD)/vmx $(FOREIGN_CHECKED) $(BUILD)/.deps-test
 	@./tests/scripts/suite.sh foreign tests/foreign/run-foreign.sh $(BUILD)/vmx $(FOREIGN_CHECKED)
 $(FOREIGN_ELFS) $(FOREIGN_REPRO_ELFS): | $(BUILD)/.deps-build
 
 # ---- unit tests (cmocka), each built plain and with ASan/UBSan ----
-UNIT_CFLAGS := -std=gnu11 $(WARN) -O1 -g -Iinclude -Ibt -Ivmx_userspace -Ivmx_userspace/report -Ivmm
+UNIT_CFLAGS := -std=gnu11 $(WARN) -O1 -g -Iinclude -Ibt -Ivmx_userspace -Ivmx_userspace/report -Ivmm -Ivmm_driver
 SAN_FLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 DEV_SRCS    := vmm/stats.c vmm/iobus.c shadow_mmu/mmio.c $(wildcard vmm/devices/*.c)
 BT_SRCS     := $(wildcard bt/*.c) vmm/stats.c
@@ -84,6 +87,7 @@ unit_srcs_test_bt           := $(BT_SRCS)
 unit_srcs_test_mmu          := shadow_mmu/mmu.c shadow_mmu/mmio.c vmm/stats.c
 unit_srcs_test_vclock       := vmm/vclock.c $(DEV_SRCS)
 unit_libs_test_loader       := -lelf
+unit_srcs_test_dworld_pt    := vmm_driver/dworld/pt.c
 unit_libs_test_bt           := -lZydis
 # Runs translated code through the user-level world: the plain build only
 # (a sanitizer cannot give the world the low 4 GiB).
@@ -182,7 +186,7 @@ hostfuzz-check: $(BUILD)/.deps-test
 		     "install Debian's clang and libclang-rt-14-dev (make deps)"; \
 	fi
 
-check: unit unit-asan guest-tests cli-tests gdb-tests foreign-check userprog-native fuzz-check hostfuzz-check linux-check
+check: unit unit-asan guest-tests cli-tests gdb-tests foreign-check userprog-native fuzz-check hostfuzz-check memtest-check linux-check
 
 # ---- the Linux guest (tests/linux): Debian's i386 kernel and busybox ----
 LINUX_OUT := $(BUILD)/linux
@@ -199,8 +203,21 @@ $(LINUX_OUT)/initrd-test.cpio.gz: tests/linux/init-test tests/linux/mkinitramfs.
 # busy host makes that harder for it (the world hides host preemption but
 # not all of it).
 linux-check: $(BUILD)/vmx $(LINUX_OUT)/bzImage $(LINUX_OUT)/initrd-test.cpio.gz $(BUILD)/.deps-test \
-	| unit unit-asan guest-tests cli-tests gdb-tests foreign-check userprog-native fuzz-check hostfuzz-check
+	| unit unit-asan guest-tests cli-tests gdb-tests foreign-check userprog-native fuzz-check hostfuzz-check memtest-check
 	@$(SUITE) linux ./tests/linux/run-linux-test.sh $(BUILD)/vmx $(LINUX_OUT)/bzImage $(LINUX_OUT)/initrd-test.cpio.gz
+
+# ---- memtest86+ (tests/memtest): Debian's package, fetched like Linux ----
+MEMTEST_OUT := $(BUILD)/memtest
+MEMTEST_IMG := $(MEMTEST_OUT)/memtest86+ia32.bin
+$(MEMTEST_IMG): | $(BUILD)/.deps-build
+	@./tests/memtest/fetch-memtest.sh $(MEMTEST_OUT)
+# Every test before the bit-fade one, under vmx and QEMU (about 20 s).
+memtest-check: $(BUILD)/vmx $(MEMTEST_IMG) $(BUILD)/.deps-test
+	@$(SUITE) memtest ./tests/memtest/run-memtest-test.sh $(BUILD)/vmx $(MEMTEST_IMG)
+# The whole first pass, bit fade included, under vmx (4 minutes or more: not
+# in `make check`; .ci/run runs it).
+memtest-pass: $(BUILD)/vmx $(MEMTEST_IMG) $(BUILD)/.deps-test
+	@$(SUITE) memtest-pass ./tests/memtest/run-memtest-test.sh --pass $(BUILD)/vmx $(MEMTEST_IMG)
 
 # README's first command: Debian's Linux to a busybox shell on this
 # terminal. `exit`, Ctrl-D, `poweroff -f` or Ctrl-A x end it (status 0).
@@ -220,6 +237,7 @@ $(eval $(call GUEST_LINK_RULE,bench_loop))
 $(eval $(call GUEST_LINK_RULE,triple_fault))
 $(eval $(call GUEST_LINK_RULE,echo))
 $(eval $(call GUEST_LINK_RULE,bench_mmu))
+$(eval $(call GUEST_LINK_RULE,bench_nano))
 $(eval $(call GUEST_LINK_RULE,poweroff))
 # The gdb stub's target keeps its debug information (tests/scripts/gdb-tests.sh).
 $(eval $(call GUEST_LINK_RULE,gdb_target))
@@ -232,6 +250,15 @@ bench-bt: $(BUILD)/vmx $(GUEST_OUT)/bench_loop.elf $(GUEST_OUT)/tc_pressure.elf 
 
 bench-mmu: $(BUILD)/vmx $(GUEST_OUT)/bench_mmu.elf $(BUILD)/.deps-test
 	@./tests/scripts/bench-mmu.sh $(BUILD)/vmx
+
+# The Adams & Agesen nanobenchmark table: the bench_nano guest under every
+# -mode and QEMU TCG, beside the same operations natively (not a test).
+# Not PIE: its signal restorer calls the vDSO through an absolute address.
+$(BUILD)/bench/native_nano: tests/bench/native_nano.c tests/guests/bench_nano/nano.h | $(BUILD)/.deps-build
+	@mkdir -p $(dir $@)
+	$(CC) -m32 -O2 $(WARN) -fno-pie -no-pie -o $@ $<
+bench-nano: $(BUILD)/vmx $(GUEST_OUT)/bench_nano.elf $(BUILD)/bench/native_nano $(BUILD)/.deps-test
+	@./tests/scripts/bench-nano.sh $(BUILD)/vmx $(GUEST_OUT)/bench_nano.elf $(BUILD)/bench/native_nano
 
 # ---- the user program of the Linux guest test (tests/linux) ----
 # Static i386, so it runs from an initramfs with no libraries; `make check`
@@ -246,10 +273,10 @@ bench-timer: $(BUILD)/vmx $(GUEST_OUT)/bench_loop.elf $(BUILD)/.deps-test
 
 # ---- make bench: workloads inside the Linux guest (tests/linux/run-bench.sh) ----
 # The same static i386 program runs in the guest under vmx and QEMU and
-# natively; about three minutes, most of it vmx boots for the counters.
-$(LINUX_OUT)/bench: tests/linux/bench.c | $(BUILD)/.deps-build
+# natively; about three minutes: one vmx boot per workload and mode.
+$(LINUX_OUT)/bench: tests/linux/bench.c tests/linux/bench-end.c | $(BUILD)/.deps-build
 	@mkdir -p $(dir $@)
-	$(CC) -m32 -static -O2 $(WARN) -o $@ $<
+	$(CC) -m32 -static -O2 $(WARN) -o $@ $^
 $(LINUX_OUT)/initrd-bench.cpio.gz: tests/linux/init-bench tests/linux/mkinitramfs.sh $(LINUX_OUT)/busybox $(LINUX_OUT)/bench
 	@./tests/linux/mkinitramfs.sh $@ $(LINUX_OUT)/busybox tests/linux/init-bench $(LINUX_OUT)/bench:/bin/bench
 bench: $(BUILD)/vmx $(LINUX_OUT)/bzImage $(LINUX_OUT)/initrd-bench.cpio.gz $(LINUX_OUT)/bench $(BUILD)/.deps-test
@@ -261,6 +288,66 @@ MINUTES ?= 2
 $(eval $(call GUEST_LINK_RULE,soak))
 soak: $(BUILD)/vmx $(GUEST_OUT)/soak.elf
 	@./tests/scripts/soak.sh $(BUILD)/vmx $(GUEST_OUT)/soak.elf $(MINUTES)
+
+# ---- the driver world (vmm_driver/), tested inside QEMU (tests/driver) ----
+# Not part of `make check`: it boots Debian's amd64 kernel under TCG with
+# vmmon.ko and the /dev/vmmon tests in an initramfs, once per host
+# configuration (4-level paging with the full set; PTI and 5-level paging
+# with one test); check-driver-full runs the long fuzz and endurance sets.
+DRIVER_OUT  := $(BUILD)/driver
+DRIVER_HOST := $(DRIVER_OUT)/host
+DRIVER_PROGS := vmmon_test vmmon_fuzz vmmon_endure
+DRIVER_BINS := $(patsubst %,$(DRIVER_OUT)/bin/%,$(DRIVER_PROGS))
+$(BUILD)/.deps-driver: $(BUILD)/.deps-test
+	@./tests/scripts/deps.sh $(DEB_DRIVER_PKGS)
+	@touch $@
+$(DRIVER_HOST)/.fetched: $(BUILD)/.deps-driver
+	@./tests/driver/fetch-host.sh $(DRIVER_HOST) && touch $@
+# kbuild writes its objects next to the sources: build a copy in build/.
+VMMON_SRCS := $(wildcard vmm_driver/*.c vmm_driver/*.h vmm_driver/*.S) vmm_driver/Kbuild
+$(DRIVER_OUT)/vmmon/vmmon.ko: $(VMMON_SRCS) $(DRIVER_HOST)/.fetched
+	@rm -rf $(DRIVER_OUT)/vmmon && mkdir -p $(DRIVER_OUT)/vmmon && cp $(VMMON_SRCS) $(DRIVER_OUT)/vmmon/
+	$(MAKE) -s -C $$(cat $(DRIVER_HOST)/headers) M=$(abspath $(DRIVER_OUT)/vmmon) modules
+$(DRIVER_OUT)/bin/%: tests/driver/%.c $(wildcard tests/driver/*.h) vmm_driver/vmmon_ioctl.h vmm_driver/xpage.h | $(BUILD)/.deps-build
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(WARN) -O2 -static -Ivmm_driver -o $@ $<
+$(DRIVER_OUT)/initrd.cpio.gz: tests/driver/init tests/linux/mkinitramfs.sh $(DRIVER_OUT)/vmmon/vmmon.ko $(DRIVER_BINS) $(DRIVER_OUT)/monitor.elf
+	@./tests/linux/mkinitramfs.sh $@ $(DRIVER_HOST)/busybox tests/driver/init \
+		$(DRIVER_OUT)/vmmon/vmmon.ko:/lib/vmmon.ko $(DRIVER_OUT)/monitor.elf:/lib/monitor.elf $(foreach p,$(DRIVER_PROGS),$(DRIVER_OUT)/bin/$(p):/bin/$(p))
+# The monitor image of the driver world: the same vmm/, bt/ and shadow_mmu/
+# sources built a second time (no red zone: interrupts share the monitor's
+# stack), with the world of vmm_driver/dworld/ and Zydis's decoder built
+# freestanding (ZYAN_NO_LIBC) from Debian's source package, fetched into
+# build/ (vmm_driver/fetch-zydis.sh). Linked at DW_IMAGE_VA, nothing left
+# undefined; check-driver loads it into a VM.
+DW_OUT    := $(DRIVER_OUT)/mon
+ZYDIS_SRC := $(DRIVER_OUT)/zydis/src
+ZYDIS_DEC := Decoder DecoderData Mnemonic Register SharedData Utils MetaInfo Segment Zydis
+DW_CFLAGS := $(MON_CFLAGS) -mno-red-zone -fPIE -fno-asynchronous-unwind-tables -Ivmm_driver -Ivmm_driver/dworld \
+	-I$(ZYDIS_SRC)/include -I$(ZYDIS_SRC)/src -DZYAN_NO_LIBC -DZYDIS_STATIC_BUILD -DZYCORE_STATIC_BUILD
+DW_SRCS   := $(MON_SRCS) $(wildcard vmm_driver/dworld/*.c)
+DW_OBJS   := $(patsubst %.c,$(DW_OUT)/obj/%.o,$(DW_SRCS)) $(DW_OUT)/obj/vmm_driver/dworld/entry.o \
+	$(patsubst %,$(DW_OUT)/zydis/%.o,$(ZYDIS_DEC))
+$(DRIVER_OUT)/zydis/.fetched: | $(BUILD)/.deps-build
+	@./vmm_driver/fetch-zydis.sh $(DRIVER_OUT)/zydis && touch $@
+$(DW_OUT)/obj/%.o: %.c $(DRIVER_OUT)/zydis/.fetched
+	@mkdir -p $(dir $@)
+	$(CC) $(DW_CFLAGS) -MMD -MP -c $< -o $@
+$(DW_OUT)/obj/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) -c $< -o $@
+$(DW_OUT)/zydis/%.o: $(DRIVER_OUT)/zydis/.fetched
+	@mkdir -p $(dir $@)
+	$(CC) $(DW_CFLAGS) -w -c $(ZYDIS_SRC)/src/$*.c -o $@
+$(DRIVER_OUT)/monitor.elf: $(DW_OBJS) vmm_driver/dworld/monitor.ld
+	ld -static -nostdlib -z noexecstack -z max-page-size=4096 -T vmm_driver/dworld/monitor.ld -o $@ $(DW_OBJS)
+monitor-image: $(DRIVER_OUT)/monitor.elf
+-include $(shell find $(DW_OUT)/obj -name '*.d' 2>/dev/null)
+DRIVER_RUN := ./tests/driver/run-driver-test.sh $(DRIVER_HOST)/vmlinuz $(DRIVER_OUT)/initrd.cpio.gz $(DRIVER_OUT)/results
+check-driver: $(DRIVER_OUT)/initrd.cpio.gz
+	@$(SUITE) driver $(DRIVER_RUN) base:quick pti:one la57:one
+check-driver-full: $(DRIVER_OUT)/initrd.cpio.gz
+	@$(SUITE) driver-full $(DRIVER_RUN) base:full pti:quick la57:quick
 
 clean:
 	rm -rf $(BUILD)

@@ -11,7 +11,7 @@
 
 struct ccf {
 	uint32_t eip, lin, cs_base;
-	uint8_t cpl, dead, tf, fpu;
+	uint8_t cpl, dead, tf, fpu, single;
 	uint16_t ninsn;
 	uint32_t tc, tc_len;
 	uint32_t glen;               /* guest bytes translated, from lin */
@@ -34,6 +34,8 @@ struct exit_rec {
 	 * sits in the two lea displacements and the miss jump (0 otherwise). */
 	uint32_t ic_neg, ic_pos, ic_miss;
 	bool to_global;              /* the chained target's pages are global */
+	uint8_t unchain_why;         /* -profile: PROF_WHY of the latest undoing of its chain (0: none) */
+	uint32_t unchained_by;       /* -profile: the event (PROF_EV_* code) that undid it */
 };
 
 #define PC_NO_IRQ   0x01
@@ -68,6 +70,12 @@ struct bt_state {
 	uint64_t epoch;
 	struct prof_arena *prof;     /* -profile (NULL: none) */
 	uint32_t prof_top;           /* counter slots fill the TC from here to its end */
+	uint32_t ndead;              /* CCFs invalidated since the last flush */
+	/* -profile: what invalidations and unchains happen for now (an event
+	 * is opened on the first one), and the latest exit's reason. */
+	struct { uint32_t cause, eip, addr, ev; } prof_cur;
+	uint32_t prof_exit_why, prof_exit_ev;
+	uint32_t prof_at;            /* the guest EIP the monitor works for (events without their own) */
 };
 extern struct bt_state bt;
 
@@ -76,6 +84,7 @@ struct bt_stats {
 	stat_counter guest_bytes, tc_bytes, tc_flushes, chain_patched, chain_unpatched;
 	stat_counter lookup_hit, lookup_miss, ibl_miss, invalidate_smc, pages_traced;
 	stat_counter tu_cycles, exits, ic_learned, unchain_remap, adaptive, invalidate_break;
+	stat_counter tu_user;
 };
 extern struct bt_stats bts;
 
@@ -117,6 +126,13 @@ void bt_prof_record(uint32_t idx, uint64_t cycles);
 void bt_prof_invalidated(uint32_t idx);
 void bt_prof_chained(uint32_t from, uint32_t to);
 void bt_prof_harvest(bool flushing);
+uint32_t bt_prof_event(void);          /* the open event's code, opening it */
+void bt_prof_unchained(struct exit_rec *x, unsigned why);
+/* A cause for what follows; returns the one it replaces (bt_prof_restore).
+ * `force`: replace an outer cause too (a flush is an event of its own). */
+struct bt_prof_ctx { uint32_t cause, eip, addr, ev; };
+struct bt_prof_ctx bt_prof_begin(unsigned cause, uint32_t eip, uint32_t addr, bool force);
+void bt_prof_restore(struct bt_prof_ctx saved);
 
 static inline uint8_t *tc_ptr(uint32_t lin) { return (uint8_t *)(uintptr_t)lin; }
 

@@ -2,6 +2,7 @@
  * target is translated the exit's jmp is patched to go straight there, and
  * the exit is remembered on the target so invalidation can undo it. */
 #include "bt_internal.h"
+#include "profile.h"
 
 void bt_patch_rel32(uint32_t at, uint32_t target)
 {
@@ -29,6 +30,8 @@ static void unchain_volatile(bool (*keep)(const struct exit_rec *x, uint32_t arg
 			bt.volatile_exits[n++] = e;
 			continue;
 		}
+		if (bt.prof)
+			bt_prof_unchained(&bt.exits[e], PROF_WHY_REMAP);
 		unchain_one(e);
 		stat_inc(&bts.unchain_remap);
 	}
@@ -36,9 +39,27 @@ static void unchain_volatile(bool (*keep)(const struct exit_rec *x, uint32_t arg
 	bt_ibl_reset_except(ibl_keep, arg);
 }
 
+/* -profile: the unchains that follow are this cause's, unless the
+ * monitor named a more precise one. */
+static struct bt_prof_ctx cause_begin(unsigned cause, uint32_t addr)
+{
+	struct bt_prof_ctx o = { 0, 0, 0, 0 };
+	if (bt.prof)
+		o = bt_prof_begin(cause, 0, addr, false);
+	return o;
+}
+
+static void cause_end(struct bt_prof_ctx o)
+{
+	if (bt.prof)
+		bt_prof_restore(o);
+}
+
 void bt_mapping_changed(void)
 {
+	struct bt_prof_ctx o = cause_begin(PROF_CAUSE_MAPPING, 0);
 	unchain_volatile((bool (*)(const struct exit_rec *, uint32_t))0, 0, BT_IBL_KEEP_NONE);
+	cause_end(o);
 }
 
 static bool keep_global(const struct exit_rec *x, uint32_t arg)
@@ -49,7 +70,9 @@ static bool keep_global(const struct exit_rec *x, uint32_t arg)
 
 void bt_mapping_changed_cr3(void)
 {
+	struct bt_prof_ctx o = cause_begin(PROF_CAUSE_CR3, 0);
 	unchain_volatile(keep_global, 0, BT_IBL_KEEP_GLOBAL);
+	cause_end(o);
 }
 
 /* A target block covers its first linear page and, if it crosses, the next. */
@@ -62,7 +85,9 @@ static bool keep_other_pages(const struct exit_rec *x, uint32_t page)
 
 void bt_mapping_changed_page(uint32_t lin)
 {
+	struct bt_prof_ctx o = cause_begin(PROF_CAUSE_INVLPG, lin);
 	unchain_volatile(keep_other_pages, lin >> 12, BT_IBL_KEEP_OTHER_PAGES);
+	cause_end(o);
 }
 
 static void unchain_one(uint32_t exit_idx)
@@ -113,6 +138,8 @@ void bt_unchain_incoming(uint32_t idx)
 		struct exit_rec *x = &bt.exits[e];
 		if (x->to != idx)
 			continue;
+		if (bt.prof)
+			bt_prof_unchained(x, PROF_WHY_TARGET_DEAD);
 		bt_patch_rel32(x->patch, x->stub);
 		x->to = 0;
 		stat_inc(&bts.chain_unpatched);
@@ -120,22 +147,53 @@ void bt_unchain_incoming(uint32_t idx)
 	bt.ccfs[idx].in_head = 0;
 }
 
+/* -profile: why this exit came to the monitor, known once its chain was
+ * tried (the previous undoing of its chain, if any, says more). */
+static void exit_why(const struct exit_rec *x, uint32_t tc, bool flushed)
+{
+	unsigned w = PROF_WHY_FIRST;
+	bt.prof_exit_ev = 0;
+	if (flushed)
+		w = PROF_WHY_FLUSHED;
+	else if (!tc)
+		w = PROF_WHY_UNFETCHABLE;
+	else if (bt.ccfs[x->owner].tf)
+		w = PROF_WHY_SINGLE_STEP;
+	else if (bt.ccfs[x->owner].dead)
+		w = PROF_WHY_OWNER_DEAD;
+	else if (!x->to)
+		w = PROF_WHY_NOT_CHAINED;
+	else if (x->unchain_why) {
+		w = x->unchain_why;
+		bt.prof_exit_ev = x->unchained_by;
+	}
+	bt.prof_exit_why = w;
+}
+
 uint32_t bt_exit_taken(uint32_t exit_idx, uint32_t *target_eip)
 {
 	stat_inc(&bts.exits);
-	if (exit_idx == 0 || exit_idx >= bt.nexit)
+	if (exit_idx == 0 || exit_idx >= bt.nexit) {
+		bt.prof_exit_why = PROF_WHY_FLUSHED;
 		return 0;
+	}
 	uint64_t epoch = bt.epoch;
-	uint32_t target = bt.exits[exit_idx].target_eip;
+	struct exit_rec *x = &bt.exits[exit_idx];
+	uint32_t target = x->target_eip;
 	*target_eip = target;
 	if (bt_leaves_for_direct(target))
 		return 0;
 	uint32_t tc = bt_get(target);
-	if (!tc || epoch != bt.epoch)
+	if (!tc || epoch != bt.epoch) {
+		if (bt.prof)
+			bt.prof_exit_why = tc ? PROF_WHY_FLUSHED : PROF_WHY_UNFETCHABLE;
 		return tc;   /* flushed while translating: the exit is gone */
+	}
 	uint32_t to = bt_hash_find(bt.mode.cs_base + target, target);
 	if (to)
 		bt_chain(exit_idx, to);
+	if (bt.prof)
+		exit_why(x, tc, false);
 	return tc;
 }
 

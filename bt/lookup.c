@@ -23,7 +23,7 @@ uint32_t bt_hash_find(uint32_t lin, uint32_t eip)
 	for (uint32_t i = bt.hash[hkey(lin)]; i; i = bt.ccfs[i].hash_next) {
 		const struct ccf *c = &bt.ccfs[i];
 		if (c->lin == lin && c->eip == eip && c->cs_base == bt.mode.cs_base && c->cpl == bt.mode.cpl &&
-		    c->tf == bt.mode.tf && c->fpu == bt.mode.fpu && pages_match(c))
+		    c->tf == bt.mode.tf && c->fpu == bt.mode.fpu && c->single == bt.mode.single && pages_match(c))
 			return i;
 	}
 	return 0;
@@ -146,6 +146,9 @@ void bt_set_mode(const struct bt_mode *m)
 {
 	bool same_code = m->cs_base == bt.mode.cs_base && m->tf == bt.mode.tf && m->fpu == bt.mode.fpu;
 	bool same_half = (m->cpl == 3) == (bt.mode.cpl == 3);
+	/* Single-instruction units find only their own kind in the hash and
+	 * never enter the IBL table: switching them costs nothing. */
+	bt.mode.single = m->single;
 	if (same_code && m->cpl == bt.mode.cpl)
 		return;
 	bt.mode = *m;
@@ -170,7 +173,7 @@ uint32_t bt_get(uint32_t eip)
 
 bool bt_leaves_for_direct(uint32_t eip)
 {
-	return bt.mode.cpl == 3 && bt.env.want_direct && bt.env.want_direct(bt.env.ctx, eip);
+	return bt.env.want_direct && bt.env.want_direct(bt.env.ctx, eip);
 }
 
 uint32_t bt_ibl_miss(uint32_t target)

@@ -3,6 +3,7 @@
  * (removing them from the hash and IBL table and unchaining jumps into
  * them). The page is released once no translation uses it. */
 #include "bt_internal.h"
+#include "profile.h"
 
 void bt_pages_add(uint32_t idx)
 {
@@ -27,6 +28,7 @@ bool bt_kill_ccf(uint32_t idx)
 	if (c->dead)
 		return false;
 	c->dead = 1;
+	bt.ndead++;
 	bt_hash_remove(idx);
 	bt_ibl_drop(c->eip, c->tc);
 	bt_unchain_incoming(idx);
@@ -111,8 +113,13 @@ void bt_translate_as_callout(uint32_t lin, uint32_t tc_addr)
 	stat_inc(&bts.adaptive);
 	/* Drop the block holding the instruction now. */
 	uint32_t idx = bt_ccf_at(tc_addr);
-	if (idx)
+	if (idx && bt.prof) {
+		struct bt_prof_ctx o = bt_prof_begin(PROF_CAUSE_ADAPTIVE, bt.ccfs[idx].eip, lin, true);
 		bt_invalidate_ccf(idx);
+		bt_prof_restore(o);
+	} else if (idx) {
+		bt_invalidate_ccf(idx);
+	}
 }
 
 void bt_forget_callout(uint32_t lin)
@@ -131,6 +138,9 @@ bool bt_notify_write(uint32_t phys, uint32_t len)
 {
 	if (!len)
 		return false;
+	struct bt_prof_ctx o;
+	if (bt.prof)
+		o = bt_prof_begin(PROF_CAUSE_SMC_STORE, 0, phys, false);
 	bool hit = false;
 	uint32_t first = phys >> 12, last = (phys + len - 1) >> 12;
 	for (uint32_t pg = first; pg <= last && pg < bt.env.ram_pages; pg++)
@@ -140,5 +150,7 @@ bool bt_notify_write(uint32_t phys, uint32_t len)
 			invalidate_range(pg, lo, hi);
 			hit = true;
 		}
+	if (bt.prof)
+		bt_prof_restore(o);
 	return hit;
 }

@@ -3,6 +3,7 @@
  * cache is flushed (counted), as blocks are cheap to retranslate. */
 #include "bt_internal.h"
 #include "mon_area.h"
+#include "profile.h"
 
 struct bt_state bt;
 struct bt_stats bts = {
@@ -17,6 +18,9 @@ struct bt_stats bts = {
 	.exits = {"bt.exits", 0}, .ic_learned = {"bt.ic.learned", 0},
 	.unchain_remap = {"bt.chain.unpatched_remap", 0}, .adaptive = {"bt.adaptive.retranslated", 0},
 	.invalidate_break = {"bt.invalidate.breakpoint", 0},
+	/* Named for the execution modes it measures (user code translated
+	 * instead of run directly): DESIGN §8, -mode. */
+	.tu_user = {"vmm.user.translated_blocks", 0},
 };
 
 static void *carve(uint8_t **p, size_t *left, size_t bytes)
@@ -69,12 +73,15 @@ int bt_init(const struct bt_env *env)
 	if (env->prof && bt_prof_init(env->prof, env->prof_size) != 0)
 		return -1;
 	bt.nibl_used_half[0] = bt.nibl_used_half[1] = IBL_USED_MAX + 1;   /* garbage: clear it all */
+	bt.nccf = 1;
+	bt.prof_cur.cause = PROF_CAUSE_NONE;
+	bt.prof_cur.ev = 0;
 	bt_flush_all();
 	bts.tc_flushes.value = 0;   /* the initial reset is not a flush */
 	return 0;
 }
 
-void bt_flush_all(void)
+static void flush_all(void)
 {
 	if (bt.prof)
 		bt_prof_harvest(true);
@@ -92,10 +99,23 @@ void bt_flush_all(void)
 		bt.hash[i] = 0;
 	bt_ibl_reset();
 	bt.epoch++;
+	bt.ndead = 0;
 	stat_inc(&bts.tc_flushes);
 }
 
-void bt_flush(void) { bt_flush_all(); }
+static void flush_for(unsigned cause)
+{
+	if (!bt.prof) {
+		flush_all();
+		return;
+	}
+	struct bt_prof_ctx o = bt_prof_begin(cause, 0, 0, true);
+	flush_all();
+	bt_prof_restore(o);
+}
+
+void bt_flush_all(void) { flush_for(PROF_CAUSE_TC_FULL); }
+void bt_flush(void) { flush_for(PROF_CAUSE_FLUSH); }
 uint64_t bt_flush_epoch(void) { return bt.epoch; }
 uint64_t bt_invalidations(void) { return bts.invalidate_smc.value; }
 

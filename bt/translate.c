@@ -390,7 +390,7 @@ uint32_t bt_translate(uint32_t eip)
 {
 	/* Single-stepping guests get one instruction per unit: each one ends
 	 * at an exit the monitor sees (exits do not chain in this mode). */
-	unsigned maxn = bt.mode.tf ? 1 : bt.env.max_tu_insns;
+	unsigned maxn = bt.mode.tf || bt.mode.single ? 1 : bt.env.max_tu_insns;
 	uint32_t worst = (maxn + 1) * WORST_INSN_BYTES + MAX_EXITS * STUB_BYTES + 16;
 	if (!bt_room(worst, maxn + 1, MAX_EXITS))
 		bt_flush_all();
@@ -403,7 +403,7 @@ uint32_t bt_translate(uint32_t eip)
 	t.c = &bt.ccfs[t.cidx];
 	struct ccf *c = t.c;
 	*c = (struct ccf){ .eip = eip, .lin = bt.mode.cs_base + eip, .cs_base = bt.mode.cs_base,
-			   .cpl = bt.mode.cpl, .tf = bt.mode.tf, .fpu = bt.mode.fpu,
+			   .cpl = bt.mode.cpl, .tf = bt.mode.tf, .fpu = bt.mode.fpu, .single = bt.mode.single,
 			   .tc = bt.env.tc_base + bt.tc_used,
 			   .pc_first = bt.npc, .page = { NOPAGE, NOPAGE } };
 	t.e.at = c->tc;
@@ -417,7 +417,7 @@ uint32_t bt_translate(uint32_t eip)
 	uint32_t guest_bytes = 0;
 	/* One instruction past the limit when the last one was sti: its
 	 * interrupt shadow and the pending check belong to the next one. */
-	for (unsigned n = 0; (n < maxn || ((next_flags & 0x80) && !bt.mode.tf)) && !ended; n++) {
+	for (unsigned n = 0; (n < maxn || ((next_flags & 0x80) && !bt.mode.tf && !bt.mode.single)) && !ended; n++) {
 		uint8_t buf[16];
 		unsigned avail;
 		uint32_t phys, phys_last;
@@ -504,6 +504,8 @@ uint32_t bt_translate(uint32_t eip)
 	bt_hash_insert(t.cidx);
 	bt_pages_add(t.cidx);
 	stat_inc(&bts.tu_translated);
+	if (bt.mode.cpl == 3)
+		stat_inc(&bts.tu_user);
 	stat_add(&bts.tc_bytes, c->tc_len);
 	stat_add(&bts.guest_bytes, guest_bytes);
 	uint64_t cycles = __builtin_ia32_rdtsc() - t0;
@@ -512,7 +514,7 @@ uint32_t bt_translate(uint32_t eip)
 		bt_prof_record(t.cidx, cycles);
 	if (bt.env.on_translate) {
 		struct bt_fragment f = { .eip = eip, .cs_base = c->cs_base, .cpl = c->cpl,
-					 .tc = c->tc, .tc_len = c->tc_len, .ninsn = c->ninsn };
+					 .tc = c->tc, .tc_len = c->tc_len, .ninsn = c->ninsn, .cycles = cycles };
 		bt.env.on_translate(bt.env.ctx, &f);
 	}
 	return c->tc;

@@ -13,6 +13,10 @@ struct bt_mode {
 	uint8_t cpl;
 	uint8_t tf;          /* guest single-stepping: one instruction per unit, a #DB after each */
 	uint8_t fpu;         /* BT_FPU_* from CR0/CR4: FPU/SIMD instructions that must fault */
+	/* One instruction per unit, and nothing else different: for an
+	 * instruction the monitor performs on behalf of directly executed
+	 * code that should go on natively right after it (-mode te). */
+	uint8_t single;
 };
 #define BT_FPU_TS     0x1    /* CR0.TS */
 #define BT_FPU_EM     0x2    /* CR0.EM */
@@ -25,6 +29,7 @@ struct bt_fragment {
 	uint8_t cpl;
 	uint32_t tc, tc_len;         /* its TC address and bytes, exit stubs included */
 	unsigned ninsn;
+	uint64_t cycles;             /* the translation's TSC cycles */
 };
 
 struct bt_env {
@@ -144,5 +149,27 @@ unsigned bt_fragment_detail(uint32_t eip, struct bt_frag_info *f, struct bt_frag
  * execution counter added in so far; NULL when not profiling. */
 struct prof_arena;
 const struct prof_arena *bt_prof_sync(void);
+/* -profile's per-site accounting, invalidation causes and occupancy
+ * (include/profile.h's rows); the monitor calls these only when profiling. */
+struct bt_site_key { uint32_t rec, tcoff, eip; };
+/* The site of exit `exit_idx` (its stub), of a callout record at TC
+ * address `site`, or, for IBL misses, of their target. */
+void bt_prof_exit_key(uint32_t exit_idx, struct bt_site_key *k);
+void bt_prof_site_key(uint32_t site, uint32_t eip, struct bt_site_key *k);
+/* Why the latest bt_exit_taken went through the monitor (PROF_WHY_*). */
+unsigned bt_prof_exit_why(void);
+/* The guest EIP of the instruction the monitor performs now: events
+ * without an EIP of their own (a CR3 load's unchaining) get it. */
+void bt_prof_set_at(uint32_t eip);
+void bt_prof_site_add(const struct bt_site_key *k, unsigned kind, unsigned why, uint64_t cycles);
+/* What causes the invalidations and unchains from now until
+ * bt_prof_cause_end (PROF_CAUSE_*): the storing instruction and address.
+ * False (nothing set, nothing to end) when a cause is already set. */
+bool bt_prof_cause(unsigned cause, uint32_t eip, uint32_t addr);
+void bt_prof_cause_end(void);
+struct prof_sample;
+void bt_prof_occupancy(struct prof_sample *s);
+/* The arena itself, for the monitor's time accounting and samples. */
+struct prof_arena *bt_prof_arena(void);
 
 #endif

@@ -23,9 +23,13 @@ struct mmu_config {
 	uint8_t *ram;
 	uint32_t ram_size;
 	const struct world_ops *w;
+	void *mem;             /* mmu_mem_size() zeroed bytes, 64-byte aligned: the MMU's tables */
+	size_t mem_size;
 };
 
-void mmu_init(const struct mmu_config *c);
+size_t mmu_mem_size(void);
+/* -1 when the memory given is too small or misaligned. */
+int mmu_init(const struct mmu_config *c);
 /* Control registers as the guest loads them; each returns true when the
  * linear -> physical mapping may have changed (translations must recheck). */
 bool mmu_set_cr0(uint32_t cr0);
@@ -45,10 +49,11 @@ uint32_t mmu_user_limit(void);
 bool mmu_lin_global(uint32_t lin);
 bool mmu_paging(void);
 /* Direct execution: let guest code fetch from the user page mapped at
- * `lin` (false: nothing user is mapped there), or from no alias of
+ * `lin`, or any page with `supervisor` (trap-and-emulate's kernel code);
+ * false: nothing such is mapped there. mmu_drop_exec: from no alias of
  * guest-physical page ppn any more. New mappings start without it: a
  * directly executed fetch from them faults, and the monitor decides. */
-bool mmu_grant_exec(uint32_t lin);
+bool mmu_grant_exec(uint32_t lin, bool supervisor);
 void mmu_drop_exec(uint32_t ppn);
 
 /* Linear -> physical for an access by the guest, as the page walk would

@@ -5,9 +5,12 @@
 #ifndef PROFILE_H
 #define PROFILE_H
 #include <stdint.h>
+#include "callout_kinds.h"
 
 /* The file format (docs/profile-format.md); bump on incompatible changes. */
-#define PROF_FORMAT "vmx-profile-1"
+#define PROF_FORMAT "vmx-profile-2"
+/* The one before (no study sections): readers still take it. */
+#define PROF_FORMAT_1 "vmx-profile-1"
 /* A file lists at most this many fragments: past it the coldest (execution
  * count x instruction count) are summed into one "other" record. */
 #define PROF_FILE_MAX_FRAGMENTS 200000u
@@ -42,7 +45,94 @@ struct prof_rec {
 	uint32_t nclass[PROF_NCLASSES];
 	uint32_t chains_in, chains_out;
 	uint32_t nfrag;        /* fragments this record stands for (1, or the overflow aggregate's count) */
+	uint32_t killed_by;    /* PROF_EV_* code of what invalidated or flushed it (0: lived to the end) */
 	uint64_t execs, cycles;
+};
+
+/* ---- per-exit accounting, invalidation causality, time, occupancy ---- */
+
+enum prof_why {
+#define EXIT_WHY(n, s, d) PROF_WHY_##n,
+#include "exit_reasons.def"
+#undef EXIT_WHY
+	PROF_NWHY
+};
+enum prof_cause {
+#define INVAL_CAUSE(n, s, d) PROF_CAUSE_##n,
+#include "inval_causes.def"
+#undef INVAL_CAUSE
+	PROF_NCAUSES
+};
+/* Time buckets: the rows of time_buckets.def, then one per callout kind,
+ * then one per host trap kind (trap_kinds.def). */
+enum prof_bucket {
+#define TIME_BUCKET(n, s, d) PROF_TB_##n,
+#include "time_buckets.def"
+#undef TIME_BUCKET
+	PROF_TB_CALLOUT,
+	PROF_TB_TRAP = PROF_TB_CALLOUT + CO_NKINDS,
+#define TRAP_KIND(n, s) PROF_TB_TRAP_##n,
+	PROF_TB_TRAP_ = PROF_TB_TRAP - 1,
+#include "trap_kinds.def"
+#undef TRAP_KIND
+	PROF_NBUCKETS
+};
+
+/* An exit stub or callout site (or, for IBL misses, a target: their sites
+ * share the monitor's tail): how often the monitor was entered through it,
+ * the cycles from entering vmm_callout to leaving it, and why. */
+struct prof_site {
+	uint32_t rec;          /* the fragment's record (0: aggregate, or an IBL target) */
+	uint32_t tcoff;        /* the stub's or callout record's offset in the fragment (IBL: the target EIP) */
+	uint32_t eip;          /* exits: target EIP; callouts: the instruction's EIP */
+	uint16_t kind;         /* callout kind (CO_EXIT for exit stubs) */
+	uint8_t why, used;     /* PROF_WHY of the latest taking */
+	uint32_t whys;         /* bit per PROF_WHY seen */
+	uint32_t chained;      /* exits: times this taking chained it */
+	uint64_t taken, cycles;
+};
+#define PROF_MAX_SITES 262144u  /* a power of two; slot 0 sums the sites that find no room */
+#define PROF_SITE_PROBES 32u     /* slots looked at per site before it goes to slot 0 */
+
+/* Something that invalidated fragments or undid chains. Codes in
+ * killed_by: an event's index + 1 when it is in the log, else
+ * PROF_EV_CAUSE | cause (the log was full: the cause's totals only). */
+struct prof_event {
+	uint32_t cause, eip, addr;    /* SMC: the storing instruction's EIP and the physical address */
+	uint32_t killed, unchained;   /* fragments invalidated or flushed, chains undone */
+	uint32_t pad;
+	uint64_t tsc;                 /* when (TSC) */
+	uint64_t rechain_cycles;      /* monitor cycles of exits taken again because of it */
+};
+#define PROF_MAX_EVENTS 65536u
+#define PROF_EV_CAUSE 0x80000000u
+
+/* One occupancy sample, every sample_ns of guest time. */
+struct prof_sample {
+	uint64_t t_ns;                /* guest time */
+	uint32_t tc_bytes, live;      /* TC bytes in use, fragments live */
+	uint32_t fragments, flushes, invalidations, unchains;   /* totals so far */
+};
+#define PROF_MAX_SAMPLES 4096u   /* when full, every other is dropped and the period doubles */
+#define PROF_SAMPLE_NS 10000000u /* the first period: 10 ms of guest time */
+
+struct prof_study {
+	/* Per cause: events that did something, fragments killed, chains undone,
+	 * monitor cycles of the exits re-taken (retranslation is summed by the
+	 * writer from the records' killed_by and the next generation's cycles). */
+	uint64_t cause_events[PROF_NCAUSES], cause_killed[PROF_NCAUSES];
+	uint64_t cause_unchained[PROF_NCAUSES], cause_rechain[PROF_NCAUSES];
+	uint64_t time_cycles[PROF_NBUCKETS], time_entries[PROF_NBUCKETS];
+	uint64_t stamps;              /* rdtsc stamps taken for the time accounting */
+	uint64_t stamp_cycles;        /* one stamp's cost, measured at start */
+	uint64_t tsc_start, tsc_end, ns_start, ns_end;   /* host clock against the TSC */
+	uint32_t nsites_dropped;
+	uint32_t nevents, nsamples;
+	uint32_t sample_ns;           /* the period now */
+	uint64_t next_sample;
+	struct prof_site *sites;      /* PROF_MAX_SITES */
+	struct prof_event *events;    /* PROF_MAX_EVENTS */
+	struct prof_sample *samples;  /* PROF_MAX_SAMPLES */
 };
 
 /* Counters of the -stats report that the profile's totals correspond to:
@@ -64,8 +154,53 @@ struct prof_arena {
 #undef PROF_STAT_FIELD
 	struct prof_rec *recs;
 	uint8_t *pool;
+	struct prof_study study;
 };
 #define PROF_MAGIC 0x666f7270u   /* "prof" */
+
+/* The rows' names: a time bucket ("tc", "callout.exit", "trap.sigsegv";
+ * NULL for a callout value no row has), an exit reason, a cause. */
+static inline const char *prof_bucket_name(unsigned b)
+{
+	static const char *const fixed[] = {
+#define TIME_BUCKET(n, s, d) s,
+#include "time_buckets.def"
+#undef TIME_BUCKET
+	};
+	static const char *const co[CO_NKINDS] = {
+#define CO_KIND(n, v, s) [v] = "callout." s,
+#include "callout_kinds.def"
+#undef CO_KIND
+	};
+	static const char *const tr[] = {
+#define TRAP_KIND(n, s) "trap." s,
+#include "trap_kinds.def"
+#undef TRAP_KIND
+	};
+	if (b < PROF_TB_CALLOUT)
+		return fixed[b];
+	if (b < PROF_TB_TRAP)
+		return co[b - PROF_TB_CALLOUT];
+	return b < PROF_NBUCKETS ? tr[b - PROF_TB_TRAP] : (const char *)0;
+}
+static inline const char *prof_why_name(unsigned w)
+{
+	static const char *const names[] = {
+#define EXIT_WHY(n, s, d) s,
+#include "exit_reasons.def"
+#undef EXIT_WHY
+	};
+	return w < PROF_NWHY ? names[w] : "?";
+}
+static inline const char *prof_cause_name(unsigned c)
+{
+	static const char *const names[] = {
+#define INVAL_CAUSE(n, s, d) s,
+#include "inval_causes.def"
+#undef INVAL_CAUSE
+	};
+	return c < PROF_NCAUSES ? names[c] : "?";
+}
 
 static inline const struct prof_insn *prof_insns(const struct prof_arena *a, const struct prof_rec *r)
 { return (const struct prof_insn *)(a->pool + r->pool); }

@@ -22,6 +22,11 @@
 /* Traced-page write traps from one instruction before it is retranslated
  * as a callout (a trap costs tens of callouts). */
 #define TUNE_ADAPT_THRESHOLD     8u
+/* Writes in a row to plain RAM (untraced, mappable) by such a callout
+ * before it runs natively again: a fill loop that once crossed code pages
+ * (memtest86+ over its own old copy) is not a callout for the rest of RAM.
+ * Going back and forth costs 8 traps per this many callouts. */
+#define TUNE_ADAPT_REVERT        1024u
 
 /* ---- direct execution (vmm/direct.c) ---- */
 /* Times a scanned user page may be rewritten before it stays translated:
@@ -37,6 +42,10 @@
 #define TUNE_ADAPT_TRAPS         50u
 #define TUNE_ADAPT_WINDOW_NS     10000000ull
 #define TUNE_ADAPT_RETRY_NS      1000000000ull
+/* -mode te: how long (guest ns) timer exits may find the virtual IF clear
+ * with an interrupt pending, while kernel code runs natively, before the
+ * monitor calls it the lost-interrupt divergence and stops the VM. */
+#define TUNE_TE_IF_LOST_NS       2000000000ull
 
 /* ---- shadow MMU (shadow_mmu/) ---- */
 /* 4 KB pages a hidden fault maps in one host call when their entries are

@@ -98,6 +98,8 @@ struct vmm_config {
 	uint32_t ram_size;
 	void *meta;                /* arena for the translator's metadata */
 	size_t meta_size;
+	void *mon_mem;             /* zeroed, 64-byte aligned: the monitor's tables (vmm_mon_mem_size bytes) */
+	size_t mon_mem_size;
 	void *prof;                /* -profile: arena for fragment records (include/profile.h); NULL: off */
 	size_t prof_size;
 	uint32_t tc_size;          /* bytes of translation cache, <= MON_TC_MAX */
@@ -119,6 +121,8 @@ struct vmm_config {
 	const struct world_ops *world;
 };
 
+/* The bytes of vmm_config.mon_mem the monitor needs. */
+size_t vmm_mon_mem_size(void);
 int vmm_init(const struct vmm_config *cfg);
 /* The entry state a boot loader leaves: flat segments (selectors as the
  * protocol's loader sets them), paging and interrupts off, these registers. */
@@ -191,5 +195,8 @@ struct prof_arena;
 const struct prof_arena *vmm_profile(void);
 /* The register dump printed on fatal stops. */
 void vmm_dump_state(void);
+/* At the end of a run: the monitor's closing diagnostics (-mode te's
+ * divergence warnings), through world_ops.log. */
+void vmm_exit_report(void);
 
 #endif

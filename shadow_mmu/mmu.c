@@ -52,7 +52,7 @@ static struct {
 	uint32_t nfilled;
 	stat_counter hidden, truef, fill_calls, fill_pages, flushes, invlpg, cr3_switch, ad_set,
 		     traced_writes, upgrades, pt_writes, pt_dropped, pt_traced, cr3_cached, cr3_cache_dropped,
-		     rom_dropped, prefilled, split_entries, exec_grants;
+		     rom_dropped, prefilled, split_entries, exec_grants, pt_unchanged;
 } m = {
 	.hidden = {"mmu.fault.hidden", 0}, .truef = {"mmu.fault.true", 0},
 	.fill_calls = {"mmu.fill.calls", 0}, .fill_pages = {"mmu.fill.pages", 0},
@@ -65,13 +65,17 @@ static struct {
 	.cr3_cached = {"mmu.cr3.cached_hit", 0}, .cr3_cache_dropped = {"mmu.cr3.cache_dropped", 0},
 	.split_entries = {"mmu.user.split_entries", 0},
 	.exec_grants = {"mmu.user.exec_grants", 0},
+	.pt_unchanged = {"mmu.trace.pt_entries_unchanged", 0},
 };
-static uint32_t lmap[NPAGES];            /* LM_* | ppn << 12 */
-static uint32_t filled[NPAGES];          /* linear pages with LM_MAPPED, for flushes */
+/* The tables below are carved by mmu_init from the zeroed memory the world
+ * gives (mmu_mem_size bytes): the driver world's monitor cannot carry them
+ * as 17 MiB of .bss. */
+static uint32_t *lmap;                   /* [NPAGES] LM_* | ppn << 12 */
+static uint32_t *filled;                 /* [NPAGES] linear pages with LM_MAPPED, for flushes */
 /* Which owners trace a guest-physical page: bit n for owner n; owner 0 is
  * the MMU itself (a page directory or table the walk went through). */
 #define TR_PT   0x1u
-static uint8_t traced[MAXRAMPAGES];
+static uint8_t *traced;                  /* [MAXRAMPAGES] */
 static struct trace_owner {
 	mmu_trace_fn on_write;
 	void *opaque;
@@ -85,11 +89,11 @@ static struct trace_owner {
  * while any does. */
 /* Per page table: 1 + the directory entry a walk last found it under, so
  * a write to it usually needs one directory entry checked, not 1024. */
-static uint16_t pt_pde[MAXRAMPAGES];
-static uint32_t pt_pages[MAXRAMPAGES];
+static uint16_t *pt_pde;                 /* [MAXRAMPAGES] */
+static uint32_t *pt_pages;               /* [MAXRAMPAGES] */
 static uint32_t npt_pages;
-static uint32_t pt_stamp[MAXRAMPAGES];
-static uint8_t pt_refs[MAXRAMPAGES];
+static uint32_t *pt_stamp;               /* [MAXRAMPAGES] */
+static uint8_t *pt_refs;                 /* [MAXRAMPAGES] */
 static uint32_t epoch = 1;
 
 /* Shadows of address spaces switched away from, kept as runs and mapped
@@ -105,7 +109,7 @@ static struct as_slot {
 	uint64_t used;
 	struct as_run runs[AS_RUNS];
 	uint32_t pts[AS_PTS];
-} slots[AS_SLOTS];
+} *slots;                                /* [AS_SLOTS] */
 static uint64_t as_clock;
 
 static uint32_t ram_pages(void) { return m.c.ram_size >> 12; }
@@ -138,8 +142,23 @@ static void wr32(uint32_t pa, uint32_t v)
 	notify(pa, 4, TR_PT);    /* A/D bits: no mapping changed, but other owners care */
 }
 
-void mmu_init(const struct mmu_config *c)
+/* The tables' layout in the world's memory, each aligned to 64 bytes. */
+#define MMU_TABLES(X) X(lmap, NPAGES) X(filled, NPAGES) X(traced, MAXRAMPAGES) \
+	X(pt_pde, MAXRAMPAGES) X(pt_pages, MAXRAMPAGES) X(pt_stamp, MAXRAMPAGES) \
+	X(pt_refs, MAXRAMPAGES) X(slots, AS_SLOTS)
+#define MMU_TABLE_BYTES(t, n) + ((sizeof(*t) * (n) + 63) & ~(size_t)63)
+size_t mmu_mem_size(void)
 {
+	return 0 MMU_TABLES(MMU_TABLE_BYTES);
+}
+
+int mmu_init(const struct mmu_config *c)
+{
+	if (c->mem_size < mmu_mem_size() || ((uintptr_t)c->mem & 63))
+		return -1;
+	uint8_t *p = c->mem;
+#define MMU_TABLE_CARVE(t, n) t = (void *)p; p += (sizeof(*t) * (n) + 63) & ~(size_t)63;
+	MMU_TABLES(MMU_TABLE_CARVE)
 	m.c = *c;
 	m.cr0 = 0x11; m.cr3 = 0; m.cr4 = 0; m.pg = false; m.nfilled = 0;
 	m.user = false;
@@ -156,7 +175,7 @@ void mmu_init(const struct mmu_config *c)
 	npt_pages = 0;
 	epoch = 1;
 	stat_counter *all = &m.hidden;
-	for (unsigned i = 0; i < 19; i++)
+	for (unsigned i = 0; i < 20; i++)
 		stats_register(&all[i]);
 	m.split = false;
 	split_reset();
@@ -166,6 +185,7 @@ void mmu_init(const struct mmu_config *c)
 		traced[i] = 0;
 	/* Paging off: guest-linear is guest-physical. */
 	m.c.w->map(0, m.c.ram_size, 0, WP_RW);
+	return 0;
 }
 
 bool mmu_paging(void) { return m.pg; }
@@ -277,10 +297,10 @@ static void protect_aliases(uint32_t ppn)
 	}
 }
 
-bool mmu_grant_exec(uint32_t lin)
+bool mmu_grant_exec(uint32_t lin, bool supervisor)
 {
 	uint32_t lpn = lin >> 12;
-	if (!m.pg || lin >= MON_BASE || (lmap[lpn] & (LM_MAPPED | LM_USER)) != (LM_MAPPED | LM_USER))
+	if (!m.pg || lin >= MON_BASE || !(lmap[lpn] & LM_MAPPED) || !(supervisor || (lmap[lpn] & LM_USER)))
 		return false;
 	if (!(lmap[lpn] & LM_EXEC)) {
 		lmap[lpn] |= LM_EXEC;
@@ -450,6 +470,14 @@ static bool table_entry_changed(uint32_t pd_pa, uint32_t i, uint32_t ppn, uint32
 	return true;
 }
 
+/* The entry holds what it held before the monitor's write (a kernel
+ * rewriting a PTE with its own value): nothing the shadow holds changed. */
+static bool entry_unchanged(uint32_t page, uint32_t j)
+{
+	return pre.n && pre.page == page && j >= pre.first && j < pre.first + pre.n &&
+	       pre.old[j - pre.first] == rd32(page + j * 4);
+}
+
 static void pt_written(uint32_t pa, uint32_t len)
 {
 	if (!m.pg || !len)
@@ -458,10 +486,18 @@ static void pt_written(uint32_t pa, uint32_t len)
 	if (ppn >= ram_pages() || !(traced[ppn] & TR_PT))
 		return;
 	stat_inc(&m.pt_writes);
-	as_drop_using(ppn);
 	uint32_t first = (pa & 0xfffu) >> 2, last = ((pa & 0xfffu) + len - 1) >> 2;
 	if (last > 1023)
 		last = 1023;
+	bool changed = false;
+	for (uint32_t j = first; j <= last && !changed; j++)
+		changed = !entry_unchanged(pa & ~0xfffu, j);
+	if (!changed) {
+		stat_inc(&m.pt_unchanged);
+		pre.n = 0;          /* that write's record is used up */
+		return;
+	}
+	as_drop_using(ppn);
 	uint32_t pd_pa = m.cr3 & ~0xfffu;
 	for (uint32_t j = first; j <= last; j++) {
 		if (ppn == pd_pa >> 12) {
@@ -480,6 +516,7 @@ static void pt_written(uint32_t pa, uint32_t len)
 		for (uint32_t i = 0; i < 1024; i++)
 			table_entry_changed(pd_pa, i, ppn, j, false);
 	}
+	pre.n = 0;
 }
 
 /* ---- the shadow itself ---- */

@@ -4,6 +4,7 @@
  * where translated code resumes: the continuation after the record (the
  * next instruction's translation), or the translation of a new guest EIP. */
 #include "vm.h"
+#include "study.h"
 
 struct co_rec { uint16_t kind, aux; uint32_t arg; };
 
@@ -109,7 +110,7 @@ static void trace_callout(const struct co_rec *r)
 		vmm_logf("vmx: callout of unknown kind %u: aux %04x, arg %08x", r->kind, r->aux, r->arg);
 }
 
-uint32_t vmm_callout(struct mon_area *ma, uint32_t site)
+static uint32_t callout(struct mon_area *ma, uint32_t site)
 {
 	const struct co_rec *r = (const struct co_rec *)(uintptr_t)site;
 	uint32_t cont = site + CO_REC_SIZE;
@@ -233,7 +234,7 @@ uint32_t vmm_callout(struct mon_area *ma, uint32_t site)
 	}
 	case CO_IRET:
 		vm.eip = r->arg;
-		do_iret(r->aux & 0x100);
+		do_iret(r->aux & 0x100, r->arg + (r->aux & 0xff));
 		res = R_JUMP;
 		break;
 	case CO_UD:
@@ -302,4 +303,11 @@ uint32_t vmm_callout(struct mon_area *ma, uint32_t site)
 	if (vm.stopped)
 		return 0;
 	return enter_eip(vm.eip);
+}
+
+uint32_t vmm_callout(struct mon_area *ma, uint32_t site)
+{
+	if (vm.study)
+		return study_callout(ma, site, callout);
+	return callout(ma, site);
 }

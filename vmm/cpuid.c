@@ -1,8 +1,8 @@
 /* The virtual CPU's identity: the CPUID leaves of QEMU's qemu32 model
  * (GenuineIntel, family 6 model 6 stepping 3, "QEMU Virtual CPU version
- * 2.5+") less what the monitor does not implement: PAE and SEP, and the
- * local APIC on -machine isapc. The same on every host, so a reference run
- * under `qemu-system-i386 -cpu qemu32,-pae,-sep` (and `-apic` for isapc)
+ * 2.5+") less what the monitor does not implement: PAE, and the local
+ * APIC on -machine isapc. The same on every host, so a reference run
+ * under `qemu-system-i386 -cpu qemu32,-pae` (and `-apic` for isapc)
  * sees the same CPUID
  * (DESIGN §6 lists the leaves; the cpuid_model guest compares them).
  * Environment: monitor, host stack; a function of the leaf and of the APIC's enable bit. */
@@ -11,11 +11,11 @@
 #define CPUID_MAX_BASIC 4u
 #define CPUID_MAX_EXT   0x80000004u
 
-/* Leaf 1 EDX: fpu de pse tsc msr mce cx8 pge cmov pat fxsr mmx sse sse2
- * (qemu32's PPRO_FEATURES less pae, apic and sep; apic is added for
+/* Leaf 1 EDX: fpu de pse tsc msr mce cx8 sep pge cmov pat fxsr mmx sse sse2
+ * (qemu32's PPRO_FEATURES less pae and apic; apic is added for
  * -machine pc). */
 #define CPUID1_EDX (X86_CPUID1_FPU | X86_CPUID1_DE | X86_CPUID1_PSE | X86_CPUID1_TSC | \
-		    X86_CPUID1_MSR | X86_CPUID1_MCE | X86_CPUID1_CX8 | X86_CPUID1_PGE | \
+		    X86_CPUID1_MSR | X86_CPUID1_MCE | X86_CPUID1_CX8 | X86_CPUID1_SEP | X86_CPUID1_PGE | \
 		    X86_CPUID1_CMOV | X86_CPUID1_PAT | X86_CPUID1_MMX | X86_CPUID1_FXSR | \
 		    X86_CPUID1_SSE | X86_CPUID1_SSE2)
 /* Leaf 1 ECX: sse3, and the hypervisor bit QEMU sets. */

@@ -36,6 +36,8 @@ enum page_state {
 	PS_COUNT
 };
 static uint8_t state[MAXRAMPAGES];
+/* -mode te: the same for kernel code (te.c says what a kernel page may hold). */
+static uint8_t kstate[MAXRAMPAGES];
 /* -mode bt: the pages whose native runs keep trapping, with the guest time
  * their window of counting started (or, once translated, when they may
  * try native runs again). A small table: a collision only forgets a
@@ -96,9 +98,14 @@ static enum page_state classify(const struct bt_insn *in)
 /* Decodes from `off` to the end of the page (instructions may run into
  * the next page's bytes, which `buf` holds too). Marks the boundaries it
  * saw; returns the first refusal, or PS_OK. */
-struct verdict { enum page_state v; unsigned off; struct bt_insn in; bool host_isa; };
+struct verdict {
+	enum page_state v; unsigned off; struct bt_insn in; bool host_isa;
+	/* Direct branch targets inside the page, swept too (a jump into the
+	 * middle of an instruction the sweep decoded is seen that way). */
+	uint16_t todo[64]; unsigned ntodo;
+};
 
-static void sweep(const uint8_t *buf, unsigned off, uint8_t *seen, struct verdict *r)
+static void sweep(const uint8_t *buf, unsigned off, uint8_t *seen, struct verdict *r, bool kernel)
 {
 	while (off < 4096) {
 		struct bt_insn in;
@@ -111,6 +118,11 @@ static void sweep(const uint8_t *buf, unsigned off, uint8_t *seen, struct verdic
 			continue;
 		}
 		enum page_state v = classify(&in);
+		if (kernel) {
+			v = te_insn_allowed(&in) ? PS_OK : v == PS_OK ? PS_REFUSED_SEGMENT : v;
+			if (v == PS_OK)
+				te_note_insn(&in);
+		}
 		if (v != PS_OK) {
 			r->v = v;
 			r->off = off;
@@ -121,6 +133,11 @@ static void sweep(const uint8_t *buf, unsigned off, uint8_t *seen, struct verdic
 		 * CPU would raise #UD (README, limits): counted, not refused,
 		 * as libraries hold code for every CPU and pick by CPUID. */
 		r->host_isa |= in.isa_not_reported;
+		if (in.target == T_REL && r->ntodo < sizeof(r->todo) / sizeof(r->todo[0])) {
+			uint32_t to = off + in.len + (uint32_t)in.rel;
+			if (to < 4096 && !(seen[to >> 3] & (1u << (to & 7))))
+				r->todo[r->ntodo++] = (uint16_t)to;
+		}
 		off += in.len;
 	}
 }
@@ -144,7 +161,7 @@ static const char *state_name(enum page_state v)
 static unsigned first_boundary(uint32_t lin)
 {
 	uint32_t prev = (lin & ~0xfffu) - 0x1000, pa, err;
-	if (prev >= lin || !mmu_translate(prev, ACC_USER, &pa, &err) || pa + 0x1000 > vm.cfg.ram_size)
+	if (prev >= lin || !mmu_translate(prev, vm.cpl == 3 ? ACC_USER : 0, &pa, &err) || pa + 0x1000 > vm.cfg.ram_size)
 		return 0;
 	const uint8_t *p = vm.cfg.ram + (pa & ~0xfffu);
 	unsigned off = 0;
@@ -157,7 +174,7 @@ static unsigned first_boundary(uint32_t lin)
 	 * from a copy that holds both. */
 	uint8_t tail[32];
 	uint32_t npa;
-	if (!mmu_translate(lin & ~0xfffu, ACC_USER, &npa, &err) || npa + 16 > vm.cfg.ram_size)
+	if (!mmu_translate(lin & ~0xfffu, vm.cpl == 3 ? ACC_USER : 0, &npa, &err) || npa + 16 > vm.cfg.ram_size)
 		return 0;
 	m_memcpy(tail, p + 4096 - 16, 16);
 	m_memcpy(tail + 16, vm.cfg.ram + (npa & ~0xfffu), 16);
@@ -170,24 +187,26 @@ static unsigned first_boundary(uint32_t lin)
 	return off - 16;
 }
 
-static enum page_state scan(uint32_t lin, uint32_t pa)
+static enum page_state scan(uint32_t lin, uint32_t pa, bool kernel)
 {
 	uint8_t buf[4096 + 16], seen[512];
 	m_memcpy(buf, vm.cfg.ram + (pa & ~0xfffu), 4096);
 	/* The last instruction may end in the next linear page. */
 	uint32_t npa, err;
 	uint32_t next = (lin & ~0xfffu) + 0x1000;
-	if (next < MON_BASE && mmu_translate(next, ACC_USER, &npa, &err) && npa + 16 <= vm.cfg.ram_size)
+	if (next < MON_BASE && mmu_translate(next, vm.cpl == 3 ? ACC_USER : 0, &npa, &err) && npa + 16 <= vm.cfg.ram_size)
 		m_memcpy(buf + 4096, vm.cfg.ram + npa, 16);
 	else
 		m_memset(buf + 4096, 0, 16);
 	m_memset(seen, 0, sizeof(seen));
 	struct bt_fpu_save fs;
-	struct verdict r = { .v = PS_OK };
+	struct verdict r = { .v = PS_OK, .ntodo = 0 };
 	bt_decoder_enter(&fs);
-	sweep(buf, first_boundary(lin), seen, &r);
+	sweep(buf, first_boundary(lin), seen, &r, kernel);
 	if (r.v == PS_OK)
-		sweep(buf, lin & 0xfff, seen, &r);
+		sweep(buf, lin & 0xfff, seen, &r, kernel);
+	for (unsigned i = 0; i < r.ntodo && r.v == PS_OK; i++)
+		sweep(buf, r.todo[i], seen, &r, kernel);
 	bt_decoder_leave(&fs);
 	stat_inc(&ds.scanned);
 	if (r.v != PS_OK)
@@ -196,11 +215,13 @@ static enum page_state scan(uint32_t lin, uint32_t pa)
 		stat_inc(&ds.host_isa);
 	if (vm.cfg.trace & VMX_TRACE_DIRECT) {
 		if (r.v == PS_OK)
-			vmm_logf("vmx: direct: page %08x (physical %08x) scanned: runs directly%s", lin & ~0xfffu,
-				 pa & ~0xfffu, r.host_isa ? " (holds instructions the virtual CPU lacks)" : "");
+			vmm_logf("vmx: direct: %s page %08x (physical %08x) scanned: runs directly%s",
+				 kernel ? "kernel" : "user", lin & ~0xfffu, pa & ~0xfffu,
+				 r.host_isa ? " (holds instructions the virtual CPU lacks)" : "");
 		else
-			vmm_logf("vmx: direct: page %08x (physical %08x) runs translated: %s (%s at %08x)",
-				 lin & ~0xfffu, pa & ~0xfffu, state_name(r.v), bt_mnemonic_name(&r.in),
+			vmm_logf("vmx: direct: %s page %08x (physical %08x) runs translated: %s (%s at %08x)",
+				 kernel ? "kernel" : "user", lin & ~0xfffu, pa & ~0xfffu, state_name(r.v),
+				 bt_mnemonic_name(&r.in),
 				 (lin & ~0xfffu) + r.off);
 	}
 	return r.v;
@@ -212,6 +233,11 @@ static void page_written(void *opaque, uint32_t pa, uint32_t len)
 {
 	(void)opaque;
 	for (uint32_t ppn = pa >> 12; ppn <= (pa + len - 1) >> 12 && ppn < MAXRAMPAGES; ppn++) {
+		if (kstate[ppn] != PS_UNKNOWN) {
+			kstate[ppn] = PS_UNKNOWN;
+			mmu_drop_exec(ppn);
+			mmu_trace(ppn, owner, false);
+		}
 		if (state[ppn] == PS_UNKNOWN || state[ppn] == PS_REFUSED_WRITTEN)
 			continue;
 		stat_inc(&ds.rewritten);
@@ -229,7 +255,7 @@ static void page_written(void *opaque, uint32_t pa, uint32_t len)
 void direct_init(void)
 {
 	for (uint32_t i = 0; i < MAXRAMPAGES; i++)
-		state[i] = rewrites[i] = 0;
+		state[i] = kstate[i] = rewrites[i] = 0;
 	for (unsigned i = 0; i < ADAPT_SLOTS; i++)
 		adapt[i] = (struct adapt){ 0, 0, 0 };
 	owner = mmu_trace_owner("direct", page_written, (void *)0, false);
@@ -295,10 +321,17 @@ bool direct_page_allows(uint32_t lin, uint32_t pa)
 	uint32_t ppn = pa >> 12;
 	if (ppn >= MAXRAMPAGES || owner < 0)
 		return false;
+	if (vm.cpl == 0) {
+		if (kstate[ppn] == PS_UNKNOWN) {
+			kstate[ppn] = (uint8_t)scan(lin, pa, true);
+			mmu_trace(ppn, owner, true);
+		}
+		return kstate[ppn] == PS_OK;
+	}
 	if (state[ppn] == PS_ADAPT_TC)
 		return adapt_retry(lin, ppn);
 	if (state[ppn] == PS_UNKNOWN) {
-		state[ppn] = (uint8_t)scan(lin, pa);
+		state[ppn] = (uint8_t)scan(lin, pa, false);
 		if (state[ppn] != PS_REFUSED_WRITTEN)
 			mmu_trace(ppn, owner, true);
 	}
@@ -334,6 +367,12 @@ static enum trap_action run_translated(uint32_t eip)
 {
 	stat_inc(&ds.exit_translated);
 	vm.eip = eip;
+	/* Trap-and-emulate: the monitor performs that one instruction; the
+	 * next runs natively again (its own divergences included). */
+	if (vm.cpl == 0) {
+		te_count_trap(eip);
+		return resume_at(enter_translated_one(eip));
+	}
 	return resume_at(enter_translated(eip));
 }
 
@@ -365,7 +404,7 @@ static enum trap_action page_fault(struct vmm_trap *t)
 {
 	uint32_t lin = (uint32_t)t->addr, pa = 0, err = 0;
 	bool write = t->err & 2, fetch = t->err & 0x10;
-	enum mmu_fault_kind k = mmu_host_fault(lin, write, true, &err, &pa);
+	enum mmu_fault_kind k = mmu_host_fault(lin, write, vm.cpl == 3, &err, &pa);
 	if (k == MMU_TRUE) {
 		stat_inc(&ds.exit_pf);
 		vm.pf_err = err;
@@ -379,7 +418,7 @@ static enum trap_action page_fault(struct vmm_trap *t)
 		stat_inc(&ds.exit_fetch);
 		/* (An instruction running into the next page asks for that
 		 * page's verdict here, not its own page's.) */
-		if (direct_page_allows(lin, pa) && mmu_grant_exec(lin))
+		if (direct_page_allows(lin, pa) && mmu_grant_exec(lin, vm.cpl == 0))
 			return TRAP_RESUME;
 		return run_translated(t->rip);
 	}
@@ -398,8 +437,15 @@ static enum trap_action syscall_exit(struct vmm_trap *t)
 {
 	uint8_t op[2];
 	uint32_t at = t->rip - 2;
-	if (!code_byte(at, &op[0]) || !code_byte(at + 1, &op[1]) || op[0] != 0xcd || op[1] != 0x80)
-		return run_translated(at);    /* sysenter or syscall: the translator's #UD */
+	if (!code_byte(at, &op[0]) || !code_byte(at + 1, &op[1]))
+		return run_translated(at);
+	if (op[0] != 0xcd || op[1] != 0x80) {
+		/* syscall or sysenter ran natively (the scan keeps them out, so
+		 * it was hidden from it): the host CPU has already clobbered
+		 * ECX (and EDX), which the virtual CPU's #UD would have kept. */
+		vmm_unsupported(UNSUP_DIRECT_SYSCALL, at);
+		return TRAP_EXIT_WORLD;
+	}
 	stat_inc(&ds.exit_syscall);
 	stat_inc(&ds.int80);
 	vm.eip = at;
@@ -423,7 +469,7 @@ enum trap_action direct_trap(struct vmm_trap *t)
 	case TRAP_ALARM:
 		stat_inc(&ds.exit_timer);
 		vmm_poll_devices();
-		if (vm.stopped)
+		if (vm.stopped || (vm.cpl == 0 && te_interrupts_stuck()))
 			return TRAP_EXIT_WORLD;
 		if (!irq_deliverable())
 			return TRAP_RESUME;

@@ -5,6 +5,8 @@
  * code) comes through enter_eip; the engines themselves (bt/, direct.c)
  * never ask which mode runs. */
 #include "vm.h"
+#include "study.h"
+#include "profile.h"
 
 #define CR0_EM 0x4u
 #define CR0_TS 0x8u
@@ -12,6 +14,18 @@
 #define CR4_OSFXSR 0x200u
 #define FL_AC 0x40000u
 #define FL_VM 0x20000u
+
+/* Every data segment register has a host descriptor (or a null
+ * selector); the code segment's is checked with the page. */
+static bool segments_shadowed(void)
+{
+	for (int i = 0; i < 6; i++) {
+		const struct segcache *s = &vm.seg[i];
+		if (i != SEG_CS && !s->shadow && ((s->sel & ~3u) || i == SEG_SS))
+			return false;
+	}
+	return true;
+}
 
 /* The guest state that lets user code run natively at all: protected mode
  * with paging at CPL 3, interrupts on (so the host's IF=1 is the truth),
@@ -21,20 +35,17 @@
 static bool cpu_state_allows(void)
 {
 	uint32_t vf = vm.ma->veflags;
-	if (vm.cpl != 3 || !mmu_paging() || !vm.ma->vif)
+	if (!mmu_paging() || (vf & (FL_TF | FL_VM)) || ((vf & FL_AC) && (vm.cr0 & CR0_AM)))
 		return false;
-	if (((vf >> 12) & 3) == 3 || (vf & (FL_TF | FL_VM)) || ((vf & FL_AC) && (vm.cr0 & CR0_AM)))
+	/* Trap-and-emulate runs the kernel natively too, whatever its IF:
+	 * the timer's signals find it, and the monitor decides. */
+	if (vm.cpl == 0 && vm.cfg.exec_mode == VMM_MODE_TE)
+		return !(vm.cr0 & (CR0_TS | CR0_EM)) && (vm.cr4 & CR4_OSFXSR) && segments_shadowed();
+	if (vm.cpl != 3 || !vm.ma->vif || ((vf >> 12) & 3) == 3)
 		return false;
 	if ((vm.cr0 & (CR0_TS | CR0_EM)) || !(vm.cr4 & CR4_OSFXSR))
 		return false;
-	/* Shadowable segments: every data segment register has a host
-	 * descriptor (or a null selector), and so does the code segment. */
-	for (int i = 0; i < 6; i++) {
-		const struct segcache *s = &vm.seg[i];
-		if (i != SEG_CS && !s->shadow && ((s->sel & ~3u) || i == SEG_SS))
-			return false;
-	}
-	return true;
+	return segments_shadowed();
 }
 
 static bool want_direct(uint32_t eip, uint32_t *lin, uint32_t *pa)
@@ -47,7 +58,7 @@ static bool want_direct(uint32_t eip, uint32_t *lin, uint32_t *pa)
 	uint32_t err;
 	*lin = vm.seg[SEG_CS].base + eip;
 	/* Not fetchable: the translator raises the guest's #PF. */
-	if (!mmu_translate(*lin, ACC_USER, pa, &err) || *pa >= vm.cfg.ram_size)
+	if (!mmu_translate(*lin, vm.cpl == 3 ? ACC_USER : 0, pa, &err) || *pa >= vm.cfg.ram_size)
 		return false;
 	return direct_page_allows(*lin, *pa) && seg_code_shadow();
 }
@@ -60,6 +71,8 @@ bool exec_want_direct(uint32_t eip)
 
 uint32_t enter_translated(uint32_t eip)
 {
+	if (vm.study)
+		study_running(PROF_TB_TC);
 	vmm_sync_mode();
 	for (int tries = 0; tries < 3; tries++) {
 		uint32_t tc = bt_get(eip);
@@ -77,6 +90,15 @@ uint32_t enter_translated(uint32_t eip)
 	return 0;
 }
 
+uint32_t enter_translated_one(uint32_t eip)
+{
+	vm.bt_single = true;
+	uint32_t tc = enter_translated(eip);
+	vm.bt_single = false;
+	vmm_sync_mode();
+	return tc;
+}
+
 uint32_t enter_eip(uint32_t eip)
 {
 	vmm_sync_mode();
@@ -85,10 +107,12 @@ uint32_t enter_eip(uint32_t eip)
 		return enter_translated(eip);
 	/* Native code takes no interrupt before the host timer's next signal:
 	 * one already pending is taken here, at the boundary. */
-	if (irq_deliverable()) {
+	if (vm.ma->vif && irq_deliverable()) {
 		if (!deliver_irq(eip) || vm.stopped)
 			return 0;
 		return enter_translated(vm.eip);
 	}
+	if (vm.study)
+		study_running(PROF_TB_DIRECT);
 	return direct_enter(eip, lin, pa);
 }

@@ -3,6 +3,8 @@
  * numbered by generation as the profile numbers them.
  * Environment: monitor, host only through vm.w. */
 #include "vm.h"
+#include "study.h"
+#include "profile.h"
 
 /* Translations seen per (EIP, CPL, CS base), open addressing. A run of
  * Linux makes some 10^5 of them; past 7/8 full a new key gets generation 0
@@ -31,6 +33,8 @@ static uint32_t next_generation(const struct bt_fragment *f)
 static void translated(void *ctx, const struct bt_fragment *f)
 {
 	(void)ctx;
+	if (vm.study)
+		study_move(PROF_TB_TRANSLATE, f->cycles);
 	if (vm.cfg.trace & VMX_TRACE_BT)
 		vmm_logf("vmx: bt: eip %08x -> tc %08x: %u instructions, %u bytes", f->eip, f->tc, f->ninsn,
 			 f->tc_len);
@@ -47,5 +51,5 @@ bt_translate_fn vmm_fragment_hook(const struct vmm_config *cfg)
 	gens_used = 0;
 	__builtin_memset(gens, 0, sizeof gens);
 	bool events = cfg->fragment_events && cfg->world->fragment_created;
-	return (cfg->trace & VMX_TRACE_BT) || events ? translated : (bt_translate_fn)0;
+	return (cfg->trace & VMX_TRACE_BT) || events || cfg->prof ? translated : (bt_translate_fn)0;
 }

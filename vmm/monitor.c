@@ -3,6 +3,8 @@
  * and the virtual EFLAGS, plus the monitor's named counters. */
 #include "vm.h"
 #include "mmio.h"
+#include "study.h"
+#include "profile.h"
 #include <stdarg.h>
 
 struct vm vm;
@@ -25,7 +27,8 @@ struct vmm_stats vs = {
 	.seg_loads = C("vmm.seg.loads"), .ldt_writes = C("vmm.seg.ldt_writes"),
 	.emulated = C("vmm.emulated"), .monitor_range = C("mmu.monitor_range.emulated"),
 	.traced_emulated = C("mmu.trace.write_emulated"), .page0_emulated = C("mmu.page0.emulated"),
-	.host_arms = C("vmm.clock.host_arms"),
+	.adapt_reverted = C("vmm.adaptive.reverted"),
+	.host_arms = C("vmm.clock.host_arms"), .fpu_switches = C("vmm.fpu.switches"),
 };
 
 #include "tunables.h"
@@ -148,7 +151,14 @@ bool vmm_stopped(int *st)
 	return vm.stopped;
 }
 
-const struct prof_arena *vmm_profile(void) { return bt_prof_sync(); }
+const struct prof_arena *vmm_profile(void)
+{
+	if (vm.study)
+		study_finish();
+	return bt_prof_sync();
+}
+
+void vmm_exit_report(void) { te_exit_report(); }
 
 void vmm_dump_state(void)
 {
@@ -304,6 +314,7 @@ void vmm_sync_mode(void)
 		.tf = ((vm.ma->veflags & FL_TF) || vm.debugger.step) ? 1 : 0,
 		.fpu = (uint8_t)(((vm.cr0 & 8) ? BT_FPU_TS : 0) | ((vm.cr0 & 4) ? BT_FPU_EM : 0) |
 				 ((vm.cr0 & 2) ? BT_FPU_MP : 0) | ((vm.cr4 & 0x200) ? 0 : BT_FPU_NOSSE)),
+		.single = vm.bt_single,
 	};
 	bt_set_mode(&m);
 	vm.ma->ibl_off = bt_ibl_offset();
@@ -426,7 +437,10 @@ static void trace_code_page(void *ctx, uint32_t ppn, bool on)
 static void code_written(void *opaque, uint32_t pa, uint32_t len)
 {
 	(void)opaque;
-	bt_notify_write(pa, len);
+	if (vm.study)
+		study_code_written(pa, len);
+	else
+		bt_notify_write(pa, len);
 }
 
 static bool want_direct(void *ctx, uint32_t eip)
@@ -438,6 +452,11 @@ static bool want_direct(void *ctx, uint32_t eip)
 /* The BIOS area is ROM on QEMU's PC (0xE0000-0xFFFFF): writes are dropped. */
 #define ROM_START 0xE0000u
 #define ROM_END   0x100000u
+
+size_t vmm_mon_mem_size(void)
+{
+	return mmu_mem_size();
+}
 
 int vmm_init(const struct vmm_config *cfg)
 {
@@ -453,9 +472,12 @@ int vmm_init(const struct vmm_config *cfg)
 	for (unsigned i = 0; i < nrest; i++)
 		stats_register(&rest[i]);
 	unsupported_init();
+	task_init();
 
-	struct mmu_config mc = { .ram = cfg->ram, .ram_size = cfg->ram_size, .w = vm.w };
-	mmu_init(&mc);
+	struct mmu_config mc = { .ram = cfg->ram, .ram_size = cfg->ram_size, .w = vm.w,
+				 .mem = cfg->mon_mem, .mem_size = cfg->mon_mem_size };
+	if (mmu_init(&mc) != 0)
+		return -1;
 	code_owner = mmu_trace_owner("code", code_written, (void *)0, false);
 	dbg_init();
 	int rom_owner = mmu_trace_owner("rom", (mmu_trace_fn)0, (void *)0, true);
@@ -481,8 +503,12 @@ int vmm_init(const struct vmm_config *cfg)
 	};
 	if (bt_init(&env) != 0)
 		return -1;
+	if (cfg->prof)
+		study_init();
 	seg_init();
 	direct_init();
+	te_init();
+	emulate_init();
 
 	struct mon_area *ma = vm.ma;
 	bt_host_fsbase = ma->host_fsbase;
@@ -547,10 +573,14 @@ bool vmm_prepare_entry(void)
 {
 	if (vm.stopped)
 		return false;
+	if (vm.study)
+		study_push(PROF_TB_MONITOR);
 	vmm_poll_devices();
 	if (vm.debugger.stopped && !dbg_session())
 		return false;
 	uint32_t tc = enter_eip(vm.eip);
+	if (vm.study)
+		study_pop();
 	if (!tc)
 		return false;
 	vm.ma->resume_eip = tc;

@@ -5,6 +5,8 @@
  * boundary, single-stepping to one if need be), and single-step traps. */
 #include "vm.h"
 #include "tunables.h"
+#include "study.h"
+#include "profile.h"
 
 #define STEP_IRQ 1
 #define STEP_SMC 2
@@ -116,7 +118,7 @@ static bool emulate_here(struct vmm_trap *t, const struct bt_pc *pc, stat_counte
 	return true;
 }
 
-enum trap_action vmm_trap(struct vmm_trap *t)
+static enum trap_action trap(struct vmm_trap *t)
 {
 	struct mon_area *ma = vm.ma;
 	if ((unsigned)t->kind < TRAP_NKINDS)
@@ -195,6 +197,8 @@ enum trap_action vmm_trap(struct vmm_trap *t)
 			bool write = t->err & 2;
 			switch (mmu_host_fault(a, write, vm.cpl == 3, &err, &pa)) {
 			case MMU_HIDDEN:
+				if (vm.study)
+					study_retag(PROF_TB_SHADOW_FILL);
 				return resume_same(t, ma->step != 0);
 			case MMU_TRUE:
 				vm.pf_err = err;
@@ -212,7 +216,11 @@ enum trap_action vmm_trap(struct vmm_trap *t)
 				 * page is released and the write happens natively. If the
 				 * running block was among them, step to the next
 				 * instruction and continue from a fresh translation. */
-				if (!mmu_release_page(pa >> 12)) {
+				bool cause = vm.study && bt_prof_cause(PROF_CAUSE_PAGE_WRITE, pc.eip, pa);
+				bool released = mmu_release_page(pa >> 12);
+				if (cause)
+					bt_prof_cause_end();
+				if (!released) {
 					vmm_fatal_eip("guest instruction writes ROM and cannot be emulated, eip", pc.eip);
 					return TRAP_EXIT_WORLD;
 				}
@@ -269,4 +277,11 @@ enum trap_action vmm_trap(struct vmm_trap *t)
 	vmm_logx("vmx:   trapno", t->trapno);
 	vmm_fatal("at rip", t->rip);
 	return TRAP_EXIT_WORLD;
+}
+
+enum trap_action vmm_trap(struct vmm_trap *t)
+{
+	if (vm.study)
+		return study_trap(t, trap);
+	return trap(t);
 }

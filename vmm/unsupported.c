@@ -7,22 +7,19 @@
 static struct { stat_counter ctr; const char *what; } kinds[UNSUP_COUNT] = {
 	[UNSUP_CALL_GATE] = { { "vmm.unsupported.call_gate", 0 },
 		"call gates are not supported (a 16-bit gate, or one to an inner privilege level), eip" },
-	[UNSUP_TASK_SWITCH] = { { "vmm.unsupported.task_switch", 0 },
-		"hardware task switch (far jump/call to a TSS or task gate) is not supported, eip" },
-	[UNSUP_TASK_RETURN] = { { "vmm.unsupported.task_return", 0 },
-		"hardware task switch (iret with NT set) is not supported, eip" },
-	[UNSUP_TASK_GATE_IDT] = { { "vmm.unsupported.task_gate_idt", 0 },
-		"hardware task switch (a task gate in the IDT) is not supported, eip" },
+	[UNSUP_TASK_TSS16] = { { "vmm.unsupported.task_tss16", 0 },
+		"hardware task switch to or from a 16-bit TSS is not supported, eip" },
 	[UNSUP_V86] = { { "vmm.unsupported.v86", 0 },
 		"virtual-8086 mode (iret to EFLAGS.VM=1) is not supported, eip" },
-	[UNSUP_SYSENTER] = { { "vmm.unsupported.sysenter", 0 },
-		"sysenter/sysexit are not supported yet, eip" },
 	[UNSUP_MONITOR_RANGE] = { { "vmm.unsupported.monitor_range", 0 },
 		"reaches the monitor's linear range (0xffc00000..) through the guest's own segment, "
 		"and vmx does not perform this instruction there, eip" },
 	[UNSUP_DIRECT_SEGMENT] = { { "vmm.unsupported.direct_segment_load", 0 },
 		"directly executed guest code loaded a segment register or far-jumped natively (the host's "
 		"descriptors); -mode bt-all runs user code translated, eip" },
+	[UNSUP_DIRECT_SYSCALL] = { { "vmm.unsupported.direct_syscall_insn", 0 },
+		"directly executed guest code ran syscall/sysenter natively (ECX/EDX already lost to the host CPU, "
+		"so no #UD can be delivered); -mode bt-all runs user code translated, eip" },
 	[UNSUP_PAGE0] = { { "vmm.unsupported.page0", 0 },
 		"accesses linear page 0 (the host cannot map it), and vmx does not perform this instruction there, eip" },
 };

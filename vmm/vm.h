@@ -21,6 +21,7 @@
 #include "devices/ata.h"
 #include "devices/lapic.h"
 #include "devices/ioapic.h"
+#include "devices/acpi_pm.h"
 
 
 struct segcache {
@@ -63,6 +64,7 @@ struct vm {
 	int cpl;
 	bool stopped;
 	bool idle;                 /* polling devices from hlt: the guest waits for an event */
+	bool study;                /* -profile: time accounting, per-site costs, samples (vmm/study.h) */
 	bool timer_deferred;       /* IF=0: a device timer is due before the host timer fires */
 	int exit_status;
 	bool async_pending;        /* a timer fired while the monitor was busy */
@@ -81,6 +83,8 @@ struct vm {
 	struct lapic lapic;         /* -machine pc only */
 	struct vclock_timer lapic_timer;
 	struct ioapic ioapic;       /* -machine pc only */
+	struct acpi_pm acpi;        /* -machine pc only */
+	struct vclock_timer acpi_timer;
 	uint16_t port80;
 	/* The host trap being handled, whose frame holds the guest's FPU
 	 * state (world.h); null in callouts, where that state is live. */
@@ -90,6 +94,7 @@ struct vm {
 	 * instruction per unit, interrupts held back but in hlt); a stop
 	 * recorded, its session due at the next entry. */
 	struct { bool stop_req, step, halting, stopped; } debugger;
+	bool bt_single;            /* translate one instruction per unit (exec.c, -mode te) */
 };
 extern struct vm vm;
 
@@ -99,8 +104,9 @@ struct vmm_stats {
 	stat_counter trap[TRAP_NKINDS];
 	stat_counter exc_delivered, irq_delivered, irq_async, halts, halt_sleeps, steps;
 	stat_counter smc_write_faults, seg_loads, ldt_writes, emulated, monitor_range, traced_emulated,
-		     page0_emulated;
+		     page0_emulated, adapt_reverted;
 	stat_counter host_arms;
+	stat_counter fpu_switches;  /* #NM delivered: the guest's lazy FPU switches (CR0.TS) */
 };
 extern struct vmm_stats vs;
 
@@ -145,6 +151,10 @@ bool board_has_lapic(void);
  * bus, the IOAPIC with that ID). */
 void mptable_write(uint8_t *ram, uint32_t ram_size, uint32_t cpuid_edx);
 uint32_t mptable_ioapic_id(void);
+/* acpi.c: the ACPI tables (RSDP, RSDT, FADT, FACS, DSDT, MADT) in the BIOS
+ * area of `ram`, for the PM registers of devices/acpi_pm.h and the IOAPIC
+ * with that ID. */
+void acpi_tables_write(uint8_t *ram, uint32_t ram_size, uint32_t ioapic_id);
 void vmm_update_pending(void);
 /* The guest programmed a timer device: its deadline moves, and so may the
  * host timer. */
@@ -155,6 +165,8 @@ uint64_t vmm_wake_deadline(void);
 #define FL_TF 0x100u
 uint32_t guest_eflags(void);
 void vmm_sync_mode(void);
+/* emulate.c: its counters registered. */
+void emulate_init(void);
 /* emulate.c: a single-step #DB is pending: DR6.BS. */
 void emulate_note_single_step(void);
 void set_guest_eflags(uint32_t f, bool cpl0);
@@ -195,8 +207,8 @@ int emu_mseg(const struct bt_insn *in);
 /* unsupported.c: what the monitor does not implement stops the VM with
  * one line naming it and counts in vmm.unsupported.<kind>. */
 enum unsupported {
-	UNSUP_CALL_GATE, UNSUP_TASK_SWITCH, UNSUP_TASK_RETURN, UNSUP_TASK_GATE_IDT, UNSUP_V86,
-	UNSUP_SYSENTER, UNSUP_MONITOR_RANGE, UNSUP_PAGE0, UNSUP_DIRECT_SEGMENT, UNSUP_COUNT
+	UNSUP_CALL_GATE, UNSUP_TASK_TSS16, UNSUP_V86,
+	UNSUP_MONITOR_RANGE, UNSUP_PAGE0, UNSUP_DIRECT_SEGMENT, UNSUP_DIRECT_SYSCALL, UNSUP_COUNT
 };
 void unsupported_init(void);
 void vmm_unsupported(enum unsupported k, uint32_t eip);
@@ -206,6 +218,19 @@ void vmm_unsupported_insn(enum unsupported k, const char *insn, uint32_t eip);
 /* far.c: jmp far / call far to sel:off (the next instruction at `next`),
  * through a code segment or a call gate. Same results as emulate_insn. */
 int far_transfer(bool call, uint16_t sel, uint32_t off, uint32_t next, unsigned bits);
+
+/* task.c: hardware task switches (32-bit TSS). task_far: jmp/call far
+ * to the TSS or task gate `sel` (descriptor lo/hi), results as
+ * emulate_insn. task_return: iret with NT set, the next instruction at
+ * `next`, results as do_iret. task_deliver: an interrupt (or, with
+ * interrupt false, an exception) through the IDT task gate whose low
+ * dword is `glo`, results as exceptions.c's delivery attempt (0, or a
+ * fault vector with *ferr; the VM may have stopped). */
+enum task_how { TASK_JMP, TASK_CALL, TASK_IRET, TASK_INT, TASK_EXCEPTION, TASK_HOW_COUNT };
+void task_init(void);
+int task_far(bool call, uint16_t sel, uint32_t lo, uint32_t hi, uint32_t next);
+int task_return(uint32_t next);
+int task_deliver(bool interrupt, uint32_t glo, uint32_t ret_eip, bool has_err, uint32_t err, uint32_t *ferr);
 
 /* segments.c */
 void seg_init(void);
@@ -236,7 +261,8 @@ bool deliver(unsigned vec, bool has_err, uint32_t err, uint32_t ret_eip, bool so
 bool deliver_exception(unsigned vec, bool has_err, uint32_t err);
 bool irq_deliverable(void);
 bool deliver_irq(uint32_t ret_eip);
-int do_iret(bool op16);
+/* `next`: the instruction after the iret (where a task it leaves resumes). */
+int do_iret(bool op16, uint32_t next);
 /* exec.c: the one decision of how the guest runs next. Returns the
  * address to resume at: the TC address of `eip`'s translation (raising
  * #PF for a fetch fault), or the world's gate into directly executed code
@@ -245,6 +271,9 @@ uint32_t enter_eip(uint32_t eip);
 /* The same, translated whatever the mode would pick: for an instruction
  * directly executed code could not complete. */
 uint32_t enter_translated(uint32_t eip);
+/* The same for one instruction only: what follows it is decided afresh
+ * (trap-and-emulate performs exactly the instruction that trapped). */
+uint32_t enter_translated_one(uint32_t eip);
 /* Whether user code at eip (in the current CS) is to run directly: the
  * translator's want_direct. */
 bool exec_want_direct(uint32_t eip);
@@ -259,6 +288,21 @@ bool direct_page_allows(uint32_t lin, uint32_t pa);
 uint32_t direct_enter(uint32_t eip, uint32_t lin, uint32_t pa);
 /* A host trap while directly executed code ran. */
 enum trap_action direct_trap(struct vmm_trap *t);
+
+/* te.c: trap-and-emulate's kernel pages, traps and divergences. */
+void te_init(void);
+/* Whether native kernel code may hold the instruction (segment loads and
+ * far transfers may not); te_note_insn counts a non-trapping sensitive
+ * one found on a page scanned for native kernel runs. */
+bool te_insn_allowed(const struct bt_insn *in);
+void te_note_insn(const struct bt_insn *in);
+/* Native kernel code trapped at eip: counted by instruction kind. */
+void te_count_trap(uint32_t eip);
+/* At a timer exit from native kernel code: true when interrupts have stayed
+ * virtually off with one pending for too long (the VM is stopped). */
+bool te_interrupts_stuck(void);
+/* One warning line per divergence kind seen (-mode te). */
+void te_exit_report(void);
 
 /* traps.c: the guest registers become the trap's (precise there). */
 void trap_take_regs(const struct vmm_trap *t);

@@ -100,6 +100,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vmx: cannot allocate translation metadata\n");
 		return 4;
 	}
+	/* The monitor's tables (the shadow MMU's): reserved, touched as used. */
+	size_t mon_mem_size = vmm_mon_mem_size();
+	void *mon_mem = mmap(NULL, mon_mem_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (mon_mem == MAP_FAILED) {
+		fprintf(stderr, "vmx: cannot allocate the monitor's tables\n");
+		return 4;
+	}
 	/* Records of every fragment the run makes: reserved, touched as used. */
 	size_t prof_size = o.profile_path ? (size_t)768 << 20 : 0;
 	void *prof = NULL;
@@ -129,6 +136,7 @@ int main(int argc, char **argv)
 		.debug = o.gdb || o.monitor, .debug_wait = o.wait_start,
 		.prof = prof, .prof_size = prof_size, .fragment_events = o.perf_map || o.jitdump,
 		.ram = wi.ram, .ram_size = ram_size, .meta = meta, .meta_size = meta_size,
+		.mon_mem = mon_mem, .mon_mem_size = mon_mem_size,
 		.tc_size = tc_kb << 10, .trace = o.trace_mask, .testdev = o.testdev, .machine = o.machine,
 		.gate_callout = wi.gate_callout, .gate_ibl = wi.gate_ibl, .gate_ibl_miss = wi.gate_ibl_miss,
 		.gate_exit_shared = wi.gate_exit_shared, .gate_learn_shared = wi.gate_learn_shared,
@@ -186,6 +194,7 @@ int main(int argc, char **argv)
 	}
 	int status = 4;
 	vmm_stopped(&status);
+	vmm_exit_report();
 	if (o.gdb)
 		gdb_exited(status);
 	uworld_fini();

@@ -241,7 +241,7 @@ int vmx_parse_options(int argc, char **argv, struct vmx_options *o, char *err, s
 	o->mode = VMM_MODE_BT;
 	o->console_eof = -1;
 	o->sandbox = true;
-	o->machine = VMM_MACHINE_ISAPC;
+	o->machine = VMM_MACHINE_PC;
 	if (err && errlen)
 		err[0] = '\0';
 
@@ -335,8 +335,6 @@ int vmx_parse_options(int argc, char **argv, struct vmx_options *o, char *err, s
 				return fail(err, errlen,
 					    "vmx: %s: unknown mode '%s'; valid modes: bt, bt-direct, bt-all, te",
 					    opt, arg);
-			if (m == VMM_MODE_TE)
-				return fail(err, errlen, "vmx: %s: te (trap-and-emulate) is not implemented yet", opt);
 			o->mode = (enum vmm_exec_mode)m;
 		} else if (!strcmp(name, "stats")) {
 			if (!*arg)
@@ -417,7 +415,13 @@ void vmx_print_help(void *stdio_file)
 "                   bt-direct  the same, user code always direct where allowed;\n"
 "                   bt-all     user code translated too: no host CPUID or\n"
 "                              host selector reaches guest code;\n"
-"                   te         trap-and-emulate (not implemented yet: refused).\n"
+"                   te         trap-and-emulate: kernel code runs directly too,\n"
+"                              deprivileged; privileged instructions trap and\n"
+"                              are performed by the monitor, the sensitive\n"
+"                              ones that do not trap misbehave as on real\n"
+"                              hardware (popf keeps IF, pushf and sgdt show\n"
+"                              the host's values): counted, and warned about\n"
+"                              at exit. Linux is expected to fail in it.\n"
 "  -stats FILE    at exit, write every statistics counter to FILE as one flat\n"
 "                 JSON object {\"name\": integer, ...} sorted by name. A regular\n"
 "                 file is replaced atomically (through a symlink, its target);\n"
@@ -463,13 +467,17 @@ void vmx_print_help(void *stdio_file)
 "                 needs; any other one stops vmx with \"vmx: the sandbox\n"
 "                 stopped system call NAME (NR) at ADDRESS\" and status 4.\n"
 "  -machine isapc|pc\n"
-"                 isapc (the default): the PC without an APIC (i8259 pair,\n"
-"                 i8254, CMOS, UART, i8042, fw_cfg); CPUID reports no APIC.\n"
-"                 pc: isapc plus the local APIC at 0xFEE00000 (IA32_APIC_BASE\n"
-"                 0xFEE00900, CPUID leaf 1 EDX bit 9 set, the PIC wired to\n"
-"                 LINT0 in virtual-wire mode), the IOAPIC at 0xFEC00000 (24\n"
-"                 pins, ISA IRQ0 on pin 2) and an MP table at 0xF0000.\n"
-"                 Counters dev.lapic.{timer_fires,eois,ipis}, dev.ioapic.irqs.\n"
+"                 pc (the default, as QEMU's): isapc plus the local APIC at\n"
+"                 0xFEE00000 (IA32_APIC_BASE 0xFEE00900, CPUID leaf 1 EDX\n"
+"                 bit 9 set, the PIC wired to LINT0 in virtual-wire mode),\n"
+"                 the IOAPIC at 0xFEC00000 (24 pins, ISA IRQ0 on pin 2), an\n"
+"                 MP table at 0xF0000, ACPI tables at 0xF1000 and the ACPI\n"
+"                 PM registers and timer at 0x600. Counters\n"
+"                 dev.lapic.{timer_fires,eois,ipis}, dev.ioapic.irqs,\n"
+"                 dev.acpi_pm.{io,sci}.\n"
+"                 isapc: the PC without an APIC (i8259 pair, i8254, CMOS,\n"
+"                 UART, i8042, fw_cfg; the ACPI PM1a control register at\n"
+"                 0x604 only); CPUID reports no APIC.\n"
 "  -device pc-testdev\n"
 "                 add the test device's memory window (64 KiB at 0xFF000000\n"
 "                 that reads back what was written), as QEMU's pc-testdev.\n"

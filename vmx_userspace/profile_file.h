@@ -34,6 +34,47 @@
 #define PK_CYCLES       "cycles"
 #define PK_GENERATION   "generation"
 #define PK_NFRAG        "fragments"      /* in "other": how many it sums */
+#define PK_KILLED_BY    "killed_by"      /* event id (0: none, or the log was full) */
+#define PK_KILLED_CAUSE "killed_cause"   /* the cause's row name ("none": lived to the end) */
+/* vmx-profile-2: per-exit accounting, invalidation causality, time, occupancy. */
+#define PK_TIME         "time"           /* {"cycles": {bucket: n}, "entries": {...}, ...} */
+#define PK_T_CYCLES     "cycles"
+#define PK_T_ENTRIES    "entries"
+#define PK_T_STAMPS     "stamps"
+#define PK_T_STAMP_CYC  "stamp_cycles"
+#define PK_T_TSC_HZ     "tsc_hz"
+#define PK_T_WALL_NS    "wall_ns"
+#define PK_SITES        "sites"          /* [[column values], ...] */
+#define PK_SITE_COLUMNS "site_columns"
+/* A site row's columns, in order. */
+#define PROF_SITE_COLUMNS(X) X("fragment") X("tc_offset") X("eip") X("kind") X("why") X("whys") X("taken") \
+	X("cycles") X("chained")
+#define PK_S_FRAG       "fragment"
+#define PK_S_TCOFF      "tc_offset"
+#define PK_S_EIP        "eip"
+#define PK_S_KIND       "kind"
+#define PK_S_WHY        "why"
+#define PK_S_WHYS       "whys"
+#define PK_S_TAKEN      "taken"
+#define PK_S_CHAINED    "chained"
+#define PK_S_DROPPED    "sites_dropped"
+#define PK_EVENTS       "events"
+#define PK_E_CAUSE      "cause"
+#define PK_E_EIP        "eip"
+#define PK_E_ADDR       "addr"
+#define PK_E_KILLED     "killed"
+#define PK_E_UNCHAINED  "unchained"
+#define PK_E_TSC        "tsc"
+#define PK_E_RECHAIN    "rechain_cycles"
+#define PK_E_RETRANS    "retranslate_cycles"
+#define PK_CAUSES       "causes"         /* {cause: {events, killed, unchained, rechain_cycles, retranslate_cycles}} */
+#define PK_SAMPLES      "samples"        /* {"period_ns": n, "columns": [...], "rows": [[...], ...]} */
+#define PK_SM_PERIOD    "period_ns"
+#define PK_SM_COLUMNS   "columns"
+#define PK_SM_ROWS      "rows"
+/* The sample columns, in their order in each row. */
+#define PROF_SAMPLE_COLUMNS(X) X("t_ns") X("tc_bytes") X("live") X("fragments") X("flushes") \
+	X("invalidations") X("unchains")
 
 /* Writes the arena's records as the profile file `path` (outfile.h's way:
  * atomic replacement of a regular file), listing at most max_frags

@@ -1,4 +1,4 @@
-/* ioapic guest (-machine pc; QEMU -cpu qemu32,-pae,-sep): the firmware's
+/* ioapic guest (-machine pc; QEMU -cpu qemu32,-pae): the firmware's
  * MP table (floating pointer, checksums, one enabled BSP, an ISA bus, the
  * IOAPIC and where ISA IRQ0 arrives), then the IOAPIC itself: version,
  * the redirection table as the firmware leaves it and read back, the PIT

@@ -1,4 +1,4 @@
-/* lapic guest (-machine pc; QEMU -cpu qemu32,-pae,-sep): the local APIC as
+/* lapic guest (-machine pc; QEMU -cpu qemu32,-pae): the local APIC as
  * the firmware leaves it (CPUID, IA32_APIC_BASE, ID, version, LVTs), then
  * enabled: register read-back, the LVT timer one-shot and periodic with
  * its interrupts counted, self-IPIs taken by priority, TPR holding them

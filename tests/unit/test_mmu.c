@@ -156,7 +156,17 @@ static int setup(void **state)
 	memset(ram, 0, RAM_SIZE);
 	memset(hprot, 0, sizeof hprot);
 	protect_unmapped = 0;
-	cfg = (struct mmu_config){ .ram = ram, .ram_size = RAM_SIZE, .w = &fake_world };
+	/* Zeroed once, like the .bss it replaces: what mmu_init must clear
+	 * itself stays from test to test. */
+	static void *mmu_mem;
+	if (!mmu_mem) {
+		mmu_mem = aligned_alloc(64, mmu_mem_size());
+		if (!mmu_mem)
+			return -1;
+		memset(mmu_mem, 0, mmu_mem_size());
+	}
+	cfg = (struct mmu_config){ .ram = ram, .ram_size = RAM_SIZE, .w = &fake_world,
+				   .mem = mmu_mem, .mem_size = mmu_mem_size() };
 	reinit();
 	return 0;
 }

@@ -50,7 +50,7 @@ static void test_defaults(void **state)
 	assert_true(o.sandbox);
 	assert_false(o.perf_map);
 	assert_false(o.jitdump);
-	assert_int_equal(o.machine, VMM_MACHINE_ISAPC);
+	assert_int_equal(o.machine, VMM_MACHINE_PC);
 	assert_false(o.help);
 	assert_string_equal(err, "");
 }
@@ -212,7 +212,7 @@ static void test_mode(void **state)
 	expect_error(PARSE(&o, "-kernel", "k", "-mode", "BT"), "unknown mode 'BT'");
 	static const struct { char *name; enum vmm_exec_mode m; } modes[] = {
 		{ "bt", VMM_MODE_BT }, { "bt-direct", VMM_MODE_BT_DIRECT },
-		{ "bt-all", VMM_MODE_BT_ALL },
+		{ "bt-all", VMM_MODE_BT_ALL }, { "te", VMM_MODE_TE },
 	};
 	for (unsigned i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
 		assert_int_equal(PARSE(&o, "-kernel", "k", "-mode", modes[i].name), 0);
@@ -224,6 +224,10 @@ static void test_machine(void **state)
 {
 	struct vmx_options o;
 	(void)state;
+	assert_int_equal(PARSE(&o, "-kernel", "k"), 0);
+	assert_int_equal(o.machine, VMM_MACHINE_PC);         /* the default, as QEMU's */
+	assert_int_equal(PARSE(&o, "-kernel", "k", "-machine", "isapc"), 0);
+	assert_int_equal(o.machine, VMM_MACHINE_ISAPC);
 	assert_int_equal(PARSE(&o, "-kernel", "k", "-machine", "pc"), 0);
 	assert_int_equal(o.machine, VMM_MACHINE_PC);
 	assert_int_equal(PARSE(&o, "-kernel", "k", "--machine", "pc", "-machine", "isapc"), 0);

@@ -111,6 +111,193 @@ static void get_mix(struct rd *r, json_t *o, uint32_t *mix)
 		mix[k] = (uint32_t)get_uint(r, m, pf_class_name(k), UINT32_MAX);
 }
 
+/* The index of a row's name (a profile.h row table), or -1. */
+static int row_index(const char *s, const char *(*name)(unsigned), unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (name(i) && !strcmp(s, name(i)))
+			return (int)i;
+	return -1;
+}
+
+static const char *kind_name(unsigned k) { return co_kind_name(k); }
+
+static json_t *get_obj(struct rd *r, json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	if (!json_is_object(v))
+		failf(r, "\"%s\" %s", key, v ? "is not an object" : "missing");
+	return v;
+}
+
+static json_t *get_arr(struct rd *r, json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	if (!json_is_array(v))
+		failf(r, "\"%s\" %s", key, v ? "is not an array" : "missing");
+	return v;
+}
+
+/* An array element as an unsigned integer, checked. */
+static uint64_t elem_uint(struct rd *r, json_t *a, size_t i, uint64_t max, const char *what)
+{
+	json_t *v = json_array_get(a, i);
+	if (!json_is_integer(v) || json_integer_value(v) < 0 || (uint64_t)json_integer_value(v) > max) {
+		failf(r, "%s: column %zu is not an integer in 0..%llu", what, i, (unsigned long long)max);
+		return 0;
+	}
+	return (uint64_t)json_integer_value(v);
+}
+
+static int elem_row(struct rd *r, json_t *a, size_t i, const char *(*name)(unsigned), unsigned n, const char *what)
+{
+	json_t *v = json_array_get(a, i);
+	int k = json_is_string(v) ? row_index(json_string_value(v), name, n) : -1;
+	if (k < 0)
+		failf(r, "%s: column %zu is not a known name", what, i);
+	return k < 0 ? 0 : k;
+}
+
+static void get_buckets(struct rd *r, json_t *o, uint64_t *v)
+{
+	const char *k;
+	json_t *x;
+	json_object_foreach(o, k, x) {
+		int b = row_index(k, prof_bucket_name, PROF_NBUCKETS);
+		if (b < 0 || !json_is_integer(x) || json_integer_value(x) < 0) {
+			failf(r, "time bucket \"%s\" is unknown or not a count", k);
+			return;
+		}
+		v[b] = (uint64_t)json_integer_value(x);
+	}
+}
+
+static void get_study(struct rd *r, json_t *root, struct pf_study *s)
+{
+	json_t *t = json_object_get(root, PK_TIME);
+	if (!t)
+		return;                  /* vmx-profile-1 */
+	s->present = true;
+	snprintf(r->where, sizeof r->where, "\"%s\": ", PK_TIME);
+	json_t *c = get_obj(r, t, PK_T_CYCLES), *e = r->failed ? NULL : get_obj(r, t, PK_T_ENTRIES);
+	if (!r->failed) {
+		get_buckets(r, c, s->time_cycles);
+		get_buckets(r, e, s->time_entries);
+		s->stamps = get_uint(r, t, PK_T_STAMPS, INT64_MAX);
+		s->stamp_cycles = get_uint(r, t, PK_T_STAMP_CYC, INT64_MAX);
+		s->tsc_hz = get_uint(r, t, PK_T_TSC_HZ, INT64_MAX);
+		s->wall_ns = get_uint(r, t, PK_T_WALL_NS, INT64_MAX);
+	}
+	r->where[0] = 0;
+	json_t *sites = r->failed ? NULL : get_arr(r, root, PK_SITES);
+	if (!r->failed) {
+		s->sites_dropped = (uint32_t)get_uint(r, root, PK_S_DROPPED, UINT32_MAX);
+		s->nsites = json_array_size(sites);
+		s->sites = calloc(s->nsites ? s->nsites : 1, sizeof *s->sites);
+		if (!s->sites)
+			failf(r, "out of memory");
+	}
+	for (size_t i = 0; !r->failed && i < s->nsites; i++) {
+		json_t *a = json_array_get(sites, i);
+		snprintf(r->where, sizeof r->where, "site %zu: ", i);
+		if (!json_is_array(a) || json_array_size(a) != 9) {
+			failf(r, "not an array of 9 columns");
+			break;
+		}
+		struct pf_site *p = &s->sites[i];
+		p->frag = (uint32_t)elem_uint(r, a, 0, UINT32_MAX, "site");
+		p->tcoff = (uint32_t)elem_uint(r, a, 1, UINT32_MAX, "site");
+		p->eip = (uint32_t)elem_uint(r, a, 2, UINT32_MAX, "site");
+		p->kind = (uint32_t)elem_row(r, a, 3, kind_name, CO_NKINDS, "site");
+		p->why = (uint32_t)elem_row(r, a, 4, prof_why_name, PROF_NWHY, "site");
+		json_t *w = json_array_get(a, 5);
+		if (!json_is_array(w))
+			failf(r, "site: column 5 is not an array");
+		for (size_t j = 0; !r->failed && j < json_array_size(w); j++)
+			p->whys |= 1u << elem_row(r, w, j, prof_why_name, PROF_NWHY, "site whys");
+		p->taken = elem_uint(r, a, 6, INT64_MAX, "site");
+		p->cycles = elem_uint(r, a, 7, INT64_MAX, "site");
+		p->chained = (uint32_t)elem_uint(r, a, 8, UINT32_MAX, "site");
+	}
+	r->where[0] = 0;
+	json_t *ev = r->failed ? NULL : get_arr(r, root, PK_EVENTS);
+	if (!r->failed) {
+		s->nevents = json_array_size(ev);
+		s->events = calloc(s->nevents ? s->nevents : 1, sizeof *s->events);
+		if (!s->events)
+			failf(r, "out of memory");
+	}
+	for (size_t i = 0; !r->failed && i < s->nevents; i++) {
+		json_t *o = json_array_get(ev, i);
+		snprintf(r->where, sizeof r->where, "event %zu: ", i);
+		if (!json_is_object(o)) {
+			failf(r, "not an object");
+			break;
+		}
+		struct pf_event *p = &s->events[i];
+		p->id = (uint32_t)get_uint(r, o, PK_ID, UINT32_MAX);
+		int cause = row_index(get_str(r, o, PK_E_CAUSE), prof_cause_name, PROF_NCAUSES);
+		if (cause < 0 && !r->failed)
+			failf(r, "\"%s\" is not a known cause", PK_E_CAUSE);
+		p->cause = cause < 0 ? 0 : (uint32_t)cause;
+		p->eip = (uint32_t)get_uint(r, o, PK_E_EIP, UINT32_MAX);
+		p->addr = (uint32_t)get_uint(r, o, PK_E_ADDR, UINT32_MAX);
+		p->killed = (uint32_t)get_uint(r, o, PK_E_KILLED, UINT32_MAX);
+		p->unchained = (uint32_t)get_uint(r, o, PK_E_UNCHAINED, UINT32_MAX);
+		p->tsc = get_uint(r, o, PK_E_TSC, INT64_MAX);
+		p->rechain = get_uint(r, o, PK_E_RECHAIN, INT64_MAX);
+		p->retrans = get_uint(r, o, PK_E_RETRANS, INT64_MAX);
+	}
+	r->where[0] = 0;
+	json_t *cs = r->failed ? NULL : get_obj(r, root, PK_CAUSES);
+	const char *k;
+	json_t *o;
+	if (!r->failed)
+		json_object_foreach(cs, k, o) {
+			int cause = row_index(k, prof_cause_name, PROF_NCAUSES);
+			snprintf(r->where, sizeof r->where, "cause %.20s: ", k);
+			if (cause < 0 || !json_is_object(o)) {
+				failf(r, "unknown, or not an object");
+				break;
+			}
+			struct pf_cause *p = &s->causes[cause];
+			p->events = get_uint(r, o, PK_EVENTS, INT64_MAX);
+			p->killed = get_uint(r, o, PK_E_KILLED, INT64_MAX);
+			p->unchained = get_uint(r, o, PK_E_UNCHAINED, INT64_MAX);
+			p->rechain = get_uint(r, o, PK_E_RECHAIN, INT64_MAX);
+			p->retrans = get_uint(r, o, PK_E_RETRANS, INT64_MAX);
+			if (r->failed)
+				break;
+		}
+	r->where[0] = 0;
+	json_t *sm = r->failed ? NULL : get_obj(r, root, PK_SAMPLES);
+	json_t *rows = r->failed ? NULL : get_arr(r, sm, PK_SM_ROWS);
+	if (!r->failed) {
+		s->period_ns = (uint32_t)get_uint(r, sm, PK_SM_PERIOD, UINT32_MAX);
+		s->nsamples = json_array_size(rows);
+		s->samples = calloc(s->nsamples ? s->nsamples : 1, sizeof *s->samples);
+		if (!s->samples)
+			failf(r, "out of memory");
+	}
+	for (size_t i = 0; !r->failed && i < s->nsamples; i++) {
+		json_t *a = json_array_get(rows, i);
+		snprintf(r->where, sizeof r->where, "sample %zu: ", i);
+		if (!json_is_array(a) || json_array_size(a) != 7) {
+			failf(r, "not an array of 7 columns");
+			break;
+		}
+		struct prof_sample *p = &s->samples[i];
+		p->t_ns = elem_uint(r, a, 0, INT64_MAX, "sample");
+		p->tc_bytes = (uint32_t)elem_uint(r, a, 1, UINT32_MAX, "sample");
+		p->live = (uint32_t)elem_uint(r, a, 2, UINT32_MAX, "sample");
+		p->fragments = (uint32_t)elem_uint(r, a, 3, UINT32_MAX, "sample");
+		p->flushes = (uint32_t)elem_uint(r, a, 4, UINT32_MAX, "sample");
+		p->invalidations = (uint32_t)elem_uint(r, a, 5, UINT32_MAX, "sample");
+		p->unchains = (uint32_t)elem_uint(r, a, 6, UINT32_MAX, "sample");
+	}
+	r->where[0] = 0;
+}
+
 static void get_map(struct rd *r, json_t *o, struct pf_frag *f)
 {
 	json_t *m = json_object_get(o, PK_MAP);
@@ -170,6 +357,13 @@ static void get_frag(struct rd *r, json_t *o, struct pf_frag *f)
 	f->chains_in = (uint32_t)get_uint(r, o, PK_CHAINS_IN, UINT32_MAX);
 	f->chains_out = (uint32_t)get_uint(r, o, PK_CHAINS_OUT, UINT32_MAX);
 	f->generation = (uint32_t)get_uint(r, o, PK_GENERATION, UINT32_MAX);
+	if (json_object_get(o, PK_KILLED_BY)) {
+		f->killed_by = (uint32_t)get_uint(r, o, PK_KILLED_BY, UINT32_MAX);
+		int c = row_index(get_str(r, o, PK_KILLED_CAUSE), prof_cause_name, PROF_NCAUSES);
+		if (c < 0 && !r->failed)
+			failf(r, "\"%s\" is not a known cause", PK_KILLED_CAUSE);
+		f->killed_cause = c < 0 ? 0 : (uint32_t)c;
+	}
 	if (r->failed)
 		return;
 	if (f->insns == 0 || f->insns > f->glen) {
@@ -241,8 +435,9 @@ int pf_load(const char *prog, const char *path, struct pf_file *out, char *err, 
 	}
 	if (!json_is_object(root))
 		failf(&r, "not a JSON object");
-	else if (strcmp(get_str(&r, root, PK_FORMAT), PROF_FORMAT) && !r.failed)
-		failf(&r, "\"%s\" is not \"%s\"", PK_FORMAT, PROF_FORMAT);
+	else if (strcmp(get_str(&r, root, PK_FORMAT), PROF_FORMAT) && strcmp(get_str(&r, root, PK_FORMAT), PROF_FORMAT_1) &&
+		 !r.failed)
+		failf(&r, "\"%s\" is not \"%s\" (or \"%s\")", PK_FORMAT, PROF_FORMAT, PROF_FORMAT_1);
 	if (!r.failed) {
 		out->prologue = (uint32_t)get_uint(&r, root, PK_PROLOGUE, 255);
 		out->tc_base = (uint32_t)get_uint(&r, root, PK_TC_BASE, UINT32_MAX);
@@ -265,6 +460,8 @@ int pf_load(const char *prog, const char *path, struct pf_file *out, char *err, 
 	}
 	if (!r.failed)
 		get_other(&r, json_object_get(root, PK_OTHER), &out->other);
+	if (!r.failed)
+		get_study(&r, root, &out->study);
 	json_decref(root);
 	if (r.failed) {
 		pf_free(out);
@@ -283,4 +480,8 @@ void pf_free(struct pf_file *f)
 	free(f->frags);
 	f->frags = NULL;
 	f->n = 0;
+	free(f->study.sites);
+	free(f->study.events);
+	free(f->study.samples);
+	f->study = (struct pf_study){ 0 };
 }

@@ -4,6 +4,7 @@
  * Environment: host tools (vmx-report, unit tests), libc and jansson. */
 #ifndef PROFILE_READ_H
 #define PROFILE_READ_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "profile.h"
@@ -14,6 +15,7 @@ struct pf_frag {
 	uint32_t mix[PROF_NCLASSES];
 	uint32_t chains_in, chains_out;
 	uint64_t execs, cycles;
+	uint32_t killed_by, killed_cause;   /* event id (0: none) and PROF_CAUSE_* */
 	uint8_t *guest, *tcb;         /* glen and tc_len bytes */
 	struct prof_insn *map;        /* insns entries, offsets checked against the lengths */
 };
@@ -22,6 +24,31 @@ struct pf_other {
 	uint32_t nfrag, insns, glen, tc_len, chains_in, chains_out;
 	uint32_t mix[PROF_NCLASSES];
 	uint64_t execs, cycles;
+};
+
+/* vmx-profile-2's study sections (all zero in a vmx-profile-1 file). */
+struct pf_site {
+	uint32_t frag, tcoff, eip, kind, why, whys, chained;   /* kind: CO_*, why: PROF_WHY_*, whys: bits */
+	uint64_t taken, cycles;
+};
+struct pf_event {
+	uint32_t id, cause, eip, addr, killed, unchained;
+	uint64_t tsc, rechain, retrans;
+};
+struct pf_cause { uint64_t events, killed, unchained, rechain, retrans; };
+struct pf_study {
+	bool present;
+	uint64_t time_cycles[PROF_NBUCKETS], time_entries[PROF_NBUCKETS];
+	uint64_t stamps, stamp_cycles, tsc_hz, wall_ns;
+	struct pf_site *sites;
+	size_t nsites;
+	uint32_t sites_dropped;
+	struct pf_event *events;
+	size_t nevents;
+	struct pf_cause causes[PROF_NCAUSES];
+	uint32_t period_ns;
+	struct prof_sample *samples;
+	size_t nsamples;
 };
 
 #define PF_NSTATS 8
@@ -33,6 +60,7 @@ struct pf_file {
 	struct pf_frag *frags;
 	size_t n;
 	struct pf_other other;
+	struct pf_study study;
 };
 
 /* 0, or -1 with "PROG: PATH: reason[ (line L, column C, offset O)]" in err. */

@@ -7,6 +7,7 @@
 #include "fragment_text.h"
 #include "profile_file.h"
 #include "callout_kinds.h"
+#include "report.h"
 #include <Zydis/Zydis.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -15,13 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PROG "vmx-report"
 
 static const char usage[] =
 	"usage: vmx-report PROFILE.json [--stats STATS.json] [--top N] [--json]\n"
+	"       vmx-report PROFILE.json [--top N] [--callgrind OUT] [--drcov OUT] [--html OUT.html]\n"
 	"       vmx-report --diff A.json B.json [--top N] [--json]\n";
 
-static uint64_t heat(const struct pf_frag *f) { return f->execs * f->insns; }
+uint64_t heat(const struct pf_frag *f) { return f->execs * f->insns; }
 
 static int by_heat(const void *x, const void *y)
 {
@@ -30,7 +31,7 @@ static int by_heat(const void *x, const void *y)
 	return a->id < b->id ? -1 : a->id > b->id;
 }
 
-static struct pf_frag **hottest(const struct pf_file *p)
+struct pf_frag **hottest(const struct pf_file *p)
 {
 	struct pf_frag **v = malloc((p->n ? p->n : 1) * sizeof *v);
 	if (!v)
@@ -188,6 +189,9 @@ static void print_text(const struct pf_file *p, unsigned top, json_t *stats)
 		printf("    pc %08" PRIx32 " cpl %u cs_base %08" PRIx32 ": %u generations, %" PRIu64 " execs, %" PRIu64
 		       " cycles\n", r[i].pc, r[i].cpl, r[i].cs_base, r[i].gens, r[i].execs, r[i].cycles);
 	free(r);
+	json_t *st = study_json(p, top);
+	study_text(stdout, st);
+	json_decref(st);
 	if (stats) {
 		printf("against -stats\n");
 		for (unsigned i = 0; i < p->nstats; i++) {
@@ -257,6 +261,9 @@ static void print_json(const struct pf_file *p, unsigned top)
 	free(r);
 	json_object_set_new(root, "retranslated", ra);
 	json_object_set_new(root, "retranslated_pcs", json_integer((json_int_t)nr));
+	json_t *st = study_json(p, top);
+	if (st)
+		json_object_set_new(root, "study", st);
 	json_dumpf(root, stdout, JSON_INDENT(1));
 	putchar('\n');
 	json_decref(root);
@@ -339,6 +346,7 @@ static int bad_usage(const char *msg)
 int main(int argc, char **argv)
 {
 	const char *path = NULL, *stats_path = NULL, *da = NULL, *db = NULL;
+	const char *cg = NULL, *drcov = NULL, *html = NULL;
 	unsigned top = 10;
 	bool json = false;
 	for (int i = 1; i < argc; i++) {
@@ -360,6 +368,10 @@ int main(int argc, char **argv)
 					return bad_usage("--top wants a number from 1 to 1000000");
 				top = (unsigned)v;
 			}
+		} else if (!strcmp(a, "--callgrind") || !strcmp(a, "--drcov") || !strcmp(a, "--html")) {
+			if (i + 1 >= argc || !*argv[i + 1])
+				return bad_usage("an option lacks its argument");
+			*(a[2] == 'c' ? &cg : a[2] == 'd' ? &drcov : &html) = argv[++i];
 		} else if (!strcmp(a, "--diff")) {
 			if (i + 2 >= argc)
 				return bad_usage("--diff wants two profiles");
@@ -373,6 +385,8 @@ int main(int argc, char **argv)
 			return bad_usage("one profile at a time (or --diff A B)");
 		}
 	}
+	if (da && (cg || drcov || html))
+		return bad_usage("--callgrind, --drcov and --html take one profile, not --diff");
 	if (!(da ? !path && !stats_path : !!path))
 		return bad_usage(da ? "--diff takes no other profile or --stats" : "no profile given");
 	pf_disasm_init();
@@ -391,6 +405,18 @@ int main(int argc, char **argv)
 	if (pf_load(PROG, path, &p, err, sizeof err) != 0) {
 		fprintf(stderr, "%s\n", err);
 		return 2;
+	}
+	if (cg || drcov || html) {
+		/* Files only: nothing on standard output. */
+		int rc = 0;
+		if ((cg && write_callgrind(&p, cg, err, sizeof err) != 0) ||
+		    (drcov && write_drcov(&p, drcov, err, sizeof err) != 0) ||
+		    (html && write_html(&p, top, html, err, sizeof err) != 0)) {
+			fprintf(stderr, "%s\n", err);
+			rc = 2;
+		}
+		pf_free(&p);
+		return rc;
 	}
 	json_t *stats = NULL;
 	if (stats_path && !(stats = load_stats(stats_path))) {

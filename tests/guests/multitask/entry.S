@@ -28,6 +28,48 @@ syscall_stub:
 	pushl $0x80
 	jmp alltraps
 
+/* sysenter's way in (IA32_SYSENTER_EIP): CPL 0 on the process's kernel
+ * stack (IA32_SYSENTER_ESP follows TSS.ESP0), interrupts off; the caller
+ * left its ESP in ECX and where to go back in EDX. The frame int 0x80
+ * would have made is built by hand (IF as ring 3 had it: on), so trap()
+ * sees one kind of system call; the way out is sysexit (sti's shadow
+ * covers it), EDX and ECX given back clobbered, as with Linux's vDSO. */
+	.p2align 4
+	.globl sysenter_stub
+sysenter_stub:
+	pushl $UDATA
+	pushl %ecx
+	pushfl
+	orl $0x200, (%esp)
+	pushl $UCODE
+	pushl %edx
+	pushl $0
+	pushl $0x80
+	pushl %ds
+	pushl %es
+	pushl %fs
+	pushl %gs
+	pushal
+	movw $UDATA_HI, %ax
+	movw %ax, %ds
+	movw %ax, %es
+	movw $PERCPU_SEL, %ax
+	movw %ax, %fs
+	cld
+	pushl %esp
+	call trap
+	addl $4, %esp
+	popal
+	popl %gs
+	popl %fs
+	popl %es
+	popl %ds
+	movl 8(%esp), %edx		/* the frame's EIP */
+	movl 20(%esp), %ecx		/* and ESP */
+	addl $28, %esp
+	sti
+	sysexit
+
 	.p2align 4
 	.globl kernel_gate_stub
 kernel_gate_stub:		/* vector 0x81: a DPL-0 gate user code may not use */

@@ -295,9 +295,22 @@ UFN static int fpu_run(uint32_t pid)
 	return !(x87_ok && sse_ok && ctl_ok && round_ok && io.tls_bad == 0 && io.cvt_out[1] == 2);
 }
 
+/* getpid through sysenter (the kernel's sysenter_stub, back by sysexit):
+ * ESP in ECX, the return address in EDX. On a page of its own kind:
+ * vmx runs pages holding sysenter translated. */
+USYS static uint32_t sysenter_getpid(void)
+{
+	uint32_t r;
+	__asm__ volatile("movl %%esp, %%ecx\n\tmovl $1f, %%edx\n\tsysenter\n1:"
+			 : "=a"(r) : "a"(SYS_GETPID) : "ecx", "edx", "memory", "cc");
+	return r;
+}
+
 UFN void user_fpu(void)
 {
 	uint32_t pid = sys0(SYS_GETPID);
+	uint32_t pid2 = sysenter_getpid();
+	uprintf(S("fpu: getpid through sysenter and sysexit: %s\n"), yes(pid2 == pid));
 	int bad = tls_check(pid);
 	bad |= fpu_run(pid) << 1;
 	sys_exit(bad);
@@ -404,6 +417,30 @@ UFN static void user_traps(uint32_t gdt, uint32_t idt)
 	report(S("cli at CPL 3"), vec, edx, ecx, 0);
 	PROBE(vec, edx, ecx, "inb $0x80, %%al");
 	report(S("inb at CPL 3 without IOPL"), vec, edx, ecx, 0);
+}
+
+/* esc (only with "escape" on the kernel's command line): loads 0x2b, the
+ * host's flat data selector and an empty slot of this GDT, into %gs by an
+ * instruction hidden inside another (reached by an indirect jump into
+ * its middle), on a page that otherwise runs directly under vmx. On
+ * hardware, under QEMU and translated the load raises #GP(0x28) and the
+ * kernel kills the process; run natively in the user-level world it
+ * would load the host's descriptor, and vmx must stop the VM saying so
+ * rather than let it go on (tests/scripts/run-guests.sh). */
+UFN void user_escape(void)
+{
+	uprintf(S("esc: mov 0x2b to %%gs, hidden inside another instruction\n"));
+	/* The FPU once: the kernel's lazy switching then leaves CR0.TS
+	 * clear for this process, which direct execution needs. */
+	__asm__ volatile("fninit");
+	uint32_t to;
+	__asm__ volatile("movl $1f + 1, %0\n\t"
+			 "movl %1, %%eax\n\t"
+			 "jmp *%0\n"
+			 "1:\t.byte 0xb8, 0x8e, 0xe8, 0x90, 0x90"	/* mov $imm32,%eax; inside: mov %eax,%gs */
+			 : "=&r"(to) : "i"(0x2b) : "eax", "memory");
+	uprintf(S("esc: the load went through\n"));
+	sys_exit(1);
 }
 
 static const uint16_t sel_list[] __attribute__((section("urodata"))) = {

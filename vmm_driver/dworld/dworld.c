@@ -1,0 +1,186 @@
+/* The driver world's implementation of include/world.h, inside the monitor
+ * image: page mappings are writes to the monitor's own page tables (pt.c),
+ * time is the TSC scaled as the host says, and everything else is a
+ * request to the VMX, carried across a world switch in the cross page
+ * (xpage.h). dw_main is the image's command loop: the host side switches in
+ * with a command, the monitor answers with a request and switches out; a
+ * request in the middle of a command returns here with the host's answer.
+ * Environment: monitor (driver world): its own address space, stack and
+ * descriptor tables, interrupts off, no host services but the switch. */
+#include <stdint.h>
+#include <stdbool.h>
+#include "world.h"
+#include "mon_area.h"
+#include "xpage.h"
+#include "pt.h"
+
+static struct vmmon_xpage *xp;
+static uint64_t timer_deadline;   /* arm_timer's: the guest entry path will use it */
+
+/* Set by the linker script: where the heap starts after the image. */
+extern char __dw_image_end[];
+
+/* The switch back to the host; returns when the host switches in again. */
+static void to_host(uint32_t req)
+{
+	xp->req = req;
+	((void (*)(struct vmmon_xpage *))(uintptr_t)xp->to_host)(xp);
+}
+
+static void copy_bytes(uint8_t *d, const uint8_t *s, size_t n)
+{
+	while (n--)
+		*d++ = *s++;
+}
+
+static int w_set_ldt(unsigned slot, uint32_t base, uint32_t limit, unsigned flags)
+{
+	/* The monitor's LDT and its guest-code segments come with the guest
+	 * entry path, which this world does not have yet. */
+	(void)slot; (void)base; (void)limit; (void)flags;
+	return -1;
+}
+
+static uint64_t now_ns(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	unsigned __int128 t = ((uint64_t)hi << 32 | lo);
+	return (uint64_t)((t * xp->ns_mult) >> xp->ns_shift);
+}
+
+static void arm_timer(uint64_t deadline_ns)
+{
+	timer_deadline = deadline_ns;
+}
+
+static void console_write(const uint8_t *buf, size_t n)
+{
+	while (n) {
+		size_t k = n < sizeof(xp->data) ? n : sizeof(xp->data);
+		copy_bytes(xp->data, buf, k);
+		xp->len = (uint32_t)k;
+		to_host(VMMON_REQ_CONSOLE);
+		buf += k;
+		n -= k;
+	}
+}
+
+static size_t console_read(uint8_t *buf, size_t n, bool waiting, bool *quit)
+{
+	(void)buf; (void)n; (void)waiting;
+	*quit = false;
+	return 0;
+}
+
+static void wait_until(uint64_t deadline_ns)
+{
+	(void)deadline_ns;
+}
+
+static void log_line(const char *line)
+{
+	size_t n = 0;
+	while (line[n] && n < sizeof(xp->data) - 1)
+		n++;
+	copy_bytes(xp->data, (const uint8_t *)line, n);
+	xp->data[n] = 0;
+	xp->len = (uint32_t)n;
+	to_host(VMMON_REQ_LOG);
+}
+
+/* Not passed in yet: the CMOS clock starts at the epoch. */
+static uint64_t wall_seconds(void)
+{
+	return 0;
+}
+
+/* No drives in this world yet: vmm_config.disk_sectors stays all 0. */
+static int disk_read(unsigned d, uint64_t lba, void *buf, uint32_t count)
+{
+	(void)d; (void)lba; (void)buf; (void)count;
+	return -1;
+}
+static int disk_write(unsigned d, uint64_t lba, const void *buf, uint32_t count)
+{
+	(void)d; (void)lba; (void)buf; (void)count;
+	return -1;
+}
+static int disk_flush(unsigned d)
+{
+	(void)d;
+	return -1;
+}
+
+static const struct world_ops dworld_ops = {
+	.set_ldt = w_set_ldt, .map = dw_pt_map, .unmap = dw_pt_unmap, .protect = dw_pt_protect,
+	.now_ns = now_ns, .arm_timer = arm_timer, .console_write = console_write,
+	.console_read = console_read, .wait = wait_until, .log = log_line,
+	.wall_seconds = wall_seconds, .disk_read = disk_read, .disk_write = disk_write,
+	.disk_flush = disk_flush, .fragment_created = 0,
+};
+
+/* The monitor's memory after the image: its tables, then the translator's
+ * arena up to the stack (the last DW_STACK_SIZE bytes). */
+static int64_t init_monitor(void)
+{
+	uintptr_t heap = ((uintptr_t)__dw_image_end + 4095) & ~(uintptr_t)4095;
+	uintptr_t stack = DW_IMAGE_VA + xp->mon_size - DW_STACK_SIZE;
+	size_t mon_mem_size = vmm_mon_mem_size();
+	if (heap + mon_mem_size + (4u << 20) > stack)
+		return -1;   /* too little monitor memory for the tables and 4 MiB of metadata */
+	dw_pt.pte = (uint64_t *)(uintptr_t)DW_PTE_VA;
+	dw_pt.ram_pa = (const uint64_t *)(uintptr_t)DW_RAMPFN_VA;
+	dw_pt.ram_pages = (uint32_t)(xp->ram_size >> 12);
+	dw_pt.user_limit = MON_BASE >> 12;
+	struct vmm_config cfg = {
+		.ram = (uint8_t *)(uintptr_t)DW_RAM_VA, .ram_size = (uint32_t)xp->ram_size,
+		.mon_mem = (void *)heap, .mon_mem_size = mon_mem_size,
+		.meta = (void *)(heap + mon_mem_size), .meta_size = stack - heap - mon_mem_size,
+		.tc_size = (uint32_t)xp->arg[0], .machine = VMM_MACHINE_ISAPC,
+		.world = &dworld_ops,
+	};
+	return vmm_init(&cfg);
+}
+
+/* A loop with interrupts on: host interrupts arriving in it go back to the
+ * host and the loop goes on where it was (the test of that path). */
+static uint64_t spin(uint64_t n)
+{
+	uint64_t i;
+	__asm__ volatile("sti");
+	for (i = 0; i < n; i++)
+		__asm__ volatile("" ::: "memory");
+	__asm__ volatile("cli");
+	return i;
+}
+
+/* The image's entry, on the monitor's stack, from the first switch in. */
+void dw_main(struct vmmon_xpage *x)
+{
+	xp = x;
+	for (;;) {
+		xp->entries++;
+		switch (xp->cmd) {
+		case VMMON_CMD_PING:
+			xp->ret = (int64_t)xp->arg[0] + 1;
+			break;
+		case VMMON_CMD_INIT:
+			xp->ret = init_monitor();
+			break;
+		case VMMON_CMD_SPIN:
+			xp->ret = (int64_t)spin(xp->arg[0]);
+			break;
+		case VMMON_CMD_FAULT:
+			__asm__ volatile("ud2");
+			break;
+		case VMMON_CMD_LOG:
+			log_line("dworld: a line from the monitor");
+			xp->ret = (int64_t)xp->entries;
+			break;
+		default:
+			xp->ret = -1;
+		}
+		to_host(VMMON_REQ_DONE);
+	}
+}

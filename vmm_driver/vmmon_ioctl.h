@@ -1,0 +1,115 @@
+/* The /dev/vmmon interface shared by the module and its user-space callers
+ * (the VMX, tests/driver/): ioctl numbers and argument layouts.
+ * Environment: kernel and user space (types from <linux/types.h> only).
+ * Every argument starts with its own size and has reserved fields that must
+ * be zero, so the layout can grow without a new ioctl number. */
+#ifndef VMMON_IOCTL_H
+#define VMMON_IOCTL_H
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+#define VMMON_API_VERSION 2
+
+/* Limits the module enforces (EINVAL past them). */
+#define VMMON_RAM_MAX      (3584ull << 20)  /* guest RAM: below the 4 GiB monitor area */
+#define VMMON_MON_MAX      (64ull << 20)    /* monitor memory (image, heap, TC, stacks) */
+#define VMMON_SEGS_MAX     16               /* loadable segments in one monitor image */
+
+/* VMMON_CREATE_VM: pins the caller's guest RAM (page-aligned, writable,
+ * ram_size bytes at ram_uaddr) and allocates mon_size bytes of monitor
+ * memory. One VM per open file (EEXIST for a second). */
+struct vmmon_create {
+	__u32 size;          /* sizeof(struct vmmon_create) */
+	__u32 flags;         /* none defined yet: must be 0 */
+	__u64 ram_uaddr;
+	__u64 ram_size;      /* multiple of 4096, 4096..VMMON_RAM_MAX */
+	__u64 mon_size;      /* multiple of 4096, 4096..VMMON_MON_MAX */
+	__u64 reserved[4];
+};
+
+/* One piece of a monitor image: filesz bytes from src_uaddr copied to
+ * mon_offset in monitor memory, zero-filled up to memsz. */
+struct vmmon_segment {
+	__u64 src_uaddr;
+	__u64 filesz;
+	__u64 mon_offset;    /* multiple of 4096 */
+	__u64 memsz;         /* >= filesz; the segment ends inside mon_size */
+	__u32 prot;          /* VMMON_PROT_* */
+	__u32 reserved;
+};
+#define VMMON_PROT_R 1u
+#define VMMON_PROT_W 2u
+#define VMMON_PROT_X 4u
+
+/* VMMON_LOAD_MONITOR: before the first run; segments must not overlap. */
+struct vmmon_load {
+	__u32 size;          /* sizeof(struct vmmon_load) */
+	__u32 nsegs;         /* 1..VMMON_SEGS_MAX */
+	__u64 segs_uaddr;    /* array of nsegs struct vmmon_segment */
+	__u64 entry;         /* offset of the monitor's entry point, inside an X segment */
+	__u64 reserved[4];
+};
+
+/* VMMON_RUN: switches into the monitor and stays there (coming back to
+ * the host for each host interrupt, which is re-delivered there) until the
+ * monitor makes a request of the VMX (VMMON_EXIT_MONITOR: req, and ret or
+ * data), a signal is pending for the caller (VMMON_EXIT_SIGNAL, EINTR), or
+ * max_switches switches have happened (VMMON_EXIT_BUDGET). A command starts
+ * only when the monitor is idle (its last request was VMMON_REQ_DONE or
+ * none): cmd 0 resumes the one in progress. After VMMON_REQ_FAULT the VM
+ * is dead (EIO). */
+struct vmmon_run {
+	__u32 size;          /* sizeof(struct vmmon_run) */
+	__u32 exit_reason;   /* out: VMMON_EXIT_*; 0 on entry */
+	__u64 max_switches;  /* 1..2^32 */
+	__u32 cmd;           /* in: VMMON_CMD_*, or 0 */
+	__u32 req;           /* out: VMMON_REQ_* with VMMON_EXIT_MONITOR */
+	__u64 arg[4];        /* in: the command's arguments; out with VMMON_REQ_FAULT:
+	                        vector, error code, RIP, CR2 */
+	__s64 ret;           /* out: VMMON_REQ_DONE's result */
+	__u64 data_uaddr;    /* VMMON_REQ_CONSOLE and _LOG bytes go here ... */
+	__u32 data_len;      /* ... in: room (0..4096); out: bytes written */
+	__u32 reserved0;
+	__u64 reserved[2];
+};
+#define VMMON_EXIT_BUDGET  1
+#define VMMON_EXIT_SIGNAL  2
+#define VMMON_EXIT_MONITOR 3
+
+/* Commands the monitor image (vmm_driver/dworld) takes. */
+#define VMMON_CMD_PING  1   /* ret = arg[0] + 1: one round trip */
+#define VMMON_CMD_INIT  2   /* vmm_init (arg[0]: TC bytes); not usable yet */
+#define VMMON_CMD_SPIN  3   /* arg[0] iterations of a loop with interrupts on; ret = iterations */
+#define VMMON_CMD_FAULT 4   /* executes ud2: the monitor's own exception */
+#define VMMON_CMD_LOG   5   /* logs one line: a request in the middle of a command */
+#define VMMON_CMD_MAX   5
+/* Requests: VMMON_REQ_IRQ never leaves the module. */
+#define VMMON_REQ_DONE    1
+#define VMMON_REQ_CONSOLE 2
+#define VMMON_REQ_LOG     3
+#define VMMON_REQ_FAULT   4
+#define VMMON_REQ_IRQ     5
+
+/* VMMON_GET_COUNTERS: what the VM's world did so far. */
+struct vmmon_counters {
+	__u32 size;          /* sizeof(struct vmmon_counters) */
+	__u32 reserved0;
+	__u64 runs;          /* VMMON_RUN calls that entered the run loop */
+	__u64 switches;      /* world switches (round trips host -> monitor -> host) */
+	__u64 exits_budget, exits_signal, exits_resched, exits_monitor;
+	__u64 host_irqs;     /* host interrupts taken while in the monitor, re-delivered */
+	__u64 ram_pages, mon_pages;
+	__u64 pt_pages;      /* page-table pages of the monitor's address space */
+	__u64 mon_faults;    /* exceptions the monitor itself took (the VM then dead) */
+	__u64 reserved[2];
+};
+
+#define VMMON_MAGIC 0xB7
+#define VMMON_VERSION        _IO(VMMON_MAGIC, 0)   /* returns VMMON_API_VERSION */
+#define VMMON_CREATE_VM      _IOW(VMMON_MAGIC, 1, struct vmmon_create)
+#define VMMON_LOAD_MONITOR   _IOW(VMMON_MAGIC, 2, struct vmmon_load)
+#define VMMON_RUN            _IOWR(VMMON_MAGIC, 3, struct vmmon_run)
+#define VMMON_GET_COUNTERS   _IOWR(VMMON_MAGIC, 4, struct vmmon_counters)
+#define VMMON_DESTROY_VM     _IO(VMMON_MAGIC, 5)
+
+#endif

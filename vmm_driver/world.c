@@ -1,0 +1,298 @@
+/* The host side of the driver world: the monitor's address space (page
+ * tables the module builds over the VM's monitor memory, guest RAM, the
+ * cross page and the switch page), the cross page's GDT copy and IDT, and
+ * the run loop around the world switch (switch.S): host interrupts the
+ * monitor took are re-delivered here, and signals and rescheduling are
+ * honoured between switches.
+ * Environment: kernel, process context of the VM's opener; interrupts off
+ * and the FPU held (kernel_fpu_begin) only around each switch. */
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/highmem.h>
+#include <linux/uaccess.h>
+#include <linux/sched/signal.h>
+#include <linux/vmalloc.h>
+#include <linux/io.h>
+#include <asm/fpu/api.h>
+#include <asm/desc.h>
+#include <asm/tlbflush.h>
+#include <asm/tsc.h>
+#include <asm/mem_encrypt.h>
+#include "vmmon.h"
+#include "xpage.h"
+
+extern char vmmon_switch_page_start[], vmmon_switch_page_end[], vmmon_idt_stubs[];
+void vmmon_switch_in(struct vmmon_xpage *xp);
+void dw_to_host(struct vmmon_xpage *xp);
+void vmmon_redeliver(unsigned int vector);
+
+/* switch.S's offsets. */
+static_assert(offsetof(struct vmmon_xpage, host_cr3) == 8);
+static_assert(offsetof(struct vmmon_xpage, mon_rsp) == 16);
+static_assert(offsetof(struct vmmon_xpage, entry) == 32);
+static_assert(offsetof(struct vmmon_xpage, self) == 48);
+static_assert(offsetof(struct vmmon_xpage, req) == 56);
+static_assert(offsetof(struct vmmon_xpage, fault_vector) == 64);
+static_assert(offsetof(struct vmmon_xpage, fault_cr2) == 88);
+static_assert(offsetof(struct vmmon_xpage, host_gdtr) == 96);
+static_assert(offsetof(struct vmmon_xpage, mon_gdtr) == 128);
+static_assert(offsetof(struct vmmon_xpage, mon_idtr) == 144);
+static_assert(sizeof(struct vmmon_xpage) <= DW_GDT_OFFSET);
+
+#define PT_TABLE (_PAGE_PRESENT | _PAGE_RW)
+
+static u64 *pt_new(struct vmmon_vm *vm)
+{
+	struct page *p;
+
+	if (vm->npt == vm->pt_cap) {
+		unsigned long cap = vm->pt_cap ? vm->pt_cap * 2 : 64;
+		struct page **n = kvrealloc(vm->pt, vm->pt_cap * sizeof(*n), cap * sizeof(*n), GFP_KERNEL_ACCOUNT);
+		if (!n)
+			return NULL;
+		vm->pt = n;
+		vm->pt_cap = cap;
+	}
+	p = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_RETRY_MAYFAIL | __GFP_NOWARN);
+	if (!p)
+		return NULL;
+	vm->pt[vm->npt++] = p;
+	atomic_long_inc(&vmmon_pages_held);
+	return page_address(p);
+}
+
+/* One 4 KiB page at va -> pa in the monitor's tables, with the tables on
+ * the way allocated as needed; never global, never user. */
+static int as_map(struct vmmon_vm *vm, u64 va, phys_addr_t pa, u64 flags)
+{
+	u64 *t = vm->pt_root;
+	int lvl;
+
+	for (lvl = vm->levels; lvl > 1; lvl--) {
+		unsigned int idx = (va >> (PAGE_SHIFT + 9 * (lvl - 1))) & 511;
+		if (!(t[idx] & _PAGE_PRESENT)) {
+			u64 *n = pt_new(vm);
+			if (!n)
+				return -ENOMEM;
+			t[idx] = __sme_set(__pa(n)) | PT_TABLE;
+		}
+		t = __va(__sme_clr(t[idx] & PTE_PFN_MASK));
+	}
+	t[(va >> PAGE_SHIFT) & 511] = __sme_set(pa) | flags;
+	return 0;
+}
+
+static int as_build(struct vmmon_vm *vm)
+{
+	u64 nx = _PAGE_NX & __supported_pte_mask;
+	unsigned long i;
+	char *sw;
+	int err = 0;
+
+	vm->levels = (__read_cr4() & X86_CR4_LA57) ? 5 : 4;
+	vm->pt_root = pt_new(vm);
+	if (!vm->pt_root)
+		return -ENOMEM;
+	/* The image's pages are writable and executable alike for now: the
+	 * segments' protections are not applied yet. */
+	for (i = 0; !err && i < vm->mon_pages; i++)
+		err = as_map(vm, DW_IMAGE_VA + i * PAGE_SIZE, page_to_phys(vm->mon[i]), PT_TABLE);
+	for (i = 0; !err && i < vm->ram_pages; i++)
+		err = as_map(vm, DW_RAM_VA + i * PAGE_SIZE, page_to_phys(vm->ram[i]), PT_TABLE | nx);
+	for (i = 0; !err && i < 2; i++) {
+		phys_addr_t pa = page_to_phys(vm->xpages + i);
+		err = as_map(vm, (u64)vm->xp + i * PAGE_SIZE, pa, PT_TABLE | nx);
+		if (!err)
+			err = as_map(vm, DW_XPAGE_VA + i * PAGE_SIZE, pa, PT_TABLE | nx);
+	}
+	for (sw = vmmon_switch_page_start; !err && sw < vmmon_switch_page_end; sw += PAGE_SIZE)
+		err = as_map(vm, (u64)sw, page_to_phys(vmalloc_to_page(sw)), _PAGE_PRESENT);
+	return err;
+}
+
+static void xpage_init(struct vmmon_vm *vm)
+{
+	struct vmmon_xpage *xp = vm->xp;
+	u64 *idt = (u64 *)((char *)xp + PAGE_SIZE);
+	struct desc_ptr idtr = { .size = PAGE_SIZE - 1, .address = (unsigned long)idt };
+	unsigned int v;
+
+	xp->magic = DW_XPAGE_MAGIC;
+	xp->self = (u64)xp;
+	xp->to_host = (u64)dw_to_host;
+	xp->mon_cr3 = __sme_pa(vm->pt_root);
+	xp->entry = DW_IMAGE_VA + vm->entry;
+	xp->stack_top = DW_IMAGE_VA + ((u64)vm->mon_pages << PAGE_SHIFT);
+	xp->mon_size = (u64)vm->mon_pages << PAGE_SHIFT;
+	xp->ram_size = (u64)vm->ram_pages << PAGE_SHIFT;
+	/* ns = tsc * 10^6 / tsc_khz, as a multiply and a shift. */
+	xp->ns_mult = tsc_khz ? div_u64(1000000ull << 32, tsc_khz) : 1ull << 32;
+	xp->ns_shift = 32;
+	for (v = 0; v < 256; v++) {
+		u64 stub = (u64)vmmon_idt_stubs + 16 * v;
+		idt[2 * v] = (stub & 0xffff) | ((u64)__KERNEL_CS << 16) | (0x8eull << 40) |
+			     (((stub >> 16) & 0xffff) << 48);
+		idt[2 * v + 1] = stub >> 32;
+	}
+	memcpy(xp->mon_idtr, &idtr, sizeof(idtr));
+}
+
+/* The host GDT as this CPU has it now (the task may have moved since the
+ * last run): CS and SS keep meaning the same in the monitor. */
+static void gdt_copy(struct vmmon_xpage *xp)
+{
+	struct desc_ptr g;
+	char *copy = (char *)xp + DW_GDT_OFFSET;
+
+	native_store_gdt(&g);
+	g.size = min_t(unsigned int, g.size, DW_GDT_MAX - 1);
+	memcpy(copy, (void *)g.address, g.size + 1);
+	g.address = (unsigned long)copy;
+	memcpy(xp->mon_gdtr, &g, sizeof(g));
+}
+
+static int world_prepare(struct vmmon_vm *vm)
+{
+	int err;
+
+	if (vm->xp)
+		return 0;
+	vm->xpages = alloc_pages(GFP_KERNEL_ACCOUNT | __GFP_ZERO, 1);
+	if (!vm->xpages)
+		return -ENOMEM;
+	atomic_long_add(2, &vmmon_pages_held);
+	vm->xp = page_address(vm->xpages);
+	err = as_build(vm);
+	if (err) {
+		vmmon_world_destroy(vm);
+		return err;
+	}
+	xpage_init(vm);
+	vm->ctr.pt_pages = vm->npt;
+	return 0;
+}
+
+void vmmon_world_destroy(struct vmmon_vm *vm)
+{
+	unsigned long i;
+
+	for (i = 0; i < vm->npt; i++)
+		__free_page(vm->pt[i]);
+	atomic_long_sub(vm->npt, &vmmon_pages_held);
+	kvfree(vm->pt);
+	vm->pt = NULL;
+	vm->npt = vm->pt_cap = 0;
+	vm->pt_root = NULL;
+	if (vm->xpages) {
+		__free_pages(vm->xpages, 1);
+		atomic_long_sub(2, &vmmon_pages_held);
+	}
+	vm->xpages = NULL;
+	vm->xp = NULL;
+	vm->mon_busy = vm->mon_dead = false;
+}
+
+/* One round trip into the monitor and back, interrupts off and the FPU
+ * the kernel's: a host interrupt the monitor took is handled here before
+ * interrupts come back on. */
+static void switch_once(struct vmmon_vm *vm)
+{
+	unsigned long flags;
+
+	kernel_fpu_begin();
+	local_irq_save(flags);
+	gdt_copy(vm->xp);
+	vmmon_switch_in(vm->xp);
+	if (vm->xp->req == VMMON_REQ_IRQ)
+		vmmon_redeliver((unsigned int)vm->xp->fault_vector);
+	local_irq_restore(flags);
+	kernel_fpu_end();
+}
+
+static int copy_data_out(struct vmmon_vm *vm, struct vmmon_run *r)
+{
+	u32 n = min3(vm->xp->len, r->data_len, (u32)sizeof(vm->xp->data));
+
+	if (n && copy_to_user((void __user *)(uintptr_t)r->data_uaddr, vm->xp->data, n))
+		return -EFAULT;
+	r->data_len = n;
+	return 0;
+}
+
+int vmmon_world_run(struct vmmon_vm *vm, struct vmmon_run *r)
+{
+	struct vmmon_xpage *xp;
+	u64 n = 0;
+	int err;
+
+	if (r->reserved0 || r->reserved[0] || r->reserved[1] || r->exit_reason || r->req)
+		return -EINVAL;
+	if (!r->max_switches || r->max_switches > (1ull << 32) || r->cmd > VMMON_CMD_MAX ||
+	    r->data_len > PAGE_SIZE)
+		return -EINVAL;
+	if (!vm->created)
+		return -ENODEV;
+	if (!vm->loaded)
+		return -ENOEXEC;
+	if (vm->mon_dead)
+		return -EIO;
+	if (r->cmd && vm->mon_busy)
+		return -EBUSY;
+	if (!r->cmd && !vm->mon_busy)
+		return -EINVAL;
+	err = world_prepare(vm);
+	if (err)
+		return err;
+	xp = vm->xp;
+	if (r->cmd) {
+		xp->cmd = r->cmd;
+		memcpy(xp->arg, r->arg, sizeof(xp->arg));
+		vm->mon_busy = true;
+	}
+	vm->ctr.runs++;
+	for (;;) {
+		if (signal_pending(current)) {
+			r->exit_reason = VMMON_EXIT_SIGNAL;
+			vm->ctr.exits_signal++;
+			return -EINTR;
+		}
+		if (n == r->max_switches) {
+			r->exit_reason = VMMON_EXIT_BUDGET;
+			vm->ctr.exits_budget++;
+			return 0;
+		}
+		if (need_resched()) {
+			vm->ctr.exits_resched++;
+			cond_resched();
+		}
+		switch_once(vm);
+		n++;
+		vm->ctr.switches++;
+		if (xp->req == VMMON_REQ_IRQ) {
+			vm->ctr.host_irqs++;
+			continue;
+		}
+		r->exit_reason = VMMON_EXIT_MONITOR;
+		r->req = xp->req;
+		vm->ctr.exits_monitor++;
+		switch (xp->req) {
+		case VMMON_REQ_DONE:
+			vm->mon_busy = false;
+			r->ret = xp->ret;
+			return 0;
+		case VMMON_REQ_CONSOLE:
+		case VMMON_REQ_LOG:
+			return copy_data_out(vm, r);
+		default:
+			/* Its own exception, or a request it has no business
+			 * making: the monitor is not entered again. */
+			vm->mon_dead = true;
+			vm->ctr.mon_faults++;
+			r->arg[0] = xp->fault_vector;
+			r->arg[1] = xp->fault_error;
+			r->arg[2] = xp->fault_rip;
+			r->arg[3] = xp->fault_cr2;
+			return 0;
+		}
+	}
+}

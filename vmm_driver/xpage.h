@@ -1,0 +1,76 @@
+/* The driver world's shared layout: where the module maps things in the
+ * monitor's address space, and the cross page through which the host side
+ * (vmm_driver/module.c, switch.S) and the monitor image (vmm_driver/dworld/)
+ * talk across a world switch.
+ * Environment: included by the kernel module and by the freestanding
+ * monitor image (types from <linux/types.h> only). */
+#ifndef VMMON_XPAGE_H
+#define VMMON_XPAGE_H
+#include <linux/types.h>
+#include "vmmon_ioctl.h"
+
+/* The monitor's address space (4-level or 5-level, as the host's paging is;
+ * none of it global, so a switch leaves no monitor entry in the TLB for the
+ * host to hit):
+ *   0 .. 4 GiB        guest-linear space for guest code; its page-table
+ *                     entries are the linear array at DW_PTE_VA, written by
+ *                     the monitor (a hidden fault is a page-table write);
+ *                     MON_BASE.. holds the monitor area (mon_area.h)
+ *   DW_IMAGE_VA       monitor memory: page i of VMMON_CREATE_VM's mon_size
+ *                     at DW_IMAGE_VA + i * 4096 (image, heap, stack)
+ *   DW_PTE_VA         the guest-linear PTE array (1 Mi entries)
+ *   DW_RAM_VA         guest-physical RAM, the monitor's view (vmm_config.ram)
+ *   DW_RAMPFN_VA      the host-physical address of each RAM page
+ *   DW_XPAGE_VA       the cross page (below)
+ *   the cross page and the switch code: at their host kernel addresses. */
+#define DW_IMAGE_VA   0x0000004000000000ull
+#define DW_PTE_VA     0x0000005000000000ull
+#define DW_RAM_VA     0x0000006000000000ull
+#define DW_RAMPFN_VA  0x0000007000000000ull
+#define DW_STACK_SIZE (64u << 10)      /* the monitor's stack: the last pages of monitor memory */
+
+/* Page-table entry bits the monitor writes at DW_PTE_VA. */
+#define DW_PTE_P   0x001ull
+#define DW_PTE_RW  0x002ull
+#define DW_PTE_US  0x004ull
+#define DW_PTE_NX  (1ull << 63)
+
+/* Commands and requests: vmmon_ioctl.h's VMMON_CMD_* and VMMON_REQ_*. */
+#define DW_XPAGE_VA   0x0000007800000000ull   /* the cross page again, where the stubs find it */
+
+/* The cross page: two pages, mapped in the monitor's address space both at
+ * their host kernel address (so the GDTR and IDTR bases and the page's
+ * own pointers hold in both worlds) and at DW_XPAGE_VA. The switch's fields
+ * come first, at the offsets switch.S uses (XP_* there; checked in
+ * world.c). Page 0 ends with the monitor's GDT (a copy of the host's),
+ * page 1 is the monitor's IDT. */
+struct vmmon_xpage {
+	__u64 host_rsp;            /*   0 */
+	__u64 host_cr3;            /*   8 */
+	__u64 mon_rsp;             /*  16: 0 before the first entry */
+	__u64 mon_cr3;             /*  24 */
+	__u64 entry;               /*  32: the image's entry point */
+	__u64 stack_top;           /*  40 */
+	__u64 self;                /*  48: this page's host address, dw_main's argument */
+	__u32 req, cmd;            /*  56, 60: VMMON_REQ_* (the stubs set IRQ and FAULT), VMMON_CMD_* */
+	__u64 fault_vector, fault_error, fault_rip, fault_cr2;   /* 64 72 80 88 */
+	__u8 host_gdtr[16];        /*  96: 10 bytes used */
+	__u8 host_idtr[16];        /* 112 */
+	__u8 mon_gdtr[16];         /* 128 */
+	__u8 mon_idtr[16];         /* 144 */
+	/* Past the switch's fields: the host side and dworld only. */
+	__u64 magic;               /* DW_XPAGE_MAGIC */
+	__u64 to_host;             /* dworld calls this (switch.S dw_to_host) with the page in %rdi */
+	__u64 mon_size, ram_size;  /* bytes */
+	__u64 ns_mult, ns_shift;   /* ns = (tsc * ns_mult) >> ns_shift */
+	__u64 arg[4];
+	__s64 ret;
+	__u32 len;                 /* bytes in data */
+	__u32 entries;             /* commands the monitor has started */
+	__u8 data[1024];
+};
+#define DW_XPAGE_MAGIC 0x65676170786d6d76ull   /* "vmmxpage" */
+#define DW_GDT_OFFSET  2048u   /* the monitor's GDT inside page 0 */
+#define DW_GDT_MAX     2048u
+
+#endif
