@@ -181,7 +181,7 @@ static uint32_t g32(uint32_t lin) { uint32_t v; memcpy(&v, guest(lin), 4); retur
  * below the monitor area as the guest's shadows are. */
 #define SEL_DATA LDT_SEL(LDT_SHADOW_FIRST)
 #define SEL_GS4K LDT_SEL(LDT_SHADOW_FIRST + 1)   /* a guest %gs based at 4 KiB */
-#define PROF_SIZE ((size_t)4 << 20)
+#define PROF_SIZE ((size_t)64 << 20)   /* what bt_prof_init needs and more */
 static int world_up(void **state)
 {
 	(void)state;
