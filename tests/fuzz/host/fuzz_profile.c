@@ -2,7 +2,8 @@
  * it (vmx_userspace/report/: profile_read.c's checks, report.c's text with
  * disassembly, or --diff of the input against itself, as the last byte
  * picks; then its JSON, and the callgrind, drcov and HTML exports written
- * to /dev/null). report.c's main is built as vmx_report_main.
+ * to files of its own in /tmp: never to /dev/null, which an exporter that
+ * renames into place would replace, as root, with a regular file). report.c's main is built as vmx_report_main.
  * Environment: host, clang -fsanitize=fuzzer,address,undefined. */
 #include "memfile.h"
 
@@ -15,8 +16,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 	char *text[] = { "vmx-report", p, "--top", "3", NULL };
 	char *json[] = { "vmx-report", p, "--json", NULL };
 	char *diff[] = { "vmx-report", "--diff", p, p, NULL };
-	char *exports[] = { "vmx-report", p, "--callgrind", "/dev/null", "--drcov", "/dev/null",
-			    "--html", "/dev/null", NULL };
+	char *exports[] = { "vmx-report", p, "--callgrind", "/tmp/vmx-fuzz-profile.callgrind",
+			    "--drcov", "/tmp/vmx-fuzz-profile.drcov", "--html", "/tmp/vmx-fuzz-profile.html", NULL };
 	vmx_report_main(3, json);
 	vmx_report_main(8, exports);
 	/* The slower two, one or the other. */
