@@ -33,7 +33,7 @@ initrd_arg() {
 # The guests that need the APICs or ACPI run on vmx's default machine, pc;
 # the others were written for the PC without an APIC and run on isapc, with
 # QEMU's CPU less its APIC to match.
-on_pc() { case "$1" in lapic|ioapic|acpi) return 0 ;; *) return 1 ;; esac; }
+on_pc() { case "$1" in lapic|ioapic|acpi|fw_cfg|ata|pc_board) return 0 ;; *) return 1 ;; esac; }
 . "$here/qemu-cpu.sh"
 # Extra vmx options per guest (the guest must behave the same anyway).
 vmx_args() {
@@ -41,7 +41,7 @@ vmx_args() {
 	case "$1" in
 	tc_pressure) echo "-tc-size 128" ;;
 	mmio) echo "-device pc-testdev" ;;
-	ata) echo "-drive file=$(blank_image vmx),format=raw,index=0" ;;
+	ata|pc_board) echo "-drive file=$(blank_image vmx),format=raw,index=0" ;;
 	*) echo "" ;;
 	esac
 }
@@ -56,7 +56,7 @@ qemu_args() {
 	# acpi times the PM timer against the PIT: on counted time QEMU's
 	# host preempted between the two reads does not upset it.
 	acpi) echo "-icount shift=4" ;;
-	ata) echo "-drive file=$(blank_image qemu),format=raw,index=0" ;;
+	ata|pc_board) echo "-drive file=$(blank_image qemu),format=raw,index=0" ;;
 	*) echo "" ;;
 	esac
 }
