@@ -156,15 +156,15 @@ HOSTFUZZ         := $(BUILD)/hostfuzz
 HOSTFUZZ_NAMES   := elf bzimage options profile stats
 HOSTFUZZ_SECONDS ?= 10
 CLANG            ?= clang
-HOSTFUZZ_CFLAGS  := -std=gnu11 $(WARN) -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+HOSTFUZZ_CFLAGS  := -std=gnu11 $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		    -Iinclude -Ibt -Ivmx_userspace -Ivmx_userspace/report
 hostfuzz_srcs_elf     := vmx_userspace/loader_multiboot.c vmx_userspace/loader_bzimage.c vmx_userspace/pc_memmap.c
 hostfuzz_libs_elf     := -lelf
 hostfuzz_srcs_bzimage := vmx_userspace/loader_bzimage.c vmx_userspace/pc_memmap.c
 hostfuzz_srcs_options := vmx_userspace/options.c
-hostfuzz_srcs_profile := $(REPORT_SRCS)
+hostfuzz_srcs_profile := $(REPORT_SRCS) vmx_userspace/outfile.c
 hostfuzz_libs_profile := -ljansson -lZydis
-hostfuzz_srcs_stats   := $(REPORT_SRCS)
+hostfuzz_srcs_stats   := $(REPORT_SRCS) vmx_userspace/outfile.c
 hostfuzz_libs_stats   := -ljansson -lZydis
 HOSTFUZZ_BINS := $(patsubst %,$(HOSTFUZZ)/fuzz_%,$(HOSTFUZZ_NAMES))
 $(HOSTFUZZ)/fuzz_%: tests/fuzz/host/fuzz_%.c tests/fuzz/host/memfile.h $$(hostfuzz_srcs_%) | $(BUILD)/.deps-build

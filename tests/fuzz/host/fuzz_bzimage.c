@@ -3,6 +3,7 @@
  * -initrd), loaded into guest RAM with a command line. Any result is fine
  * but a crash, a sanitizer report or a write outside RAM.
  * Environment: host, clang -fsanitize=fuzzer,address,undefined. */
+#define _GNU_SOURCE   /* memfd_create, in memfile.h */
 #include <string.h>
 #include "memfile.h"
 #include "vmx.h"

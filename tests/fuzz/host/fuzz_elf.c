@@ -4,6 +4,7 @@
  * the module list and the multiboot info are built too. Any result is fine
  * but a crash, a sanitizer report or a write outside RAM.
  * Environment: host, clang -fsanitize=fuzzer,address,undefined. */
+#define _GNU_SOURCE   /* memfd_create, in memfile.h */
 #include <string.h>
 #include "memfile.h"
 #include "vmx.h"

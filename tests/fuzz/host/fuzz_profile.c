@@ -5,6 +5,7 @@
  * to files of its own in /tmp: never to /dev/null, which an exporter that
  * renames into place would replace, as root, with a regular file). report.c's main is built as vmx_report_main.
  * Environment: host, clang -fsanitize=fuzzer,address,undefined. */
+#define _GNU_SOURCE   /* memfd_create, in memfile.h */
 #include "memfile.h"
 
 int vmx_report_main(int argc, char **argv);

@@ -3,6 +3,7 @@
  * (the seed directory's profile.json, read once) and the input as
  * --stats. report.c's main is built as vmx_report_main.
  * Environment: host, clang -fsanitize=fuzzer,address,undefined. */
+#define _GNU_SOURCE   /* memfd_create, in memfile.h */
 #include <string.h>
 #include "memfile.h"
 

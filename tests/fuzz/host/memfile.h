@@ -1,9 +1,9 @@
 /* The parser fuzzers' input as a file: the loaders and readers take paths,
  * so each input is written to a memfd and named /proc/self/fd/N (a regular
- * file, as the loaders require). Environment: libFuzzer harnesses, host. */
+ * file, as the loaders require). Each harness defines _GNU_SOURCE first
+ * (memfd_create). Environment: libFuzzer harnesses, host. */
 #ifndef FUZZ_MEMFILE_H
 #define FUZZ_MEMFILE_H
-
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
