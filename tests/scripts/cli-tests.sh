@@ -2,7 +2,8 @@
 # Behaviour of the vmx command itself: one-line errors and exit status 2 on
 # bad input, Ctrl-A x, the -stats outputs and what they leave of the path,
 # the terminal restored when a signal ends vmx, the sandbox stopping a
-# forbidden system call, and translator counters that add up. Usage: cli-tests.sh VMX GUEST_DIR
+# forbidden system call, and translator counters that agree with objdump
+# and QEMU (count-check.sh). Usage: cli-tests.sh VMX GUEST_DIR
 set -u
 vmx=$1 g=$2
 tmp=$(mktemp -d)
@@ -279,15 +280,49 @@ else
 	bad trace-names "could not build the test kernel"
 fi
 
-# -stats FILE.json: one flat object of integers whose translator counters add up.
+# -stats FILE.json: one flat object of integers.
 "$vmx" -kernel "$g/jcc.elf" -stats "$tmp/s.json" </dev/null >/dev/null 2>&1
-get() { grep "\"$1\"" "$tmp/s.json" | grep -o '[0-9]*' | tail -1; }
-t=$(get bt.insn.translated); i=$(get bt.insn.ident); n=$(get bt.insn.inline); c=$(get bt.insn.callout)
-if [ -n "$t" ] && [ "$t" -gt 0 ] && [ "$t" -eq $((i + n + c)) ]; then
-	ok stats-add-up
-else
-	bad stats-add-up "translated=$t ident=$i inline=$n callout=$c"
-fi
+# The translator's counters against counts taken without it
+# (count-check.sh): every fragment of the profile decoded again by objdump,
+# each instruction's class one its mnemonic allows, and the executions at
+# each address equal to QEMU's, one instruction per block. jcc has loops to
+# themselves, string rep-prefixed instructions; jcc with a small cache has
+# its counts carried across a flush.
+cc=$(dirname "$0")/count-check.sh
+for run in jcc string jcc-tc64; do
+	gname=${run%-tc64} args=
+	[ "$run" != "$gname" ] && args="-tc-size 64"
+	# shellcheck disable=SC2086
+	"$vmx" -kernel "$g/$gname.elf" $args -stats "$tmp/cs-$run.json" -profile "$tmp/cp-$run.json" </dev/null >/dev/null 2>&1
+	if [ ! -s "$tmp/cq-$gname" ] && ! "$cc" qemu "$g/$gname.elf" "$tmp/cq-$gname" 2>"$tmp/err"; then
+		bad "stats-count-independent-$run" "$(cat "$tmp/err")"
+	elif "$cc" check "$tmp/cp-$run.json" "$tmp/cs-$run.json" "$tmp/cq-$gname" >"$tmp/out" 2>&1; then
+		ok "stats-count-independent-$run"; sed "s/^/     $run /" "$tmp/out"
+	else
+		bad "stats-count-independent-$run" "$(head -5 "$tmp/out")"
+	fi
+done
+grep -q '"bt.tc.flushes": [1-9]' "$tmp/cs-jcc-tc64.json" || bad stats-count-independent-jcc-tc64 "no flush with -tc-size 64"
+# The check fails when one count is wrong. Each edit keeps what the old
+# check (translated = ident + inline + callout) looked at consistent.
+p=$tmp/cp-jcc.json s=$tmp/cs-jcc.json q=$tmp/cq-jcc
+skew() { # NAME WHAT-MUST-BE-SAID PROFILE STATS
+	if "$cc" check "$3" "$4" "$q" >"$tmp/out" 2>&1; then bad "count-check-catches-$1" "passed"
+	elif grep -q -- "$2" "$tmp/out"; then ok "count-check-catches-$1"
+	else bad "count-check-catches-$1" "$(head -2 "$tmp/out")"; fi
+}
+jq '."bt.insn.ident" += 1 | ."bt.insn.inline" -= 1' "$s" >"$tmp/k1.json"
+skew stats-class "bt.insn.ident is" "$p" "$tmp/k1.json"
+jq '."bt.insn.translated" += 1 | ."bt.insn.ident" += 1' "$s" >"$tmp/k2.json"
+skew stats-total "bt.insn.translated is" "$p" "$tmp/k2.json"
+jq '(.fragments[] | select(.execs > 100) | .execs) |= . + 1' "$p" >"$tmp/k3.json"
+skew execs "under QEMU" "$tmp/k3.json" "$s"
+jq '(.fragments[] | select(.insns > 2) | .map[1][0]) |= . + 1' "$p" >"$tmp/k4.json"
+skew boundary "no instruction starts" "$tmp/k4.json" "$s"
+# A branch (the first fragment that ends in an inline instruction) said to be copied as is.
+jq '([.fragments[].map[-1][2]] | index("inline")) as $i | .fragments[$i].map[-1][2] = "ident" | .fragments[$i].mix.ident += 1 | .fragments[$i].mix.inline -= 1' "$p" >"$tmp/k5.json"
+jq '."bt.insn.ident" += 1 | ."bt.insn.inline" -= 1' "$s" >"$tmp/k5s.json"
+skew class "translated ident" "$tmp/k5.json" "$tmp/k5s.json"
 if head -1 "$tmp/s.json" | grep -q '^{' && tail -1 "$tmp/s.json" | grep -q '^}' &&
    ! grep -vE '^[{}]$|^  "[a-z0-9_.]+": [0-9]+,?$' "$tmp/s.json" | grep -q .; then
 	ok stats-json-shape
