@@ -598,7 +598,7 @@ if [ $st -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ]; then ok report-malformed; 
 # A bad value (not a syntax error) is named with its offset: the error's
 # offset must point at the value planted, in a fragment, a site row, an
 # event and a sample row.
-why=$(python3 - "$report" "$tmp/prof.json" "$tmp" <<'PY'
+why=$(python3 - "$report" "$tmp/prof.json" "$tmp" 2>&1 <<'PY'
 import re, subprocess, sys
 rep, src, tmp = sys.argv[1], sys.argv[2], sys.argv[3]
 t = open(src).read()
@@ -625,14 +625,14 @@ for args in (("fragment", '"fragments": [', r'"execs": (\d+)', '-1'),
     w = plant(*args)
     if w: sys.exit(w)
 PY
-)
+) || why=${why:-the checker failed}
 if [ -z "$why" ]; then ok report-bad-value-offset; else bad report-bad-value-offset "$why"; fi
 # Twice the iterations: the loop's fragments change most, by 1000 each.
 # The study sections (vmx-profile-2): the time buckets add up to the run's
 # TSC span, every exit stub taken is a site, the loop's exits are chained
 # (taken once each), and the exports agree with --json.
 "$report" "$tmp/prof.json" --json >"$tmp/rj" 2>"$tmp/err"
-why=$(python3 - "$tmp/prof.json" "$tmp/rj" "$tmp/ps.json" <<'PY'
+why=$(python3 - "$tmp/prof.json" "$tmp/rj" "$tmp/ps.json" 2>&1 <<'PY'
 import json, sys
 p = json.load(open(sys.argv[1])); r = json.load(open(sys.argv[2])); s = json.load(open(sys.argv[3]))
 t = p["time"]; tot = sum(t["cycles"].values())
@@ -646,7 +646,7 @@ if max(x[6] for x in ex) > 2: sys.exit("an exit of the loop went to the monitor 
 if not p["samples"]["rows"] or p["samples"]["rows"][-1][3] != s["bt.tu.translated"]: sys.exit("last sample")
 if r["study"]["mix"]["executed"] != r["totals"]["insn_executions"]: sys.exit("mix total")
 PY
-)
+) || why=${why:-the checker failed}
 if [ -z "$why" ]; then ok profile-study; else bad profile-study "$why"; fi
 tests/scripts/report-exports.sh "$report" "$tmp/prof.json" "$tmp" | while read -r l; do echo "$l"; done >"$tmp/exp"
 cat "$tmp/exp"
@@ -654,7 +654,7 @@ pass=$((pass + $(grep -c '^PASS' "$tmp/exp"))); fail=$((fail + $(grep -c '^FAIL'
 # A self-modifying guest: its invalidations are events with the storing
 # instruction's EIP, and their retranslation is costed.
 "$vmx" -kernel "$g/smc.elf" -profile "$tmp/smc.json" </dev/null >/dev/null 2>&1
-why=$(python3 - "$tmp/smc.json" <<'PY'
+why=$(python3 - "$tmp/smc.json" 2>&1 <<'PY'
 import json, sys
 p = json.load(open(sys.argv[1]))
 smc = [e for e in p["events"] if e["cause"] == "smc_store"]
@@ -665,7 +665,7 @@ if c["killed"] != sum(e["killed"] for e in smc) or not c["retranslate_cycles"]: 
 killed = [f for f in p["fragments"] if f["killed_cause"] == "smc_store"]
 if len(killed) != c["killed"]: sys.exit("%d fragments killed by smc_store, cause says %d" % (len(killed), c["killed"]))
 PY
-)
+) || why=${why:-the checker failed}
 if [ -z "$why" ]; then ok profile-smc-causes; else bad profile-smc-causes "$why"; fi
 # Per-PC time by mode (vmx-profile-3): user code run directly (bt-direct)
 # has its page's cycles measured, adding up to the direct bucket exactly;
@@ -674,7 +674,7 @@ if [ -z "$why" ]; then ok profile-smc-causes; else bad profile-smc-causes "$why"
 "$vmx" -kernel "$g/multitask.elf" -mode bt-direct -profile "$tmp/mt.json" </dev/null >/dev/null 2>&1
 "$report" "$tmp/mt.json" --top 5 >"$tmp/mt.txt" 2>&1
 "$report" "$tmp/mt.json" --top 5 --json >"$tmp/mt.rj" 2>&1
-why=$(python3 - "$tmp/mt.json" "$tmp/mt.rj" "$tmp/mt.txt" <<'PY'
+why=$(python3 - "$tmp/mt.json" "$tmp/mt.rj" "$tmp/mt.txt" 2>&1 <<'PY'
 import json, sys
 p = json.load(open(sys.argv[1])); r = json.load(open(sys.argv[2]))["study"]["by_mode"]; txt = open(sys.argv[3]).read()
 t = p["time"]; rows = p["direct_pages"]["rows"]
@@ -688,7 +688,7 @@ if not (0.05 < r["calibration_cpi"] < 20): sys.exit("calibration CPI %f" % r["ca
 if r["pages"][0]["direct"]["cycles"] == 0 and r["pages"][0]["tc"]["samples"] == 0: sys.exit("hottest page has no time")
 if "ESTIMATED" not in txt or " est" not in txt: sys.exit("text does not label the estimates")
 PY
-)
+) || why=${why:-the checker failed}
 if [ -z "$why" ]; then ok profile-modes-per-pc; else bad profile-modes-per-pc "$why"; fi
 "$vmx" -kernel "$g/bench_loop.elf" -append iters=2000 -profile "$tmp/prof2.json" </dev/null >/dev/null 2>&1
 d=$("$report" --diff "$tmp/prof.json" "$tmp/prof2.json" --top 1 | tail -1 | awk '{ print $NF }')

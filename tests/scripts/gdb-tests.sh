@@ -87,7 +87,7 @@ status watch 1
 # 3. gdb connects to a running guest spinning in translated, chained code;
 # Ctrl-C stops it; a breakpoint on the loop's own PC must hit (its
 # fragments are retranslated); setting a variable ends the loop.
-INTERRUPT_AFTER=2 run_case interrupt -append spin -- "continue" "tbreak *\$pc" "continue" \
+INTERRUPT_AFTER=4 run_case interrupt -append spin -- "continue" "tbreak *\$pc" "continue" \
 	"print spin_done" "set var spin_done = 1" "continue"
 expect interrupt sigint 'Program received signal SIGINT'
 expect interrupt break-in-tc 'Temporary breakpoint 1, '
