@@ -82,6 +82,68 @@ static int as_map(struct vmmon_vm *vm, u64 va, phys_addr_t pa, u64 flags)
 	return 0;
 }
 
+/* The page-directory entry for the 2 MiB at va (below 4 GiB) points at
+ * table: the guest-linear tables. The tables above it carry the user bit
+ * (an entry's access is the AND of its levels: the leaves decide). */
+static int as_map_pt(struct vmmon_vm *vm, u64 va, u64 *table)
+{
+	u64 *t = vm->pt_root;
+	int lvl;
+
+	for (lvl = vm->levels; lvl > 2; lvl--) {
+		unsigned int idx = (va >> (PAGE_SHIFT + 9 * (lvl - 1))) & 511;
+		if (!(t[idx] & _PAGE_PRESENT)) {
+			u64 *n = pt_new(vm);
+			if (!n)
+				return -ENOMEM;
+			t[idx] = __sme_set(__pa(n)) | PT_TABLE;
+		}
+		t[idx] |= _PAGE_USER;
+		t = __va(__sme_clr(t[idx] & PTE_PFN_MASK));
+	}
+	t[(va >> 21) & 511] = __sme_set(__pa(table)) | PT_TABLE | _PAGE_USER;
+	return 0;
+}
+
+/* The low 4 GiB: 2048 page tables, also mapped as one linear array of
+ * entries at DW_PTE_VA, where the monitor writes them (dworld/pt.c). All
+ * empty but the monitor area at MON_BASE, which is the DW_AREA_PAGES of
+ * monitor memory below the stack (xpage.h), when monitor memory has them.
+ * The host-physical address of each guest RAM page at DW_RAMPFN_VA. */
+static int as_build_guest(struct vmmon_vm *vm)
+{
+	u64 nx = _PAGE_NX & __supported_pte_mask;
+	u64 *area_pt[DW_AREA_PAGES / 512];
+	unsigned long i, per = PAGE_SIZE / sizeof(u64);
+	int err = 0;
+
+	for (i = 0; !err && i < DW_GUEST_PTS; i++) {
+		u64 *t = pt_new(vm);
+		if (!t)
+			return -ENOMEM;
+		err = as_map_pt(vm, (u64)i << 21, t);
+		if (!err)
+			err = as_map(vm, DW_PTE_VA + i * PAGE_SIZE, __pa(t), PT_TABLE | nx);
+		if (i >= DW_GUEST_PTS - DW_AREA_PAGES / 512)
+			area_pt[i - (DW_GUEST_PTS - DW_AREA_PAGES / 512)] = t;
+	}
+	if (!err && vm->mon_pages >= DW_AREA_FIRST_MIN) {
+		unsigned long first = vm->mon_pages - DW_STACK_SIZE / PAGE_SIZE - DW_AREA_PAGES;
+		for (i = 0; i < DW_AREA_PAGES; i++)
+			area_pt[i / 512][i % 512] = __sme_set(page_to_phys(vm->mon[first + i])) | PT_TABLE;
+	}
+	for (i = 0; !err && i * per < vm->ram_pages; i++) {
+		u64 *t = pt_new(vm);
+		unsigned long j;
+		if (!t)
+			return -ENOMEM;
+		for (j = 0; j < per && i * per + j < vm->ram_pages; j++)
+			t[j] = __sme_set(page_to_phys(vm->ram[i * per + j]));
+		err = as_map(vm, DW_RAMPFN_VA + i * PAGE_SIZE, __pa(t), _PAGE_PRESENT | nx);
+	}
+	return err;
+}
+
 static int as_build(struct vmmon_vm *vm)
 {
 	u64 nx = _PAGE_NX & __supported_pte_mask;
@@ -107,7 +169,7 @@ static int as_build(struct vmmon_vm *vm)
 	}
 	for (sw = vmmon_switch_page_start; !err && sw < vmmon_switch_page_end; sw += PAGE_SIZE)
 		err = as_map(vm, (u64)sw, page_to_phys(vmalloc_to_page(sw)), _PAGE_PRESENT);
-	return err;
+	return err ? err : as_build_guest(vm);
 }
 
 static void xpage_init(struct vmmon_vm *vm)
@@ -295,4 +357,30 @@ int vmmon_world_run(struct vmmon_vm *vm, struct vmmon_run *r)
 			return 0;
 		}
 	}
+}
+
+int vmmon_world_stats(struct vmmon_vm *vm, u64 uaddr, u32 room, u32 *len)
+{
+	u64 off, end, mon_bytes = (u64)vm->mon_pages << PAGE_SHIFT;
+	u32 n;
+
+	*len = 0;
+	/* Nothing to read while the monitor is in a command or never ran. */
+	if (!vm->xp || vm->mon_busy)
+		return 0;
+	off = READ_ONCE(vm->xp->stats_off);
+	n = min(READ_ONCE(vm->xp->stats_len), room);
+	if (!n || off >= mon_bytes || n > mon_bytes - off)
+		return 0;
+	end = off + n;
+	while (off < end) {
+		u64 in_page = off & (PAGE_SIZE - 1);
+		u64 k = min(end - off, PAGE_SIZE - in_page);
+		char *src = page_address(vm->mon[off >> PAGE_SHIFT]);
+		if (copy_to_user((void __user *)(uintptr_t)(uaddr + *len), src + in_page, k))
+			return -EFAULT;
+		*len += k;
+		off += k;
+	}
+	return 0;
 }

@@ -28,6 +28,13 @@
 #define DW_RAM_VA     0x0000006000000000ull
 #define DW_RAMPFN_VA  0x0000007000000000ull
 #define DW_STACK_SIZE (64u << 10)      /* the monitor's stack: the last pages of monitor memory */
+/* The monitor area (include/mon_area.h: MON_BASE, MON_SIZE) in the monitor's
+ * address space: the DW_AREA_PAGES pages of monitor memory just below the
+ * stack, mapped by the module at 0xFFC00000 (when monitor memory holds at
+ * least DW_AREA_FIRST_MIN pages; else left unmapped and INIT fails). */
+#define DW_AREA_PAGES     1024u
+#define DW_AREA_FIRST_MIN (DW_STACK_SIZE / 4096u + DW_AREA_PAGES + 1u)
+#define DW_GUEST_PTS      2048u        /* page tables of the low 4 GiB (1 Mi entries) */
 
 /* Page-table entry bits the monitor writes at DW_PTE_VA. */
 #define DW_PTE_P   0x001ull
@@ -67,6 +74,11 @@ struct vmmon_xpage {
 	__s64 ret;
 	__u32 len;                 /* bytes in data */
 	__u32 entries;             /* commands the monitor has started */
+	/* The monitor's counters as text ("name value\n" lines), written at
+	 * the end of each command: stats_len bytes at stats_off in monitor
+	 * memory (VMMON_GET_COUNTERS copies them out; the module checks both). */
+	__u64 stats_off;
+	__u32 stats_len, reserved_xp;
 	__u8 data[1024];
 };
 #define DW_XPAGE_MAGIC 0x65676170786d6d76ull   /* "vmmxpage" */

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 #include "world.h"
+#include "stats.h"
 #include "mon_area.h"
 #include "xpage.h"
 #include "pt.h"
@@ -33,12 +34,27 @@ static void copy_bytes(uint8_t *d, const uint8_t *s, size_t n)
 		*d++ = *s++;
 }
 
+/* The monitor's LDT: descriptors in the hardware's format, written as the
+ * monitor shadows the guest's segments. Not loaded yet (nothing enters
+ * guest code in this world): the guest entry path will point an LDT
+ * descriptor of the GDT copy at it. */
+static uint64_t dw_ldt[LDT_ENTRIES];
+
 static int w_set_ldt(unsigned slot, uint32_t base, uint32_t limit, unsigned flags)
 {
-	/* The monitor's LDT and its guest-code segments come with the guest
-	 * entry path, which this world does not have yet. */
-	(void)slot; (void)base; (void)limit; (void)flags;
-	return -1;
+	if (slot >= LDT_ENTRIES)
+		return -1;
+	bool gran = limit > 0xfffff;
+	uint32_t lim = gran ? limit >> 12 : limit;
+	/* Type: code (execute, readable) or data (writable, expand-down);
+	 * DPL 3 as the user-level world's modify_ldt gives. */
+	uint64_t type = (flags & WD_CODE) ? 0x8 | ((flags & WD_READABLE) ? 0x2 : 0) :
+		((flags & WD_WRITABLE) ? 0x2 : 0) | ((flags & WD_EXPDOWN) ? 0x4 : 0);
+	uint64_t d = (lim & 0xffffu) | (uint64_t)(base & 0xffffffu) << 16 | (type | 0x10 | 0x60) << 40 |
+		((flags & WD_PRESENT) ? 1ull << 47 : 0) | (uint64_t)((lim >> 16) & 0xf) << 48 |
+		((flags & WD_32) ? 1ull << 54 : 0) | (gran ? 1ull << 55 : 0) | (uint64_t)(base >> 24) << 56;
+	dw_ldt[slot] = d | 1ull << 40;   /* accessed: the CPU need not write it */
+	return 0;
 }
 
 static uint64_t now_ns(void)
@@ -121,14 +137,21 @@ static const struct world_ops dworld_ops = {
 };
 
 /* The monitor's memory after the image: its tables, then the translator's
- * arena up to the stack (the last DW_STACK_SIZE bytes). */
+ * arena up to the monitor area (DW_AREA_PAGES, mapped at MON_BASE by the
+ * module), then the stack (the last DW_STACK_SIZE bytes). */
+static bool inited;
+
 static int64_t init_monitor(void)
 {
 	uintptr_t heap = ((uintptr_t)__dw_image_end + 4095) & ~(uintptr_t)4095;
-	uintptr_t stack = DW_IMAGE_VA + xp->mon_size - DW_STACK_SIZE;
+	uintptr_t stack = DW_IMAGE_VA + xp->mon_size - DW_STACK_SIZE - (uintptr_t)DW_AREA_PAGES * 4096;
 	size_t mon_mem_size = vmm_mon_mem_size();
-	if (heap + mon_mem_size + (4u << 20) > stack)
-		return -1;   /* too little monitor memory for the tables and 4 MiB of metadata */
+	uint64_t a = xp->arg[1];
+	if (inited || xp->mon_size < (uint64_t)DW_AREA_FIRST_MIN * 4096 || heap + mon_mem_size + (4u << 20) > stack)
+		return -1;   /* twice, or too little monitor memory for the tables and 4 MiB of metadata */
+	if (xp->arg[0] < 4096 || xp->arg[0] > MON_TC_MAX || VMMON_INIT_MACHINE(a) > VMM_MACHINE_PC ||
+	    VMMON_INIT_MODE(a) > VMM_MODE_TE || (a >> 32))
+		return -1;
 	dw_pt.pte = (uint64_t *)(uintptr_t)DW_PTE_VA;
 	dw_pt.ram_pa = (const uint64_t *)(uintptr_t)DW_RAMPFN_VA;
 	dw_pt.ram_pages = (uint32_t)(xp->ram_size >> 12);
@@ -137,10 +160,81 @@ static int64_t init_monitor(void)
 		.ram = (uint8_t *)(uintptr_t)DW_RAM_VA, .ram_size = (uint32_t)xp->ram_size,
 		.mon_mem = (void *)heap, .mon_mem_size = mon_mem_size,
 		.meta = (void *)(heap + mon_mem_size), .meta_size = stack - heap - mon_mem_size,
-		.tc_size = (uint32_t)xp->arg[0], .machine = VMM_MACHINE_ISAPC,
+		.tc_size = (uint32_t)xp->arg[0], .machine = (enum vmm_machine)VMMON_INIT_MACHINE(a),
+		.exec_mode = (enum vmm_exec_mode)VMMON_INIT_MODE(a), .testdev = VMMON_INIT_TESTDEV(a),
+		.trace = VMMON_INIT_TRACE(a),
+		.sel_code32 = LDT_SEL(LDT_MON_CODE32), .sel_flat = LDT_SEL(LDT_MON_FLAT),
+		.sel_mongs = LDT_SEL(LDT_MON_GS),
 		.world = &dworld_ops,
 	};
-	return vmm_init(&cfg);
+	if (w_set_ldt(LDT_MON_CODE32, 0, 0xffffffffu, WD_CODE | WD_READABLE | WD_32 | WD_PRESENT) ||
+	    w_set_ldt(LDT_MON_FLAT, 0, 0xffffffffu, WD_WRITABLE | WD_32 | WD_PRESENT) ||
+	    w_set_ldt(LDT_MON_GS, MON_BASE, MON_SIZE - 1, WD_WRITABLE | WD_32 | WD_PRESENT))
+		return -1;
+	struct mon_area *ma = (struct mon_area *)(uintptr_t)MON_BASE;
+	ma->self = MON_BASE;
+	int r = vmm_init(&cfg);
+	inited = r == 0;
+	return r;
+}
+
+/* vmm_reset with the boot loader's registers (multiboot only: a Linux
+ * command line does not cross yet). */
+static int64_t reset_guest(void)
+{
+	if (!inited || xp->arg[0] != VMM_BOOT_MULTIBOOT || (xp->arg[1] >> 32) || (xp->arg[3] >> 32))
+		return -1;
+	struct vmm_boot b = { .proto = VMM_BOOT_MULTIBOOT, .eip = (uint32_t)xp->arg[1],
+			      .eax = (uint32_t)xp->arg[2], .ebx = (uint32_t)(xp->arg[2] >> 32),
+			      .esi = (uint32_t)xp->arg[3] };
+	vmm_reset(&b);
+	return 0;
+}
+
+/* The guest's run: devices polled and the first block translated as in
+ * every world; entering it is what this world cannot do yet. */
+static int64_t run_guest(void)
+{
+	int status = 4;
+	if (!inited)
+		return -1;
+	if (vmm_prepare_entry())
+		vmm_world_cannot_enter();
+	vmm_stopped(&status);
+	vmm_exit_report();
+	return status;
+}
+
+/* The counters as "name value" lines where the module finds them
+ * (xpage.h's stats_off and stats_len). */
+static char stats_text[VMMON_STATS_MAX];
+
+static void publish_stats(void)
+{
+	uint32_t n = 0;
+	for (unsigned i = 0; i < stats_count(); i++) {
+		const stat_counter *c = stats_at(i);
+		char num[24];
+		unsigned k = 0;
+		uint64_t v = c->value;
+		do {
+			num[k++] = (char)('0' + v % 10);
+			v /= 10;
+		} while (v);
+		uint32_t len = 0;
+		while (c->name[len])
+			len++;
+		if (n + len + k + 2 > sizeof(stats_text))
+			break;
+		copy_bytes((uint8_t *)stats_text + n, (const uint8_t *)c->name, len);
+		n += len;
+		stats_text[n++] = ' ';
+		while (k)
+			stats_text[n++] = num[--k];
+		stats_text[n++] = '\n';
+	}
+	xp->stats_off = (uintptr_t)stats_text - DW_IMAGE_VA;
+	xp->stats_len = n;
 }
 
 /* A loop with interrupts on: host interrupts arriving in it go back to the
@@ -178,9 +272,16 @@ void dw_main(struct vmmon_xpage *x)
 			log_line("dworld: a line from the monitor");
 			xp->ret = (int64_t)xp->entries;
 			break;
+		case VMMON_CMD_RESET:
+			xp->ret = reset_guest();
+			break;
+		case VMMON_CMD_RUN:
+			xp->ret = run_guest();
+			break;
 		default:
 			xp->ret = -1;
 		}
+		publish_stats();
 		to_host(VMMON_REQ_DONE);
 	}
 }
