@@ -16,7 +16,7 @@ BASE_CFLAGS := -std=gnu11 $(WARN) -O2 -g -fno-stack-protector -Iinclude -Ibt
 # The monitor is freestanding: no libc, and no SSE (it runs inside the
 # guest's FPU context between callouts).
 MON_CFLAGS  := $(BASE_CFLAGS) -ffreestanding -mgeneral-regs-only -fno-builtin
-HOST_CFLAGS := $(BASE_CFLAGS) -Ivmx_userspace -fPIE
+HOST_CFLAGS := $(BASE_CFLAGS) -Ivmx_userspace -Ivmm_driver -fPIE
 LDLIBS      := -lZydis -lelf -lseccomp
 
 MON_SRCS  := $(wildcard vmm/*.c vmm/devices/*.c bt/*.c shadow_mmu/*.c)
@@ -247,9 +247,14 @@ $(DRIVER_OUT)/vmmon/vmmon.ko: $(VMMON_SRCS) $(DRIVER_HOST)/.fetched
 $(DRIVER_OUT)/bin/%: tests/driver/%.c $(wildcard tests/driver/*.h) vmm_driver/vmmon_ioctl.h vmm_driver/xpage.h | $(BUILD)/.deps-build
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(WARN) -O2 -static -Ivmm_driver -o $@ $<
-$(DRIVER_OUT)/initrd.cpio.gz: tests/driver/init tests/linux/mkinitramfs.sh $(DRIVER_OUT)/vmmon/vmmon.ko $(DRIVER_BINS) $(DRIVER_OUT)/monitor.elf
+# vmx itself runs there too (-world user and -world vmmon side by side),
+# with the shared libraries ldd names and the test guests.
+DRIVER_GUESTS := hello
+$(DRIVER_OUT)/initrd.cpio.gz: tests/driver/init tests/linux/mkinitramfs.sh $(DRIVER_OUT)/vmmon/vmmon.ko $(DRIVER_BINS) $(DRIVER_OUT)/monitor.elf $(BUILD)/vmx $(patsubst %,$(GUEST_OUT)/%.elf,$(DRIVER_GUESTS))
 	@./tests/linux/mkinitramfs.sh $@ $(DRIVER_HOST)/busybox tests/driver/init \
-		$(DRIVER_OUT)/vmmon/vmmon.ko:/lib/vmmon.ko $(DRIVER_OUT)/monitor.elf:/lib/monitor.elf $(foreach p,$(DRIVER_PROGS),$(DRIVER_OUT)/bin/$(p):/bin/$(p))
+		$(DRIVER_OUT)/vmmon/vmmon.ko:/lib/vmmon.ko $(DRIVER_OUT)/monitor.elf:/lib/monitor.elf $(foreach p,$(DRIVER_PROGS),$(DRIVER_OUT)/bin/$(p):/bin/$(p)) \
+		$(BUILD)/vmx:/bin/vmx $$(ldd $(BUILD)/vmx | awk '$$2 == "=>" && $$3 ~ /^\// { print $$3 ":" $$3 } $$1 ~ /^\/.*ld-linux/ { print $$1 ":" $$1 }') \
+		$(foreach g,$(DRIVER_GUESTS),$(GUEST_OUT)/$(g).elf:/guests/$(g).elf)
 # The monitor image of the driver world: the same vmm/, bt/ and shadow_mmu/
 # sources built a second time (no red zone: interrupts share the monitor's
 # stack), with the world of vmm_driver/dworld/ and Zydis's decoder built
