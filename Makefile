@@ -25,7 +25,7 @@ ASM_SRCS  := vmx_userspace/uworld/gate.S
 MON_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(MON_SRCS))
 HOST_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(HOST_SRCS)) $(patsubst %.S,$(BUILD)/obj/%.o,$(ASM_SRCS))
 
-.PHONY: all deps check check-driver check-driver-full monitor-image unit unit-asan guest-tests cli-tests gdb-tests foreign-check userprog-native linux-check fuzz fuzz-check run run-demo bench bench-bt bench-mmu bench-timer soak clean
+.PHONY: all deps check check-driver check-driver-full monitor-image unit unit-asan guest-tests cli-tests gdb-tests foreign-check userprog-native linux-check memtest-check memtest-pass fuzz fuzz-check run run-demo bench bench-bt bench-mmu bench-nano bench-timer soak clean
 all: $(BUILD)/vmx $(BUILD)/vmx-report
 
 # Installs what is missing when run as root; otherwise says what to run.
@@ -63,7 +63,7 @@ $(GUEST_ELFS): | $(BUILD)/.deps-build
 
 # ---- guests written as an outsider would (tests/foreign) ----
 include tests/foreign/foreign.mk
-FOREIGN_CHECKED := $(FOREIGN_ELFS)
+FOREIGN_CHECKED := $(FOREIGN_ELFS) $(FOREIGN_REPRO_ELFS)
 foreign-check: $(BUILD)/vmx $(FOREIGN_CHECKED) $(BUILD)/.deps-test
 	@./tests/scripts/suite.sh foreign tests/foreign/run-foreign.sh $(BUILD)/vmx $(FOREIGN_CHECKED)
 $(FOREIGN_ELFS) $(FOREIGN_REPRO_ELFS): | $(BUILD)/.deps-build
@@ -145,7 +145,7 @@ fuzz-check: $(FUZZ_DEPS)
 	@$(SUITE) fuzz env $(FUZZ_ENV) tests/fuzz/fuzz.sh check
 
 
-check: unit unit-asan guest-tests cli-tests gdb-tests foreign-check userprog-native fuzz-check linux-check
+check: unit unit-asan guest-tests cli-tests gdb-tests foreign-check userprog-native fuzz-check memtest-check linux-check
 
 # ---- the Linux guest (tests/linux): Debian's i386 kernel and busybox ----
 LINUX_OUT := $(BUILD)/linux
@@ -162,8 +162,21 @@ $(LINUX_OUT)/initrd-test.cpio.gz: tests/linux/init-test tests/linux/mkinitramfs.
 # busy host makes that harder for it (the world hides host preemption but
 # not all of it).
 linux-check: $(BUILD)/vmx $(LINUX_OUT)/bzImage $(LINUX_OUT)/initrd-test.cpio.gz $(BUILD)/.deps-test \
-	| unit unit-asan guest-tests cli-tests gdb-tests foreign-check userprog-native fuzz-check
+	| unit unit-asan guest-tests cli-tests gdb-tests foreign-check userprog-native fuzz-check memtest-check
 	@$(SUITE) linux ./tests/linux/run-linux-test.sh $(BUILD)/vmx $(LINUX_OUT)/bzImage $(LINUX_OUT)/initrd-test.cpio.gz
+
+# ---- memtest86+ (tests/memtest): Debian's package, fetched like Linux ----
+MEMTEST_OUT := $(BUILD)/memtest
+MEMTEST_IMG := $(MEMTEST_OUT)/memtest86+ia32.bin
+$(MEMTEST_IMG): | $(BUILD)/.deps-build
+	@./tests/memtest/fetch-memtest.sh $(MEMTEST_OUT)
+# Every test before the bit-fade one, under vmx and QEMU (about 20 s).
+memtest-check: $(BUILD)/vmx $(MEMTEST_IMG) $(BUILD)/.deps-test
+	@$(SUITE) memtest ./tests/memtest/run-memtest-test.sh $(BUILD)/vmx $(MEMTEST_IMG)
+# The whole first pass, bit fade included, under vmx (4 minutes or more: not
+# in `make check`; .ci/run runs it).
+memtest-pass: $(BUILD)/vmx $(MEMTEST_IMG) $(BUILD)/.deps-test
+	@$(SUITE) memtest-pass ./tests/memtest/run-memtest-test.sh --pass $(BUILD)/vmx $(MEMTEST_IMG)
 
 # README's first command: Debian's Linux to a busybox shell on this
 # terminal. `exit`, Ctrl-D, `poweroff -f` or Ctrl-A x end it (status 0).
@@ -183,6 +196,7 @@ $(eval $(call GUEST_LINK_RULE,bench_loop))
 $(eval $(call GUEST_LINK_RULE,triple_fault))
 $(eval $(call GUEST_LINK_RULE,echo))
 $(eval $(call GUEST_LINK_RULE,bench_mmu))
+$(eval $(call GUEST_LINK_RULE,bench_nano))
 $(eval $(call GUEST_LINK_RULE,poweroff))
 # The gdb stub's target keeps its debug information (tests/scripts/gdb-tests.sh).
 $(eval $(call GUEST_LINK_RULE,gdb_target))
@@ -195,6 +209,15 @@ bench-bt: $(BUILD)/vmx $(GUEST_OUT)/bench_loop.elf $(GUEST_OUT)/tc_pressure.elf 
 
 bench-mmu: $(BUILD)/vmx $(GUEST_OUT)/bench_mmu.elf $(BUILD)/.deps-test
 	@./tests/scripts/bench-mmu.sh $(BUILD)/vmx
+
+# The Adams & Agesen nanobenchmark table: the bench_nano guest under every
+# -mode and QEMU TCG, beside the same operations natively (not a test).
+# Not PIE: its signal restorer calls the vDSO through an absolute address.
+$(BUILD)/bench/native_nano: tests/bench/native_nano.c tests/guests/bench_nano/nano.h | $(BUILD)/.deps-build
+	@mkdir -p $(dir $@)
+	$(CC) -m32 -O2 $(WARN) -fno-pie -no-pie -o $@ $<
+bench-nano: $(BUILD)/vmx $(GUEST_OUT)/bench_nano.elf $(BUILD)/bench/native_nano $(BUILD)/.deps-test
+	@./tests/scripts/bench-nano.sh $(BUILD)/vmx $(GUEST_OUT)/bench_nano.elf $(BUILD)/bench/native_nano
 
 # ---- the user program of the Linux guest test (tests/linux) ----
 # Static i386, so it runs from an initramfs with no libraries; `make check`
@@ -209,10 +232,10 @@ bench-timer: $(BUILD)/vmx $(GUEST_OUT)/bench_loop.elf $(BUILD)/.deps-test
 
 # ---- make bench: workloads inside the Linux guest (tests/linux/run-bench.sh) ----
 # The same static i386 program runs in the guest under vmx and QEMU and
-# natively; about three minutes, most of it vmx boots for the counters.
-$(LINUX_OUT)/bench: tests/linux/bench.c | $(BUILD)/.deps-build
+# natively; about three minutes: one vmx boot per workload and mode.
+$(LINUX_OUT)/bench: tests/linux/bench.c tests/linux/bench-end.c | $(BUILD)/.deps-build
 	@mkdir -p $(dir $@)
-	$(CC) -m32 -static -O2 $(WARN) -o $@ $<
+	$(CC) -m32 -static -O2 $(WARN) -o $@ $^
 $(LINUX_OUT)/initrd-bench.cpio.gz: tests/linux/init-bench tests/linux/mkinitramfs.sh $(LINUX_OUT)/busybox $(LINUX_OUT)/bench
 	@./tests/linux/mkinitramfs.sh $@ $(LINUX_OUT)/busybox tests/linux/init-bench $(LINUX_OUT)/bench:/bin/bench
 bench: $(BUILD)/vmx $(LINUX_OUT)/bzImage $(LINUX_OUT)/initrd-bench.cpio.gz $(LINUX_OUT)/bench $(BUILD)/.deps-test

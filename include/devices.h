@@ -116,7 +116,9 @@ void cmos_advance(struct cmos *c, uint64_t now_ns);
 
 /* ---- legacy glue: fast A20 (0x92), reset control (0xCF9), ACPI PM1a control (0x604): resets and power-off call
  * `off` with a one-line reason ---- */
-int legacy_attach(struct io_bus *bus, void (*off)(const char *why));
+/* pm1_cnt: also the ACPI PM1a control register at 0x604 (a machine
+ * without the ACPI PM device of acpi_pm.h). */
+int legacy_attach(struct io_bus *bus, void (*off)(const char *why), bool pm1_cnt);
 
 /* ---- debug exit: QEMU's isa-debug-exit,iobase=0xf4,iosize=4 ---- */
 struct debug_exit {

@@ -22,6 +22,11 @@
 /* Traced-page write traps from one instruction before it is retranslated
  * as a callout (a trap costs tens of callouts). */
 #define TUNE_ADAPT_THRESHOLD     8u
+/* Writes in a row to plain RAM (untraced, mappable) by such a callout
+ * before it runs natively again: a fill loop that once crossed code pages
+ * (memtest86+ over its own old copy) is not a callout for the rest of RAM.
+ * Going back and forth costs 8 traps per this many callouts. */
+#define TUNE_ADAPT_REVERT        1024u
 
 /* ---- direct execution (vmm/direct.c) ---- */
 /* Times a scanned user page may be rewritten before it stays translated:

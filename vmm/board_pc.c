@@ -70,6 +70,22 @@ static uint64_t lapic_now(void *opaque)
 	return vclock_now(&vm.clock);
 }
 
+/* The ACPI PM timer's overflow status, on the same clock. */
+static void acpi_timer_fire(void *opaque, uint64_t now)
+{
+	(void)opaque;
+	acpi_pm_advance(&vm.acpi, now);
+}
+
+static void acpi_deadline(void *opaque, uint64_t ns)
+{
+	(void)opaque;
+	if (vm.acpi_timer.deadline == ns)
+		return;
+	vclock_timer_mod(&vm.acpi_timer, ns);
+	vmm_timer_changed();
+}
+
 static void lapic_changed(void *opaque)
 {
 	(void)opaque;
@@ -156,7 +172,7 @@ int board_pc_init(const struct vmm_config *cfg)
 	if (pic_attach(&vm.pic, &vm.io) || pit_attach(&vm.pit, &vm.io) || uart_attach(&vm.uart, &vm.io) ||
 	    cmos_attach(&vm.cmos, &vm.io) || debug_exit_attach(&vm.dbg, &vm.io) ||
 	    i8042_attach(&vm.kbc, &vm.io) || fw_cfg_attach(&vm.fwcfg, &vm.io) || ata_attach(&vm.ata, &vm.io) ||
-	    legacy_attach(&vm.io, machine_off))
+	    legacy_attach(&vm.io, machine_off, !board_has_lapic()))
 		return -1;
 	if (cfg->testdev && testdev_attach() != 0)
 		return -1;
@@ -165,8 +181,10 @@ int board_pc_init(const struct vmm_config *cfg)
 		lapic_init(&vm.lapic, &env);
 		ioapic_init(&vm.ioapic, ioapic_deliver, (void *)0);
 		vm.pic.listener = isa_line;
+		acpi_pm_init(&vm.acpi, &vm.pic, machine_off, lapic_now, acpi_deadline, (void *)0);
 		if (vclock_timer_init(&vm.clock, &vm.lapic_timer, lapic_timer_fire, (void *)0) ||
-		    lapic_attach(&vm.lapic) || ioapic_attach(&vm.ioapic))
+		    vclock_timer_init(&vm.clock, &vm.acpi_timer, acpi_timer_fire, (void *)0) ||
+		    lapic_attach(&vm.lapic) || ioapic_attach(&vm.ioapic) || acpi_pm_attach(&vm.acpi, &vm.io))
 			return -1;
 	}
 	return 0;
@@ -213,6 +231,8 @@ static void lapic_firmware(void)
 	uint32_t r[4];
 	guest_cpuid(1, 0, r);
 	mptable_write(vm.cfg.ram, vm.cfg.ram_size, r[3]);
+	acpi_tables_write(vm.cfg.ram, vm.cfg.ram_size, mptable_ioapic_id());
+	acpi_pm_reset(&vm.acpi);
 }
 
 void board_pc_reset(const struct vmm_boot *b)

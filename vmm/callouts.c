@@ -234,7 +234,7 @@ static uint32_t callout(struct mon_area *ma, uint32_t site)
 	}
 	case CO_IRET:
 		vm.eip = r->arg;
-		do_iret(r->aux & 0x100);
+		do_iret(r->aux & 0x100, r->arg + (r->aux & 0xff));
 		res = R_JUMP;
 		break;
 	case CO_UD:

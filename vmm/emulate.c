@@ -4,6 +4,7 @@
  * The instruction is decoded again from guest memory: callouts of this kind
  * are rare enough that a second decode costs less than storing operands. */
 #include "vm.h"
+#include "tunables.h"
 
 #define FL_ZF 0x40u
 #define FL_DF 0x400u
@@ -270,6 +271,48 @@ int emulate_string_io(uint32_t eip, bool in_dir)
 			return -2;
 	}
 	return 0;
+}
+
+/* Adaptive translation undone: an instruction made a callout because its
+ * writes hit traced pages, whose accesses now keep landing on plain RAM
+ * (untraced, writable, mapped for the host, below the monitor), runs
+ * natively again. */
+static struct { uint32_t lin, plain; } unadapt[256];
+
+static bool plain_ram(uint32_t lin, uint32_t len)
+{
+	uint32_t last = lin + (len ? len : 1) - 1;
+	if (lin < 0x1000 || last < lin || last > GUEST_LIN_LIMIT)
+		return false;
+	if (vm.cpl == 3 && mmu_user_limit() && last >= mmu_user_limit())
+		return false;
+	for (uint32_t a = lin;; a = (a | 0xfffu) + 1) {
+		uint32_t pa, err;
+		if (!mmu_translate(a, vm.cpl == 3 ? ACC_USER : 0, &pa, &err) || !mmu_phys_ptr(pa, 1) ||
+		    mmu_page_traced(pa >> 12) || !mmu_write_allowed(pa))
+			return false;
+		if ((a | 0xfffu) >= last)
+			return true;
+	}
+}
+
+static bool adapt_back(uint32_t insn_lin, uint32_t lin, uint32_t len)
+{
+	uint32_t h = (insn_lin ^ (insn_lin >> 8)) & 255;
+	if (unadapt[h].lin != insn_lin) {
+		unadapt[h].lin = insn_lin;
+		unadapt[h].plain = 0;
+	}
+	if (!plain_ram(lin, len)) {
+		unadapt[h].plain = 0;
+		return false;
+	}
+	if (++unadapt[h].plain < TUNE_ADAPT_REVERT)
+		return false;
+	unadapt[h].plain = 0;
+	bt_forget_callout(insn_lin);
+	stat_inc(&vs.adapt_reverted);
+	return true;
 }
 
 int emulate_insn(uint32_t eip, unsigned len_hint)
@@ -600,9 +643,22 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 	}
 	if (in->mnem == M_OTHER) {
 		/* Translated as a callout by adaptive translation: its write. */
+		uint8_t op = c.code[in->opcode_off];
+		bool string = (op >= 0xa4 && op <= 0xa7) || (op >= 0xaa && op <= 0xaf);
+		uint32_t mlin = in->has_mem && !string ? vm.seg[emu_mseg(in)].base + emu_ea(in) : 0;
 		int r = data_access(&c, true);
-		if (r == 1)
+		if (r == 1) {
+			if (mlin && adapt_back(vm.seg[SEG_CS].base + eip, mlin, in->opsize / 8)) {
+				/* Its callout translation goes: what follows runs
+				 * from a fresh, native one. */
+				uint32_t pa, err;
+				if (mmu_translate(vm.seg[SEG_CS].base + eip, ACC_FETCH | (vm.cpl == 3 ? ACC_USER : 0), &pa, &err))
+					bt_notify_write(pa, c.in.len);
+				vm.eip = c.next;
+				return 1;
+			}
 			return 0;
+		}
 		if (r == -1)
 			return -1;
 		/* The bytes there are now an instruction the monitor does not

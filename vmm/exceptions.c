@@ -1,6 +1,7 @@
 /* Exception and interrupt virtualization at guest ring 0: delivery through
  * the guest's IDT (interrupt and trap gates, error codes, the double-fault
- * and triple-fault escalation) and iret, all on the virtual EFLAGS. */
+ * and triple-fault escalation; task gates go to task.c) and iret, all on
+ * the virtual EFLAGS. */
 #include "vm.h"
 
 /* Push a dword on the guest stack (SS:ESP), as the CPU does for a frame. */
@@ -12,6 +13,10 @@ static bool push32(uint32_t v, int *vec)
 	vm.ma->esp = esp;
 	return true;
 }
+
+/* The event being delivered is an interrupt request (for the task-switch
+ * counters: an interrupt, not an exception). */
+static bool delivering_irq;
 
 /* One attempt: returns 0, or the vector of the fault that stopped it (with
  * *err) — the caller escalates. */
@@ -28,12 +33,16 @@ static int try_deliver(unsigned vec, bool has_err, uint32_t err, uint32_t ret_ei
 		return vm.mem_fault_vec;
 	}
 	unsigned type = (g[1] >> 8) & 0x1f;
+	if (type == 0x05) {
+		/* A task gate: int n checks its DPL, then it must be present. */
+		*ferr = vec * 8 + 2;
+		if (soft && ((g[1] >> 13) & 3) < (unsigned)vm.cpl)
+			return EXC_GP;
+		if (!(g[1] & 0x8000))
+			return EXC_NP;
+		return task_deliver(soft || delivering_irq, g[0], ret_eip, has_err, err, ferr);
+	}
 	if (type != 0x0e && type != 0x0f) {
-		if (type == 0x05) {
-			vmm_unsupported(UNSUP_TASK_GATE_IDT, vm.eip);
-			*ferr = 0;
-			return EXC_DF;     /* not delivered: the VM has stopped */
-		}
 		if (type == 0x06 || type == 0x07)
 			vmm_fatal("16-bit interrupt gates are not supported, vector", vec);
 		*ferr = vec * 8 + 2;
@@ -181,21 +190,21 @@ bool deliver_irq(uint32_t ret_eip)
 	stat_inc(&vs.irq_delivered);
 	if (vm.cfg.trace & VMX_TRACE_IRQ)
 		vmm_logf("vmx: irq %u vector %02x at eip %08x", vm.pic.acked_irq, vec, ret_eip);
+	delivering_irq = true;
 	bool ok = deliver(vec, false, 0, ret_eip, false);
+	delivering_irq = false;
 	vmm_update_pending();
 	return ok;
 }
 
 /* iret at ring 0 to ring 0. Returns 0 (vm.eip = new EIP) or -1 when a fault
  * was delivered instead. */
-int do_iret(bool op16)
+int do_iret(bool op16, uint32_t next)
 {
 	if (op16)
 		vmm_fatal_eip("16-bit iret is not supported, eip", vm.eip);
-	if (vm.ma->veflags & X86_FL_NT) {
-		vmm_unsupported(UNSUP_TASK_RETURN, vm.eip);
-		return -2;
-	}
+	if (vm.ma->veflags & X86_FL_NT)
+		return task_return(next);      /* back to the task that called this one */
 	uint32_t f[3];
 	int vec;
 	if (!seg_read(SEG_SS, vm.ma->esp, f, 12, &vec)) {

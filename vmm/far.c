@@ -1,7 +1,8 @@
 /* Far jumps and calls (jmp/call ptr16:32 and m16:32): straight to a code
  * segment, or through a 32-bit call gate to the same privilege level (the
  * SDM's CALL/JMP procedure for gates, with its checks and their error
- * codes). Task switches and gates to inner levels stop the VM by name.
+ * codes). Task switches are task.c's; gates to inner levels stop the VM
+ * by name.
  * Environment: monitor, host stack; guest state in vm and vm.ma. */
 #include "vm.h"
 
@@ -95,8 +96,7 @@ int far_transfer(bool call, uint16_t sel, uint32_t off, uint32_t next, unsigned 
 		case TYPE_CALL_GATE32: case TYPE_CALL_GATE16:
 			return through_gate(call, sel, lo, hi, next);
 		case TYPE_TSS16: case TYPE_TSS32: case TYPE_TASK_GATE:
-			vmm_unsupported(UNSUP_TASK_SWITCH, vm.eip);
-			return -2;
+			return task_far(call, sel, lo, hi, next);
 		default:
 			break;        /* busy TSS, LDT, interrupt gates: #GP(sel) below */
 		}

@@ -27,6 +27,7 @@ struct vmm_stats vs = {
 	.seg_loads = C("vmm.seg.loads"), .ldt_writes = C("vmm.seg.ldt_writes"),
 	.emulated = C("vmm.emulated"), .monitor_range = C("mmu.monitor_range.emulated"),
 	.traced_emulated = C("mmu.trace.write_emulated"), .page0_emulated = C("mmu.page0.emulated"),
+	.adapt_reverted = C("vmm.adaptive.reverted"),
 	.host_arms = C("vmm.clock.host_arms"), .fpu_switches = C("vmm.fpu.switches"),
 };
 
@@ -471,6 +472,7 @@ int vmm_init(const struct vmm_config *cfg)
 	for (unsigned i = 0; i < nrest; i++)
 		stats_register(&rest[i]);
 	unsupported_init();
+	task_init();
 
 	struct mmu_config mc = { .ram = cfg->ram, .ram_size = cfg->ram_size, .w = vm.w,
 				 .mem = cfg->mon_mem, .mem_size = cfg->mon_mem_size };

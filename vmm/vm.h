@@ -21,6 +21,7 @@
 #include "devices/ata.h"
 #include "devices/lapic.h"
 #include "devices/ioapic.h"
+#include "devices/acpi_pm.h"
 
 
 struct segcache {
@@ -82,6 +83,8 @@ struct vm {
 	struct lapic lapic;         /* -machine pc only */
 	struct vclock_timer lapic_timer;
 	struct ioapic ioapic;       /* -machine pc only */
+	struct acpi_pm acpi;        /* -machine pc only */
+	struct vclock_timer acpi_timer;
 	uint16_t port80;
 	/* The host trap being handled, whose frame holds the guest's FPU
 	 * state (world.h); null in callouts, where that state is live. */
@@ -101,7 +104,7 @@ struct vmm_stats {
 	stat_counter trap[TRAP_NKINDS];
 	stat_counter exc_delivered, irq_delivered, irq_async, halts, halt_sleeps, steps;
 	stat_counter smc_write_faults, seg_loads, ldt_writes, emulated, monitor_range, traced_emulated,
-		     page0_emulated;
+		     page0_emulated, adapt_reverted;
 	stat_counter host_arms;
 	stat_counter fpu_switches;  /* #NM delivered: the guest's lazy FPU switches (CR0.TS) */
 };
@@ -148,6 +151,10 @@ bool board_has_lapic(void);
  * bus, the IOAPIC with that ID). */
 void mptable_write(uint8_t *ram, uint32_t ram_size, uint32_t cpuid_edx);
 uint32_t mptable_ioapic_id(void);
+/* acpi.c: the ACPI tables (RSDP, RSDT, FADT, FACS, DSDT, MADT) in the BIOS
+ * area of `ram`, for the PM registers of devices/acpi_pm.h and the IOAPIC
+ * with that ID. */
+void acpi_tables_write(uint8_t *ram, uint32_t ram_size, uint32_t ioapic_id);
 void vmm_update_pending(void);
 /* The guest programmed a timer device: its deadline moves, and so may the
  * host timer. */
@@ -200,7 +207,7 @@ int emu_mseg(const struct bt_insn *in);
 /* unsupported.c: what the monitor does not implement stops the VM with
  * one line naming it and counts in vmm.unsupported.<kind>. */
 enum unsupported {
-	UNSUP_CALL_GATE, UNSUP_TASK_SWITCH, UNSUP_TASK_RETURN, UNSUP_TASK_GATE_IDT, UNSUP_V86,
+	UNSUP_CALL_GATE, UNSUP_TASK_TSS16, UNSUP_V86,
 	UNSUP_MONITOR_RANGE, UNSUP_PAGE0, UNSUP_DIRECT_SEGMENT, UNSUP_DIRECT_SYSCALL, UNSUP_WORLD_ENTRY,
 	UNSUP_COUNT
 };
@@ -212,6 +219,19 @@ void vmm_unsupported_insn(enum unsupported k, const char *insn, uint32_t eip);
 /* far.c: jmp far / call far to sel:off (the next instruction at `next`),
  * through a code segment or a call gate. Same results as emulate_insn. */
 int far_transfer(bool call, uint16_t sel, uint32_t off, uint32_t next, unsigned bits);
+
+/* task.c: hardware task switches (32-bit TSS). task_far: jmp/call far
+ * to the TSS or task gate `sel` (descriptor lo/hi), results as
+ * emulate_insn. task_return: iret with NT set, the next instruction at
+ * `next`, results as do_iret. task_deliver: an interrupt (or, with
+ * interrupt false, an exception) through the IDT task gate whose low
+ * dword is `glo`, results as exceptions.c's delivery attempt (0, or a
+ * fault vector with *ferr; the VM may have stopped). */
+enum task_how { TASK_JMP, TASK_CALL, TASK_IRET, TASK_INT, TASK_EXCEPTION, TASK_HOW_COUNT };
+void task_init(void);
+int task_far(bool call, uint16_t sel, uint32_t lo, uint32_t hi, uint32_t next);
+int task_return(uint32_t next);
+int task_deliver(bool interrupt, uint32_t glo, uint32_t ret_eip, bool has_err, uint32_t err, uint32_t *ferr);
 
 /* segments.c */
 void seg_init(void);
@@ -242,7 +262,8 @@ bool deliver(unsigned vec, bool has_err, uint32_t err, uint32_t ret_eip, bool so
 bool deliver_exception(unsigned vec, bool has_err, uint32_t err);
 bool irq_deliverable(void);
 bool deliver_irq(uint32_t ret_eip);
-int do_iret(bool op16);
+/* `next`: the instruction after the iret (where a task it leaves resumes). */
+int do_iret(bool op16, uint32_t next);
 /* exec.c: the one decision of how the guest runs next. Returns the
  * address to resume at: the TC address of `eip`'s translation (raising
  * #PF for a fetch fault), or the world's gate into directly executed code

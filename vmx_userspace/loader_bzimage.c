@@ -141,8 +141,11 @@ static int check_header(struct bz_ctx *c, const uint8_t *h, uint64_t file_size,
 		return fail(c, "is a zImage (loaded low, LOADED_HIGH clear); vmx boots bzImages only");
 	unsigned setup_sects = h[HDR_SETUP_SECTS] ? h[HDR_SETUP_SECTS] : 4;
 	*pm_off = (uint64_t)(setup_sects + 1) * 512;
+	/* syssize counts whole 16-byte paragraphs, rounded up (memtest86+'s
+	 * image ends 8 bytes before its last one): a file is short only by
+	 * a paragraph or more. What the file holds is loaded. */
 	uint64_t sys = (uint64_t)le_get32(h + HDR_SYSSIZE) * 16;
-	if (*pm_off >= file_size || (sys && *pm_off + sys > file_size))
+	if (*pm_off >= file_size || (sys && *pm_off + sys >= file_size + 16))
 		return fail(c, "bzImage is truncated: %llu bytes, its header describes %llu",
 			    (unsigned long long)file_size, (unsigned long long)(*pm_off + sys));
 	*pm_size = file_size - *pm_off;

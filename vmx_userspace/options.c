@@ -236,7 +236,7 @@ int vmx_parse_options(int argc, char **argv, struct vmx_options *o, char *err, s
 	o->mode = VMM_MODE_BT;
 	o->console_eof = -1;
 	o->sandbox = true;
-	o->machine = VMM_MACHINE_ISAPC;
+	o->machine = VMM_MACHINE_PC;
 	if (err && errlen)
 		err[0] = '\0';
 
@@ -494,13 +494,17 @@ void vmx_print_help(void *stdio_file)
 "                 needs; any other one stops vmx with \"vmx: the sandbox\n"
 "                 stopped system call NAME (NR) at ADDRESS\" and status 4.\n"
 "  -machine isapc|pc\n"
-"                 isapc (the default): the PC without an APIC (i8259 pair,\n"
-"                 i8254, CMOS, UART, i8042, fw_cfg); CPUID reports no APIC.\n"
-"                 pc: isapc plus the local APIC at 0xFEE00000 (IA32_APIC_BASE\n"
-"                 0xFEE00900, CPUID leaf 1 EDX bit 9 set, the PIC wired to\n"
-"                 LINT0 in virtual-wire mode), the IOAPIC at 0xFEC00000 (24\n"
-"                 pins, ISA IRQ0 on pin 2) and an MP table at 0xF0000.\n"
-"                 Counters dev.lapic.{timer_fires,eois,ipis}, dev.ioapic.irqs.\n"
+"                 pc (the default, as QEMU's): isapc plus the local APIC at\n"
+"                 0xFEE00000 (IA32_APIC_BASE 0xFEE00900, CPUID leaf 1 EDX\n"
+"                 bit 9 set, the PIC wired to LINT0 in virtual-wire mode),\n"
+"                 the IOAPIC at 0xFEC00000 (24 pins, ISA IRQ0 on pin 2), an\n"
+"                 MP table at 0xF0000, ACPI tables at 0xF1000 and the ACPI\n"
+"                 PM registers and timer at 0x600. Counters\n"
+"                 dev.lapic.{timer_fires,eois,ipis}, dev.ioapic.irqs,\n"
+"                 dev.acpi_pm.{io,sci}.\n"
+"                 isapc: the PC without an APIC (i8259 pair, i8254, CMOS,\n"
+"                 UART, i8042, fw_cfg; the ACPI PM1a control register at\n"
+"                 0x604 only); CPUID reports no APIC.\n"
 "  -device pc-testdev\n"
 "                 add the test device's memory window (64 KiB at 0xFF000000\n"
 "                 that reads back what was written), as QEMU's pc-testdev.\n"

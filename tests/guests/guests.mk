@@ -10,7 +10,7 @@ endif
 GUEST_SAVED_GOAL := $(.DEFAULT_GOAL)
 
 GUEST_NAMES := arith jcc string flags_if segments portio exceptions smc irq_stress paging mmio rmw_traced user_mode firmware_state \
-	pit_irq pit_fast tc_pressure cpuid_rdtsc cpuid_model multitask hello i8042 bios_data fw_cfg ata mb_modules mb_low isa_ud call_gate pte_atomic stack_edges page0 wide_edges lapic ioapic te_probe
+	pit_irq pit_fast tc_pressure cpuid_rdtsc cpuid_model multitask hello i8042 bios_data fw_cfg ata mb_modules mb_low isa_ud call_gate pte_atomic stack_edges page0 wide_edges lapic ioapic te_probe pc_board task_switch acpi
 
 GUEST_CC ?= gcc
 GUEST_LD ?= ld

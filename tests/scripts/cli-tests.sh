@@ -159,6 +159,10 @@ for how in acpi bochs kbd cf9; do
 	qs=$?
 	if [ $vs -eq $qs ] && cmp -s "$tmp/po.vmx" "$tmp/po.qemu"; then ok "poweroff-$how"; else bad "poweroff-$how" "vmx $vs, qemu $qs"; fi
 done
+# On -machine isapc the PM1a control register is the legacy glue's.
+timeout 30 "$vmx" -machine isapc -kernel "$g/poweroff.elf" -append acpi </dev/null >"$tmp/po.vmx" 2>"$tmp/po.err"
+vs=$?
+if [ $vs -eq 0 ] && grep -q "powered the machine off (ACPI)" "$tmp/po.err"; then ok poweroff-acpi-isapc; else bad poweroff-acpi-isapc "vmx $vs: $(head -1 "$tmp/po.err")"; fi
 
 # A triple fault stops the VM: status 3, a one-line reason and a register dump.
 "$vmx" -kernel "$g/triple_fault.elf" </dev/null >"$tmp/out" 2>"$tmp/err"
@@ -200,8 +204,8 @@ done
 
 # What vmx does not implement stops the VM: status 4, a first line naming
 # it with the guest EIP, and a count in vmm.unsupported.<kind>. GDT: 0x18
-# an available 32-bit TSS, 0x20 a 16-bit call gate, 0x28 a task gate; the
-# IDT's vector 0 is a task gate.
+# an available 16-bit TSS, 0x20 a 16-bit call gate, 0x28 a task gate to
+# 0x18; the IDT's vector 0 is a task gate to 0x18.
 # expect_stop NAME MESSAGE COUNTER ASM...
 expect_stop() {
 	local name=$1 msg=$2 ctr=$3; shift 3
@@ -209,7 +213,7 @@ expect_stop() {
 		printf '.globl _start\n.align 4\n.long 0x1BADB002, 0, -0x1BADB002\n_start: lgdt gdtr\nlidt idtr\n'
 		printf '%s\n' "$@"
 		printf 'hlt\n.align 8\ngdt: .quad 0, 0x00cf9a000000ffff, 0x00cf92000000ffff\n'
-		printf '.quad 0x0000890000000067, 0x0000840000080000, 0x0000850000180000\n'
+		printf '.quad 0x0000810000000067, 0x0000840000080000, 0x0000850000180000\n'
 		printf 'gdtr: .word 47\n.long gdt\n.align 8\nidt: .quad 0x0000850000180000\nidtr: .word 7\n.long idt\n'
 	} >"$tmp/stop.s"
 	if ! gcc -m32 -c "$tmp/stop.s" -o "$tmp/stop.o" 2>/dev/null ||
@@ -224,12 +228,12 @@ expect_stop() {
 	elif [ "$n" != 1 ]; then bad "$name" "vmm.unsupported.$ctr is '$n', want 1"
 	else ok "$name"; fi
 }
-expect_stop stop-ljmp-tss "hardware task switch (far jump/call to a TSS" task_switch 'ljmp $0x18, $0'
-expect_stop stop-lcall-task-gate "hardware task switch (far jump/call to a TSS or task gate" task_switch 'lcall $0x28, $0'
+expect_stop stop-ljmp-tss16 "hardware task switch to or from a 16-bit TSS" task_tss16 'ljmp $0x18, $0'
+expect_stop stop-lcall-task-gate-tss16 "hardware task switch to or from a 16-bit TSS" task_tss16 'lcall $0x28, $0'
 expect_stop stop-call-gate-16 "call gates are not supported" call_gate 'lcall $0x20, $0'
-expect_stop stop-idt-task-gate "hardware task switch (a task gate in the IDT)" task_gate_idt 'int $0'
-expect_stop stop-iret-nt "hardware task switch (iret with NT set)" task_return \
-	'pushfl' 'orl $0x4000, (%esp)' 'popfl' 'pushfl' 'pushl $8' 'pushl $1f' 'iret' '1:'
+expect_stop stop-idt-task-gate-tss16 "hardware task switch to or from a 16-bit TSS" task_tss16 'int $0'
+expect_stop stop-iret-nt-tss16 "hardware task switch to or from a 16-bit TSS" task_tss16 \
+	'movw $0x18, %ax' 'ltr %ax' 'pushfl' 'orl $0x4000, (%esp)' 'popfl' 'iret'
 expect_stop stop-iret-v86 "virtual-8086 mode" v86 'pushl $0x20002' 'pushl $8' 'pushl $0' 'iret'
 # An access the monitor does not perform where the host cannot reach (the
 # top 4 MiB through a flat segment, linear page 0): a stop naming the
@@ -300,6 +304,16 @@ done
 "$vmx" -kernel "$g/paging.elf" -stats "$tmp/p.json" </dev/null >/dev/null 2>&1
 pf=$(grep '"mmu.fill.on_pte_write"' "$tmp/p.json" | grep -o '[0-9]*' | tail -1)
 if [ -n "$pf" ] && [ "$pf" -ge 1 ]; then ok pte-write-prefill; else bad pte-write-prefill "mmu.fill.on_pte_write=$pf"; fi
+
+# Each task switch the task_switch guest makes is counted by how it came
+# about: 2 ljmp (to B, back), 2 lcall (to B, through a gate), 5 iret (B three
+# times, C, the double-fault task), 2 int (int $0x40, IRQ0), 1 exception (#DF).
+"$vmx" -kernel "$g/task_switch.elf" -stats "$tmp/ts.json" </dev/null >/dev/null 2>&1
+ts=""
+for k in jmp call iret int exception; do
+	ts="$ts $k=$(grep "\"vmm.task_switch.$k\"" "$tmp/ts.json" 2>/dev/null | grep -o '[0-9]*' | tail -1)"
+done
+if [ "$ts" = " jmp=2 call=2 iret=5 int=2 exception=1" ]; then ok task-switch-counters; else bad task-switch-counters "$ts"; fi
 
 # A fast guest timer (pit_fast: divisors 1..64) costs a bounded host timer
 # rate: signals per second of run time stay below 1.5 / the minimum timer

@@ -50,7 +50,7 @@ static void test_defaults(void **state)
 	assert_true(o.sandbox);
 	assert_false(o.perf_map);
 	assert_false(o.jitdump);
-	assert_int_equal(o.machine, VMM_MACHINE_ISAPC);
+	assert_int_equal(o.machine, VMM_MACHINE_PC);
 	assert_false(o.help);
 	assert_string_equal(err, "");
 }
@@ -244,6 +244,10 @@ static void test_machine(void **state)
 {
 	struct vmx_options o;
 	(void)state;
+	assert_int_equal(PARSE(&o, "-kernel", "k"), 0);
+	assert_int_equal(o.machine, VMM_MACHINE_PC);         /* the default, as QEMU's */
+	assert_int_equal(PARSE(&o, "-kernel", "k", "-machine", "isapc"), 0);
+	assert_int_equal(o.machine, VMM_MACHINE_ISAPC);
 	assert_int_equal(PARSE(&o, "-kernel", "k", "-machine", "pc"), 0);
 	assert_int_equal(o.machine, VMM_MACHINE_PC);
 	assert_int_equal(PARSE(&o, "-kernel", "k", "--machine", "pc", "-machine", "isapc"), 0);

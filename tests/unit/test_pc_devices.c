@@ -3,7 +3,9 @@
  * (Linux's probe sequence, interrupts through the PIC, the reset line) and
  * QEMU's fw_cfg, the ATA disks and the local APIC (registers, its timer
  * against a clock the test sets, priorities and EOI, IPIs, the base MSR)
- * and the IOAPIC (redirection table, edge and level pins, remote IRR). */
+ * and the IOAPIC (redirection table, edge and level pins, remote IRR), and
+ * the ACPI PM registers (the PM timer against a clock the test sets,
+ * TMR_STS and the SCI, SCI_EN, SLP_EN). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,6 +20,7 @@
 #include "devices/ata.h"
 #include "devices/lapic.h"
 #include "devices/ioapic.h"
+#include "devices/acpi_pm.h"
 #include "tunables.h"
 #include "mmio.h"
 
@@ -1016,9 +1019,109 @@ static void test_ioapic_level_and_remote_irr(void **state)
 	assert_true(lapic_match_dest(&a.l, 1, true));
 }
 
+/* --------------------------------------------------------------- ACPI PM */
+
+static struct {
+	struct acpi_pm pm;
+	uint64_t now, deadline;
+	bool sci;
+	unsigned sci_changes;
+} ap;
+
+static uint64_t ap_now(void *opaque) { (void)opaque; return ap.now; }
+static void ap_deadline(void *opaque, uint64_t ns) { (void)opaque; ap.deadline = ns; }
+static void ap_line(void *opaque, unsigned irq, bool level)
+{
+	(void)opaque;
+	if (irq == ACPI_PM_SCI_IRQ && level != ap.sci) {
+		ap.sci = level;
+		ap.sci_changes++;
+	}
+}
+
+static int acpi_setup(void **state)
+{
+	if (setup(state))
+		return -1;
+	memset(&ap, 0, sizeof(ap));
+	ap.now = 5000;
+	w.pic.listener = ap_line;
+	acpi_pm_init(&ap.pm, &w.pic, off, ap_now, ap_deadline, &ap);
+	if (acpi_pm_attach(&ap.pm, &w.bus))
+		return -1;
+	acpi_pm_reset(&ap.pm);
+	return 0;
+}
+
+static void test_acpi_pm_timer(void **state)
+{
+	(void)state;
+	assert_int_equal(acpi_pm_ticks(1000000000ull), ACPI_PM_TMR_HZ);
+	assert_int_equal(acpi_pm_ticks(3000000000ull + 500000000ull), 3 * ACPI_PM_TMR_HZ + ACPI_PM_TMR_HZ / 2);
+	assert_true(acpi_pm_ticks(acpi_pm_ns(123456789)) >= 123456789);
+	assert_int_equal(acpi_pm_ticks(acpi_pm_ns(123456789) - 1), 123456788);
+	ap.now = 1000000000ull;
+	uint32_t a = io_in(&w.bus, 0x608, 4);
+	assert_int_equal(a, ACPI_PM_TMR_HZ & 0xffffff);
+	ap.now += 10000000ull;                 /* 10 ms: 35795 ticks */
+	uint32_t b = io_in(&w.bus, 0x608, 4);
+	assert_int_equal((b - a) & 0xffffff, 35795);
+	/* 24 bits: it wraps after 2^24 ticks (4.69 s). */
+	ap.now = acpi_pm_ns(1u << 24);
+	assert_int_equal(io_in(&w.bus, 0x608, 4), 0);
+	/* Byte reads see the same counter; writes change nothing. */
+	io_out(&w.bus, 0x608, 4, 0x123456);
+	ap.now = acpi_pm_ns(0x1abcdef);
+	assert_int_equal(io_in(&w.bus, 0x608, 1) | io_in(&w.bus, 0x609, 1) << 8 | io_in(&w.bus, 0x60a, 1) << 16,
+			 0xabcdef);
+	assert_int_equal(io_in(&w.bus, 0x60b, 1), 0);
+}
+
+static void test_acpi_pm_status_and_sci(void **state)
+{
+	(void)state;
+	/* Always in ACPI mode: SCI_EN reads 1. */
+	assert_int_equal(io_in(&w.bus, 0x604, 2) & ACPI_PM1_SCI_EN, 1);
+	assert_int_equal(ap.deadline, UINT64_MAX);
+	/* Bit 23 of the timer changes: TMR_STS, no SCI while TMR_EN is clear. */
+	ap.now = acpi_pm_ns(1u << 23);
+	assert_int_equal(io_in(&w.bus, 0x600, 2) & ACPI_PM1_TMR_STS, ACPI_PM1_TMR_STS);
+	assert_false(ap.sci);
+	/* TMR_EN: the SCI comes up (level) until TMR_STS is cleared. */
+	io_out(&w.bus, 0x602, 2, ACPI_PM1_TMR_EN);
+	assert_true(ap.sci);
+	io_out(&w.bus, 0x600, 2, ACPI_PM1_TMR_STS);       /* write 1 to clear */
+	assert_false(ap.sci);
+	assert_int_equal(io_in(&w.bus, 0x600, 2) & ACPI_PM1_TMR_STS, 0);
+	assert_int_equal(io_in(&w.bus, 0x602, 2), ACPI_PM1_TMR_EN);
+	/* The overflow timer is armed for the next change of bit 23. */
+	assert_int_equal(ap.deadline, acpi_pm_ns(2u << 23));
+	ap.now = ap.deadline;
+	acpi_pm_advance(&ap.pm, ap.now);
+	assert_true(ap.sci);
+	assert_int_equal(ap.deadline, acpi_pm_ns(3u << 23));
+	io_out(&w.bus, 0x602, 2, 0);
+	assert_false(ap.sci);
+	assert_int_equal(ap.deadline, UINT64_MAX);
+	assert_int_equal(ap.sci_changes, 4);
+}
+
+static void test_acpi_pm_sleep(void **state)
+{
+	(void)state;
+	io_out(&w.bus, 0x604, 2, 5u << 10);               /* SLP_TYP alone: nothing */
+	assert_int_equal(w.offs, 0);
+	assert_int_equal(io_in(&w.bus, 0x604, 2), (5u << 10) | ACPI_PM1_SCI_EN);
+	io_out(&w.bus, 0x605, 1, ACPI_PM1_SLP_EN >> 8);   /* SLP_EN by its byte */
+	assert_int_equal(w.offs, 1);
+	assert_non_null(strstr(w.why, "ACPI"));
+	assert_int_equal(io_in(&w.bus, 0x604, 2) & ACPI_PM1_SLP_EN, 0);   /* write-only */
+}
+
 #define T(f) cmocka_unit_test_setup(f, setup)
 #define TI(f) cmocka_unit_test_setup(f, ioapic_setup)
 #define TL(f) cmocka_unit_test_setup(f, lapic_setup)
+#define TA(f) cmocka_unit_test_setup(f, acpi_setup)
 
 int main(void)
 {
@@ -1049,6 +1152,9 @@ int main(void)
 		TI(test_ioapic_registers),
 		TI(test_ioapic_edge_and_mask),
 		TI(test_ioapic_level_and_remote_irr),
+		TA(test_acpi_pm_timer),
+		TA(test_acpi_pm_status_and_sci),
+		TA(test_acpi_pm_sleep),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

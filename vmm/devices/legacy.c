@@ -35,12 +35,12 @@ static void legacy_write(void *opaque, uint16_t port, unsigned size, uint32_t va
 	}
 }
 
-int legacy_attach(struct io_bus *bus, void (*off)(const char *why))
+int legacy_attach(struct io_bus *bus, void (*off)(const char *why), bool pm1_cnt)
 {
 	machine_off = off;
 	stats_register(&legacy_io);
 	if (io_register(bus, "legacy", 0xcf9, 1, legacy_read, legacy_write, 0, &legacy_io) ||
-	    io_register(bus, "legacy", 0x604, 2, legacy_read, legacy_write, 0, &legacy_io))
+	    (pm1_cnt && io_register(bus, "legacy", 0x604, 2, legacy_read, legacy_write, 0, &legacy_io)))
 		return -1;
 	return io_register(bus, "legacy", 0x92, 1, legacy_read, legacy_write, 0, &legacy_io);
 }

@@ -16,6 +16,8 @@ main:
         mov esi, m61
         call print
         in al, 0x61
+        and al, 0x0F                    ; bits 4 (refresh) and 5 (the unprogrammed
+                                        ; channel 2's OUT) depend on when it is read
         movzx eax, al
         call printhex
         mov esi, nl
