@@ -6,7 +6,8 @@
  * host's CR0, CR4 and EFER and a copy of the host's GDT (so CS and SS stay
  * valid selectors on both sides: the host's GDT itself is read-only and
  * the TSS descriptor in the copy is never loaded, so its busy bit does not
- * matter); it has its own IDT, whose 256 stubs below send any interrupt or
+ * matter), the LDT the monitor names (the host's LDTR back at the switch
+ * out); it has its own IDT, whose 256 stubs below send any interrupt or
  * exception it takes back to the host: vectors from 32 up and the NMI are
  * the host's, which it re-delivers through its own IDT (vmmon_redeliver),
  * and the monitor resumes where it was; the other vectors below 32 are the
@@ -31,6 +32,8 @@
 #define XP_HOST_IDTR    112
 #define XP_MON_GDTR     128
 #define XP_MON_IDTR     144
+#define XP_HOST_LDTR    160
+#define XP_MON_LDTR     162
 #define DW_XPAGE_VA     0x0000007800000000
 #define REQ_FAULT       4
 #define REQ_IRQ         5
@@ -69,6 +72,9 @@ vmmon_switch_in:
 	 * both worlds: valid from here on either side of the CR3 load. */
 	lgdt XP_MON_GDTR(%rdi)
 	lidt XP_MON_IDTR(%rdi)
+	/* The monitor's LDT (its descriptor is in the GDT copy; 0: none). */
+	sldt XP_HOST_LDTR(%rdi)
+	lldt XP_MON_LDTR(%rdi)
 	mov %rcx, %cr3
 	/* Monitor's address space from here. */
 	test %rdx, %rdx
@@ -205,6 +211,7 @@ resume_fault:
  * the host's tables, address space and stack, and return from
  * vmmon_switch_in. */
 exit_to_host:
+	lldt XP_HOST_LDTR(%rax)         /* from the copy, which holds the host's entries */
 	lgdt XP_HOST_GDTR(%rax)
 	lidt XP_HOST_IDTR(%rax)
 	mov XP_HOST_RSP(%rax), %rdx

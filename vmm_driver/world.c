@@ -37,6 +37,8 @@ static_assert(offsetof(struct vmmon_xpage, fault_cr2) == 88);
 static_assert(offsetof(struct vmmon_xpage, host_gdtr) == 96);
 static_assert(offsetof(struct vmmon_xpage, mon_gdtr) == 128);
 static_assert(offsetof(struct vmmon_xpage, mon_idtr) == 144);
+static_assert(offsetof(struct vmmon_xpage, host_ldtr) == 160);
+static_assert(offsetof(struct vmmon_xpage, mon_ldtr) == 162);
 static_assert(sizeof(struct vmmon_xpage) <= DW_GDT_OFFSET);
 
 #define PT_TABLE (_PAGE_PRESENT | _PAGE_RW)
@@ -199,17 +201,40 @@ static void xpage_init(struct vmmon_vm *vm)
 	memcpy(xp->mon_idtr, &idtr, sizeof(idtr));
 }
 
+/* The LDT descriptor the monitor asked for (xp->ldt_base, ldt_limit),
+ * when its table lies in the VM's monitor memory; else none (selector 0). */
+static void mon_ldt_desc(struct vmmon_vm *vm, struct vmmon_xpage *xp, char *copy)
+{
+	u64 base = READ_ONCE(xp->ldt_base), lim = READ_ONCE(xp->ldt_limit);
+	u64 end = DW_IMAGE_VA + ((u64)vm->mon_pages << PAGE_SHIFT);
+	u64 *d = (u64 *)(copy + DW_GDT_LDT_OFFSET);
+
+	if (!base || (base & 7) || lim > 0xffff || base < DW_IMAGE_VA || base >= end || lim >= end - base) {
+		d[0] = d[1] = 0;
+		xp->mon_ldtr = 0;
+		return;
+	}
+	/* A 64-bit system descriptor: type 2 (LDT), present, DPL 0. */
+	d[0] = (lim & 0xffff) | ((base & 0xffffff) << 16) | (0x82ull << 40) | (((base >> 24) & 0xff) << 56);
+	d[1] = base >> 32;
+	xp->mon_ldtr = DW_GDT_LDT_OFFSET;
+}
+
 /* The host GDT as this CPU has it now (the task may have moved since the
- * last run): CS and SS keep meaning the same in the monitor. */
-static void gdt_copy(struct vmmon_xpage *xp)
+ * last run): CS and SS keep meaning the same in the monitor. The copy's
+ * limit covers the monitor's LDT descriptor at its end; what lies between
+ * stays zero (not present). */
+static void gdt_copy(struct vmmon_vm *vm, struct vmmon_xpage *xp)
 {
 	struct desc_ptr g;
 	char *copy = (char *)xp + DW_GDT_OFFSET;
 
 	native_store_gdt(&g);
-	g.size = min_t(unsigned int, g.size, DW_GDT_MAX - 1);
+	g.size = min_t(unsigned int, g.size, DW_GDT_LDT_OFFSET - 1);
 	memcpy(copy, (void *)g.address, g.size + 1);
+	mon_ldt_desc(vm, xp, copy);
 	g.address = (unsigned long)copy;
+	g.size = DW_GDT_MAX - 1;
 	memcpy(xp->mon_gdtr, &g, sizeof(g));
 }
 
@@ -263,7 +288,7 @@ static void switch_once(struct vmmon_vm *vm)
 
 	kernel_fpu_begin();
 	local_irq_save(flags);
-	gdt_copy(vm->xp);
+	gdt_copy(vm, vm->xp);
 	vmmon_switch_in(vm->xp);
 	if (vm->xp->req == VMMON_REQ_IRQ)
 		vmmon_redeliver((unsigned int)vm->xp->fault_vector);

@@ -65,6 +65,8 @@ struct vmmon_xpage {
 	__u8 host_idtr[16];        /* 112 */
 	__u8 mon_gdtr[16];         /* 128 */
 	__u8 mon_idtr[16];         /* 144 */
+	__u16 host_ldtr, mon_ldtr; /* 160, 162: LDTR on either side (mon_ldtr: the module's, below) */
+	__u32 reserved_sw;
 	/* Past the switch's fields: the host side and dworld only. */
 	__u64 magic;               /* DW_XPAGE_MAGIC */
 	__u64 to_host;             /* dworld calls this (switch.S dw_to_host) with the page in %rdi */
@@ -79,10 +81,17 @@ struct vmmon_xpage {
 	 * memory (VMMON_GET_COUNTERS copies them out; the module checks both). */
 	__u64 stats_off;
 	__u32 stats_len, reserved_xp;
+	/* The monitor's LDT (dworld's, in monitor memory): the module puts
+	 * its descriptor in the GDT copy at DW_GDT_LDT_OFFSET and loads it at
+	 * every entry when the range lies inside monitor memory (0: none). */
+	__u64 ldt_base;            /* monitor address, 8-aligned */
+	__u32 ldt_limit;           /* bytes - 1, below 65536 */
+	__u32 reserved_ldt;
 	__u8 data[1024];
 };
 #define DW_XPAGE_MAGIC 0x65676170786d6d76ull   /* "vmmxpage" */
 #define DW_GDT_OFFSET  2048u   /* the monitor's GDT inside page 0 */
 #define DW_GDT_MAX     2048u
+#define DW_GDT_LDT_OFFSET (DW_GDT_MAX - 16u)   /* the LDT's 16-byte descriptor; its selector too */
 
 #endif

@@ -401,8 +401,12 @@ static void test_init(const char *path)
 	CHECK_OK(ioctl(fd, VMMON_GET_COUNTERS, &k));
 	text[k.stats_len] = 0;
 	CHECK(strstr(text, "\nbt.tu.translated 1\n") && strstr(text, "\nvmm.unsupported.world_entry 1\n"));
-	printf("vmmon_test: init in the driver world: %u bytes of counters, %llu page-table pages\n",
-	       k.stats_len, (unsigned long long)k.pt_pages);
+	/* The monitor's three LDT slots and the guest's shadows (CS, and one
+	 * data segment for SS/DS/ES/FS/GS), read back by the CPU. */
+	const char *ver = strstr(text, "\ndworld.ldt.verified ");
+	CHECK(ver && atoi(ver + 21) >= 5 && strstr(text, "\ndworld.ldt.mismatch 0\n") && !strstr(log, "LDT slot"));
+	printf("vmmon_test: init in the driver world: %u bytes of counters, %llu page-table pages, LDT descriptors verified by the CPU: %d\n",
+	       k.stats_len, (unsigned long long)k.pt_pages, ver ? atoi(ver + 21) : -1);
 	close(fd);
 	munmap(ram, rs);
 

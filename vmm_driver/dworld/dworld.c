@@ -39,11 +39,15 @@ static void copy_bytes(uint8_t *d, const uint8_t *s, size_t n)
  * guest code in this world): the guest entry path will point an LDT
  * descriptor of the GDT copy at it. */
 static uint64_t dw_ldt[LDT_ENTRIES];
+static uint32_t dw_ldt_limit[LDT_ENTRIES];   /* each slot's limit as asked, for verify_ldt */
+static stat_counter ldt_verified = { "dworld.ldt.verified", 0 };
+static stat_counter ldt_mismatch = { "dworld.ldt.mismatch", 0 };
 
 static int w_set_ldt(unsigned slot, uint32_t base, uint32_t limit, unsigned flags)
 {
 	if (slot >= LDT_ENTRIES)
 		return -1;
+	dw_ldt_limit[slot] = limit;
 	bool gran = limit > 0xfffff;
 	uint32_t lim = gran ? limit >> 12 : limit;
 	/* Type: code (execute, readable) or data (writable, expand-down);
@@ -175,6 +179,10 @@ static int64_t init_monitor(void)
 	ma->self = MON_BASE;
 	int r = vmm_init(&cfg);
 	inited = r == 0;
+	if (inited) {
+		stats_register(&ldt_verified);
+		stats_register(&ldt_mismatch);
+	}
 	return r;
 }
 
@@ -191,14 +199,51 @@ static int64_t reset_guest(void)
 	return 0;
 }
 
+/* The CPU's own reading of every descriptor written so far (the module
+ * loads the LDT at each entry, xpage.h): lsl gives the limit asked for,
+ * lar the type, DPL, present and size bits written. Guest code would run
+ * on these; a mismatch is counted and named. */
+
+static void verify_ldt(void)
+{
+	for (unsigned slot = 0; slot < LDT_ENTRIES; slot++) {
+		uint64_t d = dw_ldt[slot];
+		if (!(d & (1ull << 47)))
+			continue;
+		uint32_t sel = LDT_SEL(slot), lim = 0, ar = 0;
+		uint8_t lim_ok, ar_ok;
+		__asm__ volatile("lsl %2, %0; setz %1" : "=r"(lim), "=q"(lim_ok) : "r"(sel) : "cc");
+		__asm__ volatile("lar %2, %0; setz %1" : "=r"(ar), "=q"(ar_ok) : "r"(sel) : "cc");
+		uint32_t want_ar = (uint32_t)(d >> 32) & 0x00f0ff00u;
+		if (lim_ok && ar_ok && lim == dw_ldt_limit[slot] && (ar & 0x00f0ff00u) == want_ar) {
+			stat_inc(&ldt_verified);
+			continue;
+		}
+		stat_inc(&ldt_mismatch);
+		char line[96] = "dworld: LDT slot ";
+		unsigned n = 17;
+		for (unsigned v = slot, k = 10000; k; k /= 10)
+			if (v >= k || k == 1 || n > 17)
+				line[n++] = (char)('0' + v / k % 10);
+		const char *tail = ": the CPU reads another limit or type than written";
+		while (*tail)
+			line[n++] = *tail++;
+		line[n] = 0;
+		log_line(line);
+	}
+}
+
 /* The guest's run: devices polled and the first block translated as in
- * every world; entering it is what this world cannot do yet. */
+ * every world, the descriptors it would run on checked by the CPU;
+ * entering it is what this world cannot do yet. */
 static int64_t run_guest(void)
 {
 	int status = 4;
 	if (!inited)
 		return -1;
-	if (vmm_prepare_entry())
+	bool entry = vmm_prepare_entry();
+	verify_ldt();
+	if (entry)
 		vmm_world_cannot_enter();
 	vmm_stopped(&status);
 	vmm_exit_report();
@@ -253,6 +298,9 @@ static uint64_t spin(uint64_t n)
 void dw_main(struct vmmon_xpage *x)
 {
 	xp = x;
+	/* Loaded by the module from the next entry on. */
+	xp->ldt_base = (uintptr_t)dw_ldt;
+	xp->ldt_limit = sizeof(dw_ldt) - 1;
 	for (;;) {
 		xp->entries++;
 		switch (xp->cmd) {
