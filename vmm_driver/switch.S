@@ -6,7 +6,8 @@
  * host's CR0, CR4 and EFER and a copy of the host's GDT (so CS and SS stay
  * valid selectors on both sides: the host's GDT itself is read-only and
  * the TSS descriptor in the copy is never loaded, so its busy bit does not
- * matter), the LDT the monitor names (the host's LDTR back at the switch
+ * matter: the copy's is cleared before the host's TR is loaded back from
+ * it), the monitor's own TSS (IST1 for the double fault), the LDT the monitor names (the host's LDTR back at the switch
  * out); it has its own IDT, whose 256 stubs below send any interrupt or
  * exception it takes back to the host: vectors from 32 up and the NMI are
  * the host's, which it re-delivers through its own IDT (vmmon_redeliver),
@@ -34,6 +35,9 @@
 #define XP_MON_IDTR     144
 #define XP_HOST_LDTR    160
 #define XP_MON_LDTR     162
+#define XP_HOST_TR      164
+#define XP_MON_TR       166
+#define DW_GDT_OFFSET   2048
 #define DW_XPAGE_VA     0x0000007800000000
 #define REQ_FAULT       4
 #define REQ_IRQ         5
@@ -75,6 +79,10 @@ vmmon_switch_in:
 	/* The monitor's LDT (its descriptor is in the GDT copy; 0: none). */
 	sldt XP_HOST_LDTR(%rdi)
 	lldt XP_MON_LDTR(%rdi)
+	/* The monitor's TSS (its IST1: the double fault's stack); the host's
+	 * TR comes back at the switch out. */
+	str XP_HOST_TR(%rdi)
+	ltr XP_MON_TR(%rdi)
 	mov %rcx, %cr3
 	/* Monitor's address space from here. */
 	test %rdx, %rdx
@@ -211,7 +219,14 @@ resume_fault:
  * the host's tables, address space and stack, and return from
  * vmmon_switch_in. */
 exit_to_host:
-	lldt XP_HOST_LDTR(%rax)         /* from the copy, which holds the host's entries */
+	/* The host's TSS from the copy's descriptor (the same base and limit
+	 * as the host's), its busy bit cleared first as ltr wants. */
+	movzwl XP_HOST_TR(%rax), %ecx
+	and $~7, %ecx
+	jz 4f
+	andb $~0x02, DW_GDT_OFFSET+5(%rax,%rcx)
+	ltr XP_HOST_TR(%rax)
+4:	lldt XP_HOST_LDTR(%rax)         /* from the copy, which holds the host's entries */
 	lgdt XP_HOST_GDTR(%rax)
 	lidt XP_HOST_IDTR(%rax)
 	mov XP_HOST_RSP(%rax), %rdx

@@ -84,7 +84,8 @@ struct vmmon_run {
 #define VMMON_CMD_LOG   5   /* logs one line: a request in the middle of a command */
 #define VMMON_CMD_RESET 6   /* vmm_reset: arg[0] protocol, arg[1] EIP, arg[2] EAX | EBX << 32, arg[3] ESI */
 #define VMMON_CMD_RUN   7   /* runs the guest until it stops; ret = its exit status */
-#define VMMON_CMD_MAX   7
+#define VMMON_CMD_STACKFAULT 8 /* ud2 on an unmapped stack: a double fault, taken on IST1 */
+#define VMMON_CMD_MAX   8
 /* VMMON_CMD_INIT's arg[1]: the VMX's configuration (include/world.h's). */
 #define VMMON_INIT_MACHINE(a)  ((a) & 0xf)          /* enum vmm_machine */
 #define VMMON_INIT_MODE(a)     (((a) >> 4) & 0xf)   /* enum vmm_exec_mode */

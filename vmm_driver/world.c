@@ -39,6 +39,8 @@ static_assert(offsetof(struct vmmon_xpage, mon_gdtr) == 128);
 static_assert(offsetof(struct vmmon_xpage, mon_idtr) == 144);
 static_assert(offsetof(struct vmmon_xpage, host_ldtr) == 160);
 static_assert(offsetof(struct vmmon_xpage, mon_ldtr) == 162);
+static_assert(offsetof(struct vmmon_xpage, host_tr) == 164);
+static_assert(offsetof(struct vmmon_xpage, mon_tr) == 166);
 static_assert(sizeof(struct vmmon_xpage) <= DW_GDT_OFFSET);
 
 #define PT_TABLE (_PAGE_PRESENT | _PAGE_RW)
@@ -163,7 +165,7 @@ static int as_build(struct vmmon_vm *vm)
 		err = as_map(vm, DW_IMAGE_VA + i * PAGE_SIZE, page_to_phys(vm->mon[i]), PT_TABLE);
 	for (i = 0; !err && i < vm->ram_pages; i++)
 		err = as_map(vm, DW_RAM_VA + i * PAGE_SIZE, page_to_phys(vm->ram[i]), PT_TABLE | nx);
-	for (i = 0; !err && i < 2; i++) {
+	for (i = 0; !err && i < DW_XPAGE_PAGES; i++) {
 		phys_addr_t pa = page_to_phys(vm->xpages + i);
 		err = as_map(vm, (u64)vm->xp + i * PAGE_SIZE, pa, PT_TABLE | nx);
 		if (!err)
@@ -180,6 +182,7 @@ static void xpage_init(struct vmmon_vm *vm)
 	u64 *idt = (u64 *)((char *)xp + PAGE_SIZE);
 	struct desc_ptr idtr = { .size = PAGE_SIZE - 1, .address = (unsigned long)idt };
 	unsigned int v;
+	u64 ist1;
 
 	xp->magic = DW_XPAGE_MAGIC;
 	xp->self = (u64)xp;
@@ -194,11 +197,17 @@ static void xpage_init(struct vmmon_vm *vm)
 	xp->ns_shift = 32;
 	for (v = 0; v < 256; v++) {
 		u64 stub = (u64)vmmon_idt_stubs + 16 * v;
+		/* The double fault on IST1: it comes when the stack is gone. */
 		idt[2 * v] = (stub & 0xffff) | ((u64)__KERNEL_CS << 16) | (0x8eull << 40) |
-			     (((stub >> 16) & 0xffff) << 48);
+			     ((u64)(v == 8) << 32) | (((stub >> 16) & 0xffff) << 48);
 		idt[2 * v + 1] = stub >> 32;
 	}
 	memcpy(xp->mon_idtr, &idtr, sizeof(idtr));
+	/* TSS: IST1 at offset 36; no I/O bitmap (its base past the limit). */
+	ist1 = (u64)xp + DW_XPAGE_PAGES * PAGE_SIZE;
+	memcpy(xp->tss + 36, &ist1, sizeof(ist1));
+	*(u16 *)(xp->tss + 102) = sizeof(xp->tss);
+	xp->mon_tr = DW_GDT_TSS_OFFSET;
 }
 
 /* The LDT descriptor the monitor asked for (xp->ldt_base, ldt_limit),
@@ -220,6 +229,17 @@ static void mon_ldt_desc(struct vmmon_vm *vm, struct vmmon_xpage *xp, char *copy
 	xp->mon_ldtr = DW_GDT_LDT_OFFSET;
 }
 
+/* The monitor's TSS descriptor, available (switch.S's ltr marks it busy
+ * in the copy, rewritten at every entry). */
+static void mon_tss_desc(struct vmmon_xpage *xp, char *copy)
+{
+	u64 base = (u64)xp->tss, lim = sizeof(xp->tss) - 1;
+	u64 *d = (u64 *)(copy + DW_GDT_TSS_OFFSET);
+
+	d[0] = lim | ((base & 0xffffff) << 16) | (0x89ull << 40) | (((base >> 24) & 0xff) << 56);
+	d[1] = base >> 32;
+}
+
 /* The host GDT as this CPU has it now (the task may have moved since the
  * last run): CS and SS keep meaning the same in the monitor. The copy's
  * limit covers the monitor's LDT descriptor at its end; what lies between
@@ -230,9 +250,10 @@ static void gdt_copy(struct vmmon_vm *vm, struct vmmon_xpage *xp)
 	char *copy = (char *)xp + DW_GDT_OFFSET;
 
 	native_store_gdt(&g);
-	g.size = min_t(unsigned int, g.size, DW_GDT_LDT_OFFSET - 1);
+	g.size = min_t(unsigned int, g.size, DW_GDT_TSS_OFFSET - 1);
 	memcpy(copy, (void *)g.address, g.size + 1);
 	mon_ldt_desc(vm, xp, copy);
+	mon_tss_desc(xp, copy);
 	g.address = (unsigned long)copy;
 	g.size = DW_GDT_MAX - 1;
 	memcpy(xp->mon_gdtr, &g, sizeof(g));
@@ -244,10 +265,10 @@ static int world_prepare(struct vmmon_vm *vm)
 
 	if (vm->xp)
 		return 0;
-	vm->xpages = alloc_pages(GFP_KERNEL_ACCOUNT | __GFP_ZERO, 1);
+	vm->xpages = alloc_pages(GFP_KERNEL_ACCOUNT | __GFP_ZERO, ilog2(DW_XPAGE_PAGES));
 	if (!vm->xpages)
 		return -ENOMEM;
-	atomic_long_add(2, &vmmon_pages_held);
+	atomic_long_add(DW_XPAGE_PAGES, &vmmon_pages_held);
 	vm->xp = page_address(vm->xpages);
 	err = as_build(vm);
 	if (err) {
@@ -271,8 +292,8 @@ void vmmon_world_destroy(struct vmmon_vm *vm)
 	vm->npt = vm->pt_cap = 0;
 	vm->pt_root = NULL;
 	if (vm->xpages) {
-		__free_pages(vm->xpages, 1);
-		atomic_long_sub(2, &vmmon_pages_held);
+		__free_pages(vm->xpages, ilog2(DW_XPAGE_PAGES));
+		atomic_long_sub(DW_XPAGE_PAGES, &vmmon_pages_held);
 	}
 	vm->xpages = NULL;
 	vm->xp = NULL;

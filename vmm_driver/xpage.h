@@ -45,7 +45,7 @@
 /* Commands and requests: vmmon_ioctl.h's VMMON_CMD_* and VMMON_REQ_*. */
 #define DW_XPAGE_VA   0x0000007800000000ull   /* the cross page again, where the stubs find it */
 
-/* The cross page: two pages, mapped in the monitor's address space both at
+/* The cross page: DW_XPAGE_PAGES pages, mapped in the monitor's address space both at
  * their host kernel address (so the GDTR and IDTR bases and the page's
  * own pointers hold in both worlds) and at DW_XPAGE_VA. The switch's fields
  * come first, at the offsets switch.S uses (XP_* there; checked in
@@ -66,7 +66,7 @@ struct vmmon_xpage {
 	__u8 mon_gdtr[16];         /* 128 */
 	__u8 mon_idtr[16];         /* 144 */
 	__u16 host_ldtr, mon_ldtr; /* 160, 162: LDTR on either side (mon_ldtr: the module's, below) */
-	__u32 reserved_sw;
+	__u16 host_tr, mon_tr;     /* 164, 166: TR on either side (mon_tr: DW_GDT_TSS_OFFSET) */
 	/* Past the switch's fields: the host side and dworld only. */
 	__u64 magic;               /* DW_XPAGE_MAGIC */
 	__u64 to_host;             /* dworld calls this (switch.S dw_to_host) with the page in %rdi */
@@ -88,10 +88,15 @@ struct vmmon_xpage {
 	__u32 ldt_limit;           /* bytes - 1, below 65536 */
 	__u32 reserved_ldt;
 	__u8 data[1024];
+	/* The monitor's 64-bit TSS: IST1 (the double fault's stack) is the
+	 * top of the cross page's last two pages (DW_XPAGE_PAGES). */
+	__u8 tss[104] __attribute__((aligned(16)));
 };
+#define DW_XPAGE_PAGES 4u      /* page 0: these fields and the GDT copy; 1: the IDT; 2-3: IST1 */
 #define DW_XPAGE_MAGIC 0x65676170786d6d76ull   /* "vmmxpage" */
 #define DW_GDT_OFFSET  2048u   /* the monitor's GDT inside page 0 */
 #define DW_GDT_MAX     2048u
 #define DW_GDT_LDT_OFFSET (DW_GDT_MAX - 16u)   /* the LDT's 16-byte descriptor; its selector too */
+#define DW_GDT_TSS_OFFSET (DW_GDT_MAX - 32u)   /* the monitor's TSS descriptor; its selector too */
 
 #endif

@@ -235,6 +235,12 @@ static void test_run(const char *path)
 	k = (struct vmmon_counters){ .size = sizeof(k) };
 	CHECK_OK(ioctl(fd, VMMON_GET_COUNTERS, &k));
 	CHECK(k.mon_faults == 1 && k.exits_signal == 1);
+	/* A monitor without a stack: its double fault is taken on the TSS's
+	 * IST1 and ends the VM (without it the CPU would shut down). */
+	CHECK_OK(ioctl(fd, VMMON_LOAD_MONITOR, &im.load));
+	CHECK_OK(RUN(VMMON_CMD_STACKFAULT, 0));
+	CHECK(r.req == VMMON_REQ_FAULT && r.arg[0] == 8);
+	CHECK_ERR(RUN(VMMON_CMD_PING, 0), EIO);
 
 	/* Destroy frees the VM; the file can make another. */
 	CHECK_OK(ioctl(fd, VMMON_DESTROY_VM));

@@ -316,6 +316,11 @@ void dw_main(struct vmmon_xpage *x)
 		case VMMON_CMD_FAULT:
 			__asm__ volatile("ud2");
 			break;
+		case VMMON_CMD_STACKFAULT:
+			/* No stack for the #UD's frame, nor for the #PF's: the
+			 * double fault, on its own stack. */
+			__asm__ volatile("mov %0, %%rsp; ud2" :: "i"(DW_IMAGE_VA - 0x10000) : "memory");
+			break;
 		case VMMON_CMD_LOG:
 			log_line("dworld: a line from the monitor");
 			xp->ret = (int64_t)xp->entries;
