@@ -8,7 +8,8 @@
  * the TSS descriptor in the copy is never loaded, so its busy bit does not
  * matter: the copy's is cleared before the host's TR is loaded back from
  * it), the monitor's own TSS (IST1 for the double fault), the LDT the monitor names (the host's LDTR back at the switch
- * out); it has its own IDT, whose 256 stubs below send any interrupt or
+ * out), the data segments and FS/GS bases (saved at the switch in, put
+ * back at every switch out); it has its own IDT, whose 256 stubs below send any interrupt or
  * exception it takes back to the host: vectors from 32 up and the NMI are
  * the host's, which it re-delivers through its own IDT (vmmon_redeliver),
  * and the monitor resumes where it was; the other vectors below 32 are the
@@ -37,6 +38,14 @@
 #define XP_MON_LDTR     162
 #define XP_HOST_TR      164
 #define XP_MON_TR       166
+#define XP_HOST_DS      168
+#define XP_HOST_ES      170
+#define XP_HOST_FS      172
+#define XP_HOST_GS      174
+#define XP_HOST_FSBASE  176
+#define XP_HOST_GSBASE  184
+#define MSR_FS_BASE     0xc0000100
+#define MSR_GS_BASE     0xc0000101
 #define DW_GDT_OFFSET   2048
 #define DW_XPAGE_VA     0x0000007800000000
 #define REQ_FAULT       4
@@ -65,6 +74,21 @@ vmmon_switch_in:
 	mov %rax, XP_HOST_CR3(%rdi)
 	sgdt XP_HOST_GDTR(%rdi)
 	sidt XP_HOST_IDTR(%rdi)
+	/* The data segments and FS/GS bases, which the monitor may load
+	 * (a selector load into FS or GS replaces the base: GS's is the
+	 * kernel's per-CPU base); KERNEL_GS_BASE only swapgs changes. */
+	mov %ds, XP_HOST_DS(%rdi)
+	mov %es, XP_HOST_ES(%rdi)
+	mov %fs, XP_HOST_FS(%rdi)
+	mov %gs, XP_HOST_GS(%rdi)
+	mov $MSR_FS_BASE, %ecx
+	rdmsr
+	mov %eax, XP_HOST_FSBASE(%rdi)
+	mov %edx, XP_HOST_FSBASE+4(%rdi)
+	mov $MSR_GS_BASE, %ecx
+	rdmsr
+	mov %eax, XP_HOST_GSBASE(%rdi)
+	mov %edx, XP_HOST_GSBASE+4(%rdi)
 	/* What the monitor side needs, in registers: after the CR3 load the
 	 * host stack is gone. */
 	mov XP_MON_RSP(%rdi), %rdx
@@ -219,6 +243,22 @@ resume_fault:
  * the host's tables, address space and stack, and return from
  * vmmon_switch_in. */
 exit_to_host:
+	/* The host's data segments, then their bases (the loads set them from
+	 * the descriptors), while the monitor's IDT still takes any NMI. */
+	mov %rax, %rsi
+	mov XP_HOST_DS(%rsi), %ds
+	mov XP_HOST_ES(%rsi), %es
+	mov XP_HOST_FS(%rsi), %fs
+	mov XP_HOST_GS(%rsi), %gs
+	mov $MSR_FS_BASE, %ecx
+	mov XP_HOST_FSBASE(%rsi), %eax
+	mov XP_HOST_FSBASE+4(%rsi), %edx
+	wrmsr
+	mov $MSR_GS_BASE, %ecx
+	mov XP_HOST_GSBASE(%rsi), %eax
+	mov XP_HOST_GSBASE+4(%rsi), %edx
+	wrmsr
+	mov %rsi, %rax
 	/* The host's TSS from the copy's descriptor (the same base and limit
 	 * as the host's), its busy bit cleared first as ltr wants. */
 	movzwl XP_HOST_TR(%rax), %ecx

@@ -85,7 +85,8 @@ struct vmmon_run {
 #define VMMON_CMD_RESET 6   /* vmm_reset: arg[0] protocol, arg[1] EIP, arg[2] EAX | EBX << 32, arg[3] ESI */
 #define VMMON_CMD_RUN   7   /* runs the guest until it stops; ret = its exit status */
 #define VMMON_CMD_STACKFAULT 8 /* ud2 on an unmapped stack: a double fault, taken on IST1 */
-#define VMMON_CMD_MAX   8
+#define VMMON_CMD_SEGLOAD 9  /* after INIT: loads DS/ES/FS/GS from its LDT and leaves them; ret = GS base */
+#define VMMON_CMD_MAX   9
 /* VMMON_CMD_INIT's arg[1]: the VMX's configuration (include/world.h's). */
 #define VMMON_INIT_MACHINE(a)  ((a) & 0xf)          /* enum vmm_machine */
 #define VMMON_INIT_MODE(a)     (((a) >> 4) & 0xf)   /* enum vmm_exec_mode */

@@ -41,6 +41,10 @@ static_assert(offsetof(struct vmmon_xpage, host_ldtr) == 160);
 static_assert(offsetof(struct vmmon_xpage, mon_ldtr) == 162);
 static_assert(offsetof(struct vmmon_xpage, host_tr) == 164);
 static_assert(offsetof(struct vmmon_xpage, mon_tr) == 166);
+static_assert(offsetof(struct vmmon_xpage, host_ds) == 168);
+static_assert(offsetof(struct vmmon_xpage, host_gs) == 174);
+static_assert(offsetof(struct vmmon_xpage, host_fsbase) == 176);
+static_assert(offsetof(struct vmmon_xpage, host_gsbase) == 184);
 static_assert(sizeof(struct vmmon_xpage) <= DW_GDT_OFFSET);
 
 #define PT_TABLE (_PAGE_PRESENT | _PAGE_RW)

@@ -67,6 +67,8 @@ struct vmmon_xpage {
 	__u8 mon_idtr[16];         /* 144 */
 	__u16 host_ldtr, mon_ldtr; /* 160, 162: LDTR on either side (mon_ldtr: the module's, below) */
 	__u16 host_tr, mon_tr;     /* 164, 166: TR on either side (mon_tr: DW_GDT_TSS_OFFSET) */
+	__u16 host_ds, host_es, host_fs, host_gs;  /* 168..174: the host's, back at every switch out */
+	__u64 host_fsbase, host_gsbase;            /* 176, 184 */
 	/* Past the switch's fields: the host side and dworld only. */
 	__u64 magic;               /* DW_XPAGE_MAGIC */
 	__u64 to_host;             /* dworld calls this (switch.S dw_to_host) with the page in %rdi */

@@ -411,6 +411,15 @@ static void test_init(const char *path)
 	 * data segment for SS/DS/ES/FS/GS), read back by the CPU. */
 	const char *ver = strstr(text, "\ndworld.ldt.verified ");
 	CHECK(ver && atoi(ver + 21) >= 5 && strstr(text, "\ndworld.ldt.mismatch 0\n") && !strstr(log, "LDT slot"));
+	/* The monitor leaves DS/ES/FS/GS loaded from its LDT (GS's base
+	 * MON_BASE): the switch out puts the host's back, its per-CPU GS
+	 * base and this process's FS base (the TLS libc reads) included. */
+	CHECK_OK(run_to_done(fd, VMMON_CMD_SEGLOAD, NULL, &ret, log, sizeof(log)));
+	CHECK(ret == 0xffc00000);
+	for (int i = 0; i < 100; i++)
+		CHECK_OK(run_to_done(fd, VMMON_CMD_PING, NULL, &ret, log, sizeof(log)));
+	errno = 0;
+	CHECK(getpid() > 0 && errno == 0);
 	printf("vmmon_test: init in the driver world: %u bytes of counters, %llu page-table pages, LDT descriptors verified by the CPU: %d\n",
 	       k.stats_len, (unsigned long long)k.pt_pages, ver ? atoi(ver + 21) : -1);
 	close(fd);

@@ -294,6 +294,16 @@ static uint64_t spin(uint64_t n)
 	return i;
 }
 
+/* The data segments guest code will run on, loaded from the monitor's
+ * LDT and left for the switch out to undo: GS's base is then MON_BASE. */
+static int64_t seg_load(void)
+{
+	uint32_t flat = LDT_SEL(LDT_MON_FLAT), mongs = LDT_SEL(LDT_MON_GS), lo, hi;
+	__asm__ volatile("mov %0, %%ds; mov %0, %%es; mov %0, %%fs; mov %1, %%gs" :: "r"(flat), "r"(mongs));
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(0xc0000101u));
+	return (int64_t)((uint64_t)hi << 32 | lo);
+}
+
 /* The image's entry, on the monitor's stack, from the first switch in. */
 void dw_main(struct vmmon_xpage *x)
 {
@@ -315,6 +325,9 @@ void dw_main(struct vmmon_xpage *x)
 			break;
 		case VMMON_CMD_FAULT:
 			__asm__ volatile("ud2");
+			break;
+		case VMMON_CMD_SEGLOAD:
+			xp->ret = inited ? seg_load() : -1;
 			break;
 		case VMMON_CMD_STACKFAULT:
 			/* No stack for the #UD's frame, nor for the #PF's: the
