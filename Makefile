@@ -50,7 +50,7 @@ $(BUILD)/vmx: $(MON_OBJS) $(HOST_OBJS)
 # The profile reader (vmx -profile's files): a host tool, not part of vmx.
 REPORT_SRCS := $(wildcard vmx_userspace/report/*.c)
 REPORT_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(REPORT_SRCS))
-$(BUILD)/vmx-report: $(REPORT_OBJS)
+$(BUILD)/vmx-report: $(REPORT_OBJS) $(BUILD)/obj/vmx_userspace/outfile.o
 	$(CC) -pie -o $@ $^ -ljansson -lZydis
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

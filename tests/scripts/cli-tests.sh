@@ -597,6 +597,15 @@ if [ -z "$why" ]; then ok profile-smc-causes; else bad profile-smc-causes "$why"
 "$vmx" -kernel "$g/bench_loop.elf" -append iters=2000 -profile "$tmp/prof2.json" </dev/null >/dev/null 2>&1
 d=$("$report" --diff "$tmp/prof.json" "$tmp/prof2.json" --top 1 | tail -1 | awk '{ print $NF }')
 if [ "$d" = "+1000" ]; then ok report-diff; else bad report-diff "top change $d (want +1000)"; fi
+# vmx-report's exports write a device in place, as vmx's -stats does (they
+# once replaced it with a regular file: as root, /dev/null itself). A
+# private node, never the real /dev/null.
+if mknod "$tmp/rnull" c 1 3 2>/dev/null; then
+	"$report" "$tmp/prof.json" --callgrind "$tmp/rnull" --drcov "$tmp/rnull" --html "$tmp/rnull" >/dev/null 2>"$tmp/err"
+	st=$?
+	if [ $st -eq 0 ] && [ -c "$tmp/rnull" ]; then ok report-exports-keep-devices
+	else bad report-exports-keep-devices "status $st, $(ls -l "$tmp/rnull"), $(head -c 200 "$tmp/err")"; fi
+fi
 
 # -perf-map: /tmp/perf-PID.map of the vmx process lists every fragment the
 # same run's -profile lists, at the same TC address and size, named by its

@@ -37,6 +37,12 @@ run_case() {
 	timeout 25 gdb -batch -nx "${ex[@]}" >"$tmp/$name.gdb" 2>&1 &
 	GDB_PID=$!
 	if [ -n "${INTERRUPT_AFTER:-}" ]; then
+		# Counted from gdb's connection (state 01, established), not its
+		# start: on a busy host gdb may take seconds to get there.
+		for _ in $(seq 200); do
+			grep -q "^ *[0-9]*: 0100007F:$hexport 0100007F:[0-9A-F]* 01" /proc/net/tcp && break
+			sleep 0.1
+		done
 		sleep "$INTERRUPT_AFTER"
 		kill -INT $GDB_PID
 	fi

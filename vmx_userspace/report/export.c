@@ -2,30 +2,40 @@
  * format KCachegrind and QCachegrind read: one function per guest block,
  * costs per guest instruction) and --drcov (the drcov format coverage
  * tools read: executed guest blocks, the guest kernel and user code as two
- * modules). Both are written whole to a temporary and renamed into place.
+ * modules). Every file vmx-report writes (these and --html) goes through
+ * vmx's outfile.c: a regular file is replaced atomically, a device, FIFO
+ * or /dev/stdout is written in place and never replaced.
  * Environment: host tool (libc). */
 #include "report.h"
+#include "outfile.h"
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-static FILE *open_out(const char *path, char *tmp, size_t n, char *err, size_t errlen)
+FILE *report_out_open(struct outfile *of, const char *opt, const char *path, char *err, size_t errlen)
 {
-	snprintf(tmp, n, "%s.tmp", path);
-	FILE *f = fopen(tmp, "wb");
-	if (!f)
-		snprintf(err, errlen, PROG ": %s: cannot write it", path);
+	if (outfile_open(of, opt, path, err, errlen) != 0)
+		return NULL;
+	int fd = dup(of->fd);
+	FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
+		outfile_abort(of);
+		snprintf(err, errlen, PROG ": %s %s: cannot write it", opt, path);
+	}
 	return f;
 }
 
-static int close_out(FILE *f, const char *tmp, const char *path, char *err, size_t errlen)
+int report_out_close(FILE *f, struct outfile *of, char *err, size_t errlen)
 {
-	if (ferror(f) | (fclose(f) != 0) || rename(tmp, path) != 0) {
-		remove(tmp);
-		snprintf(err, errlen, PROG ": %s: cannot write it", path);
+	if (ferror(f) | (fclose(f) != 0)) {
+		outfile_abort(of);
+		snprintf(err, errlen, PROG ": %s %s: cannot write it", of->opt, of->path);
 		return -1;
 	}
-	return 0;
+	return outfile_commit(of, err, errlen);
 }
 
 /* ---- callgrind ---- */
@@ -62,13 +72,13 @@ static uint64_t *site_cycles(const struct pf_file *p)
 
 int write_callgrind(const struct pf_file *p, const char *path, char *err, size_t errlen)
 {
-	char tmp[4096];
+	struct outfile of;
 	uint64_t *mon = site_cycles(p);
 	if (!mon) {
 		snprintf(err, errlen, PROG ": %s: out of memory", path);
 		return -1;
 	}
-	FILE *f = open_out(path, tmp, sizeof tmp, err, errlen);
+	FILE *f = report_out_open(&of, "--callgrind", path, err, errlen);
 	if (!f) {
 		free(mon);
 		return -1;
@@ -92,7 +102,7 @@ int write_callgrind(const struct pf_file *p, const char *path, char *err, size_t
 				k ? 0 : g->cycles, mon[i * 256 + k]);
 	}
 	free(mon);
-	return close_out(f, tmp, path, err, errlen);
+	return report_out_close(f, &of, err, errlen);
 }
 
 /* ---- drcov ---- */
@@ -109,7 +119,7 @@ static int bb_cmp(const void *x, const void *y)
 
 int write_drcov(const struct pf_file *p, const char *path, char *err, size_t errlen)
 {
-	char tmp[4096];
+	struct outfile of;
 	struct bb *v = malloc((p->n ? p->n : 1) * sizeof *v);
 	if (!v) {
 		snprintf(err, errlen, PROG ": %s: out of memory", path);
@@ -133,7 +143,7 @@ int write_drcov(const struct pf_file *p, const char *path, char *err, size_t err
 	for (size_t i = 0; i < n; i++)
 		if (!m || bb_cmp(&v[m - 1], &v[i]))
 			v[m++] = v[i];
-	FILE *f = open_out(path, tmp, sizeof tmp, err, errlen);
+	FILE *f = report_out_open(&of, "--drcov", path, err, errlen);
 	if (!f) {
 		free(v);
 		return -1;
@@ -156,5 +166,5 @@ int write_drcov(const struct pf_file *p, const char *path, char *err, size_t err
 		fwrite(e, 1, sizeof e, f);
 	}
 	free(v);
-	return close_out(f, tmp, path, err, errlen);
+	return report_out_close(f, &of, err, errlen);
 }

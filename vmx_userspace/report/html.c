@@ -7,6 +7,7 @@
  * so that a headless browser's DOM dump shows both (tests/scripts).
  * Environment: host tool (libc, jansson). */
 #include "report.h"
+#include "outfile.h"
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,17 +118,15 @@ int write_html(const struct pf_file *p, unsigned top, const char *path, char *er
 	json_t *data = json_pack("{s:s, s:o, s:O}", "profile", p->path, "top", hot, "study", study);
 	char *dj = json_dumps(data, JSON_COMPACT | JSON_ESCAPE_SLASH);
 	json_decref(data);
-	char tmp[4096];
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	FILE *f = fopen(tmp, "w");
-	if (!f || !dj || !v) {
-		if (f)
-			fclose(f);
+	struct outfile of;
+	FILE *f = dj && v ? report_out_open(&of, "--html", path, err, errlen) : NULL;
+	if (!f) {
+		if (!dj || !v)
+			snprintf(err, errlen, PROG ": --html %s: out of memory", path);
 		free(js);
 		free(dj);
 		free(v);
 		json_decref(study);
-		snprintf(err, errlen, PROG ": %s: cannot write it", path);
 		return -1;
 	}
 	fputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>vmx-report: ", f);
@@ -184,10 +183,5 @@ int write_html(const struct pf_file *p, unsigned top, const char *path, char *er
 	free(js);
 	free(dj);
 	free(v);
-	if (ferror(f) | (fclose(f) != 0) || rename(tmp, path) != 0) {
-		remove(tmp);
-		snprintf(err, errlen, PROG ": %s: cannot write it", path);
-		return -1;
-	}
-	return 0;
+	return report_out_close(f, &of, err, errlen);
 }

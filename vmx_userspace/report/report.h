@@ -29,6 +29,12 @@ json_t *study_json(const struct pf_file *p, unsigned top);
 void study_text(FILE *out, json_t *study);
 
 /* 0, or -1 with a one-line message in err. */
+/* The files vmx-report writes, through vmx's outfile.c (a device or FIFO
+ * written in place, a regular file replaced atomically): a stdio stream on
+ * an open outfile, and its end (the file committed, or left as it was). */
+struct outfile;
+FILE *report_out_open(struct outfile *of, const char *opt, const char *path, char *err, size_t errlen);
+int report_out_close(FILE *f, struct outfile *of, char *err, size_t errlen);
 int write_callgrind(const struct pf_file *p, const char *path, char *err, size_t errlen);
 int write_drcov(const struct pf_file *p, const char *path, char *err, size_t errlen);
 int write_html(const struct pf_file *p, unsigned top, const char *path, char *err, size_t errlen);
