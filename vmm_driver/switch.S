@@ -126,6 +126,7 @@ vmmon_switch_in:
 	.type dw_to_host, @function
 dw_to_host:
 	endbr64
+	cli                     /* the monitor may run with interrupts on: none in the switch */
 	push %rbx
 	push %rbp
 	push %r12
@@ -170,8 +171,9 @@ vmmon_idt_stubs:
 	vector = vector + 1
 	.endr
 
-/* Monitor's address space, on the monitor's stack: vector, error code and
- * the CPU's frame. */
+/* Monitor's address space, on the monitor's stack (or the TSS's RSP0 one
+ * when guest code was interrupted): vector, error code and the CPU's
+ * frame. */
 idt_common:
 	push %rax
 	push %rbx
@@ -188,8 +190,18 @@ idt_common:
 	push %r13
 	push %r14
 	push %r15
+	/* The data segments too: the switch out puts the host's back, and
+	 * guest code or the gate interrupted here runs on the monitor's. */
+	mov %ds, %ecx
+	push %rcx
+	mov %es, %ecx
+	push %rcx
+	mov %fs, %ecx
+	push %rcx
+	mov %gs, %ecx
+	push %rcx
 	movabs $DW_XPAGE_VA, %rax
-	mov 15*8(%rsp), %rbx            /* the vector */
+	mov 19*8(%rsp), %rbx            /* the vector */
 	cmp $2, %rbx                    /* an NMI is the host's too */
 	je 3f
 	cmp $32, %rbx
@@ -202,9 +214,9 @@ idt_common:
 	jmp exit_to_host
 2:	movl $REQ_FAULT, XP_REQ(%rax)
 	mov %rbx, XP_FAULT_VECTOR(%rax)
-	mov 16*8(%rsp), %rcx
+	mov 20*8(%rsp), %rcx
 	mov %rcx, XP_FAULT_ERROR(%rax)
-	mov 17*8(%rsp), %rcx
+	mov 21*8(%rsp), %rcx
 	mov %rcx, XP_FAULT_RIP(%rax)
 	mov %cr2, %rcx
 	mov %rcx, XP_FAULT_CR2(%rax)
@@ -215,6 +227,14 @@ idt_common:
 
 resume_irq:
 	endbr64
+	pop %rcx
+	mov %ecx, %gs
+	pop %rcx
+	mov %ecx, %fs
+	pop %rcx
+	mov %ecx, %es
+	pop %rcx
+	mov %ecx, %ds
 	pop %r15
 	pop %r14
 	pop %r13

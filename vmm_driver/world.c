@@ -137,8 +137,9 @@ static int as_build_guest(struct vmmon_vm *vm)
 	}
 	if (!err && vm->mon_pages >= DW_AREA_FIRST_MIN) {
 		unsigned long first = vm->mon_pages - DW_STACK_SIZE / PAGE_SIZE - DW_AREA_PAGES;
+		/* User pages: translated code at CPL 3 runs and stores there. */
 		for (i = 0; i < DW_AREA_PAGES; i++)
-			area_pt[i / 512][i % 512] = __sme_set(page_to_phys(vm->mon[first + i])) | PT_TABLE;
+			area_pt[i / 512][i % 512] = __sme_set(page_to_phys(vm->mon[first + i])) | PT_TABLE | _PAGE_USER;
 	}
 	for (i = 0; !err && i * per < vm->ram_pages; i++) {
 		u64 *t = pt_new(vm);
@@ -186,7 +187,7 @@ static void xpage_init(struct vmmon_vm *vm)
 	u64 *idt = (u64 *)((char *)xp + PAGE_SIZE);
 	struct desc_ptr idtr = { .size = PAGE_SIZE - 1, .address = (unsigned long)idt };
 	unsigned int v;
-	u64 ist1;
+	u64 ist1, rsp0;
 
 	xp->magic = DW_XPAGE_MAGIC;
 	xp->self = (u64)xp;
@@ -210,6 +211,8 @@ static void xpage_init(struct vmmon_vm *vm)
 	/* TSS: IST1 at offset 36; no I/O bitmap (its base past the limit). */
 	ist1 = (u64)xp + DW_XPAGE_PAGES * PAGE_SIZE;
 	memcpy(xp->tss + 36, &ist1, sizeof(ist1));
+	rsp0 = (u64)xp + 3 * PAGE_SIZE;
+	memcpy(xp->tss + 4, &rsp0, sizeof(rsp0));
 	*(u16 *)(xp->tss + 102) = sizeof(xp->tss);
 	xp->mon_tr = DW_GDT_TSS_OFFSET;
 }
@@ -244,6 +247,22 @@ static void mon_tss_desc(struct vmmon_xpage *xp, char *copy)
 	d[1] = base >> 32;
 }
 
+/* The callout's call gate (64-bit, DPL 3, into the monitor at CPL 0) at
+ * HOST_CS64 when dworld has named its entry inside monitor memory; else
+ * the slot keeps the host's user code segment, which the monitor never
+ * uses. */
+static void mon_gate_desc(struct vmmon_vm *vm, struct vmmon_xpage *xp, char *copy)
+{
+	u64 off = READ_ONCE(xp->gate_entry);
+	u64 end = DW_IMAGE_VA + ((u64)vm->mon_pages << PAGE_SHIFT);
+	u64 *d = (u64 *)(copy + DW_GDT_GATE_OFFSET);
+
+	if (off < DW_IMAGE_VA || off >= end)
+		return;
+	d[0] = (off & 0xffff) | ((u64)__KERNEL_CS << 16) | (0xecull << 40) | (((off >> 16) & 0xffff) << 48);
+	d[1] = off >> 32;
+}
+
 /* The host GDT as this CPU has it now (the task may have moved since the
  * last run): CS and SS keep meaning the same in the monitor. The copy's
  * limit covers the monitor's LDT descriptor at its end; what lies between
@@ -258,6 +277,7 @@ static void gdt_copy(struct vmmon_vm *vm, struct vmmon_xpage *xp)
 	memcpy(copy, (void *)g.address, g.size + 1);
 	mon_ldt_desc(vm, xp, copy);
 	mon_tss_desc(xp, copy);
+	mon_gate_desc(vm, xp, copy);
 	g.address = (unsigned long)copy;
 	g.size = DW_GDT_MAX - 1;
 	memcpy(xp->mon_gdtr, &g, sizeof(g));

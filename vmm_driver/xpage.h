@@ -86,6 +86,7 @@ struct vmmon_xpage {
 	/* The monitor's LDT (dworld's, in monitor memory): the module puts
 	 * its descriptor in the GDT copy at DW_GDT_LDT_OFFSET and loads it at
 	 * every entry when the range lies inside monitor memory (0: none). */
+	__u64 gate_entry;          /* dworld's callout gate: the call gate at HOST_CS64 in the GDT copy (0: none) */
 	__u64 ldt_base;            /* monitor address, 8-aligned */
 	__u32 ldt_limit;           /* bytes - 1, below 65536 */
 	__u32 reserved_ldt;
@@ -94,7 +95,8 @@ struct vmmon_xpage {
 	 * top of the cross page's last two pages (DW_XPAGE_PAGES). */
 	__u8 tss[104] __attribute__((aligned(16)));
 };
-#define DW_XPAGE_PAGES 4u      /* page 0: these fields and the GDT copy; 1: the IDT; 2-3: IST1 */
+#define DW_XPAGE_PAGES 4u      /* page 0: these fields and the GDT copy; 1: the IDT; 2: RSP0's stack; 3: IST1's */
+#define DW_GDT_GATE_OFFSET 48u /* HOST_CS64 (0x33) & ~7: the callout's call gate, 16 bytes (Linux leaves slot 7 empty) */
 #define DW_XPAGE_MAGIC 0x65676170786d6d76ull   /* "vmmxpage" */
 #define DW_GDT_OFFSET  2048u   /* the monitor's GDT inside page 0 */
 #define DW_GDT_MAX     2048u

@@ -1,7 +1,8 @@
 /* The VMX side of the driver world (-world vmmon): loads the monitor image
  * with libelf, creates the VM behind /dev/vmmon around the guest's RAM, and
- * drives the monitor with VMMON_RUN commands (init, reset, run), answering
- * its requests (console bytes, log lines) on the way; at exit its counters
+ * drives the monitor with VMMON_RUN commands (init, reset, run: guest code
+ * runs inside the module's world), answering its requests (console bytes,
+ * log lines) on the way; at exit its counters
  * come back through VMMON_GET_COUNTERS into this process's registry, where
  * -stats finds them. The user-level world's counterpart is uworld/.
  * Environment: the vmx process (libc), no sandbox; the monitor itself runs
@@ -159,6 +160,12 @@ static int run_cmd(int fd, uint32_t cmd, const uint64_t arg[4], int64_t *ret, ch
 			fprintf(stderr, "%.*s\n", (int)r.data_len, (const char *)data);
 			break;
 		case VMMON_REQ_FAULT:
+			if (r.arg[2] < (1ull << 32))
+				return fail(err, errlen,
+					    "vmx: -world vmmon: translated guest code took exception %" PRIu64
+					    " (error 0x%" PRIx64 ") at TC address 0x%" PRIx64 ", cr2 0x%" PRIx64
+					    ": the driver world does not handle guest exceptions yet",
+					    (uint64_t)r.arg[0], (uint64_t)r.arg[1], (uint64_t)r.arg[2], (uint64_t)r.arg[3]);
 			return fail(err, errlen,
 				    "vmx: -world vmmon: the monitor took exception %" PRIu64 " (error 0x%" PRIx64
 				    ") at rip 0x%" PRIx64 ", cr2 0x%" PRIx64,

@@ -16,6 +16,24 @@
 #include "pt.h"
 
 static struct vmmon_xpage *xp;
+/* CR4.SMAP: the monitor runs with EFLAGS.AC set (the monitor area is
+ * made of user pages); gate.S tests it too. */
+uint8_t dw_smap;
+
+static void smap_open(void)
+{
+	if (dw_smap)
+		__asm__ volatile("stac" ::: "cc");
+}
+
+/* gate.S (hidden: the image is linked whole, nothing goes through a GOT) */
+#pragma GCC visibility push(hidden)
+uint32_t dw_enter_guest(void);
+void dw_gate_callout(void);
+extern const char dw_blob_start[], dw_blob_end[], dw_gate_ibl[], dw_gate_ibl_miss[],
+	dw_gate_exit_shared[], dw_gate_learn_shared[];
+#pragma GCC visibility pop
+#define DW_STUB(sym) (MON_BASE + MON_OFF_STUBS + (uint32_t)((sym) - dw_blob_start))
 static uint64_t timer_deadline;   /* arm_timer's: the guest entry path will use it */
 
 /* Set by the linker script: where the heap starts after the image. */
@@ -26,6 +44,7 @@ static void to_host(uint32_t req)
 {
 	xp->req = req;
 	((void (*)(struct vmmon_xpage *))(uintptr_t)xp->to_host)(xp);
+	smap_open();   /* the switch in comes with the host's flags */
 }
 
 static void copy_bytes(uint8_t *d, const uint8_t *s, size_t n)
@@ -165,10 +184,16 @@ static int64_t init_monitor(void)
 		.mon_mem = (void *)heap, .mon_mem_size = mon_mem_size,
 		.meta = (void *)(heap + mon_mem_size), .meta_size = stack - heap - mon_mem_size,
 		.tc_size = (uint32_t)xp->arg[0], .machine = (enum vmm_machine)VMMON_INIT_MACHINE(a),
-		.exec_mode = (enum vmm_exec_mode)VMMON_INIT_MODE(a), .testdev = VMMON_INIT_TESTDEV(a),
+		.exec_mode = VMM_MODE_BT_ALL, .testdev = VMMON_INIT_TESTDEV(a),
 		.trace = VMMON_INIT_TRACE(a),
 		.sel_code32 = LDT_SEL(LDT_MON_CODE32), .sel_flat = LDT_SEL(LDT_MON_FLAT),
 		.sel_mongs = LDT_SEL(LDT_MON_GS),
+		/* The far calls go through the call gate (their offset is not
+		 * used); the 32-bit stubs are copied below. No direct execution
+		 * here yet: user code is translated too. */
+		.gate_callout = DW_STUB(dw_blob_start), .gate_ibl = DW_STUB(dw_gate_ibl),
+		.gate_ibl_miss = DW_STUB(dw_gate_ibl_miss), .gate_exit_shared = DW_STUB(dw_gate_exit_shared),
+		.gate_learn_shared = DW_STUB(dw_gate_learn_shared),
 		.world = &dworld_ops,
 	};
 	if (w_set_ldt(LDT_MON_CODE32, 0, 0xffffffffu, WD_CODE | WD_READABLE | WD_32 | WD_PRESENT) ||
@@ -177,6 +202,9 @@ static int64_t init_monitor(void)
 		return -1;
 	struct mon_area *ma = (struct mon_area *)(uintptr_t)MON_BASE;
 	ma->self = MON_BASE;
+	copy_bytes((uint8_t *)(uintptr_t)(MON_BASE + MON_OFF_STUBS), (const uint8_t *)dw_blob_start,
+		   (size_t)(dw_blob_end - dw_blob_start));
+	xp->gate_entry = (uintptr_t)dw_gate_callout;
 	int r = vmm_init(&cfg);
 	inited = r == 0;
 	if (inited) {
@@ -243,7 +271,14 @@ static int64_t run_guest(void)
 		return -1;
 	bool entry = vmm_prepare_entry();
 	verify_ldt();
-	if (entry)
+	if (!ldt_mismatch.value)
+		while (entry) {
+			dw_enter_guest();
+			if (vmm_stopped((int *)0))
+				break;
+			entry = vmm_prepare_entry();
+		}
+	else if (entry)
 		vmm_world_cannot_enter();
 	vmm_stopped(&status);
 	vmm_exit_report();
@@ -308,6 +343,10 @@ static int64_t seg_load(void)
 void dw_main(struct vmmon_xpage *x)
 {
 	xp = x;
+	uintptr_t cr4;
+	__asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
+	dw_smap = (cr4 >> 21) & 1;
+	smap_open();
 	/* Loaded by the module from the next entry on. */
 	xp->ldt_base = (uintptr_t)dw_ldt;
 	xp->ldt_limit = sizeof(dw_ldt) - 1;
