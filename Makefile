@@ -6,7 +6,7 @@ CC      ?= gcc
 BUILD   := build
 # Debian packages the build and the tests need; `make deps` installs missing ones.
 DEB_BUILD_PKGS := libzydis-dev libelf-dev libcmocka-dev libseccomp-dev gcc-multilib nasm cpio libjansson-dev libjs-chart.js
-DEB_TEST_PKGS  := qemu-system-x86 gdb socat python3
+DEB_TEST_PKGS  := qemu-system-x86 gdb socat python3 jq clang libclang-rt-14-dev
 # make check-driver: the headers the module is built against (the matching
 # kernel image and busybox-static:amd64 are fetched with apt-get download).
 DEB_DRIVER_PKGS := linux-headers-amd64
@@ -25,7 +25,7 @@ ASM_SRCS  := vmx_userspace/uworld/gate.S
 MON_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(MON_SRCS))
 HOST_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(HOST_SRCS)) $(patsubst %.S,$(BUILD)/obj/%.o,$(ASM_SRCS))
 
-.PHONY: all deps check check-driver check-driver-full monitor-image unit unit-asan guest-tests cli-tests gdb-tests foreign-check userprog-native linux-check memtest-check memtest-pass fuzz fuzz-check run run-demo bench bench-bt bench-mmu bench-nano bench-timer soak clean
+.PHONY: all deps check check-driver check-driver-full monitor-image unit unit-asan guest-tests cli-tests gdb-tests foreign-check userprog-native linux-check memtest-check memtest-pass fuzz fuzz-check hostfuzz-check hostfuzz-bins run run-demo bench bench-bt bench-mmu bench-nano bench-timer soak clean
 all: $(BUILD)/vmx $(BUILD)/vmx-report
 
 # Installs what is missing when run as root; otherwise says what to run.
@@ -89,9 +89,14 @@ unit_srcs_test_vclock       := vmm/vclock.c $(DEV_SRCS)
 unit_libs_test_loader       := -lelf
 unit_srcs_test_dworld_pt    := vmm_driver/dworld/pt.c
 unit_libs_test_bt           := -lZydis
+# Runs translated code through the user-level world: the plain build only
+# (a sanitizer cannot give the world the low 4 GiB).
+unit_srcs_test_bt_exec      := $(BT_SRCS) vmx_userspace/uworld/uworld.c vmx_userspace/uworld/gate.S
+unit_libs_test_bt_exec      := -lZydis
+UNIT_PLAIN_ONLY := test_bt_exec
 UNIT_NAMES := $(basename $(notdir $(wildcard tests/unit/test_*.c)))
 UNIT_BINS  := $(patsubst %,$(BUILD)/unit/%,$(UNIT_NAMES))
-UNIT_ASAN  := $(patsubst %,$(BUILD)/unit-asan/%,$(UNIT_NAMES))
+UNIT_ASAN  := $(patsubst %,$(BUILD)/unit-asan/%,$(filter-out $(UNIT_PLAIN_ONLY),$(UNIT_NAMES)))
 
 # Prerequisites name per-test variables, so they are expanded a second time.
 .SECONDEXPANSION:
@@ -144,8 +149,44 @@ fuzz: $(FUZZ_DEPS)
 fuzz-check: $(FUZZ_DEPS)
 	@$(SUITE) fuzz env $(FUZZ_ENV) tests/fuzz/fuzz.sh check
 
+# ---- fuzzing the host-side parsers (tests/fuzz/host): libFuzzer, clang ----
+# The loaders, the option parser and vmx-report's readers under ASan/UBSan,
+# each for HOSTFUZZ_SECONDS (and on its kept regression inputs) in check.
+HOSTFUZZ         := $(BUILD)/hostfuzz
+HOSTFUZZ_NAMES   := elf bzimage options profile stats
+HOSTFUZZ_SECONDS ?= 10
+CLANG            ?= clang
+HOSTFUZZ_CFLAGS  := -std=gnu11 $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		    -Iinclude -Ibt -Ivmx_userspace -Ivmx_userspace/report
+hostfuzz_srcs_elf     := vmx_userspace/loader_multiboot.c vmx_userspace/loader_bzimage.c vmx_userspace/pc_memmap.c
+hostfuzz_libs_elf     := -lelf
+hostfuzz_srcs_bzimage := vmx_userspace/loader_bzimage.c vmx_userspace/pc_memmap.c
+hostfuzz_srcs_options := vmx_userspace/options.c
+hostfuzz_srcs_profile := $(REPORT_SRCS) vmx_userspace/outfile.c
+hostfuzz_libs_profile := -ljansson -lZydis
+hostfuzz_srcs_stats   := $(REPORT_SRCS) vmx_userspace/outfile.c
+hostfuzz_libs_stats   := -ljansson -lZydis
+HOSTFUZZ_BINS := $(patsubst %,$(HOSTFUZZ)/fuzz_%,$(HOSTFUZZ_NAMES))
+$(HOSTFUZZ)/fuzz_%: tests/fuzz/host/fuzz_%.c tests/fuzz/host/memfile.h $$(hostfuzz_srcs_%) | $(BUILD)/.deps-build
+	@mkdir -p $(dir $@)
+	$(CLANG) $(HOSTFUZZ_CFLAGS) -Dmain=vmx_report_main -o $@ $(filter %.c,$^) $(hostfuzz_libs_$*)
+$(HOSTFUZZ)/seeds/.done: tests/fuzz/host/seeds.sh $(BUILD)/vmx $(GUEST_OUT)/hello.elf $(GUEST_OUT)/mb_low.elf \
+		$(GUEST_OUT)/mb_modules.elf $(GUEST_OUT)/jcc.elf
+	@./tests/fuzz/host/seeds.sh $(HOSTFUZZ)/seeds $(BUILD)/vmx $(GUEST_OUT) $(wildcard $(LINUX_OUT)/bzImage)
+	@touch $@
+hostfuzz-bins: $(HOSTFUZZ_BINS) $(HOSTFUZZ)/seeds/.done
+# Skips (loudly) where clang cannot build libFuzzer harnesses; CI installs it.
+hostfuzz-check: $(BUILD)/.deps-test
+	@if CLANG=$(CLANG) ./tests/fuzz/host/have-libfuzzer.sh >$(BUILD)/.libfuzzer 2>&1; then \
+		$(MAKE) --no-print-directory hostfuzz-bins && \
+		FUZZ_PROFILE=$(HOSTFUZZ)/seeds/profile/hello.json \
+		$(SUITE) parsers ./tests/fuzz/host/run.sh $(HOSTFUZZ) $(HOSTFUZZ_SECONDS) $(HOSTFUZZ_NAMES); \
+	else \
+		echo "SKIP parsers: clang cannot build libFuzzer harnesses here ($$(cat $(BUILD)/.libfuzzer));" \
+		     "install Debian's clang and libclang-rt-14-dev (make deps)"; \
+	fi
 
-check: unit unit-asan guest-tests cli-tests gdb-tests foreign-check userprog-native fuzz-check memtest-check linux-check
+check: unit unit-asan guest-tests cli-tests gdb-tests foreign-check userprog-native fuzz-check hostfuzz-check memtest-check linux-check
 
 # ---- the Linux guest (tests/linux): Debian's i386 kernel and busybox ----
 LINUX_OUT := $(BUILD)/linux
@@ -162,7 +203,7 @@ $(LINUX_OUT)/initrd-test.cpio.gz: tests/linux/init-test tests/linux/mkinitramfs.
 # busy host makes that harder for it (the world hides host preemption but
 # not all of it).
 linux-check: $(BUILD)/vmx $(LINUX_OUT)/bzImage $(LINUX_OUT)/initrd-test.cpio.gz $(BUILD)/.deps-test \
-	| unit unit-asan guest-tests cli-tests gdb-tests foreign-check userprog-native fuzz-check memtest-check
+	| unit unit-asan guest-tests cli-tests gdb-tests foreign-check userprog-native fuzz-check hostfuzz-check memtest-check
 	@$(SUITE) linux ./tests/linux/run-linux-test.sh $(BUILD)/vmx $(LINUX_OUT)/bzImage $(LINUX_OUT)/initrd-test.cpio.gz
 
 # ---- memtest86+ (tests/memtest): Debian's package, fetched like Linux ----

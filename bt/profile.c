@@ -19,7 +19,7 @@ int bt_prof_init(void *mem, size_t size)
 {
 	size_t head = (sizeof(struct prof_arena) + 15) & ~(size_t)15;
 	size_t tables = PROF_MAX_SITES * sizeof(struct prof_site) + PROF_MAX_EVENTS * sizeof(struct prof_event) +
-			PROF_MAX_SAMPLES * sizeof(struct prof_sample);
+			PROF_MAX_SAMPLES * sizeof(struct prof_sample) + PROF_MAX_DPAGES * sizeof(struct prof_dpage);
 	if (!mem || size < head + tables + (1u << 20))
 		return -1;
 	struct prof_arena *a = mem;
@@ -37,6 +37,7 @@ int bt_prof_init(void *mem, size_t size)
 	a->study.sites = (struct prof_site *)t;
 	a->study.events = (struct prof_event *)(a->study.sites + PROF_MAX_SITES);
 	a->study.samples = (struct prof_sample *)(a->study.events + PROF_MAX_EVENTS);
+	a->study.dpages = (struct prof_dpage *)(a->study.samples + PROF_MAX_SAMPLES);
 	a->study.sample_ns = PROF_SAMPLE_NS;
 	a->recs = (struct prof_rec *)((uint8_t *)mem + head);
 	a->pool = (uint8_t *)(a->recs + recs);
@@ -299,6 +300,17 @@ void bt_prof_occupancy(struct prof_sample *s)
 }
 
 struct prof_arena *bt_prof_arena(void) { return bt.prof; }
+
+void bt_prof_tc_sample(uint32_t tc_addr)
+{
+	struct prof_study *st = &bt.prof->study;
+	uint32_t idx = bt_ccf_at(tc_addr);
+	st->tc_samples++;
+	if (idx && bt.ccfs[idx].prof)
+		bt.prof->recs[bt.ccfs[idx].prof].samples++;
+	else
+		st->tc_unattributed++;
+}
 
 void bt_prof_invalidated(uint32_t idx)
 {

@@ -65,6 +65,9 @@ int bt_init(const struct bt_env *env)
 	for (uint32_t i = 0; i < env->ram_pages; i++)
 		bt.page_head[i] = 0;
 	bt.ntraced = 0;
+	/* No fragments yet: a second bt_init (the unit tests do it) must not
+	 * harvest the previous ones' counters into this arena at its flush. */
+	bt.nccf = 0;
 	bt.prof = NULL;
 	bt.prof_top = env->tc_size;
 	if (env->prof && bt_prof_init(env->prof, env->prof_size) != 0)

@@ -171,5 +171,8 @@ struct prof_sample;
 void bt_prof_occupancy(struct prof_sample *s);
 /* The arena itself, for the monitor's time accounting and samples. */
 struct prof_arena *bt_prof_arena(void);
+/* A host timer signal found the CPU at tc_addr in the TC: one sample for
+ * the fragment there (or for none: gates, IBL). */
+void bt_prof_tc_sample(uint32_t tc_addr);
 
 #endif

@@ -8,8 +8,9 @@
 #include "callout_kinds.h"
 
 /* The file format (docs/profile-format.md); bump on incompatible changes. */
-#define PROF_FORMAT "vmx-profile-2"
-/* The one before (no study sections): readers still take it. */
+#define PROF_FORMAT "vmx-profile-3"
+/* Those before (2: no per-PC time; 1: no study sections): readers still take them. */
+#define PROF_FORMAT_2 "vmx-profile-2"
 #define PROF_FORMAT_1 "vmx-profile-1"
 /* A file lists at most this many fragments: past it the coldest (execution
  * count x instruction count) are summed into one "other" record. */
@@ -46,6 +47,8 @@ struct prof_rec {
 	uint32_t chains_in, chains_out;
 	uint32_t nfrag;        /* fragments this record stands for (1, or the overflow aggregate's count) */
 	uint32_t killed_by;    /* PROF_EV_* code of what invalidated or flushed it (0: lived to the end) */
+	uint32_t samples;      /* host timer signals that found the CPU in its TC code */
+	uint32_t pad2;
 	uint64_t execs, cycles;
 };
 
@@ -116,6 +119,17 @@ struct prof_sample {
 #define PROF_MAX_SAMPLES 4096u   /* when full, every other is dropped and the period doubles */
 #define PROF_SAMPLE_NS 10000000u /* the first period: 10 ms of guest time */
 
+/* A guest page that ran directly (keyed by linear page and CPL): its
+ * entries, the TSC cycles from each entry (or resumption on it) to the
+ * next trap, and the host timer signals that found the CPU on it. */
+struct prof_dpage {
+	uint32_t page;                /* linear address >> 12 */
+	uint8_t cpl, used;
+	uint16_t pad;
+	uint64_t entries, cycles, samples;
+};
+#define PROF_MAX_DPAGES 8192u    /* a power of two; slot 0 sums the pages that find no room */
+
 struct prof_study {
 	/* Per cause: events that did something, fragments killed, chains undone,
 	 * monitor cycles of the exits re-taken (retranslation is summed by the
@@ -133,6 +147,14 @@ struct prof_study {
 	struct prof_site *sites;      /* PROF_MAX_SITES */
 	struct prof_event *events;    /* PROF_MAX_EVENTS */
 	struct prof_sample *samples;  /* PROF_MAX_SAMPLES */
+	/* Per-PC time: host timer signals in translated code (in a fragment's
+	 * bytes, or elsewhere: gates, IBL), in direct code, and the native
+	 * calibration loop that directly executed instruction counts are
+	 * estimated from (no instruction counter on this host). */
+	uint64_t tc_samples, tc_unattributed, direct_samples;
+	uint64_t calib_insns, calib_cycles;
+	uint32_t ndpages_dropped, pad3;
+	struct prof_dpage *dpages;    /* PROF_MAX_DPAGES */
 };
 
 /* Counters of the -stats report that the profile's totals correspond to:

@@ -23,6 +23,7 @@
  * faults, int 0x80, the timer). Environment: the monitor, inside the
  * world's trap handler; the guest's FPU state is in the trap frame. */
 #include "vm.h"
+#include "study.h"
 #include "tunables.h"
 
 #define MAXRAMPAGES ((3072u << 20) >> 12)
@@ -342,6 +343,8 @@ uint32_t direct_enter(uint32_t eip, uint32_t lin, uint32_t pa)
 {
 	struct mon_area *ma = vm.ma;
 	stat_inc(&ds.entries);
+	if (vm.study)
+		study_direct_enter(lin);
 	adapt_count(lin, pa >> 12);
 	ma->direct_eip = eip;
 	ma->direct_cs = seg_code_shadow();

@@ -2,7 +2,9 @@
  * from rdtsc at every transition (callout, host trap, monitor entry,
  * translation, VMX request, idle wait), the cost and reason of every exit
  * stub and callout site, the cause of stores into translated code, and
- * occupancy samples at a fixed guest-time period. Rows: include/profile.h
+ * occupancy samples at a fixed guest-time period, and per-PC time: the
+ * cycles of each directly executed page (from its entry to the next trap)
+ * and the host timer's samples of where translated and direct code ran. Rows: include/profile.h
  * (time_buckets.def, exit_reasons.def). Only called when vm.study is set.
  * Environment: monitor (also from the world's signal handler through
  * vmm_trap); host only through vm.w. */
@@ -18,6 +20,7 @@ static unsigned depth, over;     /* over: pushes past DEPTH (counted, not stacke
 static uint64_t last;            /* the latest stamp */
 static const struct world_ops *host;
 static struct world_ops wrapped;
+static struct prof_dpage *dcur;  /* the page direct time goes to now */
 
 static inline uint64_t tsc(void) { return __builtin_ia32_rdtsc(); }
 
@@ -30,6 +33,8 @@ static uint64_t charge(void)
 		st->ns_start = host->now_ns();
 	}
 	st->time_cycles[stack[depth - 1]] += now - last;
+	if (stack[depth - 1] == PROF_TB_DIRECT && dcur)
+		dcur->cycles += now - last;
 	last = now;
 	st->stamps++;
 	return now;
@@ -72,9 +77,69 @@ void study_retag(unsigned b)
 void study_move(unsigned b, uint64_t cycles)
 {
 	/* The current bucket is charged its whole span at its next stamp:
-	 * taking the part now is the same in the sum. */
+	 * taking the part now is the same in the sum. A host trap in the
+	 * middle of the translation took part of that span into its own
+	 * bucket: never take more than the current one holds (it would wrap). */
+	unsigned top = stack[depth - 1];
+	uint64_t holds = st->time_cycles[top] + (tsc() - last);
+	if (cycles > holds)
+		cycles = holds;
 	st->time_cycles[b] += cycles;
-	st->time_cycles[stack[depth - 1]] -= cycles;
+	st->time_cycles[top] -= cycles;
+}
+
+/* ---- direct execution per page ---- */
+
+static struct prof_dpage *dpage(uint32_t lin, unsigned cpl)
+{
+	uint32_t page = lin >> 12;
+	uint32_t h = ((page * 0x9e3779b1u) ^ cpl) & (PROF_MAX_DPAGES - 1);
+	for (unsigned n = 0; n < 32; n++, h = (h + 1) & (PROF_MAX_DPAGES - 1)) {
+		struct prof_dpage *d = &st->dpages[h];
+		if (h == 0)
+			continue;        /* slot 0 is the overflow's */
+		if (d->used && d->page == page && d->cpl == cpl)
+			return d;
+		if (!d->used) {
+			*d = (struct prof_dpage){ .page = page, .cpl = (uint8_t)cpl, .used = 1 };
+			return d;
+		}
+	}
+	st->ndpages_dropped++;
+	st->dpages[0].used = 1;
+	return &st->dpages[0];
+}
+
+void study_direct_enter(uint32_t lin)
+{
+	dcur = dpage(lin, vm.cpl);
+	dcur->entries++;
+}
+
+/* Directly executed code has no instruction counter here: its counts are
+ * estimated from the host's cycles per instruction on this loop (8
+ * register instructions per iteration, the loop's own two included), the
+ * best of a few runs. */
+static void calibrate(void)
+{
+	uint64_t best = ~0ull;
+	for (unsigned run = 0; run < 8; run++) {
+		uint64_t t0 = tsc();
+		__asm__ volatile("mov $1000, %%ecx\n"
+				 "1: add %%eax, %%edx\n"
+				 "xor %%edx, %%esi\n"
+				 "lea 1(%%esi), %%edi\n"
+				 "mov %%edi, %%eax\n"
+				 "add $3, %%esi\n"
+				 "sub %%eax, %%edx\n"
+				 "dec %%ecx\n"
+				 "jnz 1b\n" ::: "eax", "ecx", "edx", "esi", "edi", "cc");
+		uint64_t d = tsc() - t0;
+		if (d < best)
+			best = d;
+	}
+	st->calib_insns = 8000;
+	st->calib_cycles = best;
 }
 
 /* ---- occupancy, every sample_ns of guest time ---- */
@@ -160,6 +225,8 @@ void study_init(void)
 	for (unsigned i = 0; i < 1000; i++)
 		(void)tsc();
 	st->stamp_cycles = (tsc() - t0) / 1001;
+	calibrate();
+	dcur = (struct prof_dpage *)0;
 	host = vm.w;
 	wrapped = *host;
 	wrapped.console_write = w_console_write;
@@ -238,9 +305,21 @@ uint32_t study_callout(struct mon_area *ma, uint32_t site, uint32_t (*dispatch)(
 enum trap_action study_trap(struct vmm_trap *t, enum trap_action (*dispatch)(struct vmm_trap *))
 {
 	unsigned b = (unsigned)t->kind < TRAP_NKINDS ? PROF_TB_TRAP + (unsigned)t->kind : PROF_TB_MONITOR;
+	/* The timer's signals sample where the CPU was, before the handling
+	 * can flush the TC or remap the page. */
+	if (t->kind == TRAP_ALARM && t->where == TRAP_IN_TC)
+		bt_prof_tc_sample(t->rip);
+	if (t->kind == TRAP_ALARM && t->where == TRAP_IN_DIRECT) {
+		st->direct_samples++;
+		dpage(vm.seg[SEG_CS].base + t->rip, vm.cpl)->samples++;
+	}
 	study_push(b);
 	enum trap_action act = dispatch(t);
 	study_pop();
+	/* Native code goes on where it stopped: its time from here on is
+	 * that page's (entering another page faults first). */
+	if (t->where == TRAP_IN_DIRECT && act == TRAP_RESUME)
+		dcur = dpage(vm.seg[SEG_CS].base + vm.eip, vm.cpl);
 	/* Not when the monitor was interrupted: it may be inside the clock. */
 	if (t->kind == TRAP_ALARM && t->where != TRAP_IN_MONITOR)
 		sample(false);

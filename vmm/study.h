@@ -23,6 +23,9 @@ void study_move(unsigned b, uint64_t cycles);
 /* vmm_callout and vmm_trap with the accounting around them. */
 uint32_t study_callout(struct mon_area *ma, uint32_t site, uint32_t (*dispatch)(struct mon_area *, uint32_t));
 enum trap_action study_trap(struct vmm_trap *t, enum trap_action (*dispatch)(struct vmm_trap *));
+/* Native execution enters the page of linear address lin (vmm/direct.c):
+ * the direct time from here to the next trap is that page's. */
+void study_direct_enter(uint32_t lin);
 /* A store into translated code at physical pa by the instruction at vm.eip. */
 void study_code_written(uint32_t pa, uint32_t len);
 /* Stops the clock: the profile is read after this. */

@@ -1,10 +1,10 @@
 /* The gdb stub (-gdb tcp::PORT, -s, -S): gdb's remote serial protocol over
  * one TCP connection on 127.0.0.1. Registers in gdb's i386 order, guest
  * linear memory, software and hardware breakpoints, write watchpoints,
- * single step, continue, Ctrl-C, detach and kill; the monitor does the
- * work behind include/vmm_debug.h. gdb_poll runs at the monitor's poll
- * points (a connection or a Ctrl-C asks for a stop), gdb_session with the
- * guest stopped. Environment: host code (libc), from the world's debug hooks. */
+ * single step, continue, Ctrl-C, detach and kill, the target description;
+ * the monitor does the work behind include/vmm_debug.h. gdb_poll runs at
+ * the monitor's poll points (a connection or a Ctrl-C asks for a stop),
+ * gdb_session with the guest stopped. Environment: host code (libc), from the world's debug hooks. */
 #define _GNU_SOURCE
 #include "vmx.h"
 #include "vmm_debug.h"
@@ -285,6 +285,91 @@ static void cmd_point(char *pkt, char *out)
 	strcpy(out, r == 0 ? "OK" : r == -2 ? "" : "E22");
 }
 
+/* The target description gdb asks for (qXfer:features:read:target.xml):
+ * i386 and its core feature, the registers in the order of 'g' (eax..edi,
+ * eip, eflags, the six selectors) and the x87 registers the feature also
+ * names, which this stub does not have ('p' answers E45, as without it).
+ * No '#', '$', '}' or '*': the text goes into packets unescaped. */
+static const char target_xml[] =
+	"<?xml version=\"1.0\"?>\n<!DOCTYPE target SYSTEM \"gdb-target.dtd\">\n"
+	"<target version=\"1.0\">\n<architecture>i386</architecture>\n"
+	"<feature name=\"org.gnu.gdb.i386.core\">\n"
+	"<flags id=\"i386_eflags\" size=\"4\">\n"
+	"<field name=\"CF\" start=\"0\" end=\"0\"/><field name=\"\" start=\"1\" end=\"1\"/>"
+	"<field name=\"PF\" start=\"2\" end=\"2\"/><field name=\"AF\" start=\"4\" end=\"4\"/>"
+	"<field name=\"ZF\" start=\"6\" end=\"6\"/><field name=\"SF\" start=\"7\" end=\"7\"/>"
+	"<field name=\"TF\" start=\"8\" end=\"8\"/><field name=\"IF\" start=\"9\" end=\"9\"/>"
+	"<field name=\"DF\" start=\"10\" end=\"10\"/><field name=\"OF\" start=\"11\" end=\"11\"/>"
+	"<field name=\"NT\" start=\"14\" end=\"14\"/><field name=\"RF\" start=\"16\" end=\"16\"/>"
+	"<field name=\"VM\" start=\"17\" end=\"17\"/><field name=\"AC\" start=\"18\" end=\"18\"/>"
+	"<field name=\"VIF\" start=\"19\" end=\"19\"/><field name=\"VIP\" start=\"20\" end=\"20\"/>"
+	"<field name=\"ID\" start=\"21\" end=\"21\"/>\n</flags>\n"
+	"<reg name=\"eax\" bitsize=\"32\" type=\"int32\" regnum=\"0\"/>\n"
+	"<reg name=\"ecx\" bitsize=\"32\" type=\"int32\"/>\n"
+	"<reg name=\"edx\" bitsize=\"32\" type=\"int32\"/>\n"
+	"<reg name=\"ebx\" bitsize=\"32\" type=\"int32\"/>\n"
+	"<reg name=\"esp\" bitsize=\"32\" type=\"data_ptr\"/>\n"
+	"<reg name=\"ebp\" bitsize=\"32\" type=\"data_ptr\"/>\n"
+	"<reg name=\"esi\" bitsize=\"32\" type=\"int32\"/>\n"
+	"<reg name=\"edi\" bitsize=\"32\" type=\"int32\"/>\n"
+	"<reg name=\"eip\" bitsize=\"32\" type=\"code_ptr\"/>\n"
+	"<reg name=\"eflags\" bitsize=\"32\" type=\"i386_eflags\"/>\n"
+	"<reg name=\"cs\" bitsize=\"32\" type=\"int32\"/>\n"
+	"<reg name=\"ss\" bitsize=\"32\" type=\"int32\"/>\n"
+	"<reg name=\"ds\" bitsize=\"32\" type=\"int32\"/>\n"
+	"<reg name=\"es\" bitsize=\"32\" type=\"int32\"/>\n"
+	"<reg name=\"fs\" bitsize=\"32\" type=\"int32\"/>\n"
+	"<reg name=\"gs\" bitsize=\"32\" type=\"int32\"/>\n"
+	"<reg name=\"st0\" bitsize=\"80\" type=\"i387_ext\"/>\n"
+	"<reg name=\"st1\" bitsize=\"80\" type=\"i387_ext\"/>\n"
+	"<reg name=\"st2\" bitsize=\"80\" type=\"i387_ext\"/>\n"
+	"<reg name=\"st3\" bitsize=\"80\" type=\"i387_ext\"/>\n"
+	"<reg name=\"st4\" bitsize=\"80\" type=\"i387_ext\"/>\n"
+	"<reg name=\"st5\" bitsize=\"80\" type=\"i387_ext\"/>\n"
+	"<reg name=\"st6\" bitsize=\"80\" type=\"i387_ext\"/>\n"
+	"<reg name=\"st7\" bitsize=\"80\" type=\"i387_ext\"/>\n"
+	"<reg name=\"fctrl\" bitsize=\"32\" type=\"int\" group=\"float\"/>\n"
+	"<reg name=\"fstat\" bitsize=\"32\" type=\"int\" group=\"float\"/>\n"
+	"<reg name=\"ftag\" bitsize=\"32\" type=\"int\" group=\"float\"/>\n"
+	"<reg name=\"fiseg\" bitsize=\"32\" type=\"int\" group=\"float\"/>\n"
+	"<reg name=\"fioff\" bitsize=\"32\" type=\"int\" group=\"float\"/>\n"
+	"<reg name=\"foseg\" bitsize=\"32\" type=\"int\" group=\"float\"/>\n"
+	"<reg name=\"fooff\" bitsize=\"32\" type=\"int\" group=\"float\"/>\n"
+	"<reg name=\"fop\" bitsize=\"32\" type=\"int\" group=\"float\"/>\n"
+	"</feature>\n</target>\n";
+
+/* qXfer:features:read:ANNEX:OFFSET,LENGTH: 'm' and a part, 'l' and the
+ * last part, E00 for another annex. */
+static void cmd_xfer_features(const char *p, char *out, size_t outlen)
+{
+	static const char annex[] = "target.xml:";
+	uint32_t off, len;
+	if (strncmp(p, annex, sizeof annex - 1)) {
+		strcpy(out, "E00");
+		return;
+	}
+	p += sizeof annex - 1;
+	if (!parse_hex(&p, &off) || *p++ != ',' || !parse_hex(&p, &len)) {
+		strcpy(out, "E01");
+		return;
+	}
+	size_t total = sizeof target_xml - 1;
+	if (off > total) {
+		strcpy(out, "E01");
+		return;
+	}
+	size_t n = total - off;
+	if (len > PKT_MAX - 8)
+		len = PKT_MAX - 8;
+	if (n > len)
+		n = len;
+	if (n + 2 > outlen)
+		n = outlen - 2;
+	out[0] = off + n < total ? 'm' : 'l';
+	memcpy(out + 1, target_xml + off, n);
+	out[1 + n] = 0;
+}
+
 /* An optional address to resume at ("c ADDR", "s ADDR"). */
 static void resume_at(const char *p)
 {
@@ -393,7 +478,10 @@ enum vmm_dbg_resume gdb_session(const struct vmm_dbg_stop *why, bool asked)
 			break;
 		case 'q':
 			if (!strncmp(pkt, "qSupported", 10))
-				snprintf(out, sizeof out, "PacketSize=%x;swbreak+;hwbreak+;QStartNoAckMode+", PKT_MAX);
+				snprintf(out, sizeof out, "PacketSize=%x;swbreak+;hwbreak+;QStartNoAckMode+;qXfer:features:read+",
+					 PKT_MAX);
+			else if (!strncmp(pkt, "qXfer:features:read:", 20))
+				cmd_xfer_features(pkt + 20, out, sizeof out);
 			else if (!strcmp(pkt, "qAttached"))
 				strcpy(out, "1");
 			else if (!strcmp(pkt, "qC"))

@@ -9,13 +9,20 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* Writes "vmx: PATH: message" into err (when given); returns -1. */
+/* Writes "vmx: PATH: message" into err (when given), control characters
+ * shown as '?'; returns -1. */
 static inline int loader_verror(char *err, size_t errlen, const char *path, const char *fmt, va_list ap)
 {
 	char msg[384];
 	vsnprintf(msg, sizeof msg, fmt, ap);
-	if (err && errlen)
+	if (err && errlen) {
 		snprintf(err, errlen, "vmx: %s: %s", path, msg);
+		/* The path and module strings are the user's: a control
+		 * character in one must not break the message's one line. */
+		for (char *c = err; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				*c = '?';
+	}
 	return -1;
 }
 

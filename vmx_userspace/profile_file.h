@@ -44,6 +44,17 @@
 #define PK_T_STAMP_CYC  "stamp_cycles"
 #define PK_T_TSC_HZ     "tsc_hz"
 #define PK_T_WALL_NS    "wall_ns"
+/* vmx-profile-3: per-PC time (timer samples; directly executed pages). */
+#define PK_SAMPLES_F    "samples"        /* a fragment's (and "other"'s) timer samples */
+#define PK_T_TC_SAMPLES "tc_samples"
+#define PK_T_TC_UNATTR  "tc_unattributed"
+#define PK_T_DIR_SAMPLES "direct_samples"
+#define PK_T_CALIB_INSNS "calib_insns"
+#define PK_T_CALIB_CYC  "calib_cycles"
+#define PK_DPAGES       "direct_pages"   /* {"dropped": n, "columns": [...], "rows": [[...], ...]} */
+#define PK_DP_DROPPED   "dropped"
+/* A direct page row's columns, in order. */
+#define PROF_DPAGE_COLUMNS(X) X("page") X("cpl") X("entries") X("cycles") X("samples")
 #define PK_SITES        "sites"          /* [[column values], ...] */
 #define PK_SITE_COLUMNS "site_columns"
 /* A site row's columns, in order. */

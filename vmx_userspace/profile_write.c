@@ -86,10 +86,10 @@ static void fragment(FILE *f, const struct prof_arena *a, uint32_t id, uint32_t 
 		fprintf(f, "%s[%u, %u, \"%s\"]", i ? ", " : "", m[i].goff, m[i].tcoff,
 			class_names[m[i].cls < PROF_NCLASSES ? m[i].cls : 0]);
 	fprintf(f, "],\n     \"%s\": %" PRIu64 ", \"%s\": %" PRIu32 ", \"%s\": %" PRIu32 ", \"%s\": %" PRIu64
-		", \"%s\": %" PRIu32 ", \"%s\": %" PRIu32 ", \"%s\": \"%s\"}%s\n",
+		", \"%s\": %" PRIu32 ", \"%s\": %" PRIu32 ", \"%s\": \"%s\", \"%s\": %" PRIu32 "}%s\n",
 		PK_EXECS, r->execs, PK_CHAINS_IN, r->chains_in, PK_CHAINS_OUT, r->chains_out, PK_CYCLES, r->cycles,
 		PK_GENERATION, gen, PK_KILLED_BY, kb, PK_KILLED_CAUSE, prof_cause_name(cause_of(&a->study, r->killed_by)),
-		last ? "" : ",");
+		PK_SAMPLES_F, r->samples, last ? "" : ",");
 }
 
 static void add_into(struct prof_rec *o, const struct prof_rec *r)
@@ -102,6 +102,7 @@ static void add_into(struct prof_rec *o, const struct prof_rec *r)
 	o->cycles += r->cycles;
 	o->chains_in += r->chains_in;
 	o->chains_out += r->chains_out;
+	o->samples += r->samples;
 	for (unsigned k = 0; k < PROF_NCLASSES; k++)
 		o->nclass[k] += r->nclass[k];
 }
@@ -125,8 +126,32 @@ static void study_time(FILE *f, const struct prof_study *st)
 	uint64_t ns = st->ns_end > st->ns_start ? st->ns_end - st->ns_start : 0;
 	uint64_t cyc = st->tsc_end > st->tsc_start ? st->tsc_end - st->tsc_start : 0;
 	uint64_t hz = ns ? (uint64_t)((double)cyc * 1e9 / (double)ns) : 0;
-	fprintf(f, "},\n  \"%s\": %" PRIu64 ", \"%s\": %" PRIu64 ", \"%s\": %" PRIu64 ", \"%s\": %" PRIu64 "},\n",
+	fprintf(f, "},\n  \"%s\": %" PRIu64 ", \"%s\": %" PRIu64 ", \"%s\": %" PRIu64 ", \"%s\": %" PRIu64 ",\n",
 		PK_T_STAMPS, st->stamps, PK_T_STAMP_CYC, st->stamp_cycles, PK_T_TSC_HZ, hz, PK_T_WALL_NS, ns);
+	fprintf(f, "  \"%s\": %" PRIu64 ", \"%s\": %" PRIu64 ", \"%s\": %" PRIu64 ", \"%s\": %" PRIu64
+		", \"%s\": %" PRIu64 "},\n", PK_T_TC_SAMPLES, st->tc_samples, PK_T_TC_UNATTR, st->tc_unattributed,
+		PK_T_DIR_SAMPLES, st->direct_samples, PK_T_CALIB_INSNS, st->calib_insns, PK_T_CALIB_CYC, st->calib_cycles);
+}
+
+static void study_dpages(FILE *f, const struct prof_study *st)
+{
+	fprintf(f, " \"%s\": {\"%s\": %" PRIu32 ", \"%s\": [", PK_DPAGES, PK_DP_DROPPED, st->ndpages_dropped,
+		PK_SM_COLUMNS);
+	bool first = true;
+#define COLUMN(n) fprintf(f, "%s\"%s\"", first ? "" : ", ", n); first = false;
+	PROF_DPAGE_COLUMNS(COLUMN)
+#undef COLUMN
+	fprintf(f, "], \"%s\": [", PK_SM_ROWS);
+	first = true;
+	for (uint32_t i = 0; st->dpages && i < PROF_MAX_DPAGES; i++) {
+		const struct prof_dpage *d = &st->dpages[i];
+		if (!d->used)
+			continue;
+		fprintf(f, "%s\n  [%" PRIu32 ", %u, %" PRIu64 ", %" PRIu64 ", %" PRIu64 "]", first ? "" : ",",
+			d->page << 12, d->cpl, d->entries, d->cycles, d->samples);
+		first = false;
+	}
+	fputs("]},\n", f);
 }
 
 static void study_sites(FILE *f, const struct prof_study *st)
@@ -253,14 +278,16 @@ static int format(FILE *f, const struct prof_arena *a, unsigned max_frags)
 	study_sites(f, st);
 	study_events(f, st, ev_retrans, cause_retrans);
 	study_samples(f, st);
+	study_dpages(f, st);
 	fprintf(f, " \"%s\": [\n", PK_FRAGMENTS);
 	for (uint32_t i = 0; i < listed; i++)
 		fragment(f, a, idx[i], gen[idx[i]], i + 1 == listed);
 	fprintf(f, " ],\n \"%s\": {\"%s\": %" PRIu32 ", \"%s\": %" PRIu32 ", \"%s\": %" PRIu32 ", \"%s\": %" PRIu32
-		", \"%s\": %" PRIu64 ", \"%s\": %" PRIu64 ", \"%s\": %" PRIu32 ", \"%s\": %" PRIu32 ", ",
+		", \"%s\": %" PRIu64 ", \"%s\": %" PRIu64 ", \"%s\": %" PRIu32 ", \"%s\": %" PRIu32
+		", \"%s\": %" PRIu32 ", ",
 		PK_OTHER, PK_NFRAG, other.nfrag, PK_INSNS, other.ninsn, PK_GUEST_LEN, other.glen, PK_TC_LEN, other.tc_len,
 		PK_EXECS, other.execs, PK_CYCLES, other.cycles, PK_CHAINS_IN, other.chains_in, PK_CHAINS_OUT,
-		other.chains_out);
+		other.chains_out, PK_SAMPLES_F, other.samples);
 	mix(f, other.nclass);
 	fputs("}}\n", f);
 	free(idx);

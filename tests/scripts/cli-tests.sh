@@ -2,7 +2,8 @@
 # Behaviour of the vmx command itself: one-line errors and exit status 2 on
 # bad input, Ctrl-A x, the -stats outputs and what they leave of the path,
 # the terminal restored when a signal ends vmx, the sandbox stopping a
-# forbidden system call, and translator counters that add up. Usage: cli-tests.sh VMX GUEST_DIR
+# forbidden system call, and translator counters that agree with objdump
+# and QEMU (count-check.sh). Usage: cli-tests.sh VMX GUEST_DIR
 set -u
 vmx=$1 g=$2
 tmp=$(mktemp -d)
@@ -279,15 +280,49 @@ else
 	bad trace-names "could not build the test kernel"
 fi
 
-# -stats FILE.json: one flat object of integers whose translator counters add up.
+# -stats FILE.json: one flat object of integers.
 "$vmx" -kernel "$g/jcc.elf" -stats "$tmp/s.json" </dev/null >/dev/null 2>&1
-get() { grep "\"$1\"" "$tmp/s.json" | grep -o '[0-9]*' | tail -1; }
-t=$(get bt.insn.translated); i=$(get bt.insn.ident); n=$(get bt.insn.inline); c=$(get bt.insn.callout)
-if [ -n "$t" ] && [ "$t" -gt 0 ] && [ "$t" -eq $((i + n + c)) ]; then
-	ok stats-add-up
-else
-	bad stats-add-up "translated=$t ident=$i inline=$n callout=$c"
-fi
+# The translator's counters against counts taken without it
+# (count-check.sh): every fragment of the profile decoded again by objdump,
+# each instruction's class one its mnemonic allows, and the executions at
+# each address equal to QEMU's, one instruction per block. jcc has loops to
+# themselves, string rep-prefixed instructions; jcc with a small cache has
+# its counts carried across a flush.
+cc=$(dirname "$0")/count-check.sh
+for run in jcc string jcc-tc64; do
+	gname=${run%-tc64} args=
+	[ "$run" != "$gname" ] && args="-tc-size 64"
+	# shellcheck disable=SC2086
+	"$vmx" -kernel "$g/$gname.elf" $args -stats "$tmp/cs-$run.json" -profile "$tmp/cp-$run.json" </dev/null >/dev/null 2>&1
+	if [ ! -s "$tmp/cq-$gname" ] && ! "$cc" qemu "$g/$gname.elf" "$tmp/cq-$gname" 2>"$tmp/err"; then
+		bad "stats-count-independent-$run" "$(cat "$tmp/err")"
+	elif "$cc" check "$tmp/cp-$run.json" "$tmp/cs-$run.json" "$tmp/cq-$gname" >"$tmp/out" 2>&1; then
+		ok "stats-count-independent-$run"; sed "s/^/     $run /" "$tmp/out"
+	else
+		bad "stats-count-independent-$run" "$(head -5 "$tmp/out")"
+	fi
+done
+grep -q '"bt.tc.flushes": [1-9]' "$tmp/cs-jcc-tc64.json" || bad stats-count-independent-jcc-tc64 "no flush with -tc-size 64"
+# The check fails when one count is wrong. Each edit keeps what the old
+# check (translated = ident + inline + callout) looked at consistent.
+p=$tmp/cp-jcc.json s=$tmp/cs-jcc.json q=$tmp/cq-jcc
+skew() { # NAME WHAT-MUST-BE-SAID PROFILE STATS
+	if "$cc" check "$3" "$4" "$q" >"$tmp/out" 2>&1; then bad "count-check-catches-$1" "passed"
+	elif grep -q -- "$2" "$tmp/out"; then ok "count-check-catches-$1"
+	else bad "count-check-catches-$1" "$(head -2 "$tmp/out")"; fi
+}
+jq '."bt.insn.ident" += 1 | ."bt.insn.inline" -= 1' "$s" >"$tmp/k1.json"
+skew stats-class "bt.insn.ident is" "$p" "$tmp/k1.json"
+jq '."bt.insn.translated" += 1 | ."bt.insn.ident" += 1' "$s" >"$tmp/k2.json"
+skew stats-total "bt.insn.translated is" "$p" "$tmp/k2.json"
+jq '(.fragments[] | select(.execs > 100) | .execs) |= . + 1' "$p" >"$tmp/k3.json"
+skew execs "under QEMU" "$tmp/k3.json" "$s"
+jq '(.fragments[] | select(.insns > 2) | .map[1][0]) |= . + 1' "$p" >"$tmp/k4.json"
+skew boundary "no instruction starts" "$tmp/k4.json" "$s"
+# A branch (the first fragment that ends in an inline instruction) said to be copied as is.
+jq '([.fragments[].map[-1][2]] | index("inline")) as $i | .fragments[$i].map[-1][2] = "ident" | .fragments[$i].mix.ident += 1 | .fragments[$i].mix.inline -= 1' "$p" >"$tmp/k5.json"
+jq '."bt.insn.ident" += 1 | ."bt.insn.inline" -= 1' "$s" >"$tmp/k5s.json"
+skew class "translated ident" "$tmp/k5.json" "$tmp/k5s.json"
 if head -1 "$tmp/s.json" | grep -q '^{' && tail -1 "$tmp/s.json" | grep -q '^}' &&
    ! grep -vE '^[{}]$|^  "[a-z0-9_.]+": [0-9]+,?$' "$tmp/s.json" | grep -q .; then
 	ok stats-json-shape
@@ -554,6 +589,38 @@ printf '{"format": "vmx-profile-1", "fragments": 3}' >"$tmp/bad.json"
 "$report" "$tmp/bad.json" >"$tmp/out" 2>"$tmp/err"
 st=$?
 if [ $st -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ]; then ok report-malformed; else bad report-malformed "status $st: $(head -c 200 "$tmp/err")"; fi
+# A bad value (not a syntax error) is named with its offset: the error's
+# offset must point at the value planted, in a fragment, a site row, an
+# event and a sample row.
+why=$(python3 - "$report" "$tmp/prof.json" "$tmp" <<'PY'
+import re, subprocess, sys
+rep, src, tmp = sys.argv[1], sys.argv[2], sys.argv[3]
+t = open(src).read()
+def plant(name, start_pat, pat, bad):
+    s = t.index(start_pat)
+    m = re.compile(pat).search(t, s)
+    if not m: return "%s: no %s" % (name, pat)
+    u = t[:m.start(1)] + bad + t[m.end(1):]
+    f = "%s/bad-%s.json" % (tmp, name)
+    open(f, "w").write(u)
+    r = subprocess.run([rep, f], capture_output=True, text=True)
+    e = r.stderr.strip()
+    o = re.search(r"offset (\d+), line (\d+)\)$", e)
+    if r.returncode != 2 or "\n" in e or not e.startswith("vmx-report: " + f + ": ") or not o:
+        return "%s: status %d: %s" % (name, r.returncode, e[:200])
+    off = int(o.group(1))
+    if not u.startswith(bad, off) or u.count("\n", 0, off) + 1 != int(o.group(2)):
+        return "%s: offset %d holds %r, not %r" % (name, off, u[off:off + 20], bad)
+    return ""
+for args in (("fragment", '"fragments": [', r'"execs": (\d+)', '-1'),
+             ("site", '"sites": [', r'\[\d+, \d+, \d+, ("\w+")', '"nokind"'),
+             ("sample", '"rows": [', r'\[\d+, (\d+), \d+', '"x"'),
+             ("fragment-state", '"fragments": [', r'"state": ("\w+")', '"gone"')):
+    w = plant(*args)
+    if w: sys.exit(w)
+PY
+)
+if [ -z "$why" ]; then ok report-bad-value-offset; else bad report-bad-value-offset "$why"; fi
 # Twice the iterations: the loop's fragments change most, by 1000 each.
 # The study sections (vmx-profile-2): the time buckets add up to the run's
 # TSC span, every exit stub taken is a site, the loop's exits are chained
@@ -563,7 +630,7 @@ why=$(python3 - "$tmp/prof.json" "$tmp/rj" "$tmp/ps.json" <<'PY'
 import json, sys
 p = json.load(open(sys.argv[1])); r = json.load(open(sys.argv[2])); s = json.load(open(sys.argv[3]))
 t = p["time"]; tot = sum(t["cycles"].values())
-if p["format"] != "vmx-profile-2": sys.exit("format " + p["format"])
+if p["format"] != "vmx-profile-3": sys.exit("format " + p["format"])
 if not t["tsc_hz"] or abs(tot - t["tsc_hz"] * t["wall_ns"] / 1e9) > 0.02 * tot: sys.exit("buckets %d against %d Hz x %d ns" % (tot, t["tsc_hz"], t["wall_ns"]))
 ex = [x for x in p["sites"] if x[3] == "exit"]
 if sum(x[6] for x in ex) != s["vmm.callout.exit"]: sys.exit("exit sites taken %d, vmm.callout.exit %d" % (sum(x[6] for x in ex), s["vmm.callout.exit"]))
@@ -594,6 +661,29 @@ if len(killed) != c["killed"]: sys.exit("%d fragments killed by smc_store, cause
 PY
 )
 if [ -z "$why" ]; then ok profile-smc-causes; else bad profile-smc-causes "$why"; fi
+# Per-PC time by mode (vmx-profile-3): user code run directly (bt-direct)
+# has its page's cycles measured, adding up to the direct bucket exactly;
+# the timer's samples in translated code are the fragments' plus those
+# outside any; the report labels the estimated figures.
+"$vmx" -kernel "$g/multitask.elf" -mode bt-direct -profile "$tmp/mt.json" </dev/null >/dev/null 2>&1
+"$report" "$tmp/mt.json" --top 5 >"$tmp/mt.txt" 2>&1
+"$report" "$tmp/mt.json" --top 5 --json >"$tmp/mt.rj" 2>&1
+why=$(python3 - "$tmp/mt.json" "$tmp/mt.rj" "$tmp/mt.txt" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1])); r = json.load(open(sys.argv[2]))["study"]["by_mode"]; txt = open(sys.argv[3]).read()
+t = p["time"]; rows = p["direct_pages"]["rows"]
+if not rows or not t["cycles"]["direct"]: sys.exit("no direct page (direct %d cycles)" % t["cycles"]["direct"])
+if sum(x[3] for x in rows) != t["cycles"]["direct"]: sys.exit("direct pages %d cycles, bucket %d" % (sum(x[3] for x in rows), t["cycles"]["direct"]))
+if any(x[1] != 3 for x in rows): sys.exit("a kernel page ran directly under bt-direct")
+if sum(f["samples"] for f in p["fragments"]) + p["other"]["samples"] + t["tc_unattributed"] != t["tc_samples"]: sys.exit("tc samples")
+m = {x["mode"]: x for x in r["modes"]}
+if not m["direct"]["instructions_estimated"] or m["tc"]["instructions_estimated"]: sys.exit("estimate labels")
+if not (0.05 < r["calibration_cpi"] < 20): sys.exit("calibration CPI %f" % r["calibration_cpi"])
+if r["pages"][0]["direct"]["cycles"] == 0 and r["pages"][0]["tc"]["samples"] == 0: sys.exit("hottest page has no time")
+if "ESTIMATED" not in txt or " est" not in txt: sys.exit("text does not label the estimates")
+PY
+)
+if [ -z "$why" ]; then ok profile-modes-per-pc; else bad profile-modes-per-pc "$why"; fi
 "$vmx" -kernel "$g/bench_loop.elf" -append iters=2000 -profile "$tmp/prof2.json" </dev/null >/dev/null 2>&1
 d=$("$report" --diff "$tmp/prof.json" "$tmp/prof2.json" --top 1 | tail -1 | awk '{ print $NF }')
 if [ "$d" = "+1000" ]; then ok report-diff; else bad report-diff "top change $d (want +1000)"; fi

@@ -2,7 +2,8 @@
 # The gdb stub against Debian's gdb in batch mode: breakpoints in
 # translated code, source and instruction steps, reading variables and
 # registers, write watchpoints, Ctrl-C into a loop that runs chained in the
-# TC, a breakpoint set in code already translated, unmapped memory, kill.
+# TC, a breakpoint set in code already translated, unmapped memory, the
+# target description (target.xml), kill.
 # Every run keeps the sandbox on. Usage: gdb-tests.sh VMX GDB_TARGET_ELF
 set -u
 vmx=$1 elf=$2
@@ -93,6 +94,16 @@ expect interrupt break-in-tc 'Temporary breakpoint 1, '
 expect interrupt print '^\$1 = 0'
 expect interrupt exited 'exited with code 01'
 status interrupt 1
+
+# 3b. gdb reads the target description (qXfer:features:read:target.xml):
+# the i386 core feature, the registers by name, the x87 ones absent.
+run_case tdesc -S -- "maint print c-tdesc" "info registers eflags" "info registers gs" "print \$st0" "kill"
+expect tdesc core-feature 'tdesc_create_feature (result[^,]*, "org.gnu.gdb.i386.core"'
+expect tdesc arch 'bfd_scan_arch ("i386")'
+expect tdesc eflags-reg 'tdesc_create_reg (feature, "eflags", 9, 1, NULL, 32, "i386_eflags")'
+expect tdesc eflags '^eflags  *0x[0-9a-f]*  *\['
+expect tdesc gs '^gs  *0x'
+status tdesc 0
 
 # 4. kill ends vmx with status 0.
 run_case kill -S -- "kill"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # vmx-report's exports, checked against the same profile's --json: the
 # callgrind file's totals and one function per listed fragment, the drcov
-# file's block table, and the --html page opened in Debian's headless
+# file's block table, both files read back by independent parsers
+# (export_formats.py) and callgrind_annotate, and the --html page opened in Debian's headless
 # chromium: no script or console errors, and each chart holding the run's
 # figures. Without chromium the page check says SKIP loudly (CI installs it).
 # Usage: report-exports.sh VMX-REPORT PROFILE.json TMPDIR; prints PASS/FAIL/SKIP lines, status 1 on a failure.
@@ -52,6 +53,26 @@ PY
 	fi
 else
 	bad report-drcov "status $?: $(cat "$tmp/cov.err")"
+fi
+
+# Both files read by parsers written from the formats' descriptions
+# (tests/scripts/export_formats.py): drcov's header, module table and
+# entries give back exactly the executed fragments; the callgrind file's
+# every line is of the format, its Ir per function is the fragments', and
+# callgrind_annotate (Valgrind's reader of what KCachegrind reads) shows
+# the same totals and per-function figures.
+if [ -s "$tmp/cov.drcov" ] && [ -s "$tmp/cg.out" ]; then
+	ann=()
+	if command -v callgrind_annotate >/dev/null && callgrind_annotate "$tmp/cg.out" >"$tmp/cga.txt" 2>&1; then
+		ann=("$tmp/cga.txt")
+	fi
+	if why=$(python3 "$(dirname "$0")/export_formats.py" "$prof" "$tmp/cov.drcov" "$tmp/cg.out" "${ann[@]}" 2>&1); then
+		ok report-export-readers
+	else
+		bad report-export-readers "$why"
+	fi
+else
+	bad report-export-readers "no drcov or callgrind file"
 fi
 
 # --html in headless chromium.

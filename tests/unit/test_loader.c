@@ -476,6 +476,16 @@ static void test_missing_file(void **state)
 	EXPECT_FAIL(load(""), kpath, "No such file or directory");
 }
 
+/* A path with a newline in it stays one line in the message. */
+static void test_control_characters_in_path(void **state)
+{
+	(void)state;
+	assert_int_equal(multiboot_load("/nonexistent\ndir/k.elf", ram, RAM_SIZE, "", NULL, &bs, err, sizeof err), -1);
+	EXPECT_FAIL(-1, "/nonexistent?dir/k.elf", "No such file");
+	assert_int_equal(bzimage_load("/nonexistent\033[2J", NULL, ram, RAM_SIZE, "", &bs, err, sizeof err), -1);
+	EXPECT_FAIL(-1, "/nonexistent?[2J");
+}
+
 static void test_directory(void **state)
 {
 	(void)state;
@@ -887,6 +897,7 @@ int main(void)
 		cmocka_unit_test(test_aout_kludge_overrides_elf),
 		cmocka_unit_test(test_aout_kludge_errors),
 		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_control_characters_in_path),
 		cmocka_unit_test(test_directory),
 		cmocka_unit_test(test_not_elf),
 		cmocka_unit_test(test_elf64),

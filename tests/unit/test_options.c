@@ -291,6 +291,9 @@ static void test_usage_errors(void **state)
 	expect_error(PARSE(&o, "-kernel", "k", "--frob"), "unknown option '--frob'");
 	expect_error(PARSE(&o, "-kernel", "k", "-"), "unexpected argument '-'");
 	expect_error(PARSE(&o, "k.elf"), "unexpected argument 'k.elf'");
+	/* An argument quoted in the error keeps it one line (found by fuzz_options). */
+	expect_error(PARSE(&o, "-k\nernel", "k"), "unknown option '-k?ernel'");
+	expect_error(PARSE(&o, "-kernel", "k", "-m", "6\0334"), "'6?4'");
 	expect_error(PARSE(&o, "-kernel"), "-kernel: missing argument");
 	expect_error(PARSE(&o, "-kernel", "k", "-m"), "-m: missing argument");
 	expect_error(PARSE(&o, "-kernel", "k", "--append"), "--append: missing argument");

@@ -1,6 +1,6 @@
 /* Reading a profile file (docs/profile-format.md) into memory, checked
  * enough that nothing downstream can index out of bounds: malformed or
- * truncated input is one error line naming the file.
+ * truncated input is one error line naming the file and the offset.
  * Environment: host tools (vmx-report, unit tests), libc and jansson. */
 #ifndef PROFILE_READ_H
 #define PROFILE_READ_H
@@ -15,6 +15,7 @@ struct pf_frag {
 	uint32_t mix[PROF_NCLASSES];
 	uint32_t chains_in, chains_out;
 	uint64_t execs, cycles;
+	uint32_t samples;             /* host timer signals in its TC code (vmx-profile-3) */
 	uint32_t killed_by, killed_cause;   /* event id (0: none) and PROF_CAUSE_* */
 	uint8_t *guest, *tcb;         /* glen and tc_len bytes */
 	struct prof_insn *map;        /* insns entries, offsets checked against the lengths */
@@ -23,7 +24,7 @@ struct pf_frag {
 struct pf_other {
 	uint32_t nfrag, insns, glen, tc_len, chains_in, chains_out;
 	uint32_t mix[PROF_NCLASSES];
-	uint64_t execs, cycles;
+	uint64_t execs, cycles, samples;
 };
 
 /* vmx-profile-2's study sections (all zero in a vmx-profile-1 file). */
@@ -36,6 +37,7 @@ struct pf_event {
 	uint64_t tsc, rechain, retrans;
 };
 struct pf_cause { uint64_t events, killed, unchained, rechain, retrans; };
+struct pf_dpage { uint32_t page, cpl; uint64_t entries, cycles, samples; };
 struct pf_study {
 	bool present;
 	uint64_t time_cycles[PROF_NBUCKETS], time_entries[PROF_NBUCKETS];
@@ -49,6 +51,12 @@ struct pf_study {
 	uint32_t period_ns;
 	struct prof_sample *samples;
 	size_t nsamples;
+	/* vmx-profile-3's per-PC time (pcs false before it). */
+	bool pcs;
+	uint64_t tc_samples, tc_unattributed, direct_samples, calib_insns, calib_cycles;
+	struct pf_dpage *dpages;
+	size_t ndpages;
+	uint32_t dpages_dropped;
 };
 
 #define PF_NSTATS 8

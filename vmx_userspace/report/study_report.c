@@ -235,13 +235,143 @@ static json_t *mix_section(const struct pf_file *p)
 	return json_pack("{s:o, s:o}", "executed", ju(total), "by_category", rows);
 }
 
+/* ---- per-PC time by execution mode (vmx-profile-3) ----
+ * Translated code: instructions counted (executions x instructions, the
+ * mix's upper bound), cycles estimated (the tc bucket shared out by the
+ * host timer's samples in each fragment's TC bytes). Direct code: cycles
+ * measured (each entry, or resumption, to the next trap goes to the page
+ * entered), instructions estimated (cycles at the host's cycles per
+ * instruction on the monitor's calibration loop). */
+
+struct pg { uint32_t page, cpl; uint64_t tc_samples, tc_insns, d_cycles, d_entries, d_samples; double tc_cycles, total; };
+
+static int pg_cmp(const void *x, const void *y)
+{
+	const struct pg *a = x, *b = y;
+	if (a->page != b->page) return a->page < b->page ? -1 : 1;
+	return a->cpl < b->cpl ? -1 : a->cpl > b->cpl;
+}
+
+static const double *g_dkey;
+static int by_dkey_desc(const void *x, const void *y)
+{
+	size_t i = *(const size_t *)x, j = *(const size_t *)y;
+	if (g_dkey[i] != g_dkey[j]) return g_dkey[i] > g_dkey[j] ? -1 : 1;
+	return i < j ? -1 : i > j;
+}
+
+static json_t *jest(double v) { return json_real(v); }
+static json_t *cpi(double cyc, double insns) { return insns > 0 ? json_real(cyc / insns) : json_null(); }
+
+static json_t *modes_section(const struct pf_file *p, unsigned top)
+{
+	const struct pf_study *s = &p->study;
+	double tc_cyc = (double)s->time_cycles[PROF_TB_TC], d_cyc = (double)s->time_cycles[PROF_TB_DIRECT];
+	double per_sample = s->tc_samples ? tc_cyc / (double)s->tc_samples : 0.0;
+	double calib = s->calib_insns ? (double)s->calib_cycles / (double)s->calib_insns : 0.0;
+	uint64_t tc_insns = 0;
+	for (size_t i = 0; i < p->n; i++)
+		tc_insns += p->frags[i].execs * p->frags[i].insns;
+	tc_insns += p->other.execs ? p->other.execs * (p->other.nfrag ? p->other.insns / p->other.nfrag : 0) : 0;
+	double d_insns = calib > 0 ? d_cyc / calib : 0.0;
+	json_t *modes = json_array();
+	json_array_append_new(modes, json_pack("{s:s, s:o, s:b, s:o, s:b, s:o}", "mode", "tc", "cycles", ju((uint64_t)tc_cyc),
+					       "cycles_estimated", 0, "instructions", ju(tc_insns), "instructions_estimated", 0,
+					       "cpi", cpi(tc_cyc, (double)tc_insns)));
+	json_array_append_new(modes, json_pack("{s:s, s:o, s:b, s:o, s:b, s:o}", "mode", "direct", "cycles",
+					       ju((uint64_t)d_cyc), "cycles_estimated", 0, "instructions", jest(d_insns),
+					       "instructions_estimated", 1, "cpi", cpi(d_cyc, d_insns)));
+
+	/* Pages: the fragments' by linear page of their first instruction, and the direct pages. */
+	size_t cap = p->n + s->ndpages, n = 0;
+	struct pg *v = calloc(cap ? cap : 1, sizeof *v);
+	if (!v)
+		return json_null();
+	for (size_t i = 0; i < p->n; i++) {
+		const struct pf_frag *f = &p->frags[i];
+		if (!f->samples && !f->execs)
+			continue;
+		v[n++] = (struct pg){ .page = (f->cs_base + f->pc) & ~0xfffu, .cpl = f->cpl, .tc_samples = f->samples,
+				      .tc_insns = f->execs * f->insns };
+	}
+	for (size_t i = 0; i < s->ndpages; i++) {
+		const struct pf_dpage *d = &s->dpages[i];
+		v[n++] = (struct pg){ .page = d->page, .cpl = d->cpl, .d_cycles = d->cycles, .d_entries = d->entries,
+				      .d_samples = d->samples };
+	}
+	qsort(v, n, sizeof *v, pg_cmp);
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (m && v[m - 1].page == v[i].page && v[m - 1].cpl == v[i].cpl) {
+			struct pg *o = &v[m - 1];
+			o->tc_samples += v[i].tc_samples;
+			o->tc_insns += v[i].tc_insns;
+			o->d_cycles += v[i].d_cycles;
+			o->d_entries += v[i].d_entries;
+			o->d_samples += v[i].d_samples;
+		} else {
+			v[m++] = v[i];
+		}
+	}
+	double *key = malloc((m ? m : 1) * sizeof *key);
+	size_t *o = malloc((m ? m : 1) * sizeof *o);
+	json_t *pages = json_array();
+	for (size_t i = 0; key && o && i < m; i++) {
+		v[i].tc_cycles = (double)v[i].tc_samples * per_sample;
+		key[i] = v[i].tc_cycles + (double)v[i].d_cycles;
+		o[i] = i;
+	}
+	if (key && o) {
+		g_dkey = key;
+		qsort(o, m, sizeof *o, by_dkey_desc);
+	}
+	for (size_t i = 0; key && o && i < m && i < top; i++) {
+		const struct pg *x = &v[o[i]];
+		double di = calib > 0 ? (double)x->d_cycles / calib : 0.0;
+		json_array_append_new(pages, json_pack("{s:o, s:o, s:{s:o, s:o, s:o, s:o}, s:{s:o, s:o, s:o, s:o, s:o}}",
+			"page", ju(x->page), "cpl", ju(x->cpl),
+			"tc", "samples", ju(x->tc_samples), "cycles_est", jest(x->tc_cycles), "instructions", ju(x->tc_insns),
+			"cpi_est", cpi(x->tc_cycles, (double)x->tc_insns),
+			"direct", "cycles", ju(x->d_cycles), "entries", ju(x->d_entries), "samples", ju(x->d_samples),
+			"instructions_est", jest(di), "cpi_est", cpi((double)x->d_cycles, di)));
+	}
+	free(key);
+	free(o);
+	free(v);
+
+	/* Translated fragments by estimated cycles (samples), then by work. */
+	uint64_t *fk = malloc((p->n ? p->n : 1) * sizeof *fk);
+	json_t *frags = json_array();
+	for (size_t i = 0; fk && i < p->n; i++)
+		fk[i] = ((uint64_t)p->frags[i].samples << 40) + (p->frags[i].execs * p->frags[i].insns & ((1ull << 40) - 1));
+	size_t *fo = fk ? order_desc(fk, p->n) : NULL;
+	for (size_t i = 0; fo && i < p->n && i < top; i++) {
+		const struct pf_frag *f = &p->frags[fo[i]];
+		if (!f->samples)
+			break;
+		double c = (double)f->samples * per_sample;
+		json_array_append_new(frags, json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id", ju(f->id), "pc",
+						       ju(f->pc), "cpl", ju(f->cpl), "samples", ju(f->samples), "cycles_est",
+						       jest(c), "instructions", ju(f->execs * f->insns), "cpi_est",
+						       cpi(c, (double)(f->execs * f->insns))));
+	}
+	free(fo);
+	free(fk);
+	return json_pack("{s:o, s:o, s:o, s:o, s:f, s:o, s:o, s:o}", "tc_samples", ju(s->tc_samples), "tc_unattributed",
+			 ju(s->tc_unattributed), "direct_samples", ju(s->direct_samples), "direct_pages_dropped",
+			 ju(s->dpages_dropped), "calibration_cpi", calib, "modes", modes, "pages", pages, "fragments", frags);
+}
+
 json_t *study_json(const struct pf_file *p, unsigned top)
 {
 	if (!p->study.present)
 		return NULL;
-	return json_pack("{s:o, s:o, s:o, s:o, s:o}", "time", time_section(&p->study), "exits", sites_section(p, top),
-			 "invalidations", causes_section(p, top), "occupancy", occupancy_section(&p->study), "mix",
-			 mix_section(p));
+	json_t *o = json_pack("{s:o, s:o, s:o, s:o, s:o}", "time", time_section(&p->study), "exits", sites_section(p, top),
+			      "invalidations", causes_section(p, top), "occupancy", occupancy_section(&p->study), "mix",
+			      mix_section(p));
+	if (p->study.pcs)
+		json_object_set_new(o, "by_mode", modes_section(p, top));
+	return o;
 }
 
 /* ---- text ---- */
@@ -316,6 +446,46 @@ void study_text(FILE *out, json_t *st)
 #undef AT
 		if (j == n - 1)
 			break;
+	}
+
+	json_t *bm = json_object_get(st, "by_mode");
+	if (bm) {
+		fprintf(out, "\nhot code by execution mode: cycles per guest instruction\n"
+			"  translated (tc): instructions counted (executions x instructions), cycles ESTIMATED from %" PRIu64
+			" host timer samples (%" PRIu64 " outside fragments)\n"
+			"  direct: cycles measured (each entry or resumption to the next trap goes to that page), instructions\n"
+			"  ESTIMATED at the host's %.3f cycles per instruction on a calibration loop (no instruction counter on this host)\n",
+			gu(bm, "tc_samples"), gu(bm, "tc_unattributed"), json_real_value(json_object_get(bm, "calibration_cpi")));
+		fprintf(out, "  %-8s %16s %20s %10s\n", "mode", "Mcycles", "instructions", "CPI");
+		json_array_foreach(json_object_get(bm, "modes"), i, v) {
+			bool ie = json_is_true(json_object_get(v, "instructions_estimated"));
+			json_t *ins = json_object_get(v, "instructions"), *c = json_object_get(v, "cpi");
+			double insd = json_is_integer(ins) ? (double)json_integer_value(ins) : json_real_value(ins);
+			fprintf(out, "  %-8s %16.3f %16.0f%s %8.2f%s\n", gs(v, "mode"), mcyc(gu(v, "cycles")), insd,
+				ie ? " est" : "    ", json_is_real(c) ? json_real_value(c) : 0.0, ie ? " est" : "    ");
+		}
+		fprintf(out, "  hot pages (linear, by cycles; tc cycles and CPI estimated, direct instructions and CPI estimated)\n"
+			"  %-8s %3s | %7s %12s %14s %8s | %12s %9s %7s %14s %8s\n", "page", "cpl", "tc smp",
+			"Mcyc est", "instructions", "CPI est", "direct Mcyc", "entries", "smp", "insns est", "CPI est");
+		json_array_foreach(json_object_get(bm, "pages"), i, v) {
+			json_t *t = json_object_get(v, "tc"), *d = json_object_get(v, "direct");
+			json_t *tcpi = json_object_get(t, "cpi_est"), *dcpi = json_object_get(d, "cpi_est");
+			fprintf(out, "  %08" PRIx64 " %3" PRIu64 " | %7" PRIu64 " %12.3f %14" PRIu64, gu(v, "page"), gu(v, "cpl"),
+				gu(t, "samples"), json_real_value(json_object_get(t, "cycles_est")) / 1e6, gu(t, "instructions"));
+			if (json_is_real(tcpi)) fprintf(out, " %8.2f", json_real_value(tcpi)); else fprintf(out, " %8s", "-");
+			fprintf(out, " | %12.3f %9" PRIu64 " %7" PRIu64 " %14.0f", mcyc(gu(d, "cycles")), gu(d, "entries"),
+				gu(d, "samples"), json_real_value(json_object_get(d, "instructions_est")));
+			if (json_is_real(dcpi)) fprintf(out, " %8.2f\n", json_real_value(dcpi)); else fprintf(out, " %8s\n", "-");
+		}
+		fprintf(out, "  hot translated fragments by samples\n  %-8s %-9s %3s %8s %12s %14s %8s\n", "id", "pc", "cpl",
+			"samples", "Mcyc est", "instructions", "CPI est");
+		json_array_foreach(json_object_get(bm, "fragments"), i, v) {
+			json_t *c = json_object_get(v, "cpi_est");
+			fprintf(out, "  %-8" PRIu64 " %08" PRIx64 "  %3" PRIu64 " %8" PRIu64 " %12.3f %14" PRIu64 " %8.2f\n",
+				gu(v, "id"), gu(v, "pc"), gu(v, "cpl"), gu(v, "samples"),
+				json_real_value(json_object_get(v, "cycles_est")) / 1e6, gu(v, "instructions"),
+				json_is_real(c) ? json_real_value(c) : 0.0);
+		}
 	}
 
 	json_t *mx = json_object_get(st, "mix");
