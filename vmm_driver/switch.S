@@ -44,6 +44,7 @@
 #define XP_HOST_GS      174
 #define XP_HOST_FSBASE  176
 #define XP_HOST_GSBASE  184
+#define XP_GUEST_TRAP   192
 #define MSR_FS_BASE     0xc0000100
 #define MSR_GS_BASE     0xc0000101
 #define DW_GDT_OFFSET   2048
@@ -205,13 +206,21 @@ idt_common:
 	cmp $2, %rbx                    /* an NMI is the host's too */
 	je 3f
 	cmp $32, %rbx
-	jb 2f
+	jb 5f
 3:	movl $REQ_IRQ, XP_REQ(%rax)
 	lea resume_irq(%rip), %rcx
 	push %rcx
 	mov %rsp, XP_MON_RSP(%rax)
 	mov %rbx, XP_FAULT_VECTOR(%rax)
 	jmp exit_to_host
+	/* An exception of guest code (CPL 3) is the monitor's to handle,
+	 * on this frame, when it has named its handler. */
+5:	testb $3, 22*8(%rsp)
+	jz 2f
+	mov XP_GUEST_TRAP(%rax), %rcx
+	test %rcx, %rcx
+	jz 2f
+	jmp *%rcx
 2:	movl $REQ_FAULT, XP_REQ(%rax)
 	mov %rbx, XP_FAULT_VECTOR(%rax)
 	mov 20*8(%rsp), %rcx

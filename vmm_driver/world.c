@@ -45,6 +45,7 @@ static_assert(offsetof(struct vmmon_xpage, host_ds) == 168);
 static_assert(offsetof(struct vmmon_xpage, host_gs) == 174);
 static_assert(offsetof(struct vmmon_xpage, host_fsbase) == 176);
 static_assert(offsetof(struct vmmon_xpage, host_gsbase) == 184);
+static_assert(offsetof(struct vmmon_xpage, guest_trap) == 192);
 static_assert(sizeof(struct vmmon_xpage) <= DW_GDT_OFFSET);
 
 #define PT_TABLE (_PAGE_PRESENT | _PAGE_RW)

@@ -69,6 +69,7 @@ struct vmmon_xpage {
 	__u16 host_tr, mon_tr;     /* 164, 166: TR on either side (mon_tr: DW_GDT_TSS_OFFSET) */
 	__u16 host_ds, host_es, host_fs, host_gs;  /* 168..174: the host's, back at every switch out */
 	__u64 host_fsbase, host_gsbase;            /* 176, 184 */
+	__u64 guest_trap;          /* 192: dworld's handler of exceptions from CPL 3 (0: they end the VM) */
 	/* Past the switch's fields: the host side and dworld only. */
 	__u64 magic;               /* DW_XPAGE_MAGIC */
 	__u64 to_host;             /* dworld calls this (switch.S dw_to_host) with the page in %rdi */

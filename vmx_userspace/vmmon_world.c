@@ -164,7 +164,7 @@ static int run_cmd(int fd, uint32_t cmd, const uint64_t arg[4], int64_t *ret, ch
 				return fail(err, errlen,
 					    "vmx: -world vmmon: translated guest code took exception %" PRIu64
 					    " (error 0x%" PRIx64 ") at TC address 0x%" PRIx64 ", cr2 0x%" PRIx64
-					    ": the driver world does not handle guest exceptions yet",
+					    " before the monitor could take it",
 					    (uint64_t)r.arg[0], (uint64_t)r.arg[1], (uint64_t)r.arg[2], (uint64_t)r.arg[3]);
 			return fail(err, errlen,
 				    "vmx: -world vmmon: the monitor took exception %" PRIu64 " (error 0x%" PRIx64

@@ -28,6 +28,8 @@ static void smap_open(void)
 
 /* gate.S (hidden: the image is linked whole, nothing goes through a GOT) */
 #pragma GCC visibility push(hidden)
+void dw_guest_trap_entry(void);
+int dw_guest_trap(uint64_t *f, uint64_t cr2);
 uint32_t dw_enter_guest(void);
 void dw_gate_callout(void);
 extern const char dw_blob_start[], dw_blob_end[], dw_gate_ibl[], dw_gate_ibl_miss[],
@@ -205,6 +207,7 @@ static int64_t init_monitor(void)
 	copy_bytes((uint8_t *)(uintptr_t)(MON_BASE + MON_OFF_STUBS), (const uint8_t *)dw_blob_start,
 		   (size_t)(dw_blob_end - dw_blob_start));
 	xp->gate_entry = (uintptr_t)dw_gate_callout;
+	xp->guest_trap = (uintptr_t)dw_guest_trap_entry;
 	int r = vmm_init(&cfg);
 	inited = r == 0;
 	if (inited) {
@@ -315,6 +318,36 @@ static void publish_stats(void)
 	}
 	xp->stats_off = (uintptr_t)stats_text - DW_IMAGE_VA;
 	xp->stats_len = n;
+}
+
+/* An exception of guest code (gate.S's dw_guest_trap_entry): the saved
+ * frame, in the order of the module's stubs, given to vmm_trap as the
+ * user-level world gives it a host signal's context. Returns the action;
+ * for TRAP_RESUME the frame's TF follows t.step. */
+enum { F_GS, F_FS, F_ES, F_DS, F_R15, F_RBP = 12, F_RDI, F_RSI, F_RDX, F_RCX, F_RBX, F_RAX,
+       F_VEC, F_ERR, F_RIP, F_CS, F_RFLAGS, F_RSP, F_SS };
+
+int dw_guest_trap(uint64_t *f, uint64_t cr2)
+{
+	uint32_t v = (uint32_t)f[F_VEC];
+	uint16_t cs = (uint16_t)f[F_CS];
+	enum trap_kind k = v == 0 || v == 16 || v == 19 ? TRAP_FPE : v == 1 || v == 3 ? TRAP_TRAP :
+			   v == 6 ? TRAP_ILL : v == 17 ? TRAP_BUS : TRAP_SEGV;
+	struct vmm_trap t = {
+		.kind = k, .trapno = v, .err = (uint32_t)f[F_ERR], .addr = v == 14 ? cr2 : 0,
+		.rip = (uint32_t)f[F_RIP],
+		.where = cs == LDT_SEL(LDT_MON_CODE32) ? TRAP_IN_TC :
+			 (cs & 4) && (cs >> 3) >= LDT_SHADOW_FIRST ? TRAP_IN_DIRECT : TRAP_IN_MONITOR,
+		.sregs = { (uint16_t)f[F_ES], cs, (uint16_t)f[F_SS], (uint16_t)f[F_DS], (uint16_t)f[F_FS],
+			   (uint16_t)f[F_GS] },
+		.regs = { (uint32_t)f[F_RAX], (uint32_t)f[F_RCX], (uint32_t)f[F_RDX], (uint32_t)f[F_RBX],
+			  (uint32_t)f[F_RSP], (uint32_t)f[F_RBP], (uint32_t)f[F_RSI], (uint32_t)f[F_RDI] },
+		.eflags = (uint32_t)f[F_RFLAGS],
+	};
+	enum trap_action a = vmm_trap(&t);
+	if (a == TRAP_RESUME)
+		f[F_RFLAGS] = t.step ? f[F_RFLAGS] | 0x100 : f[F_RFLAGS] & ~0x100ull;
+	return (int)a;
 }
 
 /* A loop with interrupts on: host interrupts arriving in it go back to the

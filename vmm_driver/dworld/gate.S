@@ -112,6 +112,62 @@ dw_gate_exit:
 	ret
 	.size dw_enter_guest, . - dw_enter_guest
 
+/* An exception of guest code: the module's stub jumps here with the saved
+ * frame at %rsp (xpage.h's order: gs fs es ds r15..rax, vector, error,
+ * the CPU's frame), interrupts off. dw_guest_trap (dworld.c) gives it
+ * to vmm_trap on the monitor's stack and answers the action. */
+	.globl dw_guest_trap_entry
+	.hidden dw_guest_trap_entry
+dw_guest_trap_entry:
+	testb	$1, dw_smap(%rip)
+	jz	1f
+	stac
+1:	movq	%cr2, %rsi
+	movl	$LDT_SEL(LDT_MON_GS), %eax
+	movw	%ax, %gs
+	movq	%rsp, %rdi
+	movq	%rsp, dw_trap_frame(%rip)
+	movq	%gs:MA_HOST_RSP, %rsp
+	call	dw_guest_trap
+	movl	$LDT_SEL(LDT_MON_GS), %ecx	/* a request on the way: the host's GS came back */
+	movw	%cx, %gs
+	cmpl	$1, %eax			/* TRAP_RESUME_AT */
+	je	dw_resume
+	cmpl	$2, %eax			/* TRAP_EXIT_WORLD */
+	je	dw_gate_exit
+	movq	dw_trap_frame(%rip), %rsp	/* TRAP_RESUME: the frame as it was */
+	popq	%rcx
+	movw	%cx, %gs
+	popq	%rcx
+	movw	%cx, %fs
+	popq	%rcx
+	movw	%cx, %es
+	popq	%rcx
+	movw	%cx, %ds
+	popq	%r15
+	popq	%r14
+	popq	%r13
+	popq	%r12
+	popq	%r11
+	popq	%r10
+	popq	%r9
+	popq	%r8
+	popq	%rbp
+	popq	%rdi
+	popq	%rsi
+	popq	%rdx
+	popq	%rcx
+	popq	%rbx
+	popq	%rax
+	addq	$16, %rsp
+	iretq
+
+	.bss
+	.p2align 3
+dw_trap_frame:
+	.quad	0
+	.text
+
 /* The 32-bit stubs, as uworld/gate.S has them. */
 .macro CALLOUT kind, aux
 	movl	%esp, %gs:MA_ESP
