@@ -646,6 +646,11 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 		uint8_t op = c.code[in->opcode_off];
 		bool string = (op >= 0xa4 && op <= 0xa7) || (op >= 0xaa && op <= 0xaf);
 		uint32_t mlin = in->has_mem && !string ? vm.seg[emu_mseg(in)].base + emu_ea(in) : 0;
+		/* An offset that wraps around 4 GiB (glibc's TLS at negative
+		 * %gs offsets) needed the callout for the truncated segment, not
+		 * for a trace: plain RAM there says nothing, it stays a callout. */
+		if (mlin && (uint64_t)vm.seg[emu_mseg(in)].base + emu_ea(in) + in->opsize / 8 > GUEST_LIN_LIMIT + 1ull)
+			mlin = 0;
 		int r = data_access(&c, true);
 		if (r == 1) {
 			if (mlin && adapt_back(vm.seg[SEG_CS].base + eip, mlin, in->opsize / 8)) {

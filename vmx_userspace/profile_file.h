@@ -69,6 +69,8 @@
 #define PK_S_TAKEN      "taken"
 #define PK_S_CHAINED    "chained"
 #define PK_S_DROPPED    "sites_dropped"
+/* The kind column of sites[0], where the sites that found no room add up. */
+#define PROF_DROPPED_SITES "dropped_sites"
 #define PK_EVENTS       "events"
 #define PK_E_CAUSE      "cause"
 #define PK_E_EIP        "eip"

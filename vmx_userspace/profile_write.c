@@ -167,7 +167,8 @@ static void study_sites(FILE *f, const struct prof_study *st)
 		const struct prof_site *s = &st->sites[i];
 		if (!s->used)
 			continue;
-		const char *kind = co_kind_name(s->kind);
+		/* Slot 0 sums the sites that found no room (sites_dropped). */
+		const char *kind = i == 0 ? PROF_DROPPED_SITES : co_kind_name(s->kind);
 		fprintf(f, "%s\n  [%" PRIu32 ", %" PRIu32 ", %" PRIu32 ", \"%s\", \"%s\", [", first ? "" : ",", s->rec,
 			s->tcoff, s->eip, kind ? kind : "?", prof_why_name(s->why));
 		bool f1 = true;

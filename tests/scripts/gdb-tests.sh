@@ -26,7 +26,7 @@ run_case() {
 	local p; p=$(port)
 	timeout 30 "$vmx" -kernel "$elf" -gdb tcp::$p "${va[@]}" </dev/null >"$tmp/$name.out" 2>"$tmp/$name.err" &
 	local vpid=$!
-	local ex=(-ex "set pagination off" -ex "symbol-file $elf")
+	local ex=(-ex "set pagination off" -ex "set remotetimeout 30" -ex "symbol-file $elf")
 	# Until vmx listens (a probe connection would be taken for gdb's).
 	local hexport; hexport=$(printf '%04X' "$p")
 	for _ in $(seq 100); do

@@ -263,7 +263,8 @@ static int row_index(const char *s, const char *(*name)(unsigned), unsigned n)
 	return -1;
 }
 
-static const char *kind_name(unsigned k) { return co_kind_name(k); }
+/* Callout kinds by name; kind 0 names slot 0, the sites that found no room. */
+static const char *kind_name(unsigned k) { return k == 0 ? PROF_DROPPED_SITES : co_kind_name(k); }
 
 static json_t *get_obj(struct rd *r, json_t *o, const char *key)
 {
