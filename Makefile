@@ -16,7 +16,7 @@ BASE_CFLAGS := -std=gnu11 $(WARN) -O2 -g -fno-stack-protector -Iinclude -Ibt
 # The monitor is freestanding: no libc, and no SSE (it runs inside the
 # guest's FPU context between callouts).
 MON_CFLAGS  := $(BASE_CFLAGS) -ffreestanding -mgeneral-regs-only -fno-builtin
-HOST_CFLAGS := $(BASE_CFLAGS) -Ivmx_userspace -fPIE
+HOST_CFLAGS := $(BASE_CFLAGS) -Ivmx_userspace -Ivmm_driver -fPIE
 LDLIBS      := -lZydis -lelf -lseccomp
 
 MON_SRCS  := $(wildcard vmm/*.c vmm/devices/*.c bt/*.c shadow_mmu/*.c)
@@ -311,9 +311,25 @@ $(DRIVER_OUT)/vmmon/vmmon.ko: $(VMMON_SRCS) $(DRIVER_HOST)/.fetched
 $(DRIVER_OUT)/bin/%: tests/driver/%.c $(wildcard tests/driver/*.h) vmm_driver/vmmon_ioctl.h vmm_driver/xpage.h | $(BUILD)/.deps-build
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(WARN) -O2 -static -Ivmm_driver -o $@ $<
-$(DRIVER_OUT)/initrd.cpio.gz: tests/driver/init tests/linux/mkinitramfs.sh $(DRIVER_OUT)/vmmon/vmmon.ko $(DRIVER_BINS) $(DRIVER_OUT)/monitor.elf
+# vmx itself runs there too (-world user and -world vmmon side by side),
+# with the shared libraries ldd names and the test guests.
+# The guests run under -world vmmon there, against QEMU's output for each
+# (tests/driver/expected.sh); those needing a disk, modules, the test device
+# or counted time are left out.
+DRIVER_GUESTS := hello arith jcc string segments flags_if exceptions portio pit_irq irq_stress \
+	cpuid_model cpuid_rdtsc bios_data firmware_state stack_edges wide_edges smc rmw_traced paging \
+	pte_atomic page0 user_mode multitask call_gate task_switch isa_ud i8042 lapic ioapic fw_cfg \
+	tc_pressure te_probe mb_low
+DRIVER_GUEST_ELFS := $(patsubst %,$(GUEST_OUT)/%.elf,$(DRIVER_GUESTS))
+$(DRIVER_OUT)/expected/.done: tests/driver/expected.sh $(DRIVER_GUEST_ELFS) $(BUILD)/.deps-test
+	@./tests/driver/expected.sh $(dir $@) $(DRIVER_GUEST_ELFS) && touch $@
+$(DRIVER_OUT)/initrd.cpio.gz: tests/driver/init tests/linux/mkinitramfs.sh $(DRIVER_OUT)/vmmon/vmmon.ko $(DRIVER_BINS) $(DRIVER_OUT)/monitor.elf $(BUILD)/vmx $(DRIVER_GUEST_ELFS) $(DRIVER_OUT)/expected/.done
+	@echo $(DRIVER_GUESTS) >$(DRIVER_OUT)/expected/list
 	@./tests/linux/mkinitramfs.sh $@ $(DRIVER_HOST)/busybox tests/driver/init \
-		$(DRIVER_OUT)/vmmon/vmmon.ko:/lib/vmmon.ko $(DRIVER_OUT)/monitor.elf:/lib/monitor.elf $(foreach p,$(DRIVER_PROGS),$(DRIVER_OUT)/bin/$(p):/bin/$(p))
+		$(DRIVER_OUT)/vmmon/vmmon.ko:/lib/vmmon.ko $(DRIVER_OUT)/monitor.elf:/lib/monitor.elf $(foreach p,$(DRIVER_PROGS),$(DRIVER_OUT)/bin/$(p):/bin/$(p)) \
+		$(BUILD)/vmx:/bin/vmx $$(ldd $(BUILD)/vmx | awk '$$2 == "=>" && $$3 ~ /^\// { print $$3 ":" $$3 } $$1 ~ /^\/.*ld-linux/ { print $$1 ":" $$1 }') \
+		$(foreach g,$(DRIVER_GUESTS),$(GUEST_OUT)/$(g).elf:/build/guests/$(g).elf $(DRIVER_OUT)/expected/$(g).out:/expected/$(g).out $(DRIVER_OUT)/expected/$(g).st:/expected/$(g).st) \
+		$(DRIVER_OUT)/expected/list:/expected/list
 # The monitor image of the driver world: the same vmm/, bt/ and shadow_mmu/
 # sources built a second time (no red zone: interrupts share the monitor's
 # stack), with the world of vmm_driver/dworld/ and Zydis's decoder built
@@ -327,15 +343,16 @@ DW_CFLAGS := $(MON_CFLAGS) -mno-red-zone -fPIE -fno-asynchronous-unwind-tables -
 	-I$(ZYDIS_SRC)/include -I$(ZYDIS_SRC)/src -DZYAN_NO_LIBC -DZYDIS_STATIC_BUILD -DZYCORE_STATIC_BUILD
 DW_SRCS   := $(MON_SRCS) $(wildcard vmm_driver/dworld/*.c)
 DW_OBJS   := $(patsubst %.c,$(DW_OUT)/obj/%.o,$(DW_SRCS)) $(DW_OUT)/obj/vmm_driver/dworld/entry.o \
+	$(DW_OUT)/obj/vmm_driver/dworld/gate.o \
 	$(patsubst %,$(DW_OUT)/zydis/%.o,$(ZYDIS_DEC))
 $(DRIVER_OUT)/zydis/.fetched: | $(BUILD)/.deps-build
 	@./vmm_driver/fetch-zydis.sh $(DRIVER_OUT)/zydis && touch $@
 $(DW_OUT)/obj/%.o: %.c $(DRIVER_OUT)/zydis/.fetched
 	@mkdir -p $(dir $@)
 	$(CC) $(DW_CFLAGS) -MMD -MP -c $< -o $@
-$(DW_OUT)/obj/%.o: %.S
+$(DW_OUT)/obj/%.o: %.S $(wildcard include/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) -c $< -o $@
+	$(CC) -Iinclude -c $< -o $@
 $(DW_OUT)/zydis/%.o: $(DRIVER_OUT)/zydis/.fetched
 	@mkdir -p $(dir $@)
 	$(CC) $(DW_CFLAGS) -w -c $(ZYDIS_SRC)/src/$*.c -o $@

@@ -135,6 +135,9 @@ struct vmm_boot {
 void vmm_reset(const struct vmm_boot *b);
 /* Prepares MA_RESUME for entering the guest; false when the VM has stopped. */
 bool vmm_prepare_entry(void);
+/* A world that cannot enter the guest code vmm_prepare_entry prepared
+ * stops the VM through this (status 4, one line naming it). */
+void vmm_world_cannot_enter(void);
 /* The gate calls this for every callout: returns the TC address to resume
  * at, or 0 to leave the world. */
 uint32_t vmm_callout(struct mon_area *ma, uint32_t site);

@@ -20,6 +20,9 @@ static struct { stat_counter ctr; const char *what; } kinds[UNSUP_COUNT] = {
 	[UNSUP_DIRECT_SYSCALL] = { { "vmm.unsupported.direct_syscall_insn", 0 },
 		"directly executed guest code ran syscall/sysenter natively (ECX/EDX already lost to the host CPU, "
 		"so no #UD can be delivered); -mode bt-all runs user code translated, eip" },
+	[UNSUP_WORLD_ENTRY] = { { "vmm.unsupported.world_entry", 0 },
+		"this world cannot enter guest code yet (the driver world, -world vmmon, initializes the "
+		"monitor and translates the first block only; -world user runs guests), eip" },
 	[UNSUP_PAGE0] = { { "vmm.unsupported.page0", 0 },
 		"accesses linear page 0 (the host cannot map it), and vmx does not perform this instruction there, eip" },
 };
@@ -48,4 +51,9 @@ void vmm_unsupported_insn(enum unsupported k, const char *insn, uint32_t eip)
 	line[n] = 0;
 	stat_inc(&kinds[k].ctr);
 	vmm_fatal_eip(line, eip);
+}
+
+void vmm_world_cannot_enter(void)
+{
+	vmm_unsupported(UNSUP_WORLD_ENTRY, vm.eip);
 }

@@ -208,7 +208,8 @@ int emu_mseg(const struct bt_insn *in);
  * one line naming it and counts in vmm.unsupported.<kind>. */
 enum unsupported {
 	UNSUP_CALL_GATE, UNSUP_TASK_TSS16, UNSUP_V86,
-	UNSUP_MONITOR_RANGE, UNSUP_PAGE0, UNSUP_DIRECT_SEGMENT, UNSUP_DIRECT_SYSCALL, UNSUP_COUNT
+	UNSUP_MONITOR_RANGE, UNSUP_PAGE0, UNSUP_DIRECT_SEGMENT, UNSUP_DIRECT_SYSCALL, UNSUP_WORLD_ENTRY,
+	UNSUP_COUNT
 };
 void unsupported_init(void);
 void vmm_unsupported(enum unsupported k, uint32_t eip);

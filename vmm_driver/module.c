@@ -90,14 +90,21 @@ static long vmmon_ioctl(struct file *f, unsigned int cmd, unsigned long uarg)
 		break;
 	case VMMON_GET_COUNTERS:
 		err = arg_in(&a.k, sizeof(a.k), uarg);
-		if (!err && (a.k.reserved0 || a.k.reserved[0] || a.k.reserved[1]))
+		if (!err && (a.k.reserved0 || a.k.reserved1 || a.k.reserved[0] || a.k.reserved[1] ||
+			     a.k.stats_len > VMMON_STATS_MAX || (a.k.stats_len && !a.k.stats_uaddr)))
 			err = -EINVAL;
 		if (!err && !vm->created)
 			err = -ENODEV;
 		if (!err) {
+			u64 su = a.k.stats_uaddr;
+			u32 room = a.k.stats_len;
 			a.k = vm->ctr;
 			a.k.size = sizeof(a.k);
-			if (copy_to_user((void __user *)uarg, &a.k, sizeof(a.k)))
+			a.k.stats_uaddr = su;
+			a.k.stats_len = 0;
+			if (su && room)
+				err = vmmon_world_stats(vm, su, room, &a.k.stats_len);
+			if (!err && copy_to_user((void __user *)uarg, &a.k, sizeof(a.k)))
 				err = -EFAULT;
 		}
 		break;

@@ -6,7 +6,10 @@
  * host's CR0, CR4 and EFER and a copy of the host's GDT (so CS and SS stay
  * valid selectors on both sides: the host's GDT itself is read-only and
  * the TSS descriptor in the copy is never loaded, so its busy bit does not
- * matter); it has its own IDT, whose 256 stubs below send any interrupt or
+ * matter: the copy's is cleared before the host's TR is loaded back from
+ * it), the monitor's own TSS (IST1 for the double fault), the LDT the monitor names (the host's LDTR back at the switch
+ * out), the data segments and FS/GS bases (saved at the switch in, put
+ * back at every switch out); it has its own IDT, whose 256 stubs below send any interrupt or
  * exception it takes back to the host: vectors from 32 up and the NMI are
  * the host's, which it re-delivers through its own IDT (vmmon_redeliver),
  * and the monitor resumes where it was; the other vectors below 32 are the
@@ -31,6 +34,20 @@
 #define XP_HOST_IDTR    112
 #define XP_MON_GDTR     128
 #define XP_MON_IDTR     144
+#define XP_HOST_LDTR    160
+#define XP_MON_LDTR     162
+#define XP_HOST_TR      164
+#define XP_MON_TR       166
+#define XP_HOST_DS      168
+#define XP_HOST_ES      170
+#define XP_HOST_FS      172
+#define XP_HOST_GS      174
+#define XP_HOST_FSBASE  176
+#define XP_HOST_GSBASE  184
+#define XP_GUEST_TRAP   192
+#define MSR_FS_BASE     0xc0000100
+#define MSR_GS_BASE     0xc0000101
+#define DW_GDT_OFFSET   2048
 #define DW_XPAGE_VA     0x0000007800000000
 #define REQ_FAULT       4
 #define REQ_IRQ         5
@@ -58,6 +75,21 @@ vmmon_switch_in:
 	mov %rax, XP_HOST_CR3(%rdi)
 	sgdt XP_HOST_GDTR(%rdi)
 	sidt XP_HOST_IDTR(%rdi)
+	/* The data segments and FS/GS bases, which the monitor may load
+	 * (a selector load into FS or GS replaces the base: GS's is the
+	 * kernel's per-CPU base); KERNEL_GS_BASE only swapgs changes. */
+	mov %ds, XP_HOST_DS(%rdi)
+	mov %es, XP_HOST_ES(%rdi)
+	mov %fs, XP_HOST_FS(%rdi)
+	mov %gs, XP_HOST_GS(%rdi)
+	mov $MSR_FS_BASE, %ecx
+	rdmsr
+	mov %eax, XP_HOST_FSBASE(%rdi)
+	mov %edx, XP_HOST_FSBASE+4(%rdi)
+	mov $MSR_GS_BASE, %ecx
+	rdmsr
+	mov %eax, XP_HOST_GSBASE(%rdi)
+	mov %edx, XP_HOST_GSBASE+4(%rdi)
 	/* What the monitor side needs, in registers: after the CR3 load the
 	 * host stack is gone. */
 	mov XP_MON_RSP(%rdi), %rdx
@@ -69,6 +101,13 @@ vmmon_switch_in:
 	 * both worlds: valid from here on either side of the CR3 load. */
 	lgdt XP_MON_GDTR(%rdi)
 	lidt XP_MON_IDTR(%rdi)
+	/* The monitor's LDT (its descriptor is in the GDT copy; 0: none). */
+	sldt XP_HOST_LDTR(%rdi)
+	lldt XP_MON_LDTR(%rdi)
+	/* The monitor's TSS (its IST1: the double fault's stack); the host's
+	 * TR comes back at the switch out. */
+	str XP_HOST_TR(%rdi)
+	ltr XP_MON_TR(%rdi)
 	mov %rcx, %cr3
 	/* Monitor's address space from here. */
 	test %rdx, %rdx
@@ -88,6 +127,7 @@ vmmon_switch_in:
 	.type dw_to_host, @function
 dw_to_host:
 	endbr64
+	cli                     /* the monitor may run with interrupts on: none in the switch */
 	push %rbx
 	push %rbp
 	push %r12
@@ -132,8 +172,9 @@ vmmon_idt_stubs:
 	vector = vector + 1
 	.endr
 
-/* Monitor's address space, on the monitor's stack: vector, error code and
- * the CPU's frame. */
+/* Monitor's address space, on the monitor's stack (or the TSS's RSP0 one
+ * when guest code was interrupted): vector, error code and the CPU's
+ * frame. */
 idt_common:
 	push %rax
 	push %rbx
@@ -150,23 +191,41 @@ idt_common:
 	push %r13
 	push %r14
 	push %r15
+	/* The data segments too: the switch out puts the host's back, and
+	 * guest code or the gate interrupted here runs on the monitor's. */
+	mov %ds, %ecx
+	push %rcx
+	mov %es, %ecx
+	push %rcx
+	mov %fs, %ecx
+	push %rcx
+	mov %gs, %ecx
+	push %rcx
 	movabs $DW_XPAGE_VA, %rax
-	mov 15*8(%rsp), %rbx            /* the vector */
+	mov 19*8(%rsp), %rbx            /* the vector */
 	cmp $2, %rbx                    /* an NMI is the host's too */
 	je 3f
 	cmp $32, %rbx
-	jb 2f
+	jb 5f
 3:	movl $REQ_IRQ, XP_REQ(%rax)
 	lea resume_irq(%rip), %rcx
 	push %rcx
 	mov %rsp, XP_MON_RSP(%rax)
 	mov %rbx, XP_FAULT_VECTOR(%rax)
 	jmp exit_to_host
+	/* An exception of guest code (CPL 3) is the monitor's to handle,
+	 * on this frame, when it has named its handler. */
+5:	testb $3, 22*8(%rsp)
+	jz 2f
+	mov XP_GUEST_TRAP(%rax), %rcx
+	test %rcx, %rcx
+	jz 2f
+	jmp *%rcx
 2:	movl $REQ_FAULT, XP_REQ(%rax)
 	mov %rbx, XP_FAULT_VECTOR(%rax)
-	mov 16*8(%rsp), %rcx
+	mov 20*8(%rsp), %rcx
 	mov %rcx, XP_FAULT_ERROR(%rax)
-	mov 17*8(%rsp), %rcx
+	mov 21*8(%rsp), %rcx
 	mov %rcx, XP_FAULT_RIP(%rax)
 	mov %cr2, %rcx
 	mov %rcx, XP_FAULT_CR2(%rax)
@@ -177,6 +236,14 @@ idt_common:
 
 resume_irq:
 	endbr64
+	pop %rcx
+	mov %ecx, %gs
+	pop %rcx
+	mov %ecx, %fs
+	pop %rcx
+	mov %ecx, %es
+	pop %rcx
+	mov %ecx, %ds
 	pop %r15
 	pop %r14
 	pop %r13
@@ -205,6 +272,30 @@ resume_fault:
  * the host's tables, address space and stack, and return from
  * vmmon_switch_in. */
 exit_to_host:
+	/* The host's data segments, then their bases (the loads set them from
+	 * the descriptors), while the monitor's IDT still takes any NMI. */
+	mov %rax, %rsi
+	mov XP_HOST_DS(%rsi), %ds
+	mov XP_HOST_ES(%rsi), %es
+	mov XP_HOST_FS(%rsi), %fs
+	mov XP_HOST_GS(%rsi), %gs
+	mov $MSR_FS_BASE, %ecx
+	mov XP_HOST_FSBASE(%rsi), %eax
+	mov XP_HOST_FSBASE+4(%rsi), %edx
+	wrmsr
+	mov $MSR_GS_BASE, %ecx
+	mov XP_HOST_GSBASE(%rsi), %eax
+	mov XP_HOST_GSBASE+4(%rsi), %edx
+	wrmsr
+	mov %rsi, %rax
+	/* The host's TSS from the copy's descriptor (the same base and limit
+	 * as the host's), its busy bit cleared first as ltr wants. */
+	movzwl XP_HOST_TR(%rax), %ecx
+	and $~7, %ecx
+	jz 4f
+	andb $~0x02, DW_GDT_OFFSET+5(%rax,%rcx)
+	ltr XP_HOST_TR(%rax)
+4:	lldt XP_HOST_LDTR(%rax)         /* from the copy, which holds the host's entries */
 	lgdt XP_HOST_GDTR(%rax)
 	lidt XP_HOST_IDTR(%rax)
 	mov XP_HOST_RSP(%rax), %rdx

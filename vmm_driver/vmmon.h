@@ -39,6 +39,9 @@ void vmmon_mem_destroy(struct vmmon_vm *vm);
 struct vmmon_xpage;
 int vmmon_world_run(struct vmmon_vm *vm, struct vmmon_run *r);
 void vmmon_world_destroy(struct vmmon_vm *vm);
+/* Copies the monitor's counter text (xpage.h: stats_off, stats_len) to
+ * user memory, at most room bytes; *len: bytes copied (0 when none). */
+int vmmon_world_stats(struct vmmon_vm *vm, u64 uaddr, u32 room, u32 *len);
 /* Pages and VMs the module holds now (sysfs: the leak checks read them). */
 extern atomic_long_t vmmon_pages_held;
 extern atomic_t vmmon_vms_live;

@@ -8,7 +8,7 @@
 #include <linux/types.h>
 #include <linux/ioctl.h>
 
-#define VMMON_API_VERSION 2
+#define VMMON_API_VERSION 3
 
 /* Limits the module enforces (EINVAL past them). */
 #define VMMON_RAM_MAX      (3584ull << 20)  /* guest RAM: below the 4 GiB monitor area */
@@ -78,11 +78,22 @@ struct vmmon_run {
 
 /* Commands the monitor image (vmm_driver/dworld) takes. */
 #define VMMON_CMD_PING  1   /* ret = arg[0] + 1: one round trip */
-#define VMMON_CMD_INIT  2   /* vmm_init (arg[0]: TC bytes); not usable yet */
+#define VMMON_CMD_INIT  2   /* vmm_init: arg[0] TC bytes, arg[1] VMMON_INIT_* fields; ret 0 or -1 */
 #define VMMON_CMD_SPIN  3   /* arg[0] iterations of a loop with interrupts on; ret = iterations */
 #define VMMON_CMD_FAULT 4   /* executes ud2: the monitor's own exception */
 #define VMMON_CMD_LOG   5   /* logs one line: a request in the middle of a command */
-#define VMMON_CMD_MAX   5
+#define VMMON_CMD_RESET 6   /* vmm_reset: arg[0] protocol, arg[1] EIP, arg[2] EAX | EBX << 32, arg[3] ESI */
+#define VMMON_CMD_RUN   7   /* runs the guest until it stops; ret = its exit status */
+#define VMMON_CMD_STACKFAULT 8 /* ud2 on an unmapped stack: a double fault, taken on IST1 */
+#define VMMON_CMD_SEGLOAD 9  /* after INIT: loads DS/ES/FS/GS from its LDT and leaves them; ret = GS base */
+#define VMMON_CMD_MAX   9
+/* VMMON_CMD_INIT's arg[1]: the VMX's configuration (include/world.h's). */
+#define VMMON_INIT_MACHINE(a)  ((a) & 0xf)          /* enum vmm_machine */
+#define VMMON_INIT_MODE(a)     (((a) >> 4) & 0xf)   /* enum vmm_exec_mode */
+#define VMMON_INIT_TESTDEV(a)  (((a) >> 8) & 1)
+#define VMMON_INIT_TRACE(a)    (((a) >> 16) & 0xffff) /* VMX_TRACE_* */
+#define VMMON_INIT_ARG(machine, mode, testdev, trace) \
+	((__u64)(machine) | (__u64)(mode) << 4 | (__u64)(testdev) << 8 | (__u64)(trace) << 16)
 /* Requests: VMMON_REQ_IRQ never leaves the module. */
 #define VMMON_REQ_DONE    1
 #define VMMON_REQ_CONSOLE 2
@@ -101,8 +112,14 @@ struct vmmon_counters {
 	__u64 ram_pages, mon_pages;
 	__u64 pt_pages;      /* page-table pages of the monitor's address space */
 	__u64 mon_faults;    /* exceptions the monitor itself took (the VM then dead) */
+	/* The monitor's own counters, as of the end of its last command:
+	 * "name value\n" lines copied to stats_uaddr (0: not wanted). */
+	__u64 stats_uaddr;
+	__u32 stats_len;     /* in: room (0..VMMON_STATS_MAX); out: bytes written */
+	__u32 reserved1;
 	__u64 reserved[2];
 };
+#define VMMON_STATS_MAX (64u << 10)
 
 #define VMMON_MAGIC 0xB7
 #define VMMON_VERSION        _IO(VMMON_MAGIC, 0)   /* returns VMMON_API_VERSION */

@@ -37,6 +37,15 @@ static_assert(offsetof(struct vmmon_xpage, fault_cr2) == 88);
 static_assert(offsetof(struct vmmon_xpage, host_gdtr) == 96);
 static_assert(offsetof(struct vmmon_xpage, mon_gdtr) == 128);
 static_assert(offsetof(struct vmmon_xpage, mon_idtr) == 144);
+static_assert(offsetof(struct vmmon_xpage, host_ldtr) == 160);
+static_assert(offsetof(struct vmmon_xpage, mon_ldtr) == 162);
+static_assert(offsetof(struct vmmon_xpage, host_tr) == 164);
+static_assert(offsetof(struct vmmon_xpage, mon_tr) == 166);
+static_assert(offsetof(struct vmmon_xpage, host_ds) == 168);
+static_assert(offsetof(struct vmmon_xpage, host_gs) == 174);
+static_assert(offsetof(struct vmmon_xpage, host_fsbase) == 176);
+static_assert(offsetof(struct vmmon_xpage, host_gsbase) == 184);
+static_assert(offsetof(struct vmmon_xpage, guest_trap) == 192);
 static_assert(sizeof(struct vmmon_xpage) <= DW_GDT_OFFSET);
 
 #define PT_TABLE (_PAGE_PRESENT | _PAGE_RW)
@@ -82,6 +91,69 @@ static int as_map(struct vmmon_vm *vm, u64 va, phys_addr_t pa, u64 flags)
 	return 0;
 }
 
+/* The page-directory entry for the 2 MiB at va (below 4 GiB) points at
+ * table: the guest-linear tables. The tables above it carry the user bit
+ * (an entry's access is the AND of its levels: the leaves decide). */
+static int as_map_pt(struct vmmon_vm *vm, u64 va, u64 *table)
+{
+	u64 *t = vm->pt_root;
+	int lvl;
+
+	for (lvl = vm->levels; lvl > 2; lvl--) {
+		unsigned int idx = (va >> (PAGE_SHIFT + 9 * (lvl - 1))) & 511;
+		if (!(t[idx] & _PAGE_PRESENT)) {
+			u64 *n = pt_new(vm);
+			if (!n)
+				return -ENOMEM;
+			t[idx] = __sme_set(__pa(n)) | PT_TABLE;
+		}
+		t[idx] |= _PAGE_USER;
+		t = __va(__sme_clr(t[idx] & PTE_PFN_MASK));
+	}
+	t[(va >> 21) & 511] = __sme_set(__pa(table)) | PT_TABLE | _PAGE_USER;
+	return 0;
+}
+
+/* The low 4 GiB: 2048 page tables, also mapped as one linear array of
+ * entries at DW_PTE_VA, where the monitor writes them (dworld/pt.c). All
+ * empty but the monitor area at MON_BASE, which is the DW_AREA_PAGES of
+ * monitor memory below the stack (xpage.h), when monitor memory has them.
+ * The host-physical address of each guest RAM page at DW_RAMPFN_VA. */
+static int as_build_guest(struct vmmon_vm *vm)
+{
+	u64 nx = _PAGE_NX & __supported_pte_mask;
+	u64 *area_pt[DW_AREA_PAGES / 512];
+	unsigned long i, per = PAGE_SIZE / sizeof(u64);
+	int err = 0;
+
+	for (i = 0; !err && i < DW_GUEST_PTS; i++) {
+		u64 *t = pt_new(vm);
+		if (!t)
+			return -ENOMEM;
+		err = as_map_pt(vm, (u64)i << 21, t);
+		if (!err)
+			err = as_map(vm, DW_PTE_VA + i * PAGE_SIZE, __pa(t), PT_TABLE | nx);
+		if (i >= DW_GUEST_PTS - DW_AREA_PAGES / 512)
+			area_pt[i - (DW_GUEST_PTS - DW_AREA_PAGES / 512)] = t;
+	}
+	if (!err && vm->mon_pages >= DW_AREA_FIRST_MIN) {
+		unsigned long first = vm->mon_pages - DW_STACK_SIZE / PAGE_SIZE - DW_AREA_PAGES;
+		/* User pages: translated code at CPL 3 runs and stores there. */
+		for (i = 0; i < DW_AREA_PAGES; i++)
+			area_pt[i / 512][i % 512] = __sme_set(page_to_phys(vm->mon[first + i])) | PT_TABLE | _PAGE_USER;
+	}
+	for (i = 0; !err && i * per < vm->ram_pages; i++) {
+		u64 *t = pt_new(vm);
+		unsigned long j;
+		if (!t)
+			return -ENOMEM;
+		for (j = 0; j < per && i * per + j < vm->ram_pages; j++)
+			t[j] = __sme_set(page_to_phys(vm->ram[i * per + j]));
+		err = as_map(vm, DW_RAMPFN_VA + i * PAGE_SIZE, __pa(t), _PAGE_PRESENT | nx);
+	}
+	return err;
+}
+
 static int as_build(struct vmmon_vm *vm)
 {
 	u64 nx = _PAGE_NX & __supported_pte_mask;
@@ -99,7 +171,7 @@ static int as_build(struct vmmon_vm *vm)
 		err = as_map(vm, DW_IMAGE_VA + i * PAGE_SIZE, page_to_phys(vm->mon[i]), PT_TABLE);
 	for (i = 0; !err && i < vm->ram_pages; i++)
 		err = as_map(vm, DW_RAM_VA + i * PAGE_SIZE, page_to_phys(vm->ram[i]), PT_TABLE | nx);
-	for (i = 0; !err && i < 2; i++) {
+	for (i = 0; !err && i < DW_XPAGE_PAGES; i++) {
 		phys_addr_t pa = page_to_phys(vm->xpages + i);
 		err = as_map(vm, (u64)vm->xp + i * PAGE_SIZE, pa, PT_TABLE | nx);
 		if (!err)
@@ -107,7 +179,7 @@ static int as_build(struct vmmon_vm *vm)
 	}
 	for (sw = vmmon_switch_page_start; !err && sw < vmmon_switch_page_end; sw += PAGE_SIZE)
 		err = as_map(vm, (u64)sw, page_to_phys(vmalloc_to_page(sw)), _PAGE_PRESENT);
-	return err;
+	return err ? err : as_build_guest(vm);
 }
 
 static void xpage_init(struct vmmon_vm *vm)
@@ -116,6 +188,7 @@ static void xpage_init(struct vmmon_vm *vm)
 	u64 *idt = (u64 *)((char *)xp + PAGE_SIZE);
 	struct desc_ptr idtr = { .size = PAGE_SIZE - 1, .address = (unsigned long)idt };
 	unsigned int v;
+	u64 ist1, rsp0;
 
 	xp->magic = DW_XPAGE_MAGIC;
 	xp->self = (u64)xp;
@@ -130,24 +203,84 @@ static void xpage_init(struct vmmon_vm *vm)
 	xp->ns_shift = 32;
 	for (v = 0; v < 256; v++) {
 		u64 stub = (u64)vmmon_idt_stubs + 16 * v;
+		/* The double fault on IST1: it comes when the stack is gone. */
 		idt[2 * v] = (stub & 0xffff) | ((u64)__KERNEL_CS << 16) | (0x8eull << 40) |
-			     (((stub >> 16) & 0xffff) << 48);
+			     ((u64)(v == 8) << 32) | (((stub >> 16) & 0xffff) << 48);
 		idt[2 * v + 1] = stub >> 32;
 	}
 	memcpy(xp->mon_idtr, &idtr, sizeof(idtr));
+	/* TSS: IST1 at offset 36; no I/O bitmap (its base past the limit). */
+	ist1 = (u64)xp + DW_XPAGE_PAGES * PAGE_SIZE;
+	memcpy(xp->tss + 36, &ist1, sizeof(ist1));
+	rsp0 = (u64)xp + 3 * PAGE_SIZE;
+	memcpy(xp->tss + 4, &rsp0, sizeof(rsp0));
+	*(u16 *)(xp->tss + 102) = sizeof(xp->tss);
+	xp->mon_tr = DW_GDT_TSS_OFFSET;
+}
+
+/* The LDT descriptor the monitor asked for (xp->ldt_base, ldt_limit),
+ * when its table lies in the VM's monitor memory; else none (selector 0). */
+static void mon_ldt_desc(struct vmmon_vm *vm, struct vmmon_xpage *xp, char *copy)
+{
+	u64 base = READ_ONCE(xp->ldt_base), lim = READ_ONCE(xp->ldt_limit);
+	u64 end = DW_IMAGE_VA + ((u64)vm->mon_pages << PAGE_SHIFT);
+	u64 *d = (u64 *)(copy + DW_GDT_LDT_OFFSET);
+
+	if (!base || (base & 7) || lim > 0xffff || base < DW_IMAGE_VA || base >= end || lim >= end - base) {
+		d[0] = d[1] = 0;
+		xp->mon_ldtr = 0;
+		return;
+	}
+	/* A 64-bit system descriptor: type 2 (LDT), present, DPL 0. */
+	d[0] = (lim & 0xffff) | ((base & 0xffffff) << 16) | (0x82ull << 40) | (((base >> 24) & 0xff) << 56);
+	d[1] = base >> 32;
+	xp->mon_ldtr = DW_GDT_LDT_OFFSET;
+}
+
+/* The monitor's TSS descriptor, available (switch.S's ltr marks it busy
+ * in the copy, rewritten at every entry). */
+static void mon_tss_desc(struct vmmon_xpage *xp, char *copy)
+{
+	u64 base = (u64)xp->tss, lim = sizeof(xp->tss) - 1;
+	u64 *d = (u64 *)(copy + DW_GDT_TSS_OFFSET);
+
+	d[0] = lim | ((base & 0xffffff) << 16) | (0x89ull << 40) | (((base >> 24) & 0xff) << 56);
+	d[1] = base >> 32;
+}
+
+/* The callout's call gate (64-bit, DPL 3, into the monitor at CPL 0) at
+ * HOST_CS64 when dworld has named its entry inside monitor memory; else
+ * the slot keeps the host's user code segment, which the monitor never
+ * uses. */
+static void mon_gate_desc(struct vmmon_vm *vm, struct vmmon_xpage *xp, char *copy)
+{
+	u64 off = READ_ONCE(xp->gate_entry);
+	u64 end = DW_IMAGE_VA + ((u64)vm->mon_pages << PAGE_SHIFT);
+	u64 *d = (u64 *)(copy + DW_GDT_GATE_OFFSET);
+
+	if (off < DW_IMAGE_VA || off >= end)
+		return;
+	d[0] = (off & 0xffff) | ((u64)__KERNEL_CS << 16) | (0xecull << 40) | (((off >> 16) & 0xffff) << 48);
+	d[1] = off >> 32;
 }
 
 /* The host GDT as this CPU has it now (the task may have moved since the
- * last run): CS and SS keep meaning the same in the monitor. */
-static void gdt_copy(struct vmmon_xpage *xp)
+ * last run): CS and SS keep meaning the same in the monitor. The copy's
+ * limit covers the monitor's LDT descriptor at its end; what lies between
+ * stays zero (not present). */
+static void gdt_copy(struct vmmon_vm *vm, struct vmmon_xpage *xp)
 {
 	struct desc_ptr g;
 	char *copy = (char *)xp + DW_GDT_OFFSET;
 
 	native_store_gdt(&g);
-	g.size = min_t(unsigned int, g.size, DW_GDT_MAX - 1);
+	g.size = min_t(unsigned int, g.size, DW_GDT_TSS_OFFSET - 1);
 	memcpy(copy, (void *)g.address, g.size + 1);
+	mon_ldt_desc(vm, xp, copy);
+	mon_tss_desc(xp, copy);
+	mon_gate_desc(vm, xp, copy);
 	g.address = (unsigned long)copy;
+	g.size = DW_GDT_MAX - 1;
 	memcpy(xp->mon_gdtr, &g, sizeof(g));
 }
 
@@ -157,10 +290,10 @@ static int world_prepare(struct vmmon_vm *vm)
 
 	if (vm->xp)
 		return 0;
-	vm->xpages = alloc_pages(GFP_KERNEL_ACCOUNT | __GFP_ZERO, 1);
+	vm->xpages = alloc_pages(GFP_KERNEL_ACCOUNT | __GFP_ZERO, ilog2(DW_XPAGE_PAGES));
 	if (!vm->xpages)
 		return -ENOMEM;
-	atomic_long_add(2, &vmmon_pages_held);
+	atomic_long_add(DW_XPAGE_PAGES, &vmmon_pages_held);
 	vm->xp = page_address(vm->xpages);
 	err = as_build(vm);
 	if (err) {
@@ -184,8 +317,8 @@ void vmmon_world_destroy(struct vmmon_vm *vm)
 	vm->npt = vm->pt_cap = 0;
 	vm->pt_root = NULL;
 	if (vm->xpages) {
-		__free_pages(vm->xpages, 1);
-		atomic_long_sub(2, &vmmon_pages_held);
+		__free_pages(vm->xpages, ilog2(DW_XPAGE_PAGES));
+		atomic_long_sub(DW_XPAGE_PAGES, &vmmon_pages_held);
 	}
 	vm->xpages = NULL;
 	vm->xp = NULL;
@@ -201,7 +334,7 @@ static void switch_once(struct vmmon_vm *vm)
 
 	kernel_fpu_begin();
 	local_irq_save(flags);
-	gdt_copy(vm->xp);
+	gdt_copy(vm, vm->xp);
 	vmmon_switch_in(vm->xp);
 	if (vm->xp->req == VMMON_REQ_IRQ)
 		vmmon_redeliver((unsigned int)vm->xp->fault_vector);
@@ -295,4 +428,30 @@ int vmmon_world_run(struct vmmon_vm *vm, struct vmmon_run *r)
 			return 0;
 		}
 	}
+}
+
+int vmmon_world_stats(struct vmmon_vm *vm, u64 uaddr, u32 room, u32 *len)
+{
+	u64 off, end, mon_bytes = (u64)vm->mon_pages << PAGE_SHIFT;
+	u32 n;
+
+	*len = 0;
+	/* Nothing to read while the monitor is in a command or never ran. */
+	if (!vm->xp || vm->mon_busy)
+		return 0;
+	off = READ_ONCE(vm->xp->stats_off);
+	n = min(READ_ONCE(vm->xp->stats_len), room);
+	if (!n || off >= mon_bytes || n > mon_bytes - off)
+		return 0;
+	end = off + n;
+	while (off < end) {
+		u64 in_page = off & (PAGE_SIZE - 1);
+		u64 k = min(end - off, PAGE_SIZE - in_page);
+		char *src = page_address(vm->mon[off >> PAGE_SHIFT]);
+		if (copy_to_user((void __user *)(uintptr_t)(uaddr + *len), src + in_page, k))
+			return -EFAULT;
+		*len += k;
+		off += k;
+	}
+	return 0;
 }

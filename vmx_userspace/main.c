@@ -1,6 +1,6 @@
 /* The vmx command: parse options, set up the user-level world, load the
  * multiboot guest, hand it to the monitor, enter the sandbox, run until the
- * guest stops, and report. Exit status: the guest's debug-exit value (QEMU
+ * guest stops, and report; -world vmmon hands the run to vmmon_world.c. Exit status: the guest's debug-exit value (QEMU
  * convention), 0 on Ctrl-A x, 2 on bad input, 3 on a guest triple fault, 4
  * on a monitor error or a system call the sandbox stopped (sandbox.c);
  * SIGTERM/SIGHUP/SIGINT/SIGQUIT end it by that signal (uworld.c). */
@@ -34,6 +34,19 @@ static bool kernel_is_bzimage(const char *path)
 	return bzimage_probe(head, n);
 }
 
+int vmx_load_kernel(const struct vmx_options *o, uint8_t *ram, uint32_t ram_size, struct boot_state *bs,
+		    char *err, size_t errlen)
+{
+	if (kernel_is_bzimage(o->kernel))
+		return bzimage_load(o->kernel, o->initrd, ram, ram_size, o->append, bs, err, errlen);
+	char cmdline[4096];
+	if (multiboot_cmdline(cmdline, sizeof(cmdline), o->kernel, o->append) >= sizeof(cmdline)) {
+		snprintf(err, errlen, "vmx: -append: command line too long");
+		return -1;
+	}
+	return multiboot_load(o->kernel, ram, ram_size, cmdline, o->initrd, bs, err, errlen);
+}
+
 int main(int argc, char **argv)
 {
 	char err[512];
@@ -60,6 +73,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return 2;
 	}
+	/* The driver world has a backend of its own (vmmon_world.c). */
+	int vmmon_fd = -1;
+	if (o.world != VMX_WORLD_USER) {
+		vmmon_fd = vmmon_world_open(err, sizeof(err));
+		if (vmmon_fd < 0 && o.world == VMX_WORLD_VMMON) {
+			fprintf(stderr, "%s\n", err);
+			return 2;
+		}
+	}
+	if (o.world_given)
+		fprintf(stderr, "vmx: world %s\n", vmmon_fd >= 0 ? "vmmon" : "user");
+	if (vmmon_fd >= 0)
+		return vmmon_world_main(vmmon_fd, &o);
 	uint64_t disk_sectors[VMX_DRIVES] = { 0 };
 	for (unsigned i = 0; i < VMX_DRIVES; i++)
 		if (o.drive[i].path &&
@@ -73,22 +99,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return 4;
 	}
-	char cmdline[4096];
 	struct boot_state bs;
-	if (kernel_is_bzimage(o.kernel)) {
-		if (bzimage_load(o.kernel, o.initrd, wi.ram, ram_size, o.append, &bs, err, sizeof(err)) != 0) {
-			fprintf(stderr, "%s\n", err);
-			return 2;
-		}
-	} else {
-		if (multiboot_cmdline(cmdline, sizeof(cmdline), o.kernel, o.append) >= sizeof(cmdline)) {
-			fprintf(stderr, "vmx: -append: command line too long\n");
-			return 2;
-		}
-		if (multiboot_load(o.kernel, wi.ram, ram_size, cmdline, o.initrd, &bs, err, sizeof(err)) != 0) {
-			fprintf(stderr, "%s\n", err);
-			return 2;
-		}
+	if (vmx_load_kernel(&o, wi.ram, ram_size, &bs, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		return 2;
 	}
 	uint32_t tc_kb = o.tc_kb ? o.tc_kb : DEFAULT_TC_KB;
 	if ((tc_kb << 10) > MON_TC_MAX)

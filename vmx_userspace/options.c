@@ -272,7 +272,7 @@ int vmx_parse_options(int argc, char **argv, struct vmx_options *o, char *err, s
 		    strcmp(name, "console-eof") && strcmp(name, "drive") && strcmp(name, "hda") &&
 		    strcmp(name, "hdb") && strcmp(name, "hdc") && strcmp(name, "hdd") &&
 		    strcmp(name, "sandbox") && strcmp(name, "machine") && strcmp(name, "gdb") &&
-		    strcmp(name, "s") && strcmp(name, "S") && strcmp(name, "monitor"))
+		    strcmp(name, "s") && strcmp(name, "S") && strcmp(name, "monitor") && strcmp(name, "world"))
 			return fail(err, errlen, "vmx: unknown option '%s' (see -help)", opt);
 
 		/* Flags: perf fixes the files' names. */
@@ -313,6 +313,17 @@ int vmx_parse_options(int argc, char **argv, struct vmx_options *o, char *err, s
 			if (strcmp(arg, "stdio") && strncmp(arg, "unix:", 5))
 				return fail(err, errlen, "vmx: %s: '%s' is neither stdio nor unix:PATH", opt, arg);
 			o->monitor = arg;
+		} else if (!strcmp(name, "world")) {
+			if (!strcmp(arg, "user"))
+				o->world = VMX_WORLD_USER;
+			else if (!strcmp(arg, "vmmon"))
+				o->world = VMX_WORLD_VMMON;
+			else if (!strcmp(arg, "auto"))
+				o->world = VMX_WORLD_AUTO;
+			else
+				return fail(err, errlen, "vmx: %s: unknown world '%s'; valid worlds: user, vmmon, auto",
+					    opt, arg);
+			o->world_given = true;
 		} else if (!strcmp(name, "drive")) {
 			if (parse_drive(o, opt, arg, err, errlen) < 0)
 				return -1;
@@ -422,6 +433,26 @@ void vmx_print_help(void *stdio_file)
 "                              hardware (popf keeps IF, pushf and sgdt show\n"
 "                              the host's values): counted, and warned about\n"
 "                              at exit. Linux is expected to fail in it.\n"
+"  -world WORLD   where the monitor runs (default user):\n"
+"                   user   the user-level world: the monitor inside this\n"
+"                          process, guest code in compatibility mode, host\n"
+"                          signals for its traps; runs every guest;\n"
+"                   vmmon  the driver world: the monitor image (the file\n"
+"                          $VMX_MONITOR_IMAGE, else driver/monitor.elf next\n"
+"                          to this program) runs in its own address space\n"
+"                          behind /dev/vmmon (the vmmon module), guest\n"
+"                          code translated at CPL 3 there (every -mode runs\n"
+"                          as bt-all); 20 of the test guests give QEMU's\n"
+"                          output there so far (README). Multiboot kernels;\n"
+"                          no -gdb, -monitor, -profile, -perf-map, -jitdump,\n"
+"                          -drive. /dev/vmmon that cannot be opened: one\n"
+"                          line, status 2;\n"
+"                   auto   vmmon when /dev/vmmon opens, else user.\n"
+"                 With -world the world in use is named on stderr at start\n"
+"                 (\"vmx: world user\", \"vmx: world vmmon\"); without it\n"
+"                 nothing is printed. -stats adds vmmon's own counters\n"
+"                 (vmmon.*: runs, world switches, exits by reason, host\n"
+"                 interrupts) to the monitor's.\n"
 "  -stats FILE    at exit, write every statistics counter to FILE as one flat\n"
 "                 JSON object {\"name\": integer, ...} sorted by name. A regular\n"
 "                 file is replaced atomically (through a symlink, its target);\n"

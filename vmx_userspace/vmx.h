@@ -15,6 +15,9 @@ struct vmx_drive {
 	bool readonly;
 };
 
+/* -world: where the monitor runs (README: the two worlds). */
+enum vmx_world { VMX_WORLD_USER = 0, VMX_WORLD_VMMON, VMX_WORLD_AUTO };
+
 struct vmx_options {
 	const char *kernel;      /* -kernel FILE (required) */
 	unsigned mem_mb;         /* -m MB, default 128, range [VMX_MEM_MIN_MB, VMX_MEM_MAX_MB] */
@@ -35,6 +38,8 @@ struct vmx_options {
 	const char *gdb;         /* -gdb tcp::PORT (-s: tcp::1234); NULL: no gdb stub */
 	bool wait_start;         /* -S: stop before the first instruction */
 	const char *monitor;     /* -monitor stdio | unix:PATH; NULL: none */
+	enum vmx_world world;    /* -world user|vmmon|auto, default user */
+	bool world_given;        /* -world was on the command line: the world is named at start */
 	bool help;
 };
 #define VMX_MEM_MIN_MB 2u
@@ -88,6 +93,17 @@ int bzimage_load(const char *path, const char *initrd, uint8_t *ram, size_t ram_
  * given, a space, then the -append string (so "FILE " when append is empty).
  * Writes it like snprintf and returns the length it needs, excluding NUL. */
 size_t multiboot_cmdline(char *buf, size_t len, const char *kernel, const char *append);
+
+/* Loads -kernel (a bzImage or a multiboot kernel, with -initrd and -append)
+ * into ram: the loaders above, chosen by the file's header. */
+int vmx_load_kernel(const struct vmx_options *o, uint8_t *ram, uint32_t ram_size, struct boot_state *bs,
+		    char *err, size_t errlen);
+
+/* ---- the driver world (vmmon_world.c) ---- */
+/* /dev/vmmon opened, its API checked: the fd, or -1 and a one-line err. */
+int vmmon_world_open(char *err, size_t errlen);
+/* The whole run in the driver world on that fd: returns vmx's exit status. */
+int vmmon_world_main(int fd, const struct vmx_options *o);
 
 /* ---- console: COM1 on stdin/stdout ---- */
 /* Puts a terminal stdin into raw mode (restored by console_restore and at

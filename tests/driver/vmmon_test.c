@@ -235,6 +235,12 @@ static void test_run(const char *path)
 	k = (struct vmmon_counters){ .size = sizeof(k) };
 	CHECK_OK(ioctl(fd, VMMON_GET_COUNTERS, &k));
 	CHECK(k.mon_faults == 1 && k.exits_signal == 1);
+	/* A monitor without a stack: its double fault is taken on the TSS's
+	 * IST1 and ends the VM (without it the CPU would shut down). */
+	CHECK_OK(ioctl(fd, VMMON_LOAD_MONITOR, &im.load));
+	CHECK_OK(RUN(VMMON_CMD_STACKFAULT, 0));
+	CHECK(r.req == VMMON_REQ_FAULT && r.arg[0] == 8);
+	CHECK_ERR(RUN(VMMON_CMD_PING, 0), EIO);
 
 	/* Destroy frees the VM; the file can make another. */
 	CHECK_OK(ioctl(fd, VMMON_DESTROY_VM));
@@ -319,6 +325,119 @@ static void test_image(const char *path)
 	free(im.file);
 }
 
+/* One command run to its end; log lines on the way are kept in `log`. */
+static long run_to_done(int fd, unsigned cmd, const uint64_t arg[4], int64_t *ret, char *log, size_t room)
+{
+	char line[1024];
+	size_t used = 0;
+	if (room)
+		log[0] = 0;
+	for (;;) {
+		struct vmmon_run r = { .size = sizeof(r), .max_switches = 1ull << 32, .cmd = cmd,
+				       .data_uaddr = (uintptr_t)line, .data_len = sizeof(line) - 1 };
+		if (cmd && arg)
+			memcpy(r.arg, arg, sizeof(r.arg));
+		long rc = ioctl(fd, VMMON_RUN, &r);
+		if (rc < 0 && errno != EINTR)
+			return rc;
+		cmd = 0;
+		if (r.exit_reason != VMMON_EXIT_MONITOR)
+			continue;
+		if (r.req == VMMON_REQ_DONE) {
+			*ret = r.ret;
+			return 0;
+		}
+		if (r.req != VMMON_REQ_LOG && r.req != VMMON_REQ_CONSOLE) {
+			errno = EIO;
+			return -1;
+		}
+		line[r.data_len] = 0;
+		if (r.req == VMMON_REQ_LOG && used + r.data_len + 2 < room)
+			used += (size_t)sprintf(log + used, "%s\n", line);
+	}
+}
+
+/* The monitor initialized in the driver world (VMMON_CMD_INIT: vmm_init on
+ * the module's guest-linear page tables and monitor area), reset on a
+ * one-instruction guest and run: its block translated and entered, the
+ * hlt's callout stops the machine (interrupts off); its counters come out
+ * through VMMON_GET_COUNTERS. */
+static void test_init(const char *path)
+{
+	int fd = vmmon_open();
+	size_t rs = 4 << 20, ms = 40 << 20;
+	char *ram = guest_ram(rs);
+	struct vmmon_create c = create_arg(ram, rs, ms);
+	struct image im;
+	static char log[8192], text[VMMON_STATS_MAX + 1];
+	int64_t ret = 99;
+
+	ram[0x100000] = (char)0xf4;   /* hlt */
+	CHECK(image_read(path, &im) == 0);
+	CHECK_OK(ioctl(fd, VMMON_CREATE_VM, &c));
+	CHECK_OK(ioctl(fd, VMMON_LOAD_MONITOR, &im.load));
+	const uint64_t no_tc[4] = { 0, 0 }, bad_mode[4] = { 1 << 20, VMMON_INIT_ARG(0, 9, 0, 0) };
+	const uint64_t init[4] = { 1 << 20, VMMON_INIT_ARG(0, 0, 0, 0) };
+	const uint64_t reset[4] = { 0, 0x100000, 0x2badb002, 0 };
+	CHECK_OK(run_to_done(fd, VMMON_CMD_RESET, reset, &ret, log, sizeof(log)));
+	CHECK(ret == -1);                                   /* before INIT */
+	CHECK_OK(run_to_done(fd, VMMON_CMD_INIT, no_tc, &ret, log, sizeof(log)));
+	CHECK(ret == -1);
+	CHECK_OK(run_to_done(fd, VMMON_CMD_INIT, bad_mode, &ret, log, sizeof(log)));
+	CHECK(ret == -1);
+	CHECK_OK(run_to_done(fd, VMMON_CMD_INIT, init, &ret, log, sizeof(log)));
+	CHECK(ret == 0);
+	CHECK_OK(run_to_done(fd, VMMON_CMD_INIT, init, &ret, log, sizeof(log)));
+	CHECK(ret == -1);                                   /* once only */
+	struct vmmon_counters k = { .size = sizeof(k), .stats_uaddr = (uintptr_t)text, .stats_len = VMMON_STATS_MAX };
+	CHECK_OK(ioctl(fd, VMMON_GET_COUNTERS, &k));
+	text[k.stats_len] = 0;
+	CHECK(k.stats_len > 1000 && strstr(text, "\nbt.tu.translated 0\n") && strstr(text, "mmu."));
+	k = (struct vmmon_counters){ .size = sizeof(k), .stats_len = VMMON_STATS_MAX + 1, .stats_uaddr = 1 };
+	CHECK_ERR(ioctl(fd, VMMON_GET_COUNTERS, &k), EINVAL);
+	k = (struct vmmon_counters){ .size = sizeof(k), .stats_len = 16 };
+	CHECK_ERR(ioctl(fd, VMMON_GET_COUNTERS, &k), EINVAL);
+	k = (struct vmmon_counters){ .size = sizeof(k), .stats_len = 16, .stats_uaddr = 8 };
+	CHECK_ERR(ioctl(fd, VMMON_GET_COUNTERS, &k), EFAULT);
+	CHECK_OK(run_to_done(fd, VMMON_CMD_RESET, reset, &ret, log, sizeof(log)));
+	CHECK(ret == 0);
+	CHECK_OK(run_to_done(fd, VMMON_CMD_RUN, NULL, &ret, log, sizeof(log)));
+	CHECK(ret == 0);                                    /* hlt with interrupts off: the machine stops */
+	k = (struct vmmon_counters){ .size = sizeof(k), .stats_uaddr = (uintptr_t)text, .stats_len = VMMON_STATS_MAX };
+	CHECK_OK(ioctl(fd, VMMON_GET_COUNTERS, &k));
+	text[k.stats_len] = 0;
+	CHECK(strstr(text, "\nbt.tu.translated 1\n") && strstr(text, "\nvmm.unsupported.world_entry 0\n"));
+	/* The monitor's three LDT slots and the guest's shadows (CS, and one
+	 * data segment for SS/DS/ES/FS/GS), read back by the CPU. */
+	const char *ver = strstr(text, "\ndworld.ldt.verified ");
+	CHECK(ver && atoi(ver + 21) >= 5 && strstr(text, "\ndworld.ldt.mismatch 0\n") && !strstr(log, "LDT slot"));
+	/* The monitor leaves DS/ES/FS/GS loaded from its LDT (GS's base
+	 * MON_BASE): the switch out puts the host's back, its per-CPU GS
+	 * base and this process's FS base (the TLS libc reads) included. */
+	CHECK_OK(run_to_done(fd, VMMON_CMD_SEGLOAD, NULL, &ret, log, sizeof(log)));
+	CHECK(ret == 0xffc00000);
+	for (int i = 0; i < 100; i++)
+		CHECK_OK(run_to_done(fd, VMMON_CMD_PING, NULL, &ret, log, sizeof(log)));
+	errno = 0;
+	CHECK(getpid() > 0 && errno == 0);
+	printf("vmmon_test: init in the driver world: %u bytes of counters, %llu page-table pages, LDT descriptors verified by the CPU: %d\n",
+	       k.stats_len, (unsigned long long)k.pt_pages, ver ? atoi(ver + 21) : -1);
+	close(fd);
+	munmap(ram, rs);
+
+	/* Monitor memory too small for the monitor area and the tables. */
+	fd = vmmon_open();
+	ram = guest_ram(rs);
+	c = create_arg(ram, rs, 8 << 20);
+	CHECK_OK(ioctl(fd, VMMON_CREATE_VM, &c));
+	CHECK_OK(ioctl(fd, VMMON_LOAD_MONITOR, &im.load));
+	CHECK_OK(run_to_done(fd, VMMON_CMD_INIT, init, &ret, log, sizeof(log)));
+	CHECK(ret == -1);
+	close(fd);
+	munmap(ram, rs);
+	free(im.file);
+}
+
 int main(int argc, char **argv)
 {
 	test_no_vm();
@@ -328,6 +447,7 @@ int main(int argc, char **argv)
 	const char *image = argc > 1 ? argv[1] : "/lib/monitor.elf";
 	test_image(image);
 	test_run(image);
+	test_init(image);
 	CHECK(sysfs_count("vms_live") == 0 && sysfs_count("pages_held") == 0);
 	printf("vmmon_test: %s (%d failed checks)\n", failures ? "FAIL" : "ok", failures);
 	return failures != 0;

@@ -220,6 +220,26 @@ static void test_mode(void **state)
 	}
 }
 
+static void test_world(void **state)
+{
+	struct vmx_options o;
+	(void)state;
+	assert_int_equal(PARSE(&o, "-kernel", "k"), 0);
+	assert_int_equal(o.world, VMX_WORLD_USER);
+	assert_false(o.world_given);
+	expect_error(PARSE(&o, "-kernel", "k", "-world", "kvm"),
+		     "-world: unknown world 'kvm'; valid worlds: user, vmmon, auto");
+	expect_error(PARSE(&o, "-kernel", "k", "-world"), "missing argument");
+	static const struct { char *name; enum vmx_world w; } worlds[] = {
+		{ "user", VMX_WORLD_USER }, { "vmmon", VMX_WORLD_VMMON }, { "auto", VMX_WORLD_AUTO },
+	};
+	for (unsigned i = 0; i < sizeof(worlds) / sizeof(worlds[0]); i++) {
+		assert_int_equal(PARSE(&o, "-kernel", "k", "--world", worlds[i].name), 0);
+		assert_int_equal(o.world, worlds[i].w);
+		assert_true(o.world_given);
+	}
+}
+
 static void test_machine(void **state)
 {
 	struct vmx_options o;
@@ -343,6 +363,7 @@ static void test_help_text(void **state)
 		"-drive file=IMG,format=raw", "readonly=on", "-hda IMG", "-hdb IMG", "fdatasync",
 		"dev.ata.N.", "IRQ 14", "IRQ 15",
 		"-sandbox on|off", "the sandbox", "stopped system call NAME (NR)",
+		"-world WORLD", "/dev/vmmon", "VMX_MONITOR_IMAGE", "vmmon.*",
 		"-machine isapc|pc", "0xFEE00000", "0xFEC00000", "dev.lapic.", "dev.ioapic.irqs",
 	};
 	char *buf = NULL;
@@ -374,6 +395,7 @@ int main(void)
 		cmocka_unit_test(test_mem_not_a_number),
 		cmocka_unit_test(test_trace),
 		cmocka_unit_test(test_mode),
+		cmocka_unit_test(test_world),
 		cmocka_unit_test(test_machine),
 		cmocka_unit_test(test_tc_size),
 		cmocka_unit_test(test_usage_errors),

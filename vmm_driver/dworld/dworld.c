@@ -10,11 +10,32 @@
 #include <stdint.h>
 #include <stdbool.h>
 #include "world.h"
+#include "stats.h"
 #include "mon_area.h"
 #include "xpage.h"
 #include "pt.h"
 
 static struct vmmon_xpage *xp;
+/* CR4.SMAP: the monitor runs with EFLAGS.AC set (the monitor area is
+ * made of user pages); gate.S tests it too. */
+uint8_t dw_smap;
+
+static void smap_open(void)
+{
+	if (dw_smap)
+		__asm__ volatile("stac" ::: "cc");
+}
+
+/* gate.S (hidden: the image is linked whole, nothing goes through a GOT) */
+#pragma GCC visibility push(hidden)
+void dw_guest_trap_entry(void);
+int dw_guest_trap(uint64_t *f, uint64_t cr2);
+uint32_t dw_enter_guest(void);
+void dw_gate_callout(void);
+extern const char dw_blob_start[], dw_blob_end[], dw_gate_ibl[], dw_gate_ibl_miss[],
+	dw_gate_exit_shared[], dw_gate_learn_shared[];
+#pragma GCC visibility pop
+#define DW_STUB(sym) (MON_BASE + MON_OFF_STUBS + (uint32_t)((sym) - dw_blob_start))
 static uint64_t timer_deadline;   /* arm_timer's: the guest entry path will use it */
 
 /* Set by the linker script: where the heap starts after the image. */
@@ -25,6 +46,7 @@ static void to_host(uint32_t req)
 {
 	xp->req = req;
 	((void (*)(struct vmmon_xpage *))(uintptr_t)xp->to_host)(xp);
+	smap_open();   /* the switch in comes with the host's flags */
 }
 
 static void copy_bytes(uint8_t *d, const uint8_t *s, size_t n)
@@ -33,12 +55,31 @@ static void copy_bytes(uint8_t *d, const uint8_t *s, size_t n)
 		*d++ = *s++;
 }
 
+/* The monitor's LDT: descriptors in the hardware's format, written as the
+ * monitor shadows the guest's segments. Not loaded yet (nothing enters
+ * guest code in this world): the guest entry path will point an LDT
+ * descriptor of the GDT copy at it. */
+static uint64_t dw_ldt[LDT_ENTRIES];
+static uint32_t dw_ldt_limit[LDT_ENTRIES];   /* each slot's limit as asked, for verify_ldt */
+static stat_counter ldt_verified = { "dworld.ldt.verified", 0 };
+static stat_counter ldt_mismatch = { "dworld.ldt.mismatch", 0 };
+
 static int w_set_ldt(unsigned slot, uint32_t base, uint32_t limit, unsigned flags)
 {
-	/* The monitor's LDT and its guest-code segments come with the guest
-	 * entry path, which this world does not have yet. */
-	(void)slot; (void)base; (void)limit; (void)flags;
-	return -1;
+	if (slot >= LDT_ENTRIES)
+		return -1;
+	dw_ldt_limit[slot] = limit;
+	bool gran = limit > 0xfffff;
+	uint32_t lim = gran ? limit >> 12 : limit;
+	/* Type: code (execute, readable) or data (writable, expand-down);
+	 * DPL 3 as the user-level world's modify_ldt gives. */
+	uint64_t type = (flags & WD_CODE) ? 0x8 | ((flags & WD_READABLE) ? 0x2 : 0) :
+		((flags & WD_WRITABLE) ? 0x2 : 0) | ((flags & WD_EXPDOWN) ? 0x4 : 0);
+	uint64_t d = (lim & 0xffffu) | (uint64_t)(base & 0xffffffu) << 16 | (type | 0x10 | 0x60) << 40 |
+		((flags & WD_PRESENT) ? 1ull << 47 : 0) | (uint64_t)((lim >> 16) & 0xf) << 48 |
+		((flags & WD_32) ? 1ull << 54 : 0) | (gran ? 1ull << 55 : 0) | (uint64_t)(base >> 24) << 56;
+	dw_ldt[slot] = d | 1ull << 40;   /* accessed: the CPU need not write it */
+	return 0;
 }
 
 static uint64_t now_ns(void)
@@ -121,14 +162,21 @@ static const struct world_ops dworld_ops = {
 };
 
 /* The monitor's memory after the image: its tables, then the translator's
- * arena up to the stack (the last DW_STACK_SIZE bytes). */
+ * arena up to the monitor area (DW_AREA_PAGES, mapped at MON_BASE by the
+ * module), then the stack (the last DW_STACK_SIZE bytes). */
+static bool inited;
+
 static int64_t init_monitor(void)
 {
 	uintptr_t heap = ((uintptr_t)__dw_image_end + 4095) & ~(uintptr_t)4095;
-	uintptr_t stack = DW_IMAGE_VA + xp->mon_size - DW_STACK_SIZE;
+	uintptr_t stack = DW_IMAGE_VA + xp->mon_size - DW_STACK_SIZE - (uintptr_t)DW_AREA_PAGES * 4096;
 	size_t mon_mem_size = vmm_mon_mem_size();
-	if (heap + mon_mem_size + (4u << 20) > stack)
-		return -1;   /* too little monitor memory for the tables and 4 MiB of metadata */
+	uint64_t a = xp->arg[1];
+	if (inited || xp->mon_size < (uint64_t)DW_AREA_FIRST_MIN * 4096 || heap + mon_mem_size + (4u << 20) > stack)
+		return -1;   /* twice, or too little monitor memory for the tables and 4 MiB of metadata */
+	if (xp->arg[0] < 4096 || xp->arg[0] > MON_TC_MAX || VMMON_INIT_MACHINE(a) > VMM_MACHINE_PC ||
+	    VMMON_INIT_MODE(a) > VMM_MODE_TE || (a >> 32))
+		return -1;
 	dw_pt.pte = (uint64_t *)(uintptr_t)DW_PTE_VA;
 	dw_pt.ram_pa = (const uint64_t *)(uintptr_t)DW_RAMPFN_VA;
 	dw_pt.ram_pages = (uint32_t)(xp->ram_size >> 12);
@@ -137,10 +185,169 @@ static int64_t init_monitor(void)
 		.ram = (uint8_t *)(uintptr_t)DW_RAM_VA, .ram_size = (uint32_t)xp->ram_size,
 		.mon_mem = (void *)heap, .mon_mem_size = mon_mem_size,
 		.meta = (void *)(heap + mon_mem_size), .meta_size = stack - heap - mon_mem_size,
-		.tc_size = (uint32_t)xp->arg[0], .machine = VMM_MACHINE_ISAPC,
+		.tc_size = (uint32_t)xp->arg[0], .machine = (enum vmm_machine)VMMON_INIT_MACHINE(a),
+		.exec_mode = VMM_MODE_BT_ALL, .testdev = VMMON_INIT_TESTDEV(a),
+		.trace = VMMON_INIT_TRACE(a),
+		.sel_code32 = LDT_SEL(LDT_MON_CODE32), .sel_flat = LDT_SEL(LDT_MON_FLAT),
+		.sel_mongs = LDT_SEL(LDT_MON_GS),
+		/* The far calls go through the call gate (their offset is not
+		 * used); the 32-bit stubs are copied below. No direct execution
+		 * here yet: user code is translated too. */
+		.gate_callout = DW_STUB(dw_blob_start), .gate_ibl = DW_STUB(dw_gate_ibl),
+		.gate_ibl_miss = DW_STUB(dw_gate_ibl_miss), .gate_exit_shared = DW_STUB(dw_gate_exit_shared),
+		.gate_learn_shared = DW_STUB(dw_gate_learn_shared),
 		.world = &dworld_ops,
 	};
-	return vmm_init(&cfg);
+	if (w_set_ldt(LDT_MON_CODE32, 0, 0xffffffffu, WD_CODE | WD_READABLE | WD_32 | WD_PRESENT) ||
+	    w_set_ldt(LDT_MON_FLAT, 0, 0xffffffffu, WD_WRITABLE | WD_32 | WD_PRESENT) ||
+	    w_set_ldt(LDT_MON_GS, MON_BASE, MON_SIZE - 1, WD_WRITABLE | WD_32 | WD_PRESENT))
+		return -1;
+	struct mon_area *ma = (struct mon_area *)(uintptr_t)MON_BASE;
+	ma->self = MON_BASE;
+	copy_bytes((uint8_t *)(uintptr_t)(MON_BASE + MON_OFF_STUBS), (const uint8_t *)dw_blob_start,
+		   (size_t)(dw_blob_end - dw_blob_start));
+	xp->gate_entry = (uintptr_t)dw_gate_callout;
+	xp->guest_trap = (uintptr_t)dw_guest_trap_entry;
+	int r = vmm_init(&cfg);
+	inited = r == 0;
+	if (inited) {
+		stats_register(&ldt_verified);
+		stats_register(&ldt_mismatch);
+	}
+	return r;
+}
+
+/* vmm_reset with the boot loader's registers (multiboot only: a Linux
+ * command line does not cross yet). */
+static int64_t reset_guest(void)
+{
+	if (!inited || xp->arg[0] != VMM_BOOT_MULTIBOOT || (xp->arg[1] >> 32) || (xp->arg[3] >> 32))
+		return -1;
+	struct vmm_boot b = { .proto = VMM_BOOT_MULTIBOOT, .eip = (uint32_t)xp->arg[1],
+			      .eax = (uint32_t)xp->arg[2], .ebx = (uint32_t)(xp->arg[2] >> 32),
+			      .esi = (uint32_t)xp->arg[3] };
+	vmm_reset(&b);
+	return 0;
+}
+
+/* The CPU's own reading of every descriptor written so far (the module
+ * loads the LDT at each entry, xpage.h): lsl gives the limit asked for,
+ * lar the type, DPL, present and size bits written. Guest code would run
+ * on these; a mismatch is counted and named. */
+
+static void verify_ldt(void)
+{
+	for (unsigned slot = 0; slot < LDT_ENTRIES; slot++) {
+		uint64_t d = dw_ldt[slot];
+		if (!(d & (1ull << 47)))
+			continue;
+		uint32_t sel = LDT_SEL(slot), lim = 0, ar = 0;
+		uint8_t lim_ok, ar_ok;
+		__asm__ volatile("lsl %2, %0; setz %1" : "=r"(lim), "=q"(lim_ok) : "r"(sel) : "cc");
+		__asm__ volatile("lar %2, %0; setz %1" : "=r"(ar), "=q"(ar_ok) : "r"(sel) : "cc");
+		uint32_t want_ar = (uint32_t)(d >> 32) & 0x00f0ff00u;
+		if (lim_ok && ar_ok && lim == dw_ldt_limit[slot] && (ar & 0x00f0ff00u) == want_ar) {
+			stat_inc(&ldt_verified);
+			continue;
+		}
+		stat_inc(&ldt_mismatch);
+		char line[96] = "dworld: LDT slot ";
+		unsigned n = 17;
+		for (unsigned v = slot, k = 10000; k; k /= 10)
+			if (v >= k || k == 1 || n > 17)
+				line[n++] = (char)('0' + v / k % 10);
+		const char *tail = ": the CPU reads another limit or type than written";
+		while (*tail)
+			line[n++] = *tail++;
+		line[n] = 0;
+		log_line(line);
+	}
+}
+
+/* The guest's run: devices polled and the first block translated as in
+ * every world, the descriptors it would run on checked by the CPU;
+ * entering it is what this world cannot do yet. */
+static int64_t run_guest(void)
+{
+	int status = 4;
+	if (!inited)
+		return -1;
+	bool entry = vmm_prepare_entry();
+	verify_ldt();
+	if (!ldt_mismatch.value)
+		while (entry) {
+			dw_enter_guest();
+			if (vmm_stopped((int *)0))
+				break;
+			entry = vmm_prepare_entry();
+		}
+	else if (entry)
+		vmm_world_cannot_enter();
+	vmm_stopped(&status);
+	vmm_exit_report();
+	return status;
+}
+
+/* The counters as "name value" lines where the module finds them
+ * (xpage.h's stats_off and stats_len). */
+static char stats_text[VMMON_STATS_MAX];
+
+static void publish_stats(void)
+{
+	uint32_t n = 0;
+	for (unsigned i = 0; i < stats_count(); i++) {
+		const stat_counter *c = stats_at(i);
+		char num[24];
+		unsigned k = 0;
+		uint64_t v = c->value;
+		do {
+			num[k++] = (char)('0' + v % 10);
+			v /= 10;
+		} while (v);
+		uint32_t len = 0;
+		while (c->name[len])
+			len++;
+		if (n + len + k + 2 > sizeof(stats_text))
+			break;
+		copy_bytes((uint8_t *)stats_text + n, (const uint8_t *)c->name, len);
+		n += len;
+		stats_text[n++] = ' ';
+		while (k)
+			stats_text[n++] = num[--k];
+		stats_text[n++] = '\n';
+	}
+	xp->stats_off = (uintptr_t)stats_text - DW_IMAGE_VA;
+	xp->stats_len = n;
+}
+
+/* An exception of guest code (gate.S's dw_guest_trap_entry): the saved
+ * frame, in the order of the module's stubs, given to vmm_trap as the
+ * user-level world gives it a host signal's context. Returns the action;
+ * for TRAP_RESUME the frame's TF follows t.step. */
+enum { F_GS, F_FS, F_ES, F_DS, F_R15, F_RBP = 12, F_RDI, F_RSI, F_RDX, F_RCX, F_RBX, F_RAX,
+       F_VEC, F_ERR, F_RIP, F_CS, F_RFLAGS, F_RSP, F_SS };
+
+int dw_guest_trap(uint64_t *f, uint64_t cr2)
+{
+	uint32_t v = (uint32_t)f[F_VEC];
+	uint16_t cs = (uint16_t)f[F_CS];
+	enum trap_kind k = v == 0 || v == 16 || v == 19 ? TRAP_FPE : v == 1 || v == 3 ? TRAP_TRAP :
+			   v == 6 ? TRAP_ILL : v == 17 ? TRAP_BUS : TRAP_SEGV;
+	struct vmm_trap t = {
+		.kind = k, .trapno = v, .err = (uint32_t)f[F_ERR], .addr = v == 14 ? cr2 : 0,
+		.rip = (uint32_t)f[F_RIP],
+		.where = cs == LDT_SEL(LDT_MON_CODE32) ? TRAP_IN_TC :
+			 (cs & 4) && (cs >> 3) >= LDT_SHADOW_FIRST ? TRAP_IN_DIRECT : TRAP_IN_MONITOR,
+		.sregs = { (uint16_t)f[F_ES], cs, (uint16_t)f[F_SS], (uint16_t)f[F_DS], (uint16_t)f[F_FS],
+			   (uint16_t)f[F_GS] },
+		.regs = { (uint32_t)f[F_RAX], (uint32_t)f[F_RCX], (uint32_t)f[F_RDX], (uint32_t)f[F_RBX],
+			  (uint32_t)f[F_RSP], (uint32_t)f[F_RBP], (uint32_t)f[F_RSI], (uint32_t)f[F_RDI] },
+		.eflags = (uint32_t)f[F_RFLAGS],
+	};
+	enum trap_action a = vmm_trap(&t);
+	if (a == TRAP_RESUME)
+		f[F_RFLAGS] = t.step ? f[F_RFLAGS] | 0x100 : f[F_RFLAGS] & ~0x100ull;
+	return (int)a;
 }
 
 /* A loop with interrupts on: host interrupts arriving in it go back to the
@@ -155,10 +362,27 @@ static uint64_t spin(uint64_t n)
 	return i;
 }
 
+/* The data segments guest code will run on, loaded from the monitor's
+ * LDT and left for the switch out to undo: GS's base is then MON_BASE. */
+static int64_t seg_load(void)
+{
+	uint32_t flat = LDT_SEL(LDT_MON_FLAT), mongs = LDT_SEL(LDT_MON_GS), lo, hi;
+	__asm__ volatile("mov %0, %%ds; mov %0, %%es; mov %0, %%fs; mov %1, %%gs" :: "r"(flat), "r"(mongs));
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(0xc0000101u));
+	return (int64_t)((uint64_t)hi << 32 | lo);
+}
+
 /* The image's entry, on the monitor's stack, from the first switch in. */
 void dw_main(struct vmmon_xpage *x)
 {
 	xp = x;
+	uintptr_t cr4;
+	__asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
+	dw_smap = (cr4 >> 21) & 1;
+	smap_open();
+	/* Loaded by the module from the next entry on. */
+	xp->ldt_base = (uintptr_t)dw_ldt;
+	xp->ldt_limit = sizeof(dw_ldt) - 1;
 	for (;;) {
 		xp->entries++;
 		switch (xp->cmd) {
@@ -174,13 +398,28 @@ void dw_main(struct vmmon_xpage *x)
 		case VMMON_CMD_FAULT:
 			__asm__ volatile("ud2");
 			break;
+		case VMMON_CMD_SEGLOAD:
+			xp->ret = inited ? seg_load() : -1;
+			break;
+		case VMMON_CMD_STACKFAULT:
+			/* No stack for the #UD's frame, nor for the #PF's: the
+			 * double fault, on its own stack. */
+			__asm__ volatile("mov %0, %%rsp; ud2" :: "i"(DW_IMAGE_VA - 0x10000) : "memory");
+			break;
 		case VMMON_CMD_LOG:
 			log_line("dworld: a line from the monitor");
 			xp->ret = (int64_t)xp->entries;
 			break;
+		case VMMON_CMD_RESET:
+			xp->ret = reset_guest();
+			break;
+		case VMMON_CMD_RUN:
+			xp->ret = run_guest();
+			break;
 		default:
 			xp->ret = -1;
 		}
+		publish_stats();
 		to_host(VMMON_REQ_DONE);
 	}
 }
