@@ -35,7 +35,10 @@ run_case() {
 	done
 	ex+=(-ex "target remote 127.0.0.1:$p")
 	for c in "$@"; do ex+=(-ex "$c"); done
-	timeout 25 gdb -batch -nx "${ex[@]}" >"$tmp/$name.gdb" 2>&1 &
+	# --foreground: the SIGINT below reaches gdb once (timeout would also
+	# send it to its whole process group, and a second SIGINT while the
+	# first is pending makes gdb give up on the target).
+	timeout --foreground 25 gdb -batch -nx "${ex[@]}" >"$tmp/$name.gdb" 2>&1 &
 	GDB_PID=$!
 	if [ -n "${INTERRUPT_AFTER:-}" ]; then
 		# Counted from gdb's connection (state 01, established), not its
