@@ -4,6 +4,37 @@
  * Environment: ring 0, interrupts off (every gate is an interrupt gate). */
 #include "kernel.h"
 
+/* The frame below the CPU's (or sysenter_stub's) part, as trap() reads
+ * it. As Linux's SAVE_ALL: the flat user data segment (DPL 3) serves the
+ * kernel's C code too, %fs gets the per-CPU segment, and the user's %gs
+ * (its TLS) stays loaded. */
+.macro TRAP_BODY
+	pushl %ds
+	pushl %es
+	pushl %fs
+	pushl %gs
+	pushal
+	movw $UDATA_HI, %ax
+	movw %ax, %ds
+	movw %ax, %es
+	movw $PERCPU_SEL, %ax
+	movw %ax, %fs
+	cld
+	pushl %esp
+	call trap
+	addl $4, %esp
+.endm
+
+/* Back to the vector and error code: the user's data selectors (DPL 3, or
+ * null) are popped right before the return to ring 3. */
+.macro RESTORE_SEGS
+	popal
+	popl %gs
+	popl %fs
+	popl %es
+	popl %ds
+.endm
+
 	.text
 /* One 16-byte stub per vector 0..47 (exceptions and the 16 PIC lines);
  * vectors without a CPU error code push a zero so there is one frame. */
@@ -45,25 +76,8 @@ sysenter_stub:
 	pushl %edx
 	pushl $0
 	pushl $0x80
-	pushl %ds
-	pushl %es
-	pushl %fs
-	pushl %gs
-	pushal
-	movw $UDATA_HI, %ax
-	movw %ax, %ds
-	movw %ax, %es
-	movw $PERCPU_SEL, %ax
-	movw %ax, %fs
-	cld
-	pushl %esp
-	call trap
-	addl $4, %esp
-	popal
-	popl %gs
-	popl %fs
-	popl %es
-	popl %ds
+	TRAP_BODY
+	RESTORE_SEGS
 	movl 8(%esp), %edx		/* the frame's EIP */
 	movl 20(%esp), %ecx		/* and ESP */
 	addl $28, %esp
@@ -78,33 +92,13 @@ kernel_gate_stub:		/* vector 0x81: a DPL-0 gate user code may not use */
 	jmp alltraps
 
 alltraps:
-	pushl %ds
-	pushl %es
-	pushl %fs
-	pushl %gs
-	pushal
-	/* As Linux's SAVE_ALL: the flat user data segment (DPL 3) serves the
-	 * kernel's C code too, %fs gets the per-CPU segment, and the user's
-	 * %gs (its TLS) stays loaded. */
-	movw $UDATA_HI, %ax
-	movw %ax, %ds
-	movw %ax, %es
-	movw $PERCPU_SEL, %ax
-	movw %ax, %fs
-	cld
-	pushl %esp
-	call trap
-	addl $4, %esp
+	TRAP_BODY
 	/* A new or forked process starts here too, on a frame built on its
 	 * own kernel stack: the user's data selectors (DPL 3, or null) are
 	 * popped right before the iret to ring 3. */
 	.globl trapret
 trapret:
-	popal
-	popl %gs
-	popl %fs
-	popl %es
-	popl %ds
+	RESTORE_SEGS
 	addl $8, %esp		/* vector and error code */
 	iret
 
