@@ -279,10 +279,16 @@ int emulate_string_io(uint32_t eip, bool in_dir)
  * natively again. */
 static struct { uint32_t lin, plain; } unadapt[256];
 
-static bool plain_ram(uint32_t lin, uint32_t len)
+/* Whether the access seg:off would now run natively: no wrap around 4 GiB
+ * through the segment's base (glibc's TLS at negative %gs offsets needs
+ * the callout for the truncated segment, whatever memory it reaches), and
+ * plain, untraced, writable RAM below the monitor (and below the kernel in
+ * a user/kernel split). */
+static bool plain_ram(int seg, uint32_t off, uint32_t len)
 {
-	uint32_t last = lin + (len ? len : 1) - 1;
-	if (lin < 0x1000 || last < lin || last > GUEST_LIN_LIMIT)
+	uint64_t end = (uint64_t)vm.seg[seg].base + off + (len ? len : 1);
+	uint32_t lin = vm.seg[seg].base + off, last = (uint32_t)(end - 1);
+	if (lin < 0x1000 || end > GUEST_LIN_LIMIT + 1ull)
 		return false;
 	if (vm.cpl == 3 && mmu_user_limit() && last >= mmu_user_limit())
 		return false;
@@ -296,14 +302,14 @@ static bool plain_ram(uint32_t lin, uint32_t len)
 	}
 }
 
-static bool adapt_back(uint32_t insn_lin, uint32_t lin, uint32_t len)
+static bool adapt_back(uint32_t insn_lin, int seg, uint32_t off, uint32_t len)
 {
 	uint32_t h = (insn_lin ^ (insn_lin >> 8)) & 255;
 	if (unadapt[h].lin != insn_lin) {
 		unadapt[h].lin = insn_lin;
 		unadapt[h].plain = 0;
 	}
-	if (!plain_ram(lin, len)) {
+	if (!plain_ram(seg, off, len)) {
 		unadapt[h].plain = 0;
 		return false;
 	}
@@ -645,15 +651,11 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 		/* Translated as a callout by adaptive translation: its write. */
 		uint8_t op = c.code[in->opcode_off];
 		bool string = (op >= 0xa4 && op <= 0xa7) || (op >= 0xaa && op <= 0xaf);
-		uint32_t mlin = in->has_mem && !string ? vm.seg[emu_mseg(in)].base + emu_ea(in) : 0;
-		/* An offset that wraps around 4 GiB (glibc's TLS at negative
-		 * %gs offsets) needed the callout for the truncated segment, not
-		 * for a trace: plain RAM there says nothing, it stays a callout. */
-		if (mlin && (uint64_t)vm.seg[emu_mseg(in)].base + emu_ea(in) + in->opsize / 8 > GUEST_LIN_LIMIT + 1ull)
-			mlin = 0;
+		int seg = in->has_mem && !string ? emu_mseg(in) : -1;
+		uint32_t off = seg >= 0 ? emu_ea(in) : 0;
 		int r = data_access(&c, true);
 		if (r == 1) {
-			if (mlin && adapt_back(vm.seg[SEG_CS].base + eip, mlin, in->opsize / 8)) {
+			if (seg >= 0 && adapt_back(vm.seg[SEG_CS].base + eip, seg, off, in->opsize / 8)) {
 				/* Its callout translation goes: what follows runs
 				 * from a fresh, native one. */
 				uint32_t pa, err;
