@@ -22,6 +22,7 @@
  * Environment: monitor (driver world). */
 #include "mon_area.h"
 #include "callout_kinds.h"
+#include "tc_stubs32.S"
 
 #define STUB(sym) (MON_BASE + MON_OFF_STUBS + ((sym) - dw_blob_start))
 
@@ -183,36 +184,7 @@ dw_trap_frame:
 	.hidden dw_blob_start, dw_blob_end, dw_gate_ibl, dw_gate_ibl_miss, dw_gate_exit_shared, dw_gate_learn_shared
 dw_blob_start:
 	.code32
-dw_gate_ibl:
-	movl	%ecx, %gs:MA_S_TARGET
-	movl	%edx, %gs:MA_S_EDX
-	movzwl	%cx, %edx
-	leal	(%edx,%edx,1), %edx
-	movzwl	%dx, %edx
-	movl	%gs:MA_IBL_OFF, %ecx
-	leal	(%ecx,%edx,4), %edx
-	movl	%edx, %gs:MA_S_JMP
-	movl	%gs:MON_OFF_IBLTAB(%edx), %edx
-	movl	%gs:MA_S_TARGET, %ecx
-	leal	(%ecx,%edx,1), %ecx
-	jecxz	2f
-	movl	%gs:MA_S_EDX, %edx
-	movl	%gs:MA_S_ECX, %ecx
-	jmp	dw_gate_ibl_miss
-2:	movl	%gs:MA_S_JMP, %edx
-	movl	%gs:MON_OFF_IBLTAB+4(%edx), %edx
-	movl	%edx, %gs:MA_S_JMP
-	movl	%gs:MA_S_EDX, %edx
-	movl	%gs:MA_S_ECX, %ecx
-	jmp	*%gs:MA_S_JMP
-dw_gate_ibl_miss:
-	CALLOUT	CO_IBL_MISS, 0
-dw_gate_exit_shared:
-	CALLOUT	CO_EXIT, 1
-dw_gate_learn_shared:
-	movl	%ecx, %gs:MA_S_TARGET
-	movl	%gs:MA_S_ECX, %ecx
-	CALLOUT	CO_IC_LEARN, 1
+	TC_STUBS32 dw_
 dw_blob_end:
 	.code64
 	.section .note.GNU-stack, "", @progbits

@@ -26,6 +26,7 @@
  */
 #include "mon_area.h"
 #include "callout_kinds.h"
+#include "tc_stubs32.S"
 
 #define STUB(sym) (MON_BASE + MON_OFF_STUBS + ((sym) - gate_blob_start))
 
@@ -113,45 +114,7 @@ gate_direct:
 	ljmpl	*%cs:(MON_BASE + MA_DIRECT)
 gate_direct_end:
 
-	/* Entered by jmp with the target EIP in %ecx and the guest's %ecx in
-	 * S_ECX. Table entries are {-eip, tc}: lea gives zero exactly on a hit. */
-gate_ibl:
-	movl	%ecx, %gs:MA_S_TARGET
-	movl	%edx, %gs:MA_S_EDX
-	/* The entry's byte offset: 8 * (EIP mod 32768) in the half of the
-	 * table of the current privilege (kernel and user code keep their
-	 * entries across system calls), all with flag-free moves and leas. */
-	movzwl	%cx, %edx
-	leal	(%edx,%edx,1), %edx
-	movzwl	%dx, %edx
-	movl	%gs:MA_IBL_OFF, %ecx
-	leal	(%ecx,%edx,4), %edx
-	movl	%edx, %gs:MA_S_JMP
-	movl	%gs:MON_OFF_IBLTAB(%edx), %edx
-	movl	%gs:MA_S_TARGET, %ecx
-	leal	(%ecx,%edx,1), %ecx
-	jecxz	2f
-	movl	%gs:MA_S_EDX, %edx
-	movl	%gs:MA_S_ECX, %ecx
-	jmp	gate_ibl_miss
-2:	movl	%gs:MA_S_JMP, %edx
-	movl	%gs:MON_OFF_IBLTAB+4(%edx), %edx
-	movl	%edx, %gs:MA_S_JMP
-	movl	%gs:MA_S_EDX, %edx
-	movl	%gs:MA_S_ECX, %ecx
-	jmp	*%gs:MA_S_JMP
-	/* Also the tc of empty table entries: guest registers intact, target in S_TARGET. */
-gate_ibl_miss:
-	CALLOUT	CO_IBL_MISS, 0
-	/* Block exits and inline-cache learning share their callout: each
-	 * site only stores its exit index in S_TMP and jumps here (aux = 1
-	 * tells the monitor to take the index from S_TMP). */
-gate_exit_shared:
-	CALLOUT	CO_EXIT, 1
-gate_learn_shared:
-	movl	%ecx, %gs:MA_S_TARGET
-	movl	%gs:MA_S_ECX, %ecx
-	CALLOUT	CO_IC_LEARN, 1
+	TC_STUBS32
 gate_blob_end:
 
 	.text
