@@ -25,7 +25,7 @@ ASM_SRCS  := vmx_userspace/uworld/gate.S
 MON_OBJS  := $(patsubst %.c,$(BUILD)/obj/%.o,$(MON_SRCS))
 HOST_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(HOST_SRCS)) $(patsubst %.S,$(BUILD)/obj/%.o,$(ASM_SRCS))
 
-.PHONY: all deps check check-driver check-driver-full monitor-image unit unit-asan guest-tests cli-tests gdb-tests foreign-check userprog-native linux-check memtest-check memtest-pass fuzz fuzz-check hostfuzz-check hostfuzz-bins run run-demo bench bench-bt bench-mmu bench-nano bench-timer soak clean
+.PHONY: all deps check check-driver check-driver-full driver-try monitor-image unit unit-asan guest-tests cli-tests gdb-tests foreign-check userprog-native linux-check memtest-check memtest-pass fuzz fuzz-check hostfuzz-check hostfuzz-bins run run-demo bench bench-bt bench-mmu bench-nano bench-timer soak clean
 all: $(BUILD)/vmx $(BUILD)/vmx-report
 
 # Installs what is missing when run as root; otherwise says what to run.
@@ -56,6 +56,8 @@ $(BUILD)/vmx-report: $(REPORT_OBJS) $(BUILD)/obj/vmx_userspace/outfile.o
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 # ---- test guests ----
+# Their objects wait for the packages (gcc-multilib) as every object does.
+GUEST_ORDER := $(BUILD)/.deps-build
 include tests/guests/guests.mk
 # Guests whose sources exist (the list in guests.mk is the plan).
 GUEST_ELFS := $(foreach g,$(GUEST_NAMES),$(if $(call guest_srcs,$(g)),$(GUEST_OUT)/$(g).elf))
@@ -67,6 +69,8 @@ FOREIGN_CHECKED := $(FOREIGN_ELFS) $(FOREIGN_REPRO_ELFS)
 foreign-check: $(BUILD)/vmx $(FOREIGN_CHECKED) $(BUILD)/.deps-test
 	@./tests/scripts/suite.sh foreign tests/foreign/run-foreign.sh $(BUILD)/vmx $(FOREIGN_CHECKED)
 $(FOREIGN_ELFS) $(FOREIGN_REPRO_ELFS): | $(BUILD)/.deps-build
+# (their objects too: nasm and gcc-multilib come with the packages)
+$(FOREIGN_REPRO_ELFS:.elf=.o) $(FOREIGN_OBJ)/nasm_irq.o $(FOREIGN_OBJ)/c_o0.o $(FOREIGN_OBJ)/c_o0_start.o $(FOREIGN_OBJ)/c_os_exc.o: | $(BUILD)/.deps-build
 
 # ---- unit tests (cmocka), each built plain and with ASan/UBSan ----
 UNIT_CFLAGS := -std=gnu11 $(WARN) -O1 -g -Iinclude -Ibt -Ivmx_userspace -Ivmx_userspace/report -Ivmm -Ivmm_driver
@@ -363,6 +367,10 @@ monitor-image: $(DRIVER_OUT)/monitor.elf
 DRIVER_RUN := ./tests/driver/run-driver-test.sh $(DRIVER_HOST)/vmlinuz $(DRIVER_OUT)/initrd.cpio.gz $(DRIVER_OUT)/results
 check-driver: $(DRIVER_OUT)/initrd.cpio.gz
 	@$(SUITE) driver $(DRIVER_RUN) base:quick pti:one la57:one
+# A developer's loop: the listed guests only, on the base host, each
+# difference from QEMU shown (make driver-try GUESTS="smc paging").
+driver-try: $(DRIVER_OUT)/initrd.cpio.gz
+	@$(DRIVER_RUN) base:guests:$$(echo $(or $(GUESTS),hello) | tr ' ' ,); grep -A40 -E '^--- ' $(DRIVER_OUT)/results/base.log | head -400
 check-driver-full: $(DRIVER_OUT)/initrd.cpio.gz
 	@$(SUITE) driver-full $(DRIVER_RUN) base:full pti:quick la57:quick
 

@@ -45,11 +45,11 @@ guests: $(GUEST_ELFS)
 guests-clean:
 	rm -rf $(GUEST_OUT)
 
-$(GUEST_OBJ)/%.c.o: $(GUEST_SRC)/%.c
+$(GUEST_OBJ)/%.c.o: $(GUEST_SRC)/%.c | $(GUEST_ORDER)
 	@mkdir -p $(dir $@)
 	$(GUEST_CC) $(GUEST_CFLAGS) -MMD -MP -c $< -o $@
 
-$(GUEST_OBJ)/%.S.o: $(GUEST_SRC)/%.S
+$(GUEST_OBJ)/%.S.o: $(GUEST_SRC)/%.S | $(GUEST_ORDER)
 	@mkdir -p $(dir $@)
 	$(GUEST_CC) $(GUEST_ASFLAGS) -MMD -MP -c $< -o $@
 
