@@ -315,12 +315,11 @@ $(DRIVER_OUT)/vmmon/vmmon.ko: $(VMMON_SRCS) $(DRIVER_HOST)/.fetched
 $(DRIVER_OUT)/bin/%: tests/driver/%.c $(wildcard tests/driver/*.h) vmm_driver/vmmon_ioctl.h vmm_driver/xpage.h | $(BUILD)/.deps-build
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(WARN) -O2 -static -Ivmm_driver -o $@ $<
-# vmx itself runs there too (-world user and -world vmmon side by side),
-# with the shared libraries ldd names and the test guests.
-# The guests run under -world vmmon there, against QEMU's output for each
-# (tests/driver/expected.sh); those needing a disk, modules, the test device
-# or counted time are left out.
-DRIVER_GUESTS := hello arith jcc string segments flags_if exceptions portio pit_irq irq_stress \
+# vmx itself runs there too, with the shared libraries ldd names and the
+# test guests, under -world vmmon, against QEMU's output for each
+# (tests/driver/expected.sh: ata gets a blank drive, echo console input);
+# those needing modules, the test device or counted time are left out.
+DRIVER_GUESTS := hello echo ata arith jcc string segments flags_if exceptions portio pit_irq irq_stress \
 	cpuid_model cpuid_rdtsc bios_data firmware_state stack_edges wide_edges smc rmw_traced paging \
 	pte_atomic page0 user_mode multitask call_gate task_switch isa_ud i8042 lapic ioapic fw_cfg \
 	tc_pressure te_probe mb_low
@@ -333,7 +332,7 @@ $(DRIVER_OUT)/initrd.cpio.gz: tests/driver/init tests/linux/mkinitramfs.sh $(DRI
 		$(DRIVER_OUT)/vmmon/vmmon.ko:/lib/vmmon.ko $(DRIVER_OUT)/monitor.elf:/lib/monitor.elf $(foreach p,$(DRIVER_PROGS),$(DRIVER_OUT)/bin/$(p):/bin/$(p)) \
 		$(BUILD)/vmx:/bin/vmx $$(ldd $(BUILD)/vmx | awk '$$2 == "=>" && $$3 ~ /^\// { print $$3 ":" $$3 } $$1 ~ /^\/.*ld-linux/ { print $$1 ":" $$1 }') \
 		$(foreach g,$(DRIVER_GUESTS),$(GUEST_OUT)/$(g).elf:/build/guests/$(g).elf $(DRIVER_OUT)/expected/$(g).out:/expected/$(g).out $(DRIVER_OUT)/expected/$(g).st:/expected/$(g).st) \
-		$(DRIVER_OUT)/expected/list:/expected/list
+		$(DRIVER_OUT)/expected/list:/expected/list $(DRIVER_OUT)/expected/echo.in:/expected/echo.in
 # The monitor image of the driver world: the same vmm/, bt/ and shadow_mmu/
 # sources built a second time (no red zone: interrupts share the monitor's
 # stack), with the world of vmm_driver/dworld/ and Zydis's decoder built

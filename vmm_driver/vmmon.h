@@ -30,6 +30,7 @@ struct vmmon_vm {
 	struct page **pt;             /* every page-table page, for freeing */
 	unsigned long npt, pt_cap;
 	bool mon_busy;                /* a command is in progress in the monitor */
+	bool answer_due;              /* it waits in a request for the VMX's answer */
 	bool mon_dead;                /* the monitor faulted: never entered again */
 };
 

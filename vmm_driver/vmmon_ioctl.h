@@ -8,7 +8,7 @@
 #include <linux/types.h>
 #include <linux/ioctl.h>
 
-#define VMMON_API_VERSION 3
+#define VMMON_API_VERSION 4
 
 /* Limits the module enforces (EINVAL past them). */
 #define VMMON_RAM_MAX      (3584ull << 20)  /* guest RAM: below the 4 GiB monitor area */
@@ -64,29 +64,36 @@ struct vmmon_run {
 	__u64 max_switches;  /* 1..2^32 */
 	__u32 cmd;           /* in: VMMON_CMD_*, or 0 */
 	__u32 req;           /* out: VMMON_REQ_* with VMMON_EXIT_MONITOR */
-	__u64 arg[4];        /* in: the command's arguments; out with VMMON_REQ_FAULT:
-	                        vector, error code, RIP, CR2 */
+	__u64 arg[4];        /* in: the command's arguments, or (cmd 0) the answer to the
+	                        request that returned last; out: the request's arguments;
+	                        with VMMON_REQ_FAULT: vector, error code, RIP, CR2 */
 	__s64 ret;           /* out: VMMON_REQ_DONE's result */
-	__u64 data_uaddr;    /* VMMON_REQ_CONSOLE and _LOG bytes go here ... */
+	__u64 data_uaddr;    /* a request's bytes go here ... */
 	__u32 data_len;      /* ... in: room (0..4096); out: bytes written */
-	__u32 reserved0;
+	__u32 in_len;        /* in: bytes at data_uaddr the monitor is given with the command
+	                        or the answer (0..VMMON_DATA_MAX) */
 	__u64 reserved[2];
 };
+#define VMMON_DATA_MAX 1024u   /* bytes a request or an answer carries (the cross page's) */
 #define VMMON_EXIT_BUDGET  1
 #define VMMON_EXIT_SIGNAL  2
 #define VMMON_EXIT_MONITOR 3
 
 /* Commands the monitor image (vmm_driver/dworld) takes. */
 #define VMMON_CMD_PING  1   /* ret = arg[0] + 1: one round trip */
-#define VMMON_CMD_INIT  2   /* vmm_init: arg[0] TC bytes, arg[1] VMMON_INIT_* fields; ret 0 or -1 */
+#define VMMON_CMD_INIT  2   /* vmm_init: arg[0] TC bytes, arg[1] VMMON_INIT_* fields,
+                               data: struct vmmon_init_data (or none); ret 0 or -1 */
 #define VMMON_CMD_SPIN  3   /* arg[0] iterations of a loop with interrupts on; ret = iterations */
 #define VMMON_CMD_FAULT 4   /* executes ud2: the monitor's own exception */
 #define VMMON_CMD_LOG   5   /* logs one line: a request in the middle of a command */
-#define VMMON_CMD_RESET 6   /* vmm_reset: arg[0] protocol, arg[1] EIP, arg[2] EAX | EBX << 32, arg[3] ESI */
+#define VMMON_CMD_RESET 6   /* vmm_reset: arg[0] protocol, arg[1] EIP, arg[2] EAX | EBX << 32, arg[3] ESI;
+                               data: the Linux command line (fw_cfg's), in_len bytes */
 #define VMMON_CMD_RUN   7   /* runs the guest until it stops; ret = its exit status */
 #define VMMON_CMD_STACKFAULT 8 /* ud2 on an unmapped stack: a double fault, taken on IST1 */
 #define VMMON_CMD_SEGLOAD 9  /* after INIT: loads DS/ES/FS/GS from its LDT and leaves them; ret = GS base */
-#define VMMON_CMD_MAX   9
+#define VMMON_CMD_ECHO 10   /* logs its data (a LOG request), then asks for the wall clock: ret = the answer's
+                               arg[0] + its data's length (the two directions of the cross page's data) */
+#define VMMON_CMD_MAX  10
 /* VMMON_CMD_INIT's arg[1]: the VMX's configuration (include/world.h's). */
 #define VMMON_INIT_MACHINE(a)  ((a) & 0xf)          /* enum vmm_machine */
 #define VMMON_INIT_MODE(a)     (((a) >> 4) & 0xf)   /* enum vmm_exec_mode */
@@ -100,6 +107,21 @@ struct vmmon_run {
 #define VMMON_REQ_LOG     3
 #define VMMON_REQ_FAULT   4
 #define VMMON_REQ_IRQ     5
+/* Host services the monitor asks for in the middle of a command; the VMX
+ * answers in arg[] (and data) of the next VMMON_RUN with cmd 0. */
+#define VMMON_REQ_CONSOLE_IN 6  /* arg[0] room, arg[1] guest idle: answer data, arg[0] bytes, arg[1] quit */
+#define VMMON_REQ_DISK    7     /* arg[0] VMMON_DISK_* | drive << 8, arg[1] LBA, arg[2] sectors
+				   (write: data): answer arg[0] 0 or -1 (read: data) */
+#define VMMON_REQ_WALL    8     /* answer arg[0]: the host's wall clock, seconds since 1970 */
+#define VMMON_DISK_READ   0
+#define VMMON_DISK_WRITE  1
+#define VMMON_DISK_FLUSH  2
+/* VMMON_CMD_INIT's data: the VMX's drives (include/world.h's vmm_config). */
+struct vmmon_init_data {
+	__u64 disk_sectors[4];
+	__u8 disk_readonly[4];
+	__u32 reserved;
+};
 
 /* VMMON_GET_COUNTERS: what the VM's world did so far. */
 struct vmmon_counters {

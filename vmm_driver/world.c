@@ -322,7 +322,7 @@ void vmmon_world_destroy(struct vmmon_vm *vm)
 	}
 	vm->xpages = NULL;
 	vm->xp = NULL;
-	vm->mon_busy = vm->mon_dead = false;
+	vm->mon_busy = vm->mon_dead = vm->answer_due = false;
 }
 
 /* One round trip into the monitor and back, interrupts off and the FPU
@@ -358,10 +358,10 @@ int vmmon_world_run(struct vmmon_vm *vm, struct vmmon_run *r)
 	u64 n = 0;
 	int err;
 
-	if (r->reserved0 || r->reserved[0] || r->reserved[1] || r->exit_reason || r->req)
+	if (r->reserved[0] || r->reserved[1] || r->exit_reason || r->req)
 		return -EINVAL;
 	if (!r->max_switches || r->max_switches > (1ull << 32) || r->cmd > VMMON_CMD_MAX ||
-	    r->data_len > PAGE_SIZE)
+	    r->data_len > PAGE_SIZE || r->in_len > VMMON_DATA_MAX)
 		return -EINVAL;
 	if (!vm->created)
 		return -ENODEV;
@@ -377,9 +377,20 @@ int vmmon_world_run(struct vmmon_vm *vm, struct vmmon_run *r)
 	if (err)
 		return err;
 	xp = vm->xp;
+	/* A command's arguments, or the answer to the request the monitor
+	 * waits in (it reads them when it is entered again, below); a run
+	 * resumed after a signal or a spent budget carries none. */
+	if (r->cmd || vm->answer_due) {
+		if (r->in_len && copy_from_user(xp->data, (const void __user *)(uintptr_t)r->data_uaddr, r->in_len))
+			return -EFAULT;
+		xp->len = r->in_len;
+		memcpy(xp->arg, r->arg, sizeof(xp->arg));
+		vm->answer_due = false;
+	} else if (r->in_len) {
+		return -EINVAL;
+	}
 	if (r->cmd) {
 		xp->cmd = r->cmd;
-		memcpy(xp->arg, r->arg, sizeof(xp->arg));
 		vm->mon_busy = true;
 	}
 	vm->ctr.runs++;
@@ -415,6 +426,11 @@ int vmmon_world_run(struct vmmon_vm *vm, struct vmmon_run *r)
 			return 0;
 		case VMMON_REQ_CONSOLE:
 		case VMMON_REQ_LOG:
+		case VMMON_REQ_CONSOLE_IN:
+		case VMMON_REQ_DISK:
+		case VMMON_REQ_WALL:
+			memcpy(r->arg, xp->arg, sizeof(r->arg));
+			vm->answer_due = true;
 			return copy_data_out(vm, r);
 		default:
 			/* Its own exception, or a request it has no business

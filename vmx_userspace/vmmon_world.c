@@ -1,8 +1,9 @@
 /* The VMX side of the driver world (-world vmmon): loads the monitor image
  * with libelf, creates the VM behind /dev/vmmon around the guest's RAM, and
  * drives the monitor with VMMON_RUN commands (init, reset, run: guest code
- * runs inside the module's world), answering its requests (console bytes,
- * log lines) on the way; at exit its counters
+ * runs inside the module's world), answering its requests on the way
+ * (console output and input, log lines, the drives, the wall clock); at
+ * exit its counters
  * come back through VMMON_GET_COUNTERS into this process's registry, where
  * -stats finds them. The user-level world's counterpart is uworld/.
  * Environment: the vmx process (libc), no sandbox; the monitor itself runs
@@ -25,7 +26,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define VMMON_DEV "/dev/vmmon"
@@ -135,20 +138,53 @@ static int image_load(const char *path, struct image *im, char *err, size_t errl
 /* One command, run to its end: the monitor's requests on the way are
  * answered here (console bytes to stdout, log lines to stderr), signals
  * and spent budgets resume it. */
-static int run_cmd(int fd, uint32_t cmd, const uint64_t arg[4], int64_t *ret, char *err, size_t errlen)
+/* A disk request (VMMON_REQ_DISK): its answer, 0 or -1, and for a read
+ * the sectors in data. */
+static int64_t disk_request(const struct vmmon_run *r, uint8_t *data, uint32_t *in_len)
+{
+	unsigned op = (unsigned)(r->arg[0] & 0xff), drive = (unsigned)(r->arg[0] >> 8);
+	uint64_t lba = r->arg[1], n = r->arg[2];
+	if (drive >= VMX_DRIVES || n * 512 > VMMON_DATA_MAX)
+		return -1;
+	switch (op) {
+	case VMMON_DISK_READ:
+		if (disk_read(drive, lba, data, (uint32_t)n) != 0)
+			return -1;
+		*in_len = (uint32_t)n * 512;
+		return 0;
+	case VMMON_DISK_WRITE:
+		return r->data_len == n * 512 && disk_write(drive, lba, data, (uint32_t)n) == 0 ? 0 : -1;
+	case VMMON_DISK_FLUSH:
+		return disk_flush(drive) == 0 ? 0 : -1;
+	}
+	return -1;
+}
+
+static int run_cmd(int fd, uint32_t cmd, const uint64_t arg[4], const void *in, uint32_t in_len, int64_t *ret,
+		   char *err, size_t errlen)
 {
 	static uint8_t data[4096];
+	uint64_t answer[4] = { 0 };
+	if (in_len > VMMON_DATA_MAX)
+		return fail(err, errlen, "vmx: -world vmmon: %u bytes for the monitor, the cross page holds %u",
+			    in_len, VMMON_DATA_MAX);
+	if (in_len)
+		memcpy(data, in, in_len);
 	for (;;) {
 		struct vmmon_run r = { .size = sizeof(r), .max_switches = 1u << 20, .cmd = cmd,
-				       .data_uaddr = (uintptr_t)data, .data_len = sizeof(data) };
-		if (cmd && arg)
-			memcpy(r.arg, arg, sizeof(r.arg));
+				       .data_uaddr = (uintptr_t)data, .data_len = sizeof(data), .in_len = in_len };
+		memcpy(r.arg, cmd && arg ? arg : answer, sizeof(r.arg));
 		int rc = ioctl(fd, VMMON_RUN, &r);
 		if (rc < 0 && !(errno == EINTR && r.exit_reason == VMMON_EXIT_SIGNAL))
 			return fail(err, errlen, "vmx: -world vmmon: VMMON_RUN: %s", strerror(errno));
+		/* A run resumed after a signal or a spent budget sends the
+		 * answer again: the module takes one only while the monitor
+		 * waits for it. */
 		cmd = 0;
+		in_len = 0;
 		if (r.exit_reason != VMMON_EXIT_MONITOR)
 			continue;
+		memset(answer, 0, sizeof(answer));
 		switch (r.req) {
 		case VMMON_REQ_DONE:
 			*ret = r.ret;
@@ -158,6 +194,21 @@ static int run_cmd(int fd, uint32_t cmd, const uint64_t arg[4], int64_t *ret, ch
 			break;
 		case VMMON_REQ_LOG:
 			fprintf(stderr, "%.*s\n", (int)r.data_len, (const char *)data);
+			break;
+		case VMMON_REQ_CONSOLE_IN: {
+			bool quit = false;
+			size_t room = r.arg[0] < VMMON_DATA_MAX ? (size_t)r.arg[0] : VMMON_DATA_MAX;
+			size_t got = console_read(data, room, r.arg[1] != 0, &quit);
+			answer[0] = got;
+			answer[1] = quit;
+			in_len = (uint32_t)got;
+			break;
+		}
+		case VMMON_REQ_DISK:
+			answer[0] = (uint64_t)disk_request(&r, data, &in_len);
+			break;
+		case VMMON_REQ_WALL:
+			answer[0] = (uint64_t)time(NULL);
 			break;
 		case VMMON_REQ_FAULT:
 			if (r.arg[2] < (1ull << 32))
@@ -227,10 +278,32 @@ static const char *unsupported_option(const struct vmx_options *o)
 		return "-profile";
 	if (o->perf_map || o->jitdump)
 		return o->perf_map ? "-perf-map" : "-jitdump";
-	for (unsigned i = 0; i < VMX_DRIVES; i++)
-		if (o->drive[i].path)
-			return "-drive";
 	return NULL;
+}
+
+/* SIGTERM, SIGHUP, SIGINT, SIGQUIT end vmx as in the user-level world
+ * (uworld.c): the terminal's mode back, then the signal's default action.
+ * Here the VMX is plain user code (the module returns from VMMON_RUN with
+ * EINTR), so the handler needs no world of its own; closing the device
+ * at exit frees the VM. */
+static void on_exit_signal(int sig)
+{
+	console_restore_signal();
+	stats_report_abandon_signal();
+	signal(sig, SIG_DFL);
+	raise(sig);
+	_exit(128 + sig);
+}
+
+static void install_exit_handlers(void)
+{
+	static const int sigs[] = { SIGTERM, SIGHUP, SIGINT, SIGQUIT };
+	for (unsigned i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		struct sigaction old, sa = { .sa_handler = on_exit_signal };
+		sigfillset(&sa.sa_mask);
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+			sigaction(sigs[i], &sa, NULL);
+	}
 }
 
 int vmmon_world_main(int fd, const struct vmx_options *o)
@@ -240,6 +313,17 @@ int vmmon_world_main(int fd, const struct vmx_options *o)
 	if (bad) {
 		fprintf(stderr, "vmx: -world vmmon: %s is not supported in the driver world yet\n", bad);
 		return 2;
+	}
+	struct vmmon_init_data drives = { .reserved = 0 };
+	for (unsigned i = 0; i < VMX_DRIVES && i < 4; i++) {
+		uint64_t sectors = 0;
+		if (o->drive[i].path &&
+		    disk_open(i, o->drive[i].path, o->drive[i].readonly, &sectors, err, sizeof(err)) != 0) {
+			fprintf(stderr, "%s\n", err);
+			return 2;
+		}
+		drives.disk_sectors[i] = sectors;
+		drives.disk_readonly[i] = o->drive[i].readonly;
 	}
 	uint32_t ram_size = o->mem_mb << 20;
 	uint8_t *ram = mmap(NULL, ram_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -252,8 +336,12 @@ int vmmon_world_main(int fd, const struct vmx_options *o)
 		fprintf(stderr, "%s\n", err);
 		return 2;
 	}
-	if (bs.proto != VMM_BOOT_MULTIBOOT) {
-		fprintf(stderr, "vmx: -world vmmon: only multiboot kernels run in the driver world yet\n");
+	/* The command line for fw_cfg (the loader put the boot protocol's
+	 * copy in guest RAM): what the cross page carries. */
+	size_t cmdline_len = bs.proto == VMM_BOOT_LINUX && o->append ? strlen(o->append) : 0;
+	if (cmdline_len > VMMON_DATA_MAX) {
+		fprintf(stderr, "vmx: -world vmmon: -append: %zu bytes, the driver world takes at most %u\n",
+			cmdline_len, VMMON_DATA_MAX);
 		return 2;
 	}
 	char path[PATH_MAX];
@@ -304,18 +392,30 @@ int vmmon_world_main(int fd, const struct vmx_options *o)
 	int status = 4;
 	const uint64_t init[4] = { (uint64_t)tc_kb << 10, VMMON_INIT_ARG(o->machine, o->mode, o->testdev, o->trace_mask) };
 	const uint64_t reset[4] = { bs.proto, bs.entry, bs.eax | (uint64_t)bs.ebx << 32, bs.esi };
-	if (run_cmd(fd, VMMON_CMD_INIT, init, &ret, err, sizeof(err)) != 0)
+	signal(SIGPIPE, SIG_IGN);
+	install_exit_handlers();
+	console_init();
+	if (o->console_eof == 1 || (o->console_eof < 0 && !isatty(STDIN_FILENO)))
+		console_set_eof_char(0x04);
+	if (run_cmd(fd, VMMON_CMD_INIT, init, &drives, sizeof(drives), &ret, err, sizeof(err)) != 0)
 		fprintf(stderr, "%s\n", err);
 	else if (ret != 0)
 		fprintf(stderr, "vmx: monitor initialization failed (in the driver world)\n");
-	else if (run_cmd(fd, VMMON_CMD_RESET, reset, &ret, err, sizeof(err)) != 0 || ret != 0)
+	else if (run_cmd(fd, VMMON_CMD_RESET, reset, o->append, (uint32_t)cmdline_len, &ret, err, sizeof(err)) != 0 ||
+		 ret != 0)
 		fprintf(stderr, "%s\n", ret ? "vmx: -world vmmon: the guest's reset failed" : err);
-	else if (run_cmd(fd, VMMON_CMD_RUN, NULL, &ret, err, sizeof(err)) != 0)
+	else if (run_cmd(fd, VMMON_CMD_RUN, NULL, NULL, 0, &ret, err, sizeof(err)) != 0)
 		fprintf(stderr, "%s\n", err);
 	else
 		status = (int)ret;
+	console_restore();
 	import_counters(fd);
 	close(fd);
+	if (disk_close_all() != 0) {
+		fprintf(stderr, "vmx: a disk image could not be synced at exit\n");
+		if (status == 1)
+			status = 4;
+	}
 	if (o->stats_path && stats_report(o->stats_path, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s\n", err);
 		if (status == 1)

@@ -11,10 +11,19 @@ out=$1; shift
 here=$(cd "$(dirname "$0")/../scripts" && pwd)
 . "$here/qemu-cpu.sh"
 mkdir -p "$out"
+# echo reads OUTDIR/echo.in from its serial port; ata writes a blank
+# 4 MiB drive (init makes the same one for vmx).
+printf 'hello vmx\n' >"$out/echo.in"
+img=$(mktemp -d)
+trap 'rm -rf "$img"' EXIT
 for elf in "$@"; do
 	name=$(basename "$elf" .elf)
-	cpu=$QEMU_CPU_ISAPC
-	case $name in lapic|ioapic|fw_cfg) cpu=$QEMU_CPU ;; esac
-	QEMU_CPU=$cpu "$here/qemu-guest.sh" "$elf" >"$out/$name.out" 2>/dev/null
+	cpu=$QEMU_CPU_ISAPC extra= input=/dev/null
+	case $name in lapic|ioapic|fw_cfg|ata) cpu=$QEMU_CPU ;; esac
+	case $name in
+	ata) rm -f "$img/ata.img"; truncate -s 4M "$img/ata.img"; extra="-drive file=$img/ata.img,format=raw,index=0" ;;
+	echo) input=$out/echo.in ;;
+	esac
+	QEMU_CPU=$cpu QEMU_EXTRA=$extra QEMU_INPUT=$input "$here/qemu-guest.sh" "$elf" >"$out/$name.out" 2>/dev/null
 	echo $? >"$out/$name.st"
 done

@@ -153,6 +153,8 @@ int main(int argc, char **argv)
 				case 5: a->r.data_len = (uint32_t)pick_u64(); break;
 				case 6: a->r.reserved[next() % 2] = next(); break;
 				case 7: a->r.arg[next() % 4] = next(); break;
+				case 8: a->r.in_len = next() % 2 ? (uint32_t)(next() % (VMMON_DATA_MAX + 1)) :
+						      (uint32_t)pick_u64(); break;
 				}
 			}
 		}

@@ -195,6 +195,26 @@ static void test_run(const char *path)
 	CHECK_OK(RUN(0, 0));
 	CHECK(r.req == VMMON_REQ_DONE && r.ret > 1000);
 
+	/* Data both ways: the command's, back as a log line; the answer's
+	 * (arguments and bytes) into the monitor. */
+	r = (struct vmmon_run){ .size = sizeof(r), .max_switches = 1, .cmd = VMMON_CMD_ECHO,
+		.data_uaddr = (uintptr_t)line, .data_len = sizeof(line), .in_len = VMMON_DATA_MAX + 1 };
+	CHECK_ERR(ioctl(fd, VMMON_RUN, &r), EINVAL);
+	memcpy(line, "echo me", 7);
+	r.in_len = 7; r.max_switches = 1ull << 32;
+	CHECK_OK(ioctl(fd, VMMON_RUN, &r));
+	CHECK(r.exit_reason == VMMON_EXIT_MONITOR && r.req == VMMON_REQ_LOG && r.data_len == 7 &&
+	      !memcmp(line, "echo me", 7));
+	CHECK_OK(RUN(0, 0));
+	CHECK(r.exit_reason == VMMON_EXIT_MONITOR && r.req == VMMON_REQ_WALL);
+	r = (struct vmmon_run){ .size = sizeof(r), .max_switches = 1ull << 32, .arg = { 1000 },
+		.data_uaddr = (uintptr_t)line, .data_len = sizeof(line), .in_len = 5 };
+	CHECK_OK(ioctl(fd, VMMON_RUN, &r));
+	CHECK(r.req == VMMON_REQ_DONE && r.ret == 1005);
+	r = (struct vmmon_run){ .size = sizeof(r), .max_switches = 1, .data_uaddr = (uintptr_t)line,
+		.data_len = sizeof(line), .in_len = 5 };
+	CHECK_ERR(ioctl(fd, VMMON_RUN, &r), EINVAL);            /* no command, no answer due */
+
 	/* Interrupts on in the monitor: the host's timer keeps ticking. */
 	k = (struct vmmon_counters){ .size = sizeof(k) };
 	CHECK_OK(ioctl(fd, VMMON_GET_COUNTERS, &k));
@@ -332,9 +352,10 @@ static long run_to_done(int fd, unsigned cmd, const uint64_t arg[4], int64_t *re
 	size_t used = 0;
 	if (room)
 		log[0] = 0;
+	uint64_t answer = 0;
 	for (;;) {
 		struct vmmon_run r = { .size = sizeof(r), .max_switches = 1ull << 32, .cmd = cmd,
-				       .data_uaddr = (uintptr_t)line, .data_len = sizeof(line) - 1 };
+				       .arg = { answer }, .data_uaddr = (uintptr_t)line, .data_len = sizeof(line) - 1 };
 		if (cmd && arg)
 			memcpy(r.arg, arg, sizeof(r.arg));
 		long rc = ioctl(fd, VMMON_RUN, &r);
@@ -346,6 +367,17 @@ static long run_to_done(int fd, unsigned cmd, const uint64_t arg[4], int64_t *re
 		if (r.req == VMMON_REQ_DONE) {
 			*ret = r.ret;
 			return 0;
+		}
+		answer = 0;
+		if (r.req == VMMON_REQ_WALL) {   /* (the CMOS clock's start) */
+			answer = (uint64_t)time(NULL);
+			continue;
+		}
+		if (r.req == VMMON_REQ_CONSOLE_IN)   /* no input: 0 bytes */
+			continue;
+		if (r.req == VMMON_REQ_DISK) {       /* no drives */
+			answer = (uint64_t)-1;
+			continue;
 		}
 		if (r.req != VMMON_REQ_LOG && r.req != VMMON_REQ_CONSOLE) {
 			errno = EIO;

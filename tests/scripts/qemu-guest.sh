@@ -3,7 +3,8 @@
 # stdout, exit status from isa-debug-exit ((code << 1) | 1: 1 PASS, 5 FAIL).
 # Usage: tests/scripts/qemu-guest.sh ELF [-append STR]   (124 on timeout)
 # QEMU_EXTRA in the environment adds options (e.g. -device pc-testdev);
-# QEMU_INITRD, when set, is passed as one -initrd argument (modules).
+# QEMU_INITRD, when set, is passed as one -initrd argument (modules);
+# QEMU_INPUT names a file the guest's serial port reads (default none).
 set -u
 
 usage() {
@@ -28,5 +29,5 @@ fi
 timeout 60 "${QEMU:-qemu-system-i386}" -nodefaults -display none -no-reboot -m 128 -cpu "$QEMU_CPU" \
 	-serial stdio -monitor none \
 	-device isa-debug-exit,iobase=0xf4,iosize=4 ${QEMU_EXTRA:-} \
-	-kernel "$elf" "${extra[@]}" </dev/null
+	-kernel "$elf" "${extra[@]}" <"${QEMU_INPUT:-/dev/null}"
 exit $?

@@ -107,11 +107,28 @@ static void console_write(const uint8_t *buf, size_t n)
 	}
 }
 
+/* A host service: the request with its arguments, and the VMX's answer
+ * in xp->arg (and xp->data, xp->len) when the switch in returns. */
+static void ask_host(uint32_t req, uint64_t a0, uint64_t a1, uint64_t a2)
+{
+	xp->arg[0] = a0;
+	xp->arg[1] = a1;
+	xp->arg[2] = a2;
+	xp->arg[3] = 0;
+	to_host(req);
+}
+
+/* The console's input, as the VMX's terminal (or stdin) has it. */
 static size_t console_read(uint8_t *buf, size_t n, bool waiting, bool *quit)
 {
-	(void)buf; (void)n; (void)waiting;
-	*quit = false;
-	return 0;
+	if (n > sizeof(xp->data))
+		n = sizeof(xp->data);
+	xp->len = 0;
+	ask_host(VMMON_REQ_CONSOLE_IN, n, waiting, 0);
+	size_t got = xp->arg[0] <= n && xp->len >= xp->arg[0] ? (size_t)xp->arg[0] : 0;
+	copy_bytes(buf, xp->data, got);
+	*quit = xp->arg[1] != 0;
+	return got;
 }
 
 static void wait_until(uint64_t deadline_ns)
@@ -130,27 +147,54 @@ static void log_line(const char *line)
 	to_host(VMMON_REQ_LOG);
 }
 
-/* Not passed in yet: the CMOS clock starts at the epoch. */
 static uint64_t wall_seconds(void)
 {
+	xp->len = 0;
+	ask_host(VMMON_REQ_WALL, 0, 0, 0);
+	return xp->arg[0];
+}
+
+/* The VMX's drives (-drive), through the cross page's data: as many
+ * sectors per request as it holds. */
+#define DISK_CHUNK (sizeof(((struct vmmon_xpage *)0)->data) / 512)
+
+static int disk_read(unsigned d, uint64_t lba, void *buf, uint32_t count)
+{
+	for (uint8_t *p = buf; count;) {
+		uint32_t k = count < DISK_CHUNK ? count : (uint32_t)DISK_CHUNK;
+		xp->len = 0;
+		ask_host(VMMON_REQ_DISK, VMMON_DISK_READ | d << 8, lba, k);
+		if (xp->arg[0] != 0 || xp->len != k * 512)
+			return -1;
+		copy_bytes(p, xp->data, k * 512);
+		p += k * 512;
+		lba += k;
+		count -= k;
+	}
 	return 0;
 }
 
-/* No drives in this world yet: vmm_config.disk_sectors stays all 0. */
-static int disk_read(unsigned d, uint64_t lba, void *buf, uint32_t count)
-{
-	(void)d; (void)lba; (void)buf; (void)count;
-	return -1;
-}
 static int disk_write(unsigned d, uint64_t lba, const void *buf, uint32_t count)
 {
-	(void)d; (void)lba; (void)buf; (void)count;
-	return -1;
+	for (const uint8_t *p = buf; count;) {
+		uint32_t k = count < DISK_CHUNK ? count : (uint32_t)DISK_CHUNK;
+		copy_bytes(xp->data, p, k * 512);
+		xp->len = k * 512;
+		ask_host(VMMON_REQ_DISK, VMMON_DISK_WRITE | d << 8, lba, k);
+		if (xp->arg[0] != 0)
+			return -1;
+		p += k * 512;
+		lba += k;
+		count -= k;
+	}
+	return 0;
 }
+
 static int disk_flush(unsigned d)
 {
-	(void)d;
-	return -1;
+	xp->len = 0;
+	ask_host(VMMON_REQ_DISK, VMMON_DISK_FLUSH | d << 8, 0, 0);
+	return xp->arg[0] != 0 ? -1 : 0;
 }
 
 static const struct world_ops dworld_ops = {
@@ -177,6 +221,11 @@ static int64_t init_monitor(void)
 	if (xp->arg[0] < 4096 || xp->arg[0] > MON_TC_MAX || VMMON_INIT_MACHINE(a) > VMM_MACHINE_PC ||
 	    VMMON_INIT_MODE(a) > VMM_MODE_TE || (a >> 32))
 		return -1;
+	/* The drives: their sizes (the VMX opened them), or none. */
+	struct vmmon_init_data drives = { 0 };
+	if (xp->len != 0 && xp->len != sizeof(drives))
+		return -1;
+	copy_bytes((uint8_t *)&drives, xp->data, xp->len);
 	dw_pt.pte = (uint64_t *)(uintptr_t)DW_PTE_VA;
 	dw_pt.ram_pa = (const uint64_t *)(uintptr_t)DW_RAMPFN_VA;
 	dw_pt.ram_pages = (uint32_t)(xp->ram_size >> 12);
@@ -198,6 +247,10 @@ static int64_t init_monitor(void)
 		.gate_learn_shared = DW_STUB(dw_gate_learn_shared),
 		.world = &dworld_ops,
 	};
+	for (unsigned i = 0; i < 4; i++) {
+		cfg.disk_sectors[i] = drives.disk_sectors[i];
+		cfg.disk_readonly[i] = drives.disk_readonly[i] != 0;
+	}
 	if (w_set_ldt(LDT_MON_CODE32, 0, 0xffffffffu, WD_CODE | WD_READABLE | WD_32 | WD_PRESENT) ||
 	    w_set_ldt(LDT_MON_FLAT, 0, 0xffffffffu, WD_WRITABLE | WD_32 | WD_PRESENT) ||
 	    w_set_ldt(LDT_MON_GS, MON_BASE, MON_SIZE - 1, WD_WRITABLE | WD_32 | WD_PRESENT))
@@ -217,15 +270,21 @@ static int64_t init_monitor(void)
 	return r;
 }
 
-/* vmm_reset with the boot loader's registers (multiboot only: a Linux
- * command line does not cross yet). */
+/* vmm_reset with the boot loader's registers; a Linux command line (for
+ * fw_cfg: the VMX's loader has put the boot protocol's copy in guest RAM)
+ * comes as the command's data. */
+static char cmdline[sizeof(((struct vmmon_xpage *)0)->data) + 1];
+
 static int64_t reset_guest(void)
 {
-	if (!inited || xp->arg[0] != VMM_BOOT_MULTIBOOT || (xp->arg[1] >> 32) || (xp->arg[3] >> 32))
+	if (!inited || (xp->arg[0] != VMM_BOOT_MULTIBOOT && xp->arg[0] != VMM_BOOT_LINUX) ||
+	    (xp->arg[1] >> 32) || (xp->arg[3] >> 32) || xp->len > sizeof(xp->data))
 		return -1;
-	struct vmm_boot b = { .proto = VMM_BOOT_MULTIBOOT, .eip = (uint32_t)xp->arg[1],
+	copy_bytes((uint8_t *)cmdline, xp->data, xp->len);
+	cmdline[xp->len] = 0;
+	struct vmm_boot b = { .proto = (enum vmm_boot_protocol)xp->arg[0], .eip = (uint32_t)xp->arg[1],
 			      .eax = (uint32_t)xp->arg[2], .ebx = (uint32_t)(xp->arg[2] >> 32),
-			      .esi = (uint32_t)xp->arg[3] };
+			      .esi = (uint32_t)xp->arg[3], .cmdline = xp->len ? cmdline : 0 };
 	vmm_reset(&b);
 	return 0;
 }
@@ -372,6 +431,17 @@ static int64_t seg_load(void)
 	return (int64_t)((uint64_t)hi << 32 | lo);
 }
 
+/* Data both ways across the cross page (vmmon_test): the command's bytes
+ * go back as a log request, the answer to a wall-clock request brings its
+ * own. */
+static int64_t echo(void)
+{
+	to_host(VMMON_REQ_LOG);   /* xp->len and xp->data: the command's */
+	xp->len = 0;
+	ask_host(VMMON_REQ_WALL, 0, 0, 0);
+	return (int64_t)(xp->arg[0] + xp->len);
+}
+
 /* The image's entry, on the monitor's stack, from the first switch in. */
 void dw_main(struct vmmon_xpage *x)
 {
@@ -409,6 +479,9 @@ void dw_main(struct vmmon_xpage *x)
 		case VMMON_CMD_LOG:
 			log_line("dworld: a line from the monitor");
 			xp->ret = (int64_t)xp->entries;
+			break;
+		case VMMON_CMD_ECHO:
+			xp->ret = echo();
 			break;
 		case VMMON_CMD_RESET:
 			xp->ret = reset_guest();

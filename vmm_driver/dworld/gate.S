@@ -47,6 +47,11 @@ dw_enter_guest:
 
 dw_gate_callout:
 	pushfq					/* the guest's flags, before the test below */
+	/* A call gate leaves IF as guest code had it (on): the monitor runs
+	 * with host interrupts off, as on every other way in. (On, an
+	 * interrupt between a request's xp->req and the switch out replaced
+	 * the request with VMMON_REQ_IRQ: a console byte was lost.) */
+	cli
 	testb	$1, dw_smap(%rip)
 	jz	1f
 	stac
