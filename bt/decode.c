@@ -243,6 +243,7 @@ bool bt_decode(const uint8_t *code, unsigned avail, struct bt_insn *o, bool *tru
 				o->mem_index = gpr_num(op->mem.index);
 				o->mem_scale = op->mem.scale;
 				o->mem_disp = (int32_t)op->mem.disp.value;
+				o->mem_size = (uint16_t)(op->size / 8);
 			}
 			{
 				uint8_t s = seg_num(op->mem.segment);

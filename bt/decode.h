@@ -64,6 +64,7 @@ struct bt_insn {
 	/* memory operand for the emulator */
 	uint8_t mem_base, mem_index, mem_scale; /* registers 0..7, 0xff none */
 	int32_t mem_disp;
+	uint16_t mem_size;      /* bytes the explicit memory operand covers (has_mem) */
 	uint16_t zmnem;         /* the decoder's own mnemonic, for messages */
 };
 

@@ -66,7 +66,7 @@ void *mmu_phys_ptr(uint32_t pa, uint32_t len);
 enum mmu_fault_kind {
 	MMU_HIDDEN,      /* shadow filled or upgraded: retry the instruction */
 	MMU_TRUE,        /* the guest's #PF: *pf_err, CR2 = lin */
-	MMU_TRACED,      /* a write to a traced page: *pa says which */
+	MMU_TRACED,      /* a write to a traced page, or any access to a read-traced one: *pa says which */
 	MMU_OUTSIDE,     /* no RAM there (paging off) or page 0 */
 };
 enum mmu_fault_kind mmu_host_fault(uint32_t lin, bool write, bool user, uint32_t *pf_err, uint32_t *pa);
@@ -85,6 +85,21 @@ typedef void (*mmu_trace_fn)(void *opaque, uint32_t pa, uint32_t len);
 int mmu_trace_owner(const char *name, mmu_trace_fn on_write, void *opaque, bool discard);
 void mmu_trace(uint32_t ppn, int owner, bool on);
 bool mmu_page_traced(uint32_t ppn);
+/* Read traces: an owner registered here hears of every data read of its
+ * pages too (on_read; writes as any owner's). Its pages are mapped not
+ * present in the shadow, so every guest access to them faults and is
+ * performed by the monitor, which reports the bytes it reads through
+ * mmu_phys_read (instruction fetches are not reads). A debugger's read and
+ * access watchpoints. */
+int mmu_read_trace_owner(const char *name, mmu_trace_fn on_write, mmu_trace_fn on_read, void *opaque);
+bool mmu_page_read_traced(uint32_t ppn);
+void mmu_phys_read(uint32_t pa, uint32_t len);
+/* An instruction the monitor cannot perform is to read a read-traced page
+ * natively (single-stepped): the shadow of linear page `lin` becomes
+ * readable (not writable) until mmu_hide. false: nothing to reveal there
+ * (or a page is revealed already). */
+bool mmu_reveal(uint32_t lin);
+void mmu_hide(void);
 /* Whether a write to guest-physical pa may change memory (not ROM). */
 bool mmu_write_allowed(uint32_t pa);
 /* The monitor wrote [pa, pa+len) on the guest's behalf: every owner of

@@ -14,12 +14,14 @@ enum vmm_dbg_reason {
 	VMM_DBG_BREAK,       /* a software breakpoint (Z0) at the stop EIP */
 	VMM_DBG_HWBREAK,     /* a hardware breakpoint (Z1) at the stop EIP */
 	VMM_DBG_STEP,        /* one instruction was executed (a resume with VMM_DBG_RUN_STEP) */
-	VMM_DBG_WATCH,       /* a guest write hit a watchpoint; addr: the watchpoint's */
+	VMM_DBG_WATCH,       /* a guest write hit a write watchpoint (Z2); addr: the watchpoint's */
+	VMM_DBG_READ_WATCH,  /* a guest read hit a read watchpoint (Z3); addr: the watchpoint's */
+	VMM_DBG_ACCESS_WATCH,/* a guest read or write hit an access watchpoint (Z4); addr: the watchpoint's */
 };
 struct vmm_dbg_stop {
 	enum vmm_dbg_reason reason;
 	uint32_t eip;        /* EIP of the next instruction */
-	uint32_t addr;       /* VMM_DBG_WATCH: the watched address */
+	uint32_t addr;       /* the watch reasons: the watched address */
 };
 /* What debug_stopped returns. */
 enum vmm_dbg_resume { VMM_DBG_RUN_CONT, VMM_DBG_RUN_STEP, VMM_DBG_RUN_QUIT };
@@ -37,11 +39,13 @@ int vmm_dbg_set_reg(unsigned n, uint32_t v);
 bool vmm_dbg_read(uint32_t lin, void *buf, uint32_t len);
 bool vmm_dbg_write(uint32_t lin, const void *buf, uint32_t len);
 
-/* Breakpoints and watchpoints, gdb's Z types. 0, -1 when the table is full
- * or the address is not mapped, -2 for a type the monitor does not
- * support. Software and hardware breakpoints (linear addresses) both stop
- * before the instruction runs; a write watchpoint (Z2, any length up to a
- * page) stops after the writing instruction. */
+/* Breakpoints and watchpoints, gdb's Z types. 0, -1 when the table is full,
+ * the address is not mapped or the length is 0 or crosses a page, -2 for a
+ * type the monitor does not support. Software and hardware breakpoints
+ * (linear addresses) both stop before the instruction runs; write (Z2),
+ * read (Z3) and access (Z4) watchpoints, any length within one page, stop
+ * after the instruction whose data access (a write, a read, either)
+ * overlaps the watched bytes. Instruction fetches are not reads. */
 enum vmm_dbg_point { VMM_DBG_SW = 0, VMM_DBG_HW = 1, VMM_DBG_WWATCH = 2, VMM_DBG_RWATCH = 3, VMM_DBG_AWATCH = 4 };
 int vmm_dbg_insert(enum vmm_dbg_point type, uint32_t addr, uint32_t len);
 int vmm_dbg_remove(enum vmm_dbg_point type, uint32_t addr, uint32_t len);

@@ -49,6 +49,8 @@ static struct {
 	uint32_t sup_floor, user_top;   /* linear page numbers */
 	unsigned nowners;
 	uint8_t discard_mask;
+	uint8_t read_mask;  /* owners that hear reads too: their pages are mapped not present */
+	uint32_t revealed;  /* 1 + the linear page mmu_reveal left readable, 0: none */
 	uint32_t nfilled;
 	stat_counter hidden, truef, fill_calls, fill_pages, flushes, invlpg, cr3_switch, ad_set,
 		     traced_writes, upgrades, pt_writes, pt_dropped, pt_traced, cr3_cached, cr3_cache_dropped,
@@ -77,7 +79,7 @@ static uint32_t *filled;                 /* [NPAGES] linear pages with LM_MAPPED
 #define TR_PT   0x1u
 static uint8_t *traced;                  /* [MAXRAMPAGES] */
 static struct trace_owner {
-	mmu_trace_fn on_write;
+	mmu_trace_fn on_write, on_read;
 	void *opaque;
 	bool discard;
 	char name[40];
@@ -122,6 +124,8 @@ void *mmu_phys_ptr(uint32_t pa, uint32_t len)
 }
 
 static void notify(uint32_t pa, uint32_t len, uint8_t skip);
+static int paging_off_prot(uint32_t ppn);
+static void reprotect_aliases(uint32_t ppn);
 static void split_reset(void);
 static void pt_written(uint32_t pa, uint32_t len);
 static void count_hits(uint32_t ppn);
@@ -163,6 +167,8 @@ int mmu_init(const struct mmu_config *c)
 	m.cr0 = 0x11; m.cr3 = 0; m.cr4 = 0; m.pg = false; m.nfilled = 0;
 	m.user = false;
 	m.discard_mask = 0;
+	m.read_mask = 0;
+	m.revealed = 0;
 	for (uint32_t i = 0; i < NPAGES; i++)
 		lmap[i] = 0;
 	for (unsigned i = 0; i < AS_SLOTS; i++)
@@ -278,10 +284,16 @@ bool mmu_translate(uint32_t lin, unsigned acc, uint32_t *pa, uint32_t *pf_err)
 }
 
 bool mmu_page_traced(uint32_t ppn) { return ppn < ram_pages() && traced[ppn]; }
+bool mmu_page_read_traced(uint32_t ppn) { return ppn < ram_pages() && (traced[ppn] & m.read_mask); }
 
-/* The world's protection for a shadow entry. */
-static int prot_of(uint32_t e)
+/* The world's protection for the shadow entry of linear page lpn: none at
+ * all for a read-traced page (every access faults), but the one alias an
+ * instruction the monitor cannot perform reads through (mmu_reveal). */
+static int prot_of(uint32_t lpn)
 {
+	uint32_t e = lmap[lpn];
+	if (mmu_page_read_traced(e >> LM_PPN_SHIFT) && m.revealed != lpn + 1)
+		return WP_NONE;
 	return ((e & LM_RW) ? WP_RW : WP_RO) | ((e & LM_EXEC) ? WP_X : 0);
 }
 
@@ -292,7 +304,7 @@ static void protect_aliases(uint32_t ppn)
 		uint32_t lpn = filled[i];
 		if ((lmap[lpn] & LM_MAPPED) && (lmap[lpn] >> LM_PPN_SHIFT) == ppn && (lmap[lpn] & LM_RW)) {
 			lmap[lpn] &= ~LM_RW;
-			m.c.w->protect(lpn << 12, 4096, prot_of(lmap[lpn]));
+			m.c.w->protect(lpn << 12, 4096, prot_of(lpn));
 		}
 	}
 }
@@ -304,7 +316,7 @@ bool mmu_grant_exec(uint32_t lin, bool supervisor)
 		return false;
 	if (!(lmap[lpn] & LM_EXEC)) {
 		lmap[lpn] |= LM_EXEC;
-		m.c.w->protect(lpn << 12, 4096, prot_of(lmap[lpn]));
+		m.c.w->protect(lpn << 12, 4096, prot_of(lpn));
 		stat_inc(&m.exec_grants);
 	}
 	return true;
@@ -325,7 +337,7 @@ void mmu_drop_exec(uint32_t ppn)
 		uint32_t lpn = filled[i];
 		if ((lmap[lpn] & (LM_MAPPED | LM_EXEC)) == (LM_MAPPED | LM_EXEC) && (lmap[lpn] >> LM_PPN_SHIFT) == ppn) {
 			lmap[lpn] &= ~LM_EXEC;
-			m.c.w->protect(lpn << 12, 4096, prot_of(lmap[lpn]));
+			m.c.w->protect(lpn << 12, 4096, prot_of(lpn));
 		}
 	}
 }
@@ -543,12 +555,12 @@ static void map_run(uint32_t lpn, uint32_t ppn, uint32_t n, bool rw, uint32_t fl
 	stat_add(&m.fill_pages, n);
 	for (uint32_t i = 0; i < n; i++) {
 		bool t = mmu_page_traced(ppn + i);
-		if (rw && t)
-			m.c.w->protect((lpn + i) << 12, 4096, WP_RO | ((flags & LM_EXEC) ? WP_X : 0));
 		bool listed = lmap[lpn + i] & LM_LISTED;
 		lmap[lpn + i] = LM_MAPPED | LM_LISTED | (rw && !t ? LM_RW : 0) | flags | ((ppn + i) << LM_PPN_SHIFT);
 		if (!listed)
 			filled[m.nfilled++] = lpn + i;
+		if ((rw && t) || mmu_page_read_traced(ppn + i))
+			m.c.w->protect((lpn + i) << 12, 4096, prot_of(lpn + i));
 	}
 }
 
@@ -651,7 +663,7 @@ static void set_paging(bool on)
 		m.c.w->map(0, m.c.ram_size, 0, WP_RW);
 		for (uint32_t p = 1; p < ram_pages(); p++)
 			if (traced[p])
-				m.c.w->protect(p << 12, 4096, WP_RO);
+				m.c.w->protect(p << 12, 4096, paging_off_prot(p));
 	}
 }
 
@@ -838,7 +850,7 @@ enum mmu_fault_kind mmu_host_fault(uint32_t lin, bool write, bool user, uint32_t
 		*pa = lin;
 		if (lin < 0x1000 || lin >= m.c.ram_size)
 			return MMU_OUTSIDE;
-		if (write && mmu_page_traced(lpn)) {
+		if ((write && mmu_page_traced(lpn)) || (mmu_page_read_traced(lpn) && m.revealed != lpn + 1)) {
 			count_hits(lpn);
 			return MMU_TRACED;
 		}
@@ -862,12 +874,18 @@ enum mmu_fault_kind mmu_host_fault(uint32_t lin, bool write, bool user, uint32_t
 		unmap_range(lpn, 1);
 		e = 0;
 	}
+	bool rtraced = mmu_page_read_traced(w.pa >> 12) && m.revealed != lpn + 1;
 	if (!(e & LM_MAPPED)) {
 		stat_inc(&m.hidden);
 		fill(lin, &w);
-		if (!(write && mmu_page_traced(w.pa >> 12)))
+		if (!(write && mmu_page_traced(w.pa >> 12)) && !rtraced)
 			return MMU_HIDDEN;
 		e = lmap[lpn];
+	}
+	if (rtraced) {
+		/* Any access to a read-traced page: the monitor performs it. */
+		count_hits(w.pa >> 12);
+		return MMU_TRACED;
 	}
 	if (write && !(e & LM_RW)) {
 		if (mmu_page_traced(w.pa >> 12)) {
@@ -879,12 +897,22 @@ enum mmu_fault_kind mmu_host_fault(uint32_t lin, bool write, bool user, uint32_t
 		stat_inc(&m.upgrades);
 		stat_inc(&m.hidden);
 		lmap[lpn] |= LM_RW;
-		m.c.w->protect(lpn << 12, 4096, prot_of(lmap[lpn]));
+		m.c.w->protect(lpn << 12, 4096, prot_of(lpn));
 		return MMU_HIDDEN;
 	}
 	/* Mapped as needed already: a fault from a stale host view. */
 	stat_inc(&m.hidden);
 	return MMU_HIDDEN;
+}
+
+int mmu_read_trace_owner(const char *name, mmu_trace_fn on_write, mmu_trace_fn on_read, void *opaque)
+{
+	int o = mmu_trace_owner(name, on_write, opaque, false);
+	if (o > 0) {
+		owners[o].on_read = on_read;
+		m.read_mask |= (uint8_t)(1u << o);
+	}
+	return o;
 }
 
 int mmu_trace_owner(const char *name, mmu_trace_fn on_write, void *opaque, bool discard)
@@ -901,6 +929,7 @@ int mmu_trace_owner(const char *name, mmu_trace_fn on_write, void *opaque, bool 
 	o->name[n] = 0;
 	o->hits = (stat_counter){ o->name, 0 };
 	o->on_write = on_write;
+	o->on_read = (mmu_trace_fn)0;
 	o->opaque = opaque;
 	o->discard = discard;
 	stats_register(&o->hits);
@@ -917,25 +946,46 @@ static void count_hits(uint32_t ppn)
 			stat_inc(&owners[i].hits);
 }
 
+/* Paging off: the 1:1 shadow's protection of page ppn. */
+static int paging_off_prot(uint32_t ppn)
+{
+	if (mmu_page_read_traced(ppn) && m.revealed != ppn + 1)
+		return WP_NONE;
+	return traced[ppn] ? WP_RO : WP_RW;
+}
+
+/* A read trace came or went: every alias of ppn gets the protection its
+ * entry says (LM_RW is already clear while the page is traced). */
+static void reprotect_aliases(uint32_t ppn)
+{
+	for (uint32_t i = 0; i < m.nfilled; i++) {
+		uint32_t lpn = filled[i];
+		if ((lmap[lpn] & LM_MAPPED) && (lmap[lpn] >> LM_PPN_SHIFT) == ppn)
+			m.c.w->protect(lpn << 12, 4096, prot_of(lpn));
+	}
+}
+
 void mmu_trace(uint32_t ppn, int owner, bool on)
 {
 	uint8_t bit = (uint8_t)(1u << owner);
 	if (ppn >= ram_pages() || owner <= 0 || (unsigned)owner >= m.nowners || (bool)(traced[ppn] & bit) == on)
 		return;
-	bool was = traced[ppn];
+	bool was = traced[ppn], was_read = traced[ppn] & m.read_mask;
 	if (on)
 		traced[ppn] |= bit;
 	else
 		traced[ppn] &= (uint8_t)~bit;
 	if (!m.pg) {
 		if (ppn != 0)
-			m.c.w->protect(ppn << 12, 4096, traced[ppn] ? WP_RO : WP_RW);
+			m.c.w->protect(ppn << 12, 4096, paging_off_prot(ppn));
 		return;
 	}
 	/* Every linear alias of the page. Releasing leaves them read-only:
 	 * the next write upgrades the one it goes through (hidden fault). */
 	if (on && !was)
 		protect_aliases(ppn);
+	if (was_read != (bool)(traced[ppn] & m.read_mask))
+		reprotect_aliases(ppn);
 }
 
 bool mmu_write_allowed(uint32_t pa)
@@ -966,6 +1016,47 @@ static void notify(uint32_t pa, uint32_t len, uint8_t skip)
 }
 
 void mmu_phys_written(uint32_t pa, uint32_t len) { notify(pa, len, 0); }
+
+void mmu_phys_read(uint32_t pa, uint32_t len)
+{
+	while (len) {
+		uint32_t ppn = pa >> 12, n = 0x1000 - (pa & 0xfff);
+		if (n > len)
+			n = len;
+		uint8_t bits = ppn < ram_pages() ? (uint8_t)(traced[ppn] & m.read_mask) : 0;
+		for (unsigned i = 1; bits && i < m.nowners; i++)
+			if ((bits & (1u << i)) && owners[i].on_read)
+				owners[i].on_read(owners[i].opaque, pa, n);
+		pa += n; len -= n;
+	}
+}
+
+bool mmu_reveal(uint32_t lin)
+{
+	uint32_t lpn = lin >> 12, pa, err;
+	if (m.revealed || lin >= MON_BASE || !mmu_translate(lin, 0, &pa, &err) || !mmu_page_read_traced(pa >> 12))
+		return false;
+	m.revealed = lpn + 1;
+	if (!m.pg)
+		m.c.w->protect(lpn << 12, 4096, paging_off_prot(lpn));
+	else if ((lmap[lpn] & LM_MAPPED) && (lmap[lpn] >> LM_PPN_SHIFT) == pa >> 12)
+		m.c.w->protect(lpn << 12, 4096, prot_of(lpn));
+	else
+		return m.revealed = 0, false;
+	return true;
+}
+
+void mmu_hide(void)
+{
+	uint32_t lpn = m.revealed - 1;
+	if (!m.revealed)
+		return;
+	m.revealed = 0;
+	if (!m.pg)
+		m.c.w->protect(lpn << 12, 4096, paging_off_prot(lpn));
+	else if (lmap[lpn] & LM_MAPPED)
+		m.c.w->protect(lpn << 12, 4096, prot_of(lpn));
+}
 
 bool mmu_release_page(uint32_t ppn)
 {

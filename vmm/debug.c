@@ -1,9 +1,10 @@
 /* The debugger's side of the monitor (include/vmm_debug.h): stops at
  * breakpoints (CO_DEBUG callouts the translator puts where they are), after
  * single steps (translation's one-instruction mode, without the guest's
- * #DB), after writes to watched memory (a trace owner of the shadow MMU),
- * and where the VMX asks (debug_poll at device polls); the session at the
- * next world entry, where the VMX reads and changes the stopped guest.
+ * #DB), after accesses to watched memory (trace owners of the shadow MMU:
+ * a write trace for write watchpoints, a read trace for read and access
+ * ones), and where the VMX asks (debug_poll at device polls); the session
+ * at the next world entry, where the VMX reads and changes the stopped guest.
  * Environment: monitor (freestanding), host only through vm.w. */
 #include "vm.h"
 
@@ -16,42 +17,80 @@ static struct {
 	bool skip;
 	uint32_t skip_lin;
 	bool watch_hit, writing;
+	enum vmm_dbg_reason watch_reason;
 	uint32_t watch_addr;
-	int watch_owner;
+	/* Pages with write watchpoints only are write-traced; a page with a
+	 * read or access watchpoint is read-traced (which hears writes too). */
+	int watch_owner, rwatch_owner;
 	struct { uint32_t lin; uint8_t type; } bp[MAX_POINTS];
 	unsigned nbp;
-	struct { uint32_t lin, pa, len; } watch[MAX_WATCH];
+	struct { uint32_t lin, pa, len; uint8_t type; } watch[MAX_WATCH];
 	unsigned nwatch;
 } dbg;
 
 static stat_counter stops = { "vmm.debug.stops", 0 };
+/* Accesses that stopped the guest, by watchpoint kind, and accesses to a
+ * watched page that no watchpoint of theirs covers (they go on silently). */
+static stat_counter hit_write = { "vmm.debug.watch.write_hits", 0 };
+static stat_counter hit_read = { "vmm.debug.watch.read_hits", 0 };
+static stat_counter hit_access = { "vmm.debug.watch.access_hits", 0 };
+static stat_counter same_page = { "vmm.debug.watch.same_page", 0 };
+
+/* The guest (or the monitor for it) read or wrote [pa, pa+len) of a
+ * watched page: the first watchpoint of a kind that access concerns and
+ * whose bytes it overlaps stops the guest after the instruction. */
+static void watch_access(uint32_t pa, uint32_t len, bool write)
+{
+	if (dbg.writing)
+		return;
+	for (unsigned i = 0; i < dbg.nwatch; i++) {
+		uint8_t ty = dbg.watch[i].type;
+		bool kind = ty == VMM_DBG_AWATCH || (ty == VMM_DBG_WWATCH) == write;
+		if (!kind || pa >= dbg.watch[i].pa + dbg.watch[i].len || dbg.watch[i].pa >= pa + len)
+			continue;
+		if (!dbg.watch_hit) {
+			dbg.watch_hit = true;
+			dbg.watch_addr = dbg.watch[i].lin;
+			dbg.watch_reason = ty == VMM_DBG_WWATCH ? VMM_DBG_WATCH :
+					   ty == VMM_DBG_RWATCH ? VMM_DBG_READ_WATCH : VMM_DBG_ACCESS_WATCH;
+			stat_inc(ty == VMM_DBG_WWATCH ? &hit_write : ty == VMM_DBG_RWATCH ? &hit_read : &hit_access);
+		}
+		vm.debugger.stop_req = true;
+		return;
+	}
+	stat_inc(&same_page);
+}
 
 static void watch_written(void *opaque, uint32_t pa, uint32_t len)
 {
 	(void)opaque;
-	if (dbg.writing)
-		return;
-	for (unsigned i = 0; i < dbg.nwatch; i++)
-		if (pa < dbg.watch[i].pa + dbg.watch[i].len && dbg.watch[i].pa < pa + len) {
-			dbg.watch_hit = true;
-			dbg.watch_addr = dbg.watch[i].lin;
-			vm.debugger.stop_req = true;
-			return;
-		}
+	watch_access(pa, len, true);
+}
+
+static void watch_read(void *opaque, uint32_t pa, uint32_t len)
+{
+	(void)opaque;
+	watch_access(pa, len, false);
 }
 
 void dbg_init(void)
 {
 	dbg = (__typeof__(dbg)){ 0 };
 	stats_register(&stops);
-	if (vm.cfg.debug)
+	stats_register(&hit_write);
+	stats_register(&hit_read);
+	stats_register(&hit_access);
+	stats_register(&same_page);
+	if (vm.cfg.debug) {
 		dbg.watch_owner = mmu_trace_owner("watch", watch_written, (void *)0, false);
+		dbg.rwatch_owner = mmu_read_trace_owner("rwatch", watch_written, watch_read, (void *)0);
+	}
 }
 
 uint32_t dbg_stop(uint32_t eip, enum vmm_dbg_reason why)
 {
 	if (why == VMM_DBG_REQUEST && dbg.watch_hit)
-		why = VMM_DBG_WATCH;
+		why = dbg.watch_reason;
 	dbg.why = (struct vmm_dbg_stop){ .reason = why, .eip = eip, .addr = dbg.watch_addr };
 	dbg.watch_hit = false;
 	vm.debugger.stop_req = false;
@@ -175,13 +214,25 @@ bool dbg_is_break(uint32_t lin)
 	return false;
 }
 
-static void watch_page(uint32_t pa, bool on)
+/* The page's traces as its watchpoints want them (read first: the page is
+ * never left untraced between the two). */
+static void watch_page(uint32_t pa)
 {
-	if (!on)
-		for (unsigned i = 0; i < dbg.nwatch; i++)
-			if (dbg.watch[i].pa >> 12 == pa >> 12)
-				return;      /* another watch keeps the page traced */
-	mmu_trace(pa >> 12, dbg.watch_owner, on);
+	bool w = false, r = false;
+	for (unsigned i = 0; i < dbg.nwatch; i++)
+		if (dbg.watch[i].pa >> 12 == pa >> 12) {
+			if (dbg.watch[i].type == VMM_DBG_WWATCH)
+				w = true;
+			else
+				r = true;
+		}
+	mmu_trace(pa >> 12, dbg.rwatch_owner, r);
+	mmu_trace(pa >> 12, dbg.watch_owner, w && !r);
+}
+
+static bool is_watch(enum vmm_dbg_point type)
+{
+	return type == VMM_DBG_WWATCH || type == VMM_DBG_RWATCH || type == VMM_DBG_AWATCH;
 }
 
 int vmm_dbg_insert(enum vmm_dbg_point type, uint32_t addr, uint32_t len)
@@ -198,14 +249,17 @@ int vmm_dbg_insert(enum vmm_dbg_point type, uint32_t addr, uint32_t len)
 		dbg.bp[dbg.nbp++].type = (uint8_t)type;
 		return 0;
 	}
-	if (type != VMM_DBG_WWATCH)
+	if (!is_watch(type))
 		return -2;
 	uint32_t pa;
-	if (dbg.watch_owner <= 0 || dbg.nwatch == MAX_WATCH || !len || len > 0x1000 - (addr & 0xfff) ||
-	    !dbg_phys(addr, &pa))
+	if (dbg.watch_owner <= 0 || dbg.rwatch_owner <= 0 || dbg.nwatch == MAX_WATCH || !len ||
+	    len > 0x1000 - (addr & 0xfff) || !dbg_phys(addr, &pa))
 		return -1;
-	dbg.watch[dbg.nwatch++] = (__typeof__(dbg.watch[0])){ .lin = addr, .pa = pa, .len = len };
-	watch_page(pa, true);
+	for (unsigned i = 0; i < dbg.nwatch; i++)
+		if (dbg.watch[i].lin == addr && dbg.watch[i].len == len && dbg.watch[i].type == type)
+			return 0;    /* inserted again: one watchpoint still */
+	dbg.watch[dbg.nwatch++] = (__typeof__(dbg.watch[0])){ .lin = addr, .pa = pa, .len = len, .type = (uint8_t)type };
+	watch_page(pa);
 	return 0;
 }
 
@@ -220,13 +274,13 @@ int vmm_dbg_remove(enum vmm_dbg_point type, uint32_t addr, uint32_t len)
 			}
 		return 0;
 	}
-	if (type != VMM_DBG_WWATCH)
+	if (!is_watch(type))
 		return -2;
 	for (unsigned i = 0; i < dbg.nwatch; i++)
-		if (dbg.watch[i].lin == addr && dbg.watch[i].len == len) {
+		if (dbg.watch[i].lin == addr && dbg.watch[i].len == len && dbg.watch[i].type == type) {
 			uint32_t pa = dbg.watch[i].pa;
 			dbg.watch[i] = dbg.watch[--dbg.nwatch];
-			watch_page(pa, false);
+			watch_page(pa);
 			break;
 		}
 	return 0;
@@ -237,7 +291,7 @@ void vmm_dbg_remove_all(void)
 	while (dbg.nbp)
 		vmm_dbg_remove((enum vmm_dbg_point)dbg.bp[0].type, dbg.bp[0].lin, 1);
 	while (dbg.nwatch)
-		vmm_dbg_remove(VMM_DBG_WWATCH, dbg.watch[0].lin, dbg.watch[0].len);
+		vmm_dbg_remove((enum vmm_dbg_point)dbg.watch[0].type, dbg.watch[0].lin, dbg.watch[0].len);
 	dbg.skip = false;
 }
 

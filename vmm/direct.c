@@ -381,7 +381,7 @@ static enum trap_action run_translated(uint32_t eip)
 
 static bool code_byte(uint32_t eip, uint8_t *b)
 {
-	return glin_read(vm.seg[SEG_CS].base + eip, b, 1);
+	return glin_fetch(vm.seg[SEG_CS].base + eip, b, 1);
 }
 
 /* Native segment registers that are not the shadows the monitor loaded:

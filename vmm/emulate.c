@@ -54,9 +54,9 @@ static bool fetch_insn(uint32_t eip, struct ctx *c, bool *trunc)
 {
 	m_memset(c, 0, sizeof(*c));
 	uint32_t lin = vm.seg[SEG_CS].base + eip;
-	if (!glin_read(lin, c->code, 15)) {
+	if (!glin_fetch(lin, c->code, 15)) {
 		unsigned n = 0;
-		while (n < 15 && glin_read(lin + n, c->code + n, 1))
+		while (n < 15 && glin_fetch(lin + n, c->code + n, 1))
 			n++;
 	}
 	unsigned slot = (lin ^ (lin >> 8)) & (DECODE_CACHE - 1);
@@ -978,6 +978,15 @@ bool emulate_unsupported_in_monitor_range(uint32_t eip, bool ss_fault)
 	if (!mem && !stack)
 		return false;
 	vmm_unsupported_insn(UNSUP_MONITOR_RANGE, emulate_insn_name(eip), eip);
+	return true;
+}
+
+bool emulate_decode(uint32_t eip, struct bt_insn *in)
+{
+	struct ctx c;
+	if (!fetch_insn(eip, &c, NULL))
+		return false;
+	*in = c.in;
 	return true;
 }
 

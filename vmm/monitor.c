@@ -28,6 +28,7 @@ struct vmm_stats vs = {
 	.emulated = C("vmm.emulated"), .monitor_range = C("mmu.monitor_range.emulated"),
 	.traced_emulated = C("mmu.trace.write_emulated"), .page0_emulated = C("mmu.page0.emulated"),
 	.adapt_reverted = C("vmm.adaptive.reverted"),
+	.read_traced_emulated = C("mmu.trace.read_emulated"), .read_traced_stepped = C("mmu.trace.read_stepped"),
 	.host_arms = C("vmm.clock.host_arms"), .fpu_switches = C("vmm.fpu.switches"),
 };
 
@@ -199,8 +200,9 @@ static bool lin_phys(uint32_t lin, bool write, bool user, uint32_t *pa)
 
 /* Bytes at guest-physical pa: RAM, device memory (in pieces of at most 4
  * bytes, never across the device's end), or nothing (reads zero as on
- * QEMU's PC, writes dropped, counted). */
-static void phys_access(uint32_t pa, uint8_t *buf, uint32_t len, bool write)
+ * QEMU's PC, writes dropped, counted). Data reads of RAM are told to the
+ * pages' read-trace owners; instruction fetches (`fetch`) are not. */
+static void phys_access(uint32_t pa, uint8_t *buf, uint32_t len, bool write, bool fetch)
 {
 	uint8_t *p = mmu_phys_ptr(pa, len);
 	if (p) {
@@ -212,6 +214,8 @@ static void phys_access(uint32_t pa, uint8_t *buf, uint32_t len, bool write)
 			mmu_phys_written(pa, len);
 		} else {
 			m_memcpy(buf, p, len);
+			if (!fetch)
+				mmu_phys_read(pa, len);
 		}
 		return;
 	}
@@ -243,7 +247,7 @@ static void phys_access(uint32_t pa, uint8_t *buf, uint32_t len, bool write)
 
 /* Accesses are split at page boundaries; every page is checked before any
  * byte is written, as the CPU does for one instruction's access. */
-static bool lin_access(uint32_t lin, uint8_t *buf, uint32_t len, bool write, bool user)
+static bool lin_access(uint32_t lin, uint8_t *buf, uint32_t len, bool write, bool user, bool fetch)
 {
 	uint32_t first = 0x1000 - (lin & 0xfff), pa0, pa1 = 0;
 	if (first > len)
@@ -256,20 +260,25 @@ static bool lin_access(uint32_t lin, uint8_t *buf, uint32_t len, bool write, boo
 		return false;
 	if (first < len && !lin_phys(lin + first, write, user, &pa1))
 		return false;
-	phys_access(pa0, buf, first, write);
+	phys_access(pa0, buf, first, write, fetch);
 	if (first < len)
-		phys_access(pa1, buf + first, len - first, write);
+		phys_access(pa1, buf + first, len - first, write, fetch);
 	return true;
 }
 
 bool glin_read(uint32_t lin, void *dst, uint32_t len)
 {
-	return lin_access(lin, dst, len, false, vm.cpl == 3);
+	return lin_access(lin, dst, len, false, vm.cpl == 3, false);
+}
+
+bool glin_fetch(uint32_t lin, void *dst, uint32_t len)
+{
+	return lin_access(lin, dst, len, false, vm.cpl == 3, true);
 }
 
 bool glin_write(uint32_t lin, const void *src, uint32_t len)
 {
-	return lin_access(lin, (uint8_t *)(uintptr_t)src, len, true, vm.cpl == 3);
+	return lin_access(lin, (uint8_t *)(uintptr_t)src, len, true, vm.cpl == 3, false);
 }
 
 /* The CPU reads and writes the GDT, LDT, IDT and TSS as supervisor
@@ -277,12 +286,12 @@ bool glin_write(uint32_t lin, const void *src, uint32_t len)
  * accesses"): kernels keep them in supervisor-only pages. */
 bool glin_read_sys(uint32_t lin, void *dst, uint32_t len)
 {
-	return lin_access(lin, dst, len, false, false);
+	return lin_access(lin, dst, len, false, false, false);
 }
 
 bool glin_write_sys(uint32_t lin, const void *src, uint32_t len)
 {
-	return lin_access(lin, (uint8_t *)(uintptr_t)src, len, true, false);
+	return lin_access(lin, (uint8_t *)(uintptr_t)src, len, true, false, false);
 }
 
 void vmm_mapping_changed(void)

@@ -106,7 +106,7 @@ void te_count_trap(uint32_t eip)
 	struct bt_insn in;
 	bool truncated;
 	unsigned n = 0;
-	while (n < sizeof(code) && glin_read(vm.seg[SEG_CS].base + eip + n, &code[n], 1))
+	while (n < sizeof(code) && glin_fetch(vm.seg[SEG_CS].base + eip + n, &code[n], 1))
 		n++;
 	struct bt_fpu_save fs;
 	bt_decoder_enter(&fs);

@@ -10,6 +10,7 @@
 
 #define STEP_IRQ 1
 #define STEP_SMC 2
+#define STEP_READ 3     /* a read of a read-traced page runs natively, one host instruction */
 
 /* The guest's registers become the interrupted ones: only when the trap is
  * at a point where they are precise (a boundary or a faulting instruction). */
@@ -118,6 +119,61 @@ static bool emulate_here(struct vmm_trap *t, const struct bt_pc *pc, stat_counte
 	return true;
 }
 
+/* The data an instruction stepped natively over a read-traced page read:
+ * its explicit memory operand, else the bytes from the faulting address
+ * (an implicit operand of the operand size). */
+static struct { uint32_t lin, len; } stepped;
+
+/* An instruction the monitor does not perform reads a read-traced page (a
+ * debugger's read or access watchpoint there): it runs natively, one host
+ * instruction single-stepped, with the alias at `a` readable; the owners
+ * then hear of the read. One that writes memory too cannot be let through
+ * (a write the page's owners would not see): that stops the VM. */
+static enum trap_action read_traced_step(struct vmm_trap *t, const struct bt_pc *pc, uint32_t a, bool write)
+{
+	struct bt_insn in;
+	if (write || !emulate_decode(pc->eip, &in) || in.mem_is_dst || !mmu_reveal(a)) {
+		trap_take_regs(t);
+		vm.eip = pc->eip;
+		vmm_unsupported_insn(UNSUP_READ_TRACED_WRITE, emulate_insn_name(pc->eip), pc->eip);
+		return TRAP_EXIT_WORLD;
+	}
+	stat_inc(&vs.read_traced_stepped);
+	stepped.lin = a;
+	stepped.len = in.opsize / 8;
+	if (in.has_mem && in.addrsize == 32 && in.mem_size) {
+		uint32_t r[8];
+		for (int i = 0; i < 8; i++)
+			r[i] = t->regs[i];
+		if (pc->ecx_in_scratch)
+			r[1] = vm.ma->s_ecx;
+		uint32_t off = (uint32_t)in.mem_disp;
+		if (in.mem_base != 0xff)
+			off += r[in.mem_base];
+		if (in.mem_index != 0xff)
+			off += r[in.mem_index] * (in.mem_scale ? in.mem_scale : 1);
+		stepped.lin = vm.seg[emu_mseg(&in)].base + off;
+		stepped.len = in.mem_size;
+	}
+	vm.ma->step = STEP_READ;
+	return resume_same(t, true);
+}
+
+/* The stepped instruction's read, told to the owners page by page. */
+static void read_traced_done(void)
+{
+	mmu_hide();
+	uint32_t lin = stepped.lin, len = stepped.len;
+	while (len) {
+		uint32_t n = 0x1000 - (lin & 0xfff), pa, err;
+		if (n > len)
+			n = len;
+		if (mmu_translate(lin, vm.cpl == 3 ? ACC_USER : 0, &pa, &err))
+			mmu_phys_read(pa, n);
+		lin += n; len -= n;
+	}
+}
+
 static enum trap_action trap(struct vmm_trap *t)
 {
 	struct mon_area *ma = vm.ma;
@@ -154,12 +210,20 @@ static enum trap_action trap(struct vmm_trap *t)
 	struct bt_pc pc;
 	bool have = bt_pc_lookup(t->rip, &pc);
 	enum trap_action act;
+	if (ma->step == STEP_READ && t->kind != TRAP_TRAP && t->kind != TRAP_ALARM) {
+		/* The stepped instruction faulted: the page is hidden again, and
+		 * the instruction runs again from its start or not at all. */
+		mmu_hide();
+		ma->step = 0;
+	}
 
 	switch (t->kind) {
 	case TRAP_ALARM:
 		vmm_poll_devices();
 		if (vm.stopped)
 			return TRAP_EXIT_WORLD;
+		if (ma->step == STEP_READ)
+			return resume_same(t, true);      /* the step's trap comes next */
 		if (!irq_deliverable() && !vm.debugger.stop_req)
 			return resume_same(t, ma->step != 0);
 		if (have && pc.boundary && !pc.irq_shadow && ma->step != STEP_SMC)
@@ -171,6 +235,13 @@ static enum trap_action trap(struct vmm_trap *t)
 	case TRAP_TRAP:
 		if (!ma->step)
 			break;
+		if (ma->step == STEP_READ) {
+			/* A watchpoint hit (or an interrupt) is taken at the next boundary. */
+			read_traced_done();
+			ma->step = (vm.debugger.stop_req || irq_deliverable()) ? STEP_IRQ : 0;
+			if (!ma->step)
+				return resume_same(t, false);
+		}
 		stat_inc(&vs.steps);
 		if (!have || !pc.boundary)
 			return resume_same(t, true);
@@ -209,6 +280,11 @@ static enum trap_action trap(struct vmm_trap *t)
 				 * string writes itself, so the owners learn exactly which
 				 * bytes changed (code next to data keeps its translations)
 				 * and execution continues from a fresh lookup. */
+				if (mmu_page_read_traced(pa >> 12)) {
+					if (emulate_here(t, &pc, &vs.read_traced_emulated, true, &act))
+						return act;
+					return read_traced_step(t, &pc, a, write);
+				}
 				stat_inc(&vs.smc_write_faults);
 				if (emulate_here(t, &pc, &vs.traced_emulated, true, &act))
 					return act;

@@ -25,6 +25,9 @@ static struct { stat_counter ctr; const char *what; } kinds[UNSUP_COUNT] = {
 		"monitor and translates the first block only; -world user runs guests), eip" },
 	[UNSUP_PAGE0] = { { "vmm.unsupported.page0", 0 },
 		"accesses linear page 0 (the host cannot map it), and vmx does not perform this instruction there, eip" },
+	[UNSUP_READ_TRACED_WRITE] = { { "vmm.unsupported.read_watched_write", 0 },
+		"accesses a page under a read or access watchpoint and writes memory, and vmx does not perform "
+		"this instruction there (delete the watchpoint), eip" },
 };
 
 void unsupported_init(void)

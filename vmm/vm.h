@@ -104,7 +104,7 @@ struct vmm_stats {
 	stat_counter trap[TRAP_NKINDS];
 	stat_counter exc_delivered, irq_delivered, irq_async, halts, halt_sleeps, steps;
 	stat_counter smc_write_faults, seg_loads, ldt_writes, emulated, monitor_range, traced_emulated,
-		     page0_emulated, adapt_reverted;
+		     page0_emulated, adapt_reverted, read_traced_emulated, read_traced_stepped;
 	stat_counter host_arms;
 	stat_counter fpu_switches;  /* #NM delivered: the guest's lazy FPU switches (CR0.TS) */
 };
@@ -174,6 +174,9 @@ void set_guest_eflags(uint32_t f, bool cpl0);
 /* Guest memory as ring-0 guest code sees it (through its page tables when
  * paging is on). false: vm.mem_fault_vec says why (#PF details in vm). */
 bool glin_read(uint32_t lin, void *dst, uint32_t len);
+/* The same read for an instruction fetch (the monitor decoding guest code):
+ * not a data read for read traces. */
+bool glin_fetch(uint32_t lin, void *dst, uint32_t len);
 bool glin_write(uint32_t lin, const void *src, uint32_t len);
 bool glin_read_sys(uint32_t lin, void *dst, uint32_t len);   /* implicit supervisor accesses */
 bool glin_write_sys(uint32_t lin, const void *src, uint32_t len);
@@ -199,6 +202,9 @@ int emulate_exchange(const struct bt_insn *in, const uint8_t *code, int seg, uin
  * (the guest's FPU state is live in the host FPU). Results as
  * emulate_data_access. emu_ea/emu_mseg: the memory operand's offset and
  * segment (emulate.c). */
+/* emulate.c: the guest instruction at eip decoded (false: not readable or
+ * not an instruction). */
+bool emulate_decode(uint32_t eip, struct bt_insn *in);
 int emulate_stack(const struct bt_insn *in, const uint8_t *code, uint32_t eip, uint32_t next, bool at_start);
 int emulate_wide(const struct bt_insn *in, const uint8_t *code, uint32_t next);
 uint32_t emu_ea(const struct bt_insn *in);
@@ -209,6 +215,7 @@ int emu_mseg(const struct bt_insn *in);
 enum unsupported {
 	UNSUP_CALL_GATE, UNSUP_TASK_TSS16, UNSUP_V86,
 	UNSUP_MONITOR_RANGE, UNSUP_PAGE0, UNSUP_DIRECT_SEGMENT, UNSUP_DIRECT_SYSCALL, UNSUP_WORLD_ENTRY,
+	UNSUP_READ_TRACED_WRITE,
 	UNSUP_COUNT
 };
 void unsupported_init(void);

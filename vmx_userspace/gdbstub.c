@@ -1,7 +1,7 @@
 /* The gdb stub (-gdb tcp::PORT, -s, -S): gdb's remote serial protocol over
  * one TCP connection on 127.0.0.1. Registers in gdb's i386 order, guest
- * linear memory, software and hardware breakpoints, write watchpoints,
- * single step, continue, Ctrl-C, detach and kill, the target description;
+ * linear memory, software and hardware breakpoints, write, read and
+ * access watchpoints, single step, continue, Ctrl-C, detach and kill, the target description;
  * the monitor does the work behind include/vmm_debug.h. gdb_poll runs at
  * the monitor's poll points (a connection or a Ctrl-C asks for a stop),
  * gdb_session with the guest stopped. Environment: host code (libc), from the world's debug hooks. */
@@ -233,8 +233,9 @@ static void stop_reply(const struct vmm_dbg_stop *why, bool asked)
 	switch (why->reason) {
 	case VMM_DBG_BREAK: reply("T05swbreak:;"); break;
 	case VMM_DBG_HWBREAK: reply("T05hwbreak:;"); break;
-	case VMM_DBG_WATCH:
-		snprintf(b, sizeof b, "T05watch:%08x;", why->addr);
+	case VMM_DBG_WATCH: case VMM_DBG_READ_WATCH: case VMM_DBG_ACCESS_WATCH:
+		snprintf(b, sizeof b, "T05%s:%08x;", why->reason == VMM_DBG_WATCH ? "watch" :
+			 why->reason == VMM_DBG_READ_WATCH ? "rwatch" : "awatch", why->addr);
 		reply(b);
 		break;
 	case VMM_DBG_REQUEST: reply(asked ? "T02" : "T05"); break;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The gdb stub against Debian's gdb in batch mode: breakpoints in
 # translated code, source and instruction steps, reading variables and
-# registers, write watchpoints, Ctrl-C into a loop that runs chained in the
+# registers, write, read and access watchpoints, Ctrl-C into a loop that runs chained in the
 # TC, a breakpoint set in code already translated, unmapped memory, the
 # target description (target.xml), kill.
 # Every run keeps the sandbox on. Usage: gdb-tests.sh VMX GDB_TARGET_ELF
@@ -86,6 +86,57 @@ expect watch second 'Old value = 7'
 expect watch second-new 'New value = 8'
 expect watch exited 'exited with code 01'
 status watch 1
+
+# 2b. Read and access watchpoints stop after the accessing instruction, as
+# x86 debug registers do (SDM vol. 3, 18.2.5: data breakpoints are traps),
+# with EIP at the next instruction: the label after each read in
+# gdb_target.c. A move, lodsl, a push of memory and an imul (which the
+# monitor does not emulate: stepped natively) read vars.rwatched; a read of
+# vars.neighbour on the same page comes first and must not stop. The same
+# stops under qemu-system-i386 -s -S with these commands.
+sym() { nm "$elf" | awk -v s="$1" '$3 == s { sub(/^0*/, "", $1); print $1 }'; }
+pcs() { grep -o '^pc=[0-9a-f]*' "$tmp/$1.gdb" | tr '\n' ' '; }
+expect_pcs() {   # expect_pcs CASE LABEL...
+	local c=$1 want="" got; shift
+	for l in "$@"; do want+="pc=$(sym "$l") "; done
+	got=$(pcs "$c")
+	if [ "$got" = "$want" ]; then ok "$c-stop-eips"; else bad "$c-stop-eips" "stops at '$got', want '$want'"; fi
+}
+showpc='printf "pc=%x\n", $pc'
+run_case rwatch -S -stats "$tmp/rwatch.stats" -- "rwatch vars.rwatched" \
+	"continue" "$showpc" "continue" "$showpc" "continue" "$showpc" "continue" "$showpc" "continue"
+expect rwatch stop 'Hardware read watchpoint 1: vars.rwatched'
+expect rwatch value '^Value = 22'
+expect_pcs rwatch after_move after_lods after_push after_imul
+expect rwatch exited 'exited with code 01'
+status rwatch 1
+grep -q '^gdb_target: read 99 copied 44$' "$tmp/rwatch.out" && grep -q '^PASS gdb_target' "$tmp/rwatch.out" &&
+	ok rwatch-guest-output || bad rwatch-guest-output "$(tail -3 "$tmp/rwatch.out" | tr '\n' '|')"
+counter() { sed -n "s/^ *\"$2\": \([0-9]*\).*/\1/p" "$tmp/$1.stats"; }
+[ "$(counter rwatch vmm.debug.watch.read_hits)" = 4 ] && ok rwatch-hits ||
+	bad rwatch-hits "vmm.debug.watch.read_hits $(counter rwatch vmm.debug.watch.read_hits), want 4"
+[ "$(counter rwatch vmm.debug.watch.same_page)" -gt 0 ] && ok rwatch-same-page-silent ||
+	bad rwatch-same-page-silent "vmm.debug.watch.same_page is $(counter rwatch vmm.debug.watch.same_page)"
+[ "$(counter rwatch mmu.trace.read_stepped)" -gt 0 ] && ok rwatch-stepped ||
+	bad rwatch-stepped "mmu.trace.read_stepped is $(counter rwatch mmu.trace.read_stepped) (the imul)"
+
+# 2c. With paging on, -mode bt-all: a read and an access watchpoint; the
+# access one stops after a write (old and new values) and after a read.
+run_case awatch -S -append paging -mode bt-all -- "rwatch vars.rwatched" "awatch vars.awatched" \
+	"continue" "$showpc" "continue" "$showpc" "continue" "$showpc" "continue" "$showpc" \
+	"continue" "$showpc" "continue" "$showpc" "delete" "continue"
+expect awatch stop 'Hardware access (read/write) watchpoint 2: vars.awatched'
+expect awatch write-old 'Old value = 33'
+expect awatch write-new 'New value = 44'
+expect awatch read '^Value = 44'
+expect_pcs awatch after_move after_lods after_push after_imul after_awrite after_aread
+expect awatch exited 'exited with code 01'
+status awatch 1
+
+# 2d. A watchpoint the monitor cannot place (across a page boundary) is
+# refused (E22), never set silently wrong.
+run_case watchlen -S -- "rwatch *(int *)(((unsigned)&vars | 0xfff) - 1)" "continue" "kill"
+expect watchlen refused 'Could not insert hardware watchpoint 1'
 
 # 3. gdb connects to a running guest spinning in translated, chained code;
 # Ctrl-C stops it; a breakpoint on the loop's own PC must hit (its
