@@ -90,7 +90,7 @@ static long vmmon_ioctl(struct file *f, unsigned int cmd, unsigned long uarg)
 		break;
 	case VMMON_GET_COUNTERS:
 		err = arg_in(&a.k, sizeof(a.k), uarg);
-		if (!err && (a.k.reserved0 || a.k.reserved1 || a.k.reserved[0] || a.k.reserved[1] ||
+		if (!err && (a.k.reserved0 || a.k.reserved1 || a.k.monitor_ns || a.k.reserved[0] ||
 			     a.k.stats_len > VMMON_STATS_MAX || (a.k.stats_len && !a.k.stats_uaddr)))
 			err = -EINVAL;
 		if (!err && !vm->created)

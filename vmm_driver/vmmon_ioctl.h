@@ -139,7 +139,8 @@ struct vmmon_counters {
 	__u64 stats_uaddr;
 	__u32 stats_len;     /* in: room (0..VMMON_STATS_MAX); out: bytes written */
 	__u32 reserved1;
-	__u64 reserved[2];
+	__u64 monitor_ns;    /* out (0 on entry): time in the monitor's world, switch in to switch out */
+	__u64 reserved[1];
 };
 #define VMMON_STATS_MAX (64u << 10)
 

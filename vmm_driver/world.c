@@ -332,10 +332,14 @@ static void switch_once(struct vmmon_vm *vm)
 {
 	unsigned long flags;
 
+	u64 t0;
+
 	kernel_fpu_begin();
 	local_irq_save(flags);
 	gdt_copy(vm, vm->xp);
+	t0 = ktime_get_mono_fast_ns();
 	vmmon_switch_in(vm->xp);
+	vm->ctr.monitor_ns += ktime_get_mono_fast_ns() - t0;
 	if (vm->xp->req == VMMON_REQ_IRQ)
 		vmmon_redeliver((unsigned int)vm->xp->fault_vector);
 	local_irq_restore(flags);

@@ -258,7 +258,7 @@ static void import_counters(int fd)
 		{ "vmmon.exits.resched", k.exits_resched }, { "vmmon.exits.monitor", k.exits_monitor },
 		{ "vmmon.host_irqs", k.host_irqs }, { "vmmon.pages.ram", k.ram_pages },
 		{ "vmmon.pages.monitor", k.mon_pages }, { "vmmon.pages.page_tables", k.pt_pages },
-		{ "vmmon.monitor_faults", k.mon_faults },
+		{ "vmmon.monitor_faults", k.mon_faults }, { "vmmon.monitor_ns", k.monitor_ns },
 	};
 	static stat_counter out[sizeof(from) / sizeof(from[0])];
 	for (unsigned i = 0; i < sizeof(from) / sizeof(from[0]); i++) {

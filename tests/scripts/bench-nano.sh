@@ -5,12 +5,18 @@
 # native_nano program on the host, and prints one table in ns with the
 # paper's figures (ASPLOS 2006, cycles on a 3.8 GHz Pentium 4) beside it,
 # then the issue's two goals (met / not met). A mode vmx refuses (status 2)
-# or a run that fails gets n/a in its column and a note saying why.
-# Usage: bench-nano.sh VMX BENCH_NANO_ELF NATIVE_NANO
+# or a run that fails gets n/a in its column and a note saying why. With
+# DRIVER_LOG (the console of the check-driver host's bench boot, tests/
+# driver/init's vmmontest=bench), two more columns: the guest under bt-all
+# in the user-level world and in the driver world, inside that one QEMU
+# x86-64 host, and their ratio (the figures there are TCG's; the ratio is
+# the result).
+# Usage: bench-nano.sh VMX BENCH_NANO_ELF NATIVE_NANO [DRIVER_LOG]
 set -u
 vmx=$1
 elf=$2
 native=$3
+dlog=${4:-}
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=qemu-cpu.sh
 . "$here/qemu-cpu.sh"
@@ -77,6 +83,19 @@ else
 	why[qemu]="the run failed (QEMU status $st)"
 fi
 
+# The two worlds inside the check-driver host: "bench-nano-driver W: nano: OP CYCLES".
+dcols=()
+if [ -n "$dlog" ]; then
+	for w in user vmmon; do
+		if [ -f "$dlog" ] && tr -d '\r' <"$dlog" | grep -q "^bench-nano-driver $w: PASS bench_nano"; then
+			parse "q-$w" 1 < <(tr -d '\r' <"$dlog" | sed -n "s/^bench-nano-driver $w: //p")
+		else
+			why[q-$w]="no PASS line from -world $w in $dlog"
+		fi
+	done
+	dcols=(q-user q-vmmon)
+fi
+
 # key|label|paper native|software VMM|VT-x (cycles; - where the paper has none)
 rows=(
 	"syscall|system call, int \$0x80 (ring 3)|242|2308|246"
@@ -108,9 +127,15 @@ fmt() {
 
 echo
 echo "Nanobenchmarks, ns per operation (median of 63 batches, timing overhead subtracted)"
-printf '%-44s %9s %9s %9s %9s %9s %9s | %7s %7s %7s\n' "" "bt" "bt-direct" "bt-all" "te" "QEMU TCG" "native" \
+dhead=() dsub=()
+[ ${#dcols[@]} -gt 0 ] && dhead=("user" "vmmon" "vmmon/") dsub=("in one" "QEMU x86" "user")
+printf '%-44s %9s %9s %9s %9s %9s %9s | %7s %7s %7s' "" "bt" "bt-direct" "bt-all" "te" "QEMU TCG" "native" \
 	"A&A nat" "A&A BT" "A&A VTx"
-printf '%-44s %9s %9s %9s %9s %9s %9s | %23s\n' "" "" "" "" "" "" "" "(cycles, 3.8 GHz P4)"
+[ ${#dcols[@]} -gt 0 ] && printf ' |%8s %9s %7s' "${dhead[@]}"
+echo
+printf '%-44s %9s %9s %9s %9s %9s %9s | %23s' "" "" "" "" "" "" "" "(cycles, 3.8 GHz P4)"
+[ ${#dcols[@]} -gt 0 ] && printf ' |%8s %9s %7s' "${dsub[@]}"
+echo
 for r in "${rows[@]}"; do
 	IFS='|' read -r key label pn ps pv <<<"$r"
 	line=$(printf '%-44s' "$label")
@@ -120,6 +145,15 @@ for r in "${rows[@]}"; do
 		line+=$(printf ' %9s' "$v")
 	done
 	line+=$(printf ' | %7s %7s %7s' "$pn" "$ps" "$pv")
+	if [ ${#dcols[@]} -gt 0 ]; then
+		u=${val[q-user,$key]:-} k=${val[q-vmmon,$key]:-}
+		line+=$(printf ' |%8s %9s' "$(fmt "$u")" "$(fmt "$k")")
+		if [ -n "$u" ] && [ -n "$k" ] && [ "$u" != n/a ] && [ "$k" != n/a ]; then
+			line+=$(awk -v u="$u" -v k="$k" 'BEGIN { if (u > 0) printf " %7.2f", k / u; else printf " %7s", "-" }')
+		else
+			line+=$(printf ' %7s' n/a)
+		fi
+	fi
 	echo "$line"
 done
 
@@ -169,9 +203,16 @@ echo "  kernel's own demand-zero fault takes $(fmt "${val[native,pgfault_demand]
 echo "  The native int \$0x80 row is getppid; ring-0 operations and PTE writes do not exist natively."
 echo "- Paper columns: Adams & Agesen, ASPLOS 2006, cycles on a 3.8 GHz Pentium 4 (divide by 3.8 for ns):"
 echo "  native, VMware's software VMM (BT), first-generation VT-x; their call/ret row is kernel mode."
-for m in "${modes[@]}" qemu; do
+for m in "${modes[@]}" qemu q-user q-vmmon; do
 	[ -n "${why[$m]:-}" ] && echo "- $m: n/a: ${why[$m]}"
 done
+if [ ${#dcols[@]} -gt 0 ]; then
+	echo "- user / vmmon: the guest under -mode bt-all in each world, both inside one boot of the check-driver"
+	echo "  host (Debian's amd64 kernel in qemu-system-x86_64 -cpu max,la57=off,smap=off: the user-level world"
+	echo "  does not run under QEMU's SMAP), so the host is software-emulated and only the ratio means much:"
+	echo "  below 1, the driver world is faster (its traps and hidden faults are page-table writes and"
+	echo "  world switches, not host signals and mmap). Console: $dlog"
+fi
 if [ -n "${info[te]:-}" ]; then
 	echo "- te runs the ring-0 loops natively, deprivileged: what traps is emulated (vmm.te.trap.*), what does"
 	echo "  not trap (pushf, popf) runs at native speed with the host's flags. What vmx said about it:"
