@@ -92,6 +92,7 @@ unit_srcs_test_mmu          := shadow_mmu/mmu.c shadow_mmu/mmio.c vmm/stats.c
 unit_srcs_test_vclock       := vmm/vclock.c $(DEV_SRCS)
 unit_libs_test_loader       := -lelf
 unit_srcs_test_dworld_pt    := vmm_driver/dworld/pt.c
+unit_srcs_test_alu          := vmm/alu.c
 unit_libs_test_bt           := -lZydis
 # Runs translated code through the user-level world: the plain build only
 # (a sanitizer cannot give the world the low 4 GiB).

@@ -21,6 +21,17 @@ void seg_init(void)
 	seg_top = GUEST_LIN_LIMIT;
 }
 
+/* A limit cut off at seg_top, as a descriptor can hold it: past 1 MiB a
+ * limit counts 4 KiB pages, and one that does not end a page would be
+ * rounded up into the monitor's area by the worlds' set_ldt (by the base's
+ * offset in its page: a TLS or per-CPU segment's). Rounded down instead;
+ * the accesses in the cut-off bytes fault and are emulated as any beyond
+ * the truncation. */
+static uint32_t truncated_limit(uint32_t room)
+{
+	return room > 0xfffffu && (room & 0xfffu) != 0xfffu ? (room & ~0xfffu) - 1 : room;
+}
+
 static uint16_t shadow_for(uint32_t base, uint32_t limit, unsigned flags)
 {
 	uint32_t h = (base * 2654435761u ^ limit * 40503u ^ flags) & (SHADOW_HASH - 1);
@@ -60,7 +71,7 @@ static uint16_t make_shadow(const struct segcache *s)
 	if (!code && (s->type & 4)) {
 		flags |= WD_EXPDOWN;            /* cannot be truncated at the top: see DESIGN */
 	} else if (limit > room) {
-		limit = room;
+		limit = truncated_limit(room);
 	}
 	if (!code && (s->type & 2))
 		flags |= WD_WRITABLE;
@@ -72,7 +83,7 @@ uint16_t seg_code_shadow(void)
 	const struct segcache *s = &vm.seg[SEG_CS];
 	if (!s->present || !(s->type & 8) || !s->db || s->base > seg_top)
 		return 0;
-	uint32_t room = seg_top - s->base, limit = s->limit < room ? s->limit : room;
+	uint32_t room = seg_top - s->base, limit = s->limit < room ? s->limit : truncated_limit(room);
 	return shadow_for(s->base, limit, WD_CODE | WD_32 | WD_PRESENT | ((s->type & 2) ? WD_READABLE : 0));
 }
 

@@ -183,7 +183,7 @@ bool glin_write_sys(uint32_t lin, const void *src, uint32_t len);
 /* The translation of guest memory changed: translations recheck it. */
 void vmm_mapping_changed(void);
 
-/* emulate.c: the arithmetic of an instruction done by the host CPU on
+/* alu.c: the arithmetic of an instruction done by the host CPU on
  * register copies, the guest's arithmetic flags in and out. */
 enum alu_op { A_ADD, A_OR, A_ADC, A_SBB, A_AND, A_SUB, A_XOR, A_CMP, A_INC, A_DEC, A_NOT, A_NEG,
 	      A_XCHG, A_BTS, A_BTR, A_BTC, A_TEST };

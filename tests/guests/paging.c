@@ -2,8 +2,9 @@
  * KB pages, then: a higher-half alias, #PF for not-present and write-protect
  * accesses (CR2 and error code), CR0.WP on and off, accessed/dirty bits read
  * back, INVLPG, a 4 MB page (CR4.PSE), a fault on instruction fetch, two
- * address spaces switched thousands of times, and code written through one
- * alias and executed through another. */
+ * address spaces switched thousands of times, code written through one
+ * alias and executed through another, and the top 4 MiB of the linear space
+ * mapped (also through a segment whose base does not start a page). */
 #include <stdint.h>
 #include "boot.h"
 #include "exit.h"
@@ -232,6 +233,29 @@ static void check_fetch_fault(void)
 }
 
 /* The top 4 MiB of the linear space is the guest's like any other. */
+/* The same top through a flat data segment whose base does not start a
+ * page (a TLS or per-CPU segment's): offset 0xFFC00000 - 0x123 of it is
+ * linear 0xFFC00000, the byte written just before, read and written. */
+#define ODD_BASE 0x123u
+static uint64_t gdt_odd[4];
+
+static void check_odd_base_top(void)
+{
+	struct __attribute__((packed)) { uint16_t limit; uint32_t base; } g;
+	__asm__ volatile("sgdt %0" : "=m"(g));
+	for (unsigned i = 0; i < 3; i++)
+		gdt_odd[i] = ((volatile uint64_t *)g.base)[i];
+	gdt_odd[3] = 0x00cf92000000ffffull | (uint64_t)ODD_BASE << 16;   /* data, 4 GiB, base 0x123 */
+	g.limit = sizeof(gdt_odd) - 1;
+	g.base = (uint32_t)gdt_odd;
+	__asm__ volatile("lgdt %0" : : "m"(g));
+	uint32_t off = 0xFFC00000u - ODD_BASE, v;
+	__asm__ volatile("movw %w2, %%fs\n\tmovzbl %%fs:(%1), %0\n\tmovb $0x5A, %%fs:(%1)\n\tmovw %w3, %%fs"
+			 : "=&r"(v) : "r"(off), "r"(0x18), "r"(0x10) : "memory");
+	check_eq("byte at 0xFFC00000 through a base of 0x123", 0x42, v);
+	check_eq("byte written there through that base", 0x5A, *(volatile uint8_t *)0xFFC00000u);
+}
+
 static void check_top_of_linear_space(void)
 {
 	pd[1023] = phys(pt_top) | P | W;
@@ -246,6 +270,7 @@ static void check_top_of_linear_space(void)
 	check_eq("write at 0xFFFFF000, read back", 0x70B70B, *top);
 	check_eq("last dword of the linear space", 0xE7D, top[1023]);
 	check_eq("byte at 0xFFC00000", 0x42, *low);
+	check_odd_base_top();
 	check_eq("seen through identity at the frame", 0x70B70B, *(uint32_t *)frames[3]);
 	check_eq("frame at the top's last dword", 0xE7D, *(uint32_t *)(frames[3] + 4092));
 	uint16_t w = *(volatile uint16_t *)0xFFFFF002u;

@@ -41,9 +41,14 @@ static uint64_t timer_deadline;   /* arm_timer's: the guest entry path will use 
 /* Set by the linker script: where the heap starts after the image. */
 extern char __dw_image_end[];
 
-/* The switch back to the host; returns when the host switches in again. */
+/* The switch back to the host; returns when the host switches in again.
+ * Interrupts go off before the request is written: a callout runs with
+ * them on (the call gate keeps IF), and a host interrupt between the
+ * store and dw_to_host's cli would leave VMMON_REQ_IRQ in its place, the
+ * request lost (a console byte missing from the guest's output). */
 static void to_host(uint32_t req)
 {
+	__asm__ volatile("cli" ::: "memory");
 	xp->req = req;
 	((void (*)(struct vmmon_xpage *))(uintptr_t)xp->to_host)(xp);
 	smap_open();   /* the switch in comes with the host's flags */
