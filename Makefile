@@ -299,7 +299,7 @@ soak: $(BUILD)/vmx $(GUEST_OUT)/soak.elf
 # with one test); check-driver-full runs the long fuzz and endurance sets.
 DRIVER_OUT  := $(BUILD)/driver
 DRIVER_HOST := $(DRIVER_OUT)/host
-DRIVER_PROGS := vmmon_test vmmon_fuzz vmmon_endure
+DRIVER_PROGS := vmmon_test vmmon_fuzz vmmon_endure limit_probe
 DRIVER_BINS := $(patsubst %,$(DRIVER_OUT)/bin/%,$(DRIVER_PROGS))
 $(BUILD)/.deps-driver: $(BUILD)/.deps-test
 	@./tests/scripts/deps.sh $(DEB_DRIVER_PKGS)
@@ -311,6 +311,10 @@ VMMON_SRCS := $(wildcard vmm_driver/*.c vmm_driver/*.h vmm_driver/*.S) vmm_drive
 $(DRIVER_OUT)/vmmon/vmmon.ko: $(VMMON_SRCS) $(DRIVER_HOST)/.fetched
 	@rm -rf $(DRIVER_OUT)/vmmon && mkdir -p $(DRIVER_OUT)/vmmon && cp $(VMMON_SRCS) $(DRIVER_OUT)/vmmon/
 	$(MAKE) -s -C $$(cat $(DRIVER_HOST)/headers) M=$(abspath $(DRIVER_OUT)/vmmon) modules
+# (limit_probe is i386: the host's own CPU, asked in 32-bit code)
+$(DRIVER_OUT)/bin/limit_probe: tests/driver/limit_probe.c | $(BUILD)/.deps-build
+	@mkdir -p $(dir $@)
+	$(CC) -m32 -std=gnu11 $(WARN) -O2 -static -o $@ $<
 $(DRIVER_OUT)/bin/%: tests/driver/%.c $(wildcard tests/driver/*.h) vmm_driver/vmmon_ioctl.h vmm_driver/xpage.h | $(BUILD)/.deps-build
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(WARN) -O2 -static -Ivmm_driver -o $@ $<
