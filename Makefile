@@ -336,6 +336,8 @@ $(DRIVER_OUT)/initrd.cpio.gz: tests/driver/init tests/linux/mkinitramfs.sh $(GUE
 		$(BUILD)/vmx:/bin/vmx $$(ldd $(BUILD)/vmx | awk '$$2 == "=>" && $$3 ~ /^\// { print $$3 ":" $$3 } $$1 ~ /^\/.*ld-linux/ { print $$1 ":" $$1 }') \
 		$(foreach g,$(DRIVER_GUESTS),$(GUEST_OUT)/$(g).elf:/build/guests/$(g).elf $(DRIVER_OUT)/expected/$(g).out:/expected/$(g).out $(DRIVER_OUT)/expected/$(g).st:/expected/$(g).st) \
 		$(DRIVER_OUT)/expected/list:/expected/list $(DRIVER_OUT)/expected/echo.in:/expected/echo.in \
+		$(DRIVER_OUT)/expected/multitask+escape.out:/expected/multitask+escape.out \
+		$(DRIVER_OUT)/expected/multitask+escape.st:/expected/multitask+escape.st \
 		$(GUEST_OUT)/bench_nano.elf:/build/guests/bench_nano.elf
 # The monitor image of the driver world: the same vmm/, bt/ and shadow_mmu/
 # sources built a second time (no red zone: interrupts share the monitor's

@@ -108,6 +108,12 @@ vmmon_switch_in:
 	 * TR comes back at the switch out. */
 	str XP_HOST_TR(%rdi)
 	ltr XP_MON_TR(%rdi)
+	/* Null data segments for the monitor: the host's (the VMX's 0x2b) are
+	 * not present in the copy (world.c), and a stub that saves and reloads
+	 * them across an interrupt would fault on one. */
+	xor %eax, %eax
+	mov %eax, %ds
+	mov %eax, %es
 	mov %rcx, %cr3
 	/* Monitor's address space from here. */
 	test %rdx, %rdx
@@ -275,8 +281,9 @@ exit_to_host:
 	/* The host's data segments, then their bases (the loads set them from
 	 * the descriptors), while the monitor's IDT still takes any NMI. */
 	mov %rax, %rsi
-	mov XP_HOST_DS(%rsi), %ds
-	mov XP_HOST_ES(%rsi), %es
+	xor %ecx, %ecx                  /* DS and ES: the host's once its GDT is back, below */
+	mov %ecx, %ds
+	mov %ecx, %es
 	mov XP_HOST_FS(%rsi), %fs
 	mov XP_HOST_GS(%rsi), %gs
 	mov $MSR_FS_BASE, %ecx
@@ -300,9 +307,12 @@ exit_to_host:
 	lidt XP_HOST_IDTR(%rax)
 	mov XP_HOST_RSP(%rax), %rdx
 	mov XP_HOST_CR3(%rax), %rcx
+	mov XP_SELF(%rax), %rsi         /* the cross page's host address */
 	mov %rcx, %cr3
 	/* Host's address space from here. */
 	mov %rdx, %rsp
+	mov XP_HOST_DS(%rsi), %ds       /* from the host's own GDT */
+	mov XP_HOST_ES(%rsi), %es
 	popfq
 	pop %r15
 	pop %r14

@@ -260,8 +260,29 @@ static void mon_gate_desc(struct vmmon_vm *vm, struct vmmon_xpage *xp, char *cop
 
 	if (off < DW_IMAGE_VA || off >= end)
 		return;
-	d[0] = (off & 0xffff) | ((u64)__KERNEL_CS << 16) | (0xecull << 40) | (((off >> 16) & 0xffff) << 48);
+	/* Present (0xec) unless guest code runs directly: dworld hides the
+	 * gate then, and this copy, rewritten at every switch in (a host
+	 * interrupt in that code), must not bring it back. */
+	d[0] = (off & 0xffff) | ((u64)__KERNEL_CS << 16) | ((READ_ONCE(xp->gate_hidden) ? 0x6cull : 0xecull) << 40) |
+	       (((off >> 16) & 0xffff) << 48);
 	d[1] = off >> 32;
+}
+
+/* The host's descriptors of DPL 3 (the user code and data segments, flat
+ * over 4 GiB; the TLS slots; the CPU-number segment): the monitor never
+ * loads them, and guest code must not (0x2b would reach the monitor area
+ * past every truncated shadow). Not present in the copy: a load faults
+ * into the monitor, which performs it with the guest's own tables. The
+ * switch loads the host's DS and ES only after its own GDT is back. */
+static void hide_host_user_descs(char *copy, unsigned int size)
+{
+	static const unsigned int slots[] = { GDT_ENTRY_DEFAULT_USER32_CS, GDT_ENTRY_DEFAULT_USER_DS,
+		GDT_ENTRY_TLS_MIN, GDT_ENTRY_TLS_MIN + 1, GDT_ENTRY_TLS_MAX, GDT_ENTRY_CPUNODE };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(slots); i++)
+		if (slots[i] * 8 + 7 <= size)
+			copy[slots[i] * 8 + 5] &= (char)~0x80;
 }
 
 /* The host GDT as this CPU has it now (the task may have moved since the
@@ -276,6 +297,7 @@ static void gdt_copy(struct vmmon_vm *vm, struct vmmon_xpage *xp)
 	native_store_gdt(&g);
 	g.size = min_t(unsigned int, g.size, DW_GDT_TSS_OFFSET - 1);
 	memcpy(copy, (void *)g.address, g.size + 1);
+	hide_host_user_descs(copy, g.size);
 	mon_ldt_desc(vm, xp, copy);
 	mon_tss_desc(xp, copy);
 	mon_gate_desc(vm, xp, copy);
@@ -377,6 +399,18 @@ int vmmon_world_run(struct vmmon_vm *vm, struct vmmon_run *r)
 		return -EBUSY;
 	if (!r->cmd && !vm->mon_busy)
 		return -EINVAL;
+	/* The VMX's FS and GS selectors come back at every switch out while
+	 * the monitor's GDT copy is loaded, where the host's DPL-3
+	 * descriptors are not present: a 64-bit VMX holds none (its TLS is a
+	 * base, not a selector). */
+	{
+		unsigned short fs, gs;
+
+		savesegment(fs, fs);
+		savesegment(gs, gs);
+		if ((fs | gs) & ~3)
+			return -EINVAL;
+	}
 	err = world_prepare(vm);
 	if (err)
 		return err;

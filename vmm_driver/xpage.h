@@ -90,7 +90,7 @@ struct vmmon_xpage {
 	__u64 gate_entry;          /* dworld's callout gate: the call gate at HOST_CS64 in the GDT copy (0: none) */
 	__u64 ldt_base;            /* monitor address, 8-aligned */
 	__u32 ldt_limit;           /* bytes - 1, below 65536 */
-	__u32 reserved_ldt;
+	__u32 gate_hidden;         /* dworld: guest code runs directly: the gate is written not present */
 	__u8 data[1024];
 	/* The monitor's 64-bit TSS: IST1 (the double fault's stack) is the
 	 * top of the cross page's last two pages (DW_XPAGE_PAGES). */

@@ -26,4 +26,9 @@ for elf in "$@"; do
 	esac
 	QEMU_CPU=$cpu QEMU_EXTRA=$extra QEMU_INPUT=$input "$here/qemu-guest.sh" "$elf" >"$out/$name.out" 2>/dev/null
 	echo $? >"$out/$name.st"
+	# multitask's escape process (-append escape): NAME+APPEND.
+	if [ "$name" = multitask ]; then
+		QEMU_CPU=$cpu "$here/qemu-guest.sh" "$elf" -append escape >"$out/$name+escape.out" 2>/dev/null
+		echo $? >"$out/$name+escape.st"
+	fi
 done

@@ -33,7 +33,11 @@ int dw_guest_trap(uint64_t *f, uint64_t cr2);
 uint32_t dw_enter_guest(void);
 void dw_gate_callout(void);
 extern const char dw_blob_start[], dw_blob_end[], dw_gate_ibl[], dw_gate_ibl_miss[],
-	dw_gate_exit_shared[], dw_gate_learn_shared[];
+	dw_gate_exit_shared[], dw_gate_learn_shared[], dw_blob_direct[];
+/* gate.S's HIDE_MONITOR and SHOW_MONITOR: the cross page's gate_hidden
+ * and the call gate's descriptor in the GDT copy. */
+__attribute__((visibility("hidden"))) uint32_t *dw_gate_hidden;
+__attribute__((visibility("hidden"))) uint8_t *dw_gate_desc;
 #pragma GCC visibility pop
 #define DW_STUB(sym) (MON_BASE + MON_OFF_STUBS + (uint32_t)((sym) - dw_blob_start))
 static uint64_t timer_deadline;   /* arm_timer's: the guest entry path will use it */
@@ -64,7 +68,7 @@ static void copy_bytes(uint8_t *d, const uint8_t *s, size_t n)
  * monitor shadows the guest's segments. Not loaded yet (nothing enters
  * guest code in this world): the guest entry path will point an LDT
  * descriptor of the GDT copy at it. */
-static uint64_t dw_ldt[LDT_ENTRIES];
+__attribute__((visibility("hidden"))) uint64_t dw_ldt[LDT_ENTRIES];   /* (gate.S hides the monitor's own slots) */
 static uint32_t dw_ldt_limit[LDT_ENTRIES];   /* each slot's limit as asked, for verify_ldt */
 static stat_counter ldt_verified = { "dworld.ldt.verified", 0 };
 static stat_counter ldt_mismatch = { "dworld.ldt.mismatch", 0 };
@@ -240,16 +244,17 @@ static int64_t init_monitor(void)
 		.mon_mem = (void *)heap, .mon_mem_size = mon_mem_size,
 		.meta = (void *)(heap + mon_mem_size), .meta_size = stack - heap - mon_mem_size,
 		.tc_size = (uint32_t)xp->arg[0], .machine = (enum vmm_machine)VMMON_INIT_MACHINE(a),
-		.exec_mode = VMM_MODE_BT_ALL, .testdev = VMMON_INIT_TESTDEV(a),
+		.exec_mode = (enum vmm_exec_mode)VMMON_INIT_MODE(a), .testdev = VMMON_INIT_TESTDEV(a),
 		.trace = VMMON_INIT_TRACE(a),
 		.sel_code32 = LDT_SEL(LDT_MON_CODE32), .sel_flat = LDT_SEL(LDT_MON_FLAT),
 		.sel_mongs = LDT_SEL(LDT_MON_GS),
 		/* The far calls go through the call gate (their offset is not
-		 * used); the 32-bit stubs are copied below. No direct execution
-		 * here yet: user code is translated too. */
+		 * used); the 32-bit stubs are copied below. Directly executed
+		 * code is entered by gate.S's dw_resume_direct when the answer
+		 * is the marker gate_direct. */
 		.gate_callout = DW_STUB(dw_blob_start), .gate_ibl = DW_STUB(dw_gate_ibl),
 		.gate_ibl_miss = DW_STUB(dw_gate_ibl_miss), .gate_exit_shared = DW_STUB(dw_gate_exit_shared),
-		.gate_learn_shared = DW_STUB(dw_gate_learn_shared),
+		.gate_learn_shared = DW_STUB(dw_gate_learn_shared), .gate_direct = DW_STUB(dw_blob_direct),
 		.world = &dworld_ops,
 	};
 	for (unsigned i = 0; i < 4; i++) {
@@ -265,6 +270,8 @@ static int64_t init_monitor(void)
 	copy_bytes((uint8_t *)(uintptr_t)(MON_BASE + MON_OFF_STUBS), (const uint8_t *)dw_blob_start,
 		   (size_t)(dw_blob_end - dw_blob_start));
 	xp->gate_entry = (uintptr_t)dw_gate_callout;
+	dw_gate_hidden = &xp->gate_hidden;
+	dw_gate_desc = (uint8_t *)xp + DW_GDT_OFFSET + DW_GDT_GATE_OFFSET;
 	xp->guest_trap = (uintptr_t)dw_guest_trap_entry;
 	int r = vmm_init(&cfg);
 	inited = r == 0;

@@ -26,6 +26,25 @@
 
 #define STUB(sym) (MON_BASE + MON_OFF_STUBS + ((sym) - dw_blob_start))
 
+/* Guest code that runs directly (at CPL 3 as translated code does) must
+ * not reach the monitor: while it runs, the monitor's own descriptors in
+ * the LDT (the flat code and data the TC runs on, the monitor area's %gs)
+ * and the callout's gate in the GDT copy are not present, so a load of
+ * one, or a far call through the gate, faults into the monitor, which
+ * performs it with the guest's own tables. Every way in from guest code
+ * shows them again first. %rcx is clobbered. */
+.macro MONITOR_DESCS op, bits, hidden
+	\op	$\bits, dw_ldt+8*LDT_MON_CODE32+5(%rip)
+	\op	$\bits, dw_ldt+8*LDT_MON_FLAT+5(%rip)
+	\op	$\bits, dw_ldt+8*LDT_MON_GS+5(%rip)
+	movq	dw_gate_hidden(%rip), %rcx
+	movl	$\hidden, (%rcx)
+	movq	dw_gate_desc(%rip), %rcx
+	\op	$\bits, 5(%rcx)
+.endm
+#define HIDE_MONITOR MONITOR_DESCS andb, 0x7f, 1
+#define SHOW_MONITOR MONITOR_DESCS orb, 0x80, 0
+
 	.text
 	.code64
 	.globl dw_enter_guest, dw_gate_callout
@@ -92,6 +111,8 @@ dw_resume:
 	andl	$0xdd5, %eax			/* the arithmetic flags and DF: AC, IOPL, TF off */
 	orl	$0x202, %eax
 	pushq	%rax
+	cmpl	$STUB(dw_blob_direct), %gs:MA_RESUME
+	je	dw_resume_direct
 	movzwl	%gs:MA_RESUME_CS, %eax
 	pushq	%rax
 	movl	%gs:MA_RESUME, %eax
@@ -103,6 +124,27 @@ dw_resume:
 	movl	%gs:MA_EBP, %ebp
 	movl	%gs:MA_ESI, %esi
 	movl	%gs:MA_EDI, %edi
+	iretq
+
+/* Directly executed guest code (direct.c's direct_enter answers the
+ * marker dw_blob_direct): its code shadow and EIP, the monitor's own
+ * descriptors hidden, and the guest's %gs loaded last, from %r11 (the
+ * upper registers are out of 32-bit code's reach). */
+dw_resume_direct:
+	movzwl	%gs:MA_DIRECT_CS, %eax
+	pushq	%rax
+	movl	%gs:MA_DIRECT, %eax
+	pushq	%rax
+	HIDE_MONITOR
+	movzwl	%gs:MA_GGS_SEL, %r11d
+	movl	%gs:MA_EAX, %eax
+	movl	%gs:MA_ECX, %ecx
+	movl	%gs:MA_EDX, %edx
+	movl	%gs:MA_EBX, %ebx
+	movl	%gs:MA_EBP, %ebp
+	movl	%gs:MA_ESI, %esi
+	movl	%gs:MA_EDI, %edi
+	movw	%r11w, %gs
 	iretq
 
 dw_gate_exit:
@@ -128,7 +170,8 @@ dw_guest_trap_entry:
 	testb	$1, dw_smap(%rip)
 	jz	1f
 	stac
-1:	movq	%cr2, %rsi
+1:	SHOW_MONITOR				/* (before the load of LDT_MON_GS) */
+	movq	%cr2, %rsi
 	movl	$LDT_SEL(LDT_MON_GS), %eax
 	movw	%ax, %gs
 	movq	%rsp, %rdi
@@ -142,6 +185,10 @@ dw_guest_trap_entry:
 	cmpl	$2, %eax			/* TRAP_EXIT_WORLD */
 	je	dw_gate_exit
 	movq	dw_trap_frame(%rip), %rsp	/* TRAP_RESUME: the frame as it was */
+	cmpw	$LDT_SEL(LDT_MON_CODE32), 22*8(%rsp)
+	je	1f				/* translated code */
+	HIDE_MONITOR				/* directly executed code */
+1:
 	popq	%rcx
 	movw	%cx, %gs
 	popq	%rcx
@@ -185,11 +232,16 @@ dw_trap_frame:
 
 	.section .rodata.dwgate, "a"
 	.p2align 12
-	.globl dw_blob_start, dw_blob_end, dw_gate_ibl, dw_gate_ibl_miss, dw_gate_exit_shared, dw_gate_learn_shared
-	.hidden dw_blob_start, dw_blob_end, dw_gate_ibl, dw_gate_ibl_miss, dw_gate_exit_shared, dw_gate_learn_shared
+	.globl dw_blob_start, dw_blob_end, dw_gate_ibl, dw_gate_ibl_miss, dw_gate_exit_shared, dw_gate_learn_shared, dw_blob_direct
+	.hidden dw_blob_start, dw_blob_end, dw_gate_ibl, dw_gate_ibl_miss, dw_gate_exit_shared, dw_gate_learn_shared, dw_blob_direct
 dw_blob_start:
 	.code32
 	TC_STUBS32 dw_
+	/* The marker direct_enter answers (vm_config.gate_direct): dw_resume
+	 * enters directly executed code itself, from 64-bit code, so this
+	 * never runs; were it reached, it faults. */
+dw_blob_direct:
+	ud2
 dw_blob_end:
 	.code64
 	.section .note.GNU-stack, "", @progbits
