@@ -12,8 +12,9 @@
  * back at every switch out); it has its own IDT, whose 256 stubs below send any interrupt or
  * exception it takes back to the host: vectors from 32 up and the NMI are
  * the host's, which it re-delivers through its own IDT (vmmon_redeliver),
- * and the monitor resumes where it was; the other vectors below 32 are the
- * monitor's own faults, which end the VM.
+ * and the monitor resumes where it was (or takes its alarm there); the
+ * other vectors below 32 are guest code's exceptions, given to dworld, or
+ * the monitor's own faults, which end the VM.
  * Environment: kernel, interrupts off, both address spaces (see each
  * label). objtool does not check this file (Kbuild): its control flow
  * crosses address spaces. */
@@ -45,12 +46,15 @@
 #define XP_HOST_FSBASE  176
 #define XP_HOST_GSBASE  184
 #define XP_GUEST_TRAP   192
+#define XP_MON_TRAP     200
+#define XP_ALARM        208
 #define MSR_FS_BASE     0xc0000100
 #define MSR_GS_BASE     0xc0000101
 #define DW_GDT_OFFSET   2048
 #define DW_XPAGE_VA     0x0000007800000000
 #define REQ_FAULT       4
 #define REQ_IRQ         5
+#define DW_VEC_ALARM    256
 
 	.section .text.vmmon_switch, "ax"
 	.balign 4096
@@ -222,8 +226,16 @@ idt_common:
 	/* An exception of guest code (CPL 3) is the monitor's to handle,
 	 * on this frame, when it has named its handler. */
 5:	testb $3, 22*8(%rsp)
-	jz 2f
+	jz 7f
 	mov XP_GUEST_TRAP(%rax), %rcx
+	test %rcx, %rcx
+	jz 2f
+	jmp *%rcx
+	/* A debug trap of the monitor's own (the single step of guest code
+	 * carried through the call gate, which keeps TF) is dworld's too. */
+7:	cmp $1, %rbx
+	jne 2f
+	mov XP_MON_TRAP(%rax), %rcx
 	test %rcx, %rcx
 	jz 2f
 	jmp *%rcx
@@ -240,9 +252,22 @@ idt_common:
 	mov %rsp, XP_MON_RSP(%rax)
 	jmp exit_to_host
 
+/* Back from a host interrupt. When the host found the monitor's deadline
+ * passed (xpage.h alarm) and dworld takes alarms, the interrupted frame
+ * is dworld's (mon_trap, the frame at %rsp as idt_common left it, its
+ * vector slot DW_VEC_ALARM). */
 resume_irq:
 	endbr64
-	pop %rcx
+	movabs $DW_XPAGE_VA, %rax
+	cmpl $0, XP_ALARM(%rax)
+	je 6f
+	mov XP_MON_TRAP(%rax), %rcx
+	test %rcx, %rcx
+	jz 6f
+	movl $0, XP_ALARM(%rax)
+	movq $DW_VEC_ALARM, 19*8(%rsp)
+	jmp *%rcx
+6:	pop %rcx
 	mov %ecx, %gs
 	pop %rcx
 	mov %ecx, %fs

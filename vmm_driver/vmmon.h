@@ -6,6 +6,7 @@
 #define VMMON_H
 #include <linux/types.h>
 #include <linux/mutex.h>
+#include <linux/hrtimer.h>
 #include "vmmon_ioctl.h"
 
 struct mm_struct;
@@ -32,6 +33,15 @@ struct vmmon_vm {
 	bool mon_busy;                /* a command is in progress in the monitor */
 	bool answer_due;              /* it waits in a request for the VMX's answer */
 	bool mon_dead;                /* the monitor faulted: never entered again */
+	/* The host timer for the monitor's deadline (xpage.h deadline_ns):
+	 * armed, pinned to the CPU about to switch in, only inside VMMON_RUN. */
+	struct hrtimer timer;
+	bool timer_ready;             /* hrtimer_init done */
+	u64 timer_deadline;           /* the deadline it was last armed for */
+	int timer_cpu;
+	/* The guest's x87/SSE state (fxsave64 image, 512 bytes) between two
+	 * switches: the host's FPU is the VMX's or another task's meanwhile. */
+	u8 *guest_fpu;
 };
 
 int vmmon_mem_create(struct vmmon_vm *vm, const struct vmmon_create *c);

@@ -101,7 +101,9 @@ struct vmmon_run {
 #define VMMON_INIT_TRACE(a)    (((a) >> 16) & 0xffff) /* VMX_TRACE_* */
 #define VMMON_INIT_ARG(machine, mode, testdev, trace) \
 	((__u64)(machine) | (__u64)(mode) << 4 | (__u64)(testdev) << 8 | (__u64)(trace) << 16)
-/* Requests: VMMON_REQ_IRQ never leaves the module. */
+/* Requests: VMMON_REQ_IRQ and VMMON_REQ_WAIT never leave the module
+ * (WAIT: the guest is idle; the module sleeps, interruptibly, until the
+ * monitor's wake-up time, and a signal ends the sleep early). */
 #define VMMON_REQ_DONE    1
 #define VMMON_REQ_CONSOLE 2
 #define VMMON_REQ_LOG     3
@@ -122,6 +124,7 @@ struct vmmon_init_data {
 	__u8 disk_readonly[4];
 	__u32 reserved;
 };
+#define VMMON_REQ_WAIT    9     /* the guest idles: the module sleeps until xp's deadline (never reaches the VMX) */
 
 /* VMMON_GET_COUNTERS: what the VM's world did so far. */
 struct vmmon_counters {
@@ -134,6 +137,12 @@ struct vmmon_counters {
 	__u64 ram_pages, mon_pages;
 	__u64 pt_pages;      /* page-table pages of the monitor's address space */
 	__u64 mon_faults;    /* exceptions the monitor itself took (the VM then dead) */
+	/* The monitor's timer (xpage.h deadline_ns): */
+	__u64 timer_fires;   /* the module's host timer for it expired */
+	__u64 alarms;        /* deadlines found passed, given to the monitor */
+	__u64 alarm_irqs;    /* ... of them found on the way back from a host interrupt */
+	__u64 waits;         /* VMMON_REQ_WAIT sleeps (the guest idle) */
+	__u64 wait_ns;       /* time slept in them */
 	/* The monitor's own counters, as of the end of its last command:
 	 * "name value\n" lines copied to stats_uaddr (0: not wanted). */
 	__u64 stats_uaddr;

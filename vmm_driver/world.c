@@ -2,8 +2,10 @@
  * tables the module builds over the VM's monitor memory, guest RAM, the
  * cross page and the switch page), the cross page's GDT copy and IDT, and
  * the run loop around the world switch (switch.S): host interrupts the
- * monitor took are re-delivered here, and signals and rescheduling are
- * honoured between switches.
+ * monitor took are re-delivered here, signals and rescheduling are
+ * honoured between switches, the monitor's timer is a host timer that
+ * interrupts it (its expiry an alarm the monitor takes as the user-level
+ * world's SIGALRM), and an idle guest's wait is a sleep here.
  * Environment: kernel, process context of the VM's opener; interrupts off
  * and the FPU held (kernel_fpu_begin) only around each switch. */
 #include <linux/mm.h>
@@ -13,6 +15,8 @@
 #include <linux/sched/signal.h>
 #include <linux/vmalloc.h>
 #include <linux/io.h>
+#include <linux/hrtimer.h>
+#include <linux/ktime.h>
 #include <asm/fpu/api.h>
 #include <asm/desc.h>
 #include <asm/tlbflush.h>
@@ -46,6 +50,8 @@ static_assert(offsetof(struct vmmon_xpage, host_gs) == 174);
 static_assert(offsetof(struct vmmon_xpage, host_fsbase) == 176);
 static_assert(offsetof(struct vmmon_xpage, host_gsbase) == 184);
 static_assert(offsetof(struct vmmon_xpage, guest_trap) == 192);
+static_assert(offsetof(struct vmmon_xpage, mon_trap) == 200);
+static_assert(offsetof(struct vmmon_xpage, alarm) == 208);
 static_assert(sizeof(struct vmmon_xpage) <= DW_GDT_OFFSET);
 
 #define PT_TABLE (_PAGE_PRESENT | _PAGE_RW)
@@ -201,6 +207,7 @@ static void xpage_init(struct vmmon_vm *vm)
 	/* ns = tsc * 10^6 / tsc_khz, as a multiply and a shift. */
 	xp->ns_mult = tsc_khz ? div_u64(1000000ull << 32, tsc_khz) : 1ull << 32;
 	xp->ns_shift = 32;
+	xp->deadline_ns = U64_MAX;
 	for (v = 0; v < 256; v++) {
 		u64 stub = (u64)vmmon_idt_stubs + 16 * v;
 		/* The double fault on IST1: it comes when the stack is gone. */
@@ -306,15 +313,31 @@ static void gdt_copy(struct vmmon_vm *vm, struct vmmon_xpage *xp)
 	memcpy(xp->mon_gdtr, &g, sizeof(g));
 }
 
+static enum hrtimer_restart timer_fired(struct hrtimer *t);
+
 static int world_prepare(struct vmmon_vm *vm)
 {
 	int err;
 
 	if (vm->xp)
 		return 0;
-	vm->xpages = alloc_pages(GFP_KERNEL_ACCOUNT | __GFP_ZERO, ilog2(DW_XPAGE_PAGES));
-	if (!vm->xpages)
+	if (!vm->timer_ready) {
+		hrtimer_init(&vm->timer, CLOCK_MONOTONIC, HRTIMER_MODE_ABS_PINNED_HARD);
+		vm->timer.function = timer_fired;
+		vm->timer_ready = true;
+	}
+	/* kmalloc's 512-byte objects are 512-aligned (fxsave wants 16). */
+	vm->guest_fpu = kzalloc(512, GFP_KERNEL_ACCOUNT);
+	if (!vm->guest_fpu)
 		return -ENOMEM;
+	/* The state after reset (FINIT, MXCSR's default), all registers 0. */
+	*(u16 *)vm->guest_fpu = 0x037f;
+	*(u32 *)(vm->guest_fpu + 24) = 0x1f80;
+	vm->xpages = alloc_pages(GFP_KERNEL_ACCOUNT | __GFP_ZERO, ilog2(DW_XPAGE_PAGES));
+	if (!vm->xpages) {
+		vmmon_world_destroy(vm);
+		return -ENOMEM;
+	}
 	atomic_long_add(DW_XPAGE_PAGES, &vmmon_pages_held);
 	vm->xp = page_address(vm->xpages);
 	err = as_build(vm);
@@ -331,6 +354,10 @@ void vmmon_world_destroy(struct vmmon_vm *vm)
 {
 	unsigned long i;
 
+	if (vm->timer_ready)
+		hrtimer_cancel(&vm->timer);
+	kfree(vm->guest_fpu);
+	vm->guest_fpu = NULL;
 	for (i = 0; i < vm->npt; i++)
 		__free_page(vm->pt[i]);
 	atomic_long_sub(vm->npt, &vmmon_pages_held);
@@ -347,9 +374,55 @@ void vmmon_world_destroy(struct vmmon_vm *vm)
 	vm->mon_busy = vm->mon_dead = vm->answer_due = false;
 }
 
+/* The monitor's clock (dworld.c now_ns): the TSC scaled as xpage_init says. */
+static u64 tsc_ns(const struct vmmon_xpage *xp)
+{
+	return (u64)(((unsigned __int128)rdtsc() * xp->ns_mult) >> xp->ns_shift);
+}
+
+/* Its expiry is an interrupt of this CPU, which sends the monitor or the
+ * guest back here: the deadline is then looked at before the switch in. */
+static enum hrtimer_restart timer_fired(struct hrtimer *t)
+{
+	struct vmmon_vm *vm = container_of(t, struct vmmon_vm, timer);
+
+	vm->ctr.timer_fires++;
+	return HRTIMER_NORESTART;
+}
+
+/* Before a switch in, interrupts off: the monitor's deadline, passed,
+ * becomes the alarm it takes on its way back in (switch.S resume_irq on
+ * an interrupted frame, dworld's to_host otherwise); else the host timer
+ * is armed for it on this CPU (again when the task moved, or the timer
+ * ran out early on the host's clock). */
+static void timer_before_switch(struct vmmon_vm *vm)
+{
+	struct vmmon_xpage *xp = vm->xp;
+	u64 dl = READ_ONCE(xp->deadline_ns), now;
+	int cpu = smp_processor_id();
+
+	if (dl == U64_MAX)
+		return;
+	now = tsc_ns(xp);
+	if (dl <= now) {
+		xp->deadline_ns = U64_MAX;
+		xp->alarm = 1;
+		vm->ctr.alarms++;
+		if (xp->req == VMMON_REQ_IRQ)
+			vm->ctr.alarm_irqs++;
+		return;
+	}
+	if (dl == vm->timer_deadline && cpu == vm->timer_cpu && hrtimer_is_queued(&vm->timer))
+		return;
+	vm->timer_deadline = dl;
+	vm->timer_cpu = cpu;
+	hrtimer_start(&vm->timer, ns_to_ktime(ktime_get_ns() + (dl - now)), HRTIMER_MODE_ABS_PINNED_HARD);
+}
+
 /* One round trip into the monitor and back, interrupts off and the FPU
- * the kernel's: a host interrupt the monitor took is handled here before
- * interrupts come back on. */
+ * the kernel's, holding the guest's x87/SSE state (kernel_fpu_begin
+ * resets its control words): a host interrupt the monitor took is handled
+ * here before interrupts come back on. */
 static void switch_once(struct vmmon_vm *vm)
 {
 	unsigned long flags;
@@ -358,14 +431,37 @@ static void switch_once(struct vmmon_vm *vm)
 
 	kernel_fpu_begin();
 	local_irq_save(flags);
+	asm volatile("fxrstor64 %0" :: "m"(*(u8 (*)[512])vm->guest_fpu));
+	timer_before_switch(vm);
 	gdt_copy(vm, vm->xp);
 	t0 = ktime_get_mono_fast_ns();
 	vmmon_switch_in(vm->xp);
 	vm->ctr.monitor_ns += ktime_get_mono_fast_ns() - t0;
+	asm volatile("fxsave64 %0" : "=m"(*(u8 (*)[512])vm->guest_fpu));
 	if (vm->xp->req == VMMON_REQ_IRQ)
 		vmmon_redeliver((unsigned int)vm->xp->fault_vector);
 	local_irq_restore(flags);
 	kernel_fpu_end();
+}
+
+/* VMMON_REQ_WAIT: the guest is idle until the monitor's wake-up time (at
+ * most 100 ms on: the monitor looks again); a signal for the VMX ends the
+ * sleep, and the run loop returns for it. */
+static void world_wait(struct vmmon_vm *vm)
+{
+	u64 until = READ_ONCE(vm->xp->wait_ns), now = tsc_ns(vm->xp), t0;
+	ktime_t kt;
+
+	vm->ctr.waits++;
+	if (until <= now)
+		return;
+	/* Its expiry would only wake this sleep early. */
+	hrtimer_try_to_cancel(&vm->timer);
+	t0 = ktime_get_ns();
+	kt = ns_to_ktime(t0 + min_t(u64, until - now, NSEC_PER_SEC / 10));
+	set_current_state(TASK_INTERRUPTIBLE);
+	schedule_hrtimeout_range(&kt, 0, HRTIMER_MODE_ABS);
+	vm->ctr.wait_ns += ktime_get_ns() - t0;
 }
 
 static int copy_data_out(struct vmmon_vm *vm, struct vmmon_run *r)
@@ -378,7 +474,20 @@ static int copy_data_out(struct vmmon_vm *vm, struct vmmon_run *r)
 	return 0;
 }
 
+static int run_loop(struct vmmon_vm *vm, struct vmmon_run *r);
+
+/* The host timer runs only inside the ioctl: between runs the VMX sleeps,
+ * or handles its signals, with no alarm on the way. */
 int vmmon_world_run(struct vmmon_vm *vm, struct vmmon_run *r)
+{
+	int err = run_loop(vm, r);
+
+	if (vm->timer_ready)
+		hrtimer_cancel(&vm->timer);
+	return err;
+}
+
+static int run_loop(struct vmmon_vm *vm, struct vmmon_run *r)
 {
 	struct vmmon_xpage *xp;
 	u64 n = 0;
@@ -452,6 +561,10 @@ int vmmon_world_run(struct vmmon_vm *vm, struct vmmon_run *r)
 		vm->ctr.switches++;
 		if (xp->req == VMMON_REQ_IRQ) {
 			vm->ctr.host_irqs++;
+			continue;
+		}
+		if (xp->req == VMMON_REQ_WAIT) {
+			world_wait(vm);
 			continue;
 		}
 		r->exit_reason = VMMON_EXIT_MONITOR;

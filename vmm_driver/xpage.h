@@ -70,11 +70,26 @@ struct vmmon_xpage {
 	__u16 host_ds, host_es, host_fs, host_gs;  /* 168..174: the host's, back at every switch out */
 	__u64 host_fsbase, host_gsbase;            /* 176, 184 */
 	__u64 guest_trap;          /* 192: dworld's handler of exceptions from CPL 3 (0: they end the VM) */
+	/* dworld's handler of the frames the host side hands it (0: none):
+	 * a debug trap (vector 1) of the monitor itself, and the alarm. The
+	 * monitor's timer: when the host finds its deadline passed it sets
+	 * alarm, and the next resume from a host interrupt (resume_irq) jumps
+	 * to mon_trap with the interrupted frame, its vector slot
+	 * DW_VEC_ALARM, instead of returning to it; a resume from the
+	 * monitor's own switch out leaves alarm for dworld (dworld.c to_host). */
+	__u64 mon_trap;            /* 200 */
+	__u32 alarm;               /* 208: 1: the deadline passed, not yet taken */
+	__u32 reserved_alarm;
 	/* Past the switch's fields: the host side and dworld only. */
 	__u64 magic;               /* DW_XPAGE_MAGIC */
 	__u64 to_host;             /* dworld calls this (switch.S dw_to_host) with the page in %rdi */
 	__u64 mon_size, ram_size;  /* bytes */
 	__u64 ns_mult, ns_shift;   /* ns = (tsc * ns_mult) >> ns_shift */
+	/* The monitor's timer, in those ns: the host arms a host timer for
+	 * it while the monitor or the guest runs; once passed it is the
+	 * host's to clear (U64_MAX) as it sets alarm. */
+	__u64 deadline_ns;
+	__u64 wait_ns;             /* VMMON_REQ_WAIT: sleep in the host until then */
 	__u64 arg[4];
 	__s64 ret;
 	__u32 len;                 /* bytes in data */
@@ -96,6 +111,7 @@ struct vmmon_xpage {
 	 * top of the cross page's last two pages (DW_XPAGE_PAGES). */
 	__u8 tss[104] __attribute__((aligned(16)));
 };
+#define DW_VEC_ALARM 256u     /* no CPU vector */
 #define DW_XPAGE_PAGES 4u      /* page 0: these fields and the GDT copy; 1: the IDT; 2: RSP0's stack; 3: IST1's */
 #define DW_GDT_GATE_OFFSET 48u /* HOST_CS64 (0x33) & ~7: the callout's call gate, 16 bytes (Linux leaves slot 7 empty) */
 #define DW_XPAGE_MAGIC 0x65676170786d6d76ull   /* "vmmxpage" */

@@ -259,6 +259,9 @@ static void import_counters(int fd)
 		{ "vmmon.host_irqs", k.host_irqs }, { "vmmon.pages.ram", k.ram_pages },
 		{ "vmmon.pages.monitor", k.mon_pages }, { "vmmon.pages.page_tables", k.pt_pages },
 		{ "vmmon.monitor_faults", k.mon_faults }, { "vmmon.monitor_ns", k.monitor_ns },
+		{ "vmmon.timer.fires", k.timer_fires }, { "vmmon.timer.alarms", k.alarms },
+		{ "vmmon.timer.alarms_on_irq", k.alarm_irqs }, { "vmmon.waits", k.waits },
+		{ "vmmon.wait_us", k.wait_ns / 1000 },
 	};
 	static stat_counter out[sizeof(from) / sizeof(from[0])];
 	for (unsigned i = 0; i < sizeof(from) / sizeof(from[0]); i++) {

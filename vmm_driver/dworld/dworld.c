@@ -2,11 +2,16 @@
  * image: page mappings are writes to the monitor's own page tables (pt.c),
  * time is the TSC scaled as the host says, and everything else is a
  * request to the VMX, carried across a world switch in the cross page
- * (xpage.h). dw_main is the image's command loop: the host side switches in
+ * (xpage.h). The timer is a deadline the host side watches: once passed,
+ * the monitor takes it as the user-level world takes SIGALRM, on the frame
+ * of the host interrupt that found it (guest code: TRAP_IN_TC) or where the
+ * monitor itself was (TRAP_IN_MONITOR); the idle guest's wait is a sleep
+ * in the host. dw_main is the image's command loop: the host side switches in
  * with a command, the monitor answers with a request and switches out; a
  * request in the middle of a command returns here with the host's answer.
  * Environment: monitor (driver world): its own address space, stack and
- * descriptor tables, interrupts off, no host services but the switch. */
+ * descriptor tables, no host services but the switch; interrupts off but
+ * in the callouts of translated code (the call gate keeps its IF). */
 #include <stdint.h>
 #include <stdbool.h>
 #include "world.h"
@@ -32,6 +37,8 @@ void dw_guest_trap_entry(void);
 int dw_guest_trap(uint64_t *f, uint64_t cr2);
 uint32_t dw_enter_guest(void);
 void dw_gate_callout(void);
+void dw_frame_entry(void);
+void dw_monitor_frame(uint64_t *f);
 extern const char dw_blob_start[], dw_blob_end[], dw_gate_ibl[], dw_gate_ibl_miss[],
 	dw_gate_exit_shared[], dw_gate_learn_shared[], dw_blob_direct[];
 /* gate.S's HIDE_MONITOR and SHOW_MONITOR: the cross page's gate_hidden
@@ -40,22 +47,86 @@ __attribute__((visibility("hidden"))) uint32_t *dw_gate_hidden;
 __attribute__((visibility("hidden"))) uint8_t *dw_gate_desc;
 #pragma GCC visibility pop
 #define DW_STUB(sym) (MON_BASE + MON_OFF_STUBS + (uint32_t)((sym) - dw_blob_start))
-static uint64_t timer_deadline;   /* arm_timer's: the guest entry path will use it */
+static uint64_t timer_deadline;   /* arm_timer's last, also after the host took it */
+/* Alarms taken on guest code's frame and where the monitor ran (its own
+ * switch outs: console bytes, waits; or interrupted), each with the time
+ * from its deadline to the monitor taking it (us, summed, and the most). */
+static stat_counter alarm_tc = { "dworld.alarm.tc", 0 };
+static stat_counter alarm_tc_late = { "dworld.alarm.tc_late_us", 0 };
+static stat_counter alarm_tc_late_max = { "dworld.alarm.tc_late_us_max", 0 };
+static stat_counter alarm_monitor = { "dworld.alarm.monitor", 0 };
+static stat_counter alarm_monitor_late = { "dworld.alarm.monitor_late_us", 0 };
+static stat_counter alarm_monitor_late_max = { "dworld.alarm.monitor_late_us_max", 0 };
+static stat_counter waits = { "dworld.waits", 0 };
+static bool inited;
 
 /* Set by the linker script: where the heap starts after the image. */
 extern char __dw_image_end[];
 
-/* The switch back to the host; returns when the host switches in again.
- * Interrupts go off before the request is written: a callout runs with
- * them on (the call gate keeps IF), and a host interrupt between the
- * store and dw_to_host's cli would leave VMMON_REQ_IRQ in its place, the
- * request lost (a console byte missing from the guest's output). */
+static uint64_t now_ns(void);
+
+/* An alarm taken: how late after its deadline. */
+static void alarm_count(stat_counter *n, stat_counter *sum, stat_counter *max)
+{
+	uint64_t now = now_ns();
+	uint64_t late = now > timer_deadline ? (now - timer_deadline) / 1000 : 0;
+	stat_inc(n);
+	sum->value += late;
+	if (late > max->value)
+		max->value = late;
+}
+
+/* A host event where the monitor itself ran, as the user-level world's
+ * signals inside the monitor: the alarm is a note for its next check, a
+ * single step that followed guest code through the call gate ends there.
+ * Answers whether to go on stepping. */
+static bool monitor_trap(enum trap_kind k, uint32_t trapno, uint32_t rip)
+{
+	if (!inited)
+		return false;
+	if (k == TRAP_ALARM)
+		alarm_count(&alarm_monitor, &alarm_monitor_late, &alarm_monitor_late_max);
+	struct vmm_trap t = { .kind = k, .trapno = trapno, .rip = rip, .where = TRAP_IN_MONITOR };
+	(void)vmm_trap(&t);
+	return t.step;
+}
+
+/* A saved frame, in the order of the module's stubs (switch.S idt_common). */
+enum { F_GS, F_FS, F_ES, F_DS, F_R15, F_RBP = 12, F_RDI, F_RSI, F_RDX, F_RCX, F_RBX, F_RAX,
+       F_VEC, F_ERR, F_RIP, F_CS, F_RFLAGS, F_RSP, F_SS };
+
+/* A debug trap's status bits stay in DR6 until written: the host's next
+ * #DB would read this one's single step as its own. */
+static void dr6_clear(void)
+{
+	__asm__ volatile("mov %0, %%dr6" :: "r"(0xffff0ff0ull));
+}
+
+/* gate.S dw_frame_entry at CPL 0: the host's alarm or a debug trap. */
+void dw_monitor_frame(uint64_t *f)
+{
+	smap_open();
+	bool alarm = f[F_VEC] == DW_VEC_ALARM;
+	if (!alarm)
+		dr6_clear();
+	bool step = monitor_trap(alarm ? TRAP_ALARM : TRAP_TRAP, alarm ? 0xff : (uint32_t)f[F_VEC], (uint32_t)f[F_RIP]);
+	f[F_RFLAGS] = step ? f[F_RFLAGS] | 0x100 : f[F_RFLAGS] & ~0x100ull;
+}
+
+/* The switch back to the host; returns when the host switches in again. */
 static void to_host(uint32_t req)
 {
+	/* Callouts run with interrupts on: a host interrupt taken between
+	 * this store and the switch would leave its own request (the stubs
+	 * write VMMON_REQ_IRQ) in place of this one. */
 	__asm__ volatile("cli" ::: "memory");
 	xp->req = req;
 	((void (*)(struct vmmon_xpage *))(uintptr_t)xp->to_host)(xp);
 	smap_open();   /* the switch in comes with the host's flags */
+	if (xp->alarm) {
+		xp->alarm = 0;
+		(void)monitor_trap(TRAP_ALARM, 0xff, 0);
+	}
 }
 
 static void copy_bytes(uint8_t *d, const uint8_t *s, size_t n)
@@ -99,9 +170,13 @@ static uint64_t now_ns(void)
 	return (uint64_t)((t * xp->ns_mult) >> xp->ns_shift);
 }
 
+/* None asked for: the console poll's period, as the user-level world. */
 static void arm_timer(uint64_t deadline_ns)
 {
+	if (deadline_ns == UINT64_MAX)
+		deadline_ns = now_ns() + 10000000ull;
 	timer_deadline = deadline_ns;
+	xp->deadline_ns = deadline_ns;
 }
 
 static void console_write(const uint8_t *buf, size_t n)
@@ -140,9 +215,15 @@ static size_t console_read(uint8_t *buf, size_t n, bool waiting, bool *quit)
 	return got;
 }
 
+/* The host sleeps (VMMON_REQ_WAIT) until the deadline or a signal for the
+ * VMX; the monitor looks again either way. */
 static void wait_until(uint64_t deadline_ns)
 {
-	(void)deadline_ns;
+	if (deadline_ns <= now_ns())
+		return;
+	stat_inc(&waits);
+	xp->wait_ns = deadline_ns;
+	to_host(VMMON_REQ_WAIT);
 }
 
 static void log_line(const char *line)
@@ -217,7 +298,6 @@ static const struct world_ops dworld_ops = {
 /* The monitor's memory after the image: its tables, then the translator's
  * arena up to the monitor area (DW_AREA_PAGES, mapped at MON_BASE by the
  * module), then the stack (the last DW_STACK_SIZE bytes). */
-static bool inited;
 
 static int64_t init_monitor(void)
 {
@@ -278,6 +358,14 @@ static int64_t init_monitor(void)
 	if (inited) {
 		stats_register(&ldt_verified);
 		stats_register(&ldt_mismatch);
+		stats_register(&alarm_tc);
+		stats_register(&alarm_tc_late);
+		stats_register(&alarm_tc_late_max);
+		stats_register(&alarm_monitor);
+		stats_register(&alarm_monitor_late);
+		stats_register(&alarm_monitor_late_max);
+		stats_register(&waits);
+		xp->mon_trap = (uintptr_t)dw_frame_entry;
 	}
 	return r;
 }
@@ -391,19 +479,25 @@ static void publish_stats(void)
 	xp->stats_len = n;
 }
 
-/* An exception of guest code (gate.S's dw_guest_trap_entry): the saved
- * frame, in the order of the module's stubs, given to vmm_trap as the
- * user-level world gives it a host signal's context. Returns the action;
+/* An exception of guest code, or the host's alarm on its frame (gate.S's
+ * dw_guest_trap_entry): the saved frame, in the order of the module's
+ * stubs, given to vmm_trap as the user-level world gives it a host
+ * signal's context. Returns the action;
  * for TRAP_RESUME the frame's TF follows t.step. */
-enum { F_GS, F_FS, F_ES, F_DS, F_R15, F_RBP = 12, F_RDI, F_RSI, F_RDX, F_RCX, F_RBX, F_RAX,
-       F_VEC, F_ERR, F_RIP, F_CS, F_RFLAGS, F_RSP, F_SS };
 
 int dw_guest_trap(uint64_t *f, uint64_t cr2)
 {
 	uint32_t v = (uint32_t)f[F_VEC];
 	uint16_t cs = (uint16_t)f[F_CS];
-	enum trap_kind k = v == 0 || v == 16 || v == 19 ? TRAP_FPE : v == 1 || v == 3 ? TRAP_TRAP :
+	enum trap_kind k = v == DW_VEC_ALARM ? TRAP_ALARM :
+			   v == 0 || v == 16 || v == 19 ? TRAP_FPE : v == 1 || v == 3 ? TRAP_TRAP :
 			   v == 6 ? TRAP_ILL : v == 17 ? TRAP_BUS : TRAP_SEGV;
+	if (k == TRAP_ALARM) {
+		alarm_count(&alarm_tc, &alarm_tc_late, &alarm_tc_late_max);
+		v = 0xff;   /* as the user-level world's SIGALRM */
+	}
+	if (v == 1)
+		dr6_clear();
 	struct vmm_trap t = {
 		.kind = k, .trapno = v, .err = (uint32_t)f[F_ERR], .addr = v == 14 ? cr2 : 0,
 		.rip = (uint32_t)f[F_RIP],

@@ -12,6 +12,8 @@
  *    return RIP. The guest registers go to the monitor area, vmm_callout
  *    runs on the monitor's stack and answers the TC address to go on at
  *    (resumed by iretq) or 0 (dw_enter_guest returns MA_EXIT).
+ *  - dw_frame_entry (64-bit): the host's alarm on an interrupted frame,
+ *    and the monitor's own debug traps.
  *  - dw_blob_* (32-bit, copied to MON_OFF_STUBS like the user-level
  *    world's): the shared indirect-branch lookup and the shared exit and
  *    learning callouts, the same code as uworld/gate.S's (the call gate
@@ -189,6 +191,7 @@ dw_guest_trap_entry:
 	je	1f				/* translated code */
 	HIDE_MONITOR				/* directly executed code */
 1:
+dw_frame_resume:
 	popq	%rcx
 	movw	%cx, %gs
 	popq	%rcx
@@ -214,6 +217,26 @@ dw_guest_trap_entry:
 	popq	%rax
 	addq	$16, %rsp
 	iretq
+
+/* A frame the host side hands over (xpage.h mon_trap), as the module's
+ * stubs left it: the host's alarm (switch.S resume_irq, vector slot
+ * DW_VEC_ALARM) or a debug trap of the monitor's own. Guest code was
+ * interrupted (CPL 3, only the alarm): handled as its exceptions are. The
+ * monitor or this gate was (CPL 0): dw_monitor_frame on the interrupted
+ * stack (the monitor is built without a red zone), and the frame resumed
+ * with the TF it answers. */
+	.globl dw_frame_entry
+	.hidden dw_frame_entry
+dw_frame_entry:
+	testb	$3, 22*8(%rsp)
+	jnz	dw_guest_trap_entry
+	movq	%rsp, %rbx
+	movq	%rsp, %rdi
+	andq	$-16, %rsp
+	cld
+	call	dw_monitor_frame
+	movq	%rbx, %rsp
+	jmp	dw_frame_resume
 
 	.bss
 	.p2align 3
