@@ -327,10 +327,13 @@ DRIVER_GUESTS := hello echo ata arith jcc string segments flags_if exceptions po
 	pte_atomic page0 user_mode multitask call_gate task_switch isa_ud i8042 lapic ioapic fw_cfg \
 	tc_pressure te_probe mb_low
 DRIVER_GUEST_ELFS := $(patsubst %,$(GUEST_OUT)/%.elf,$(DRIVER_GUESTS))
+# Runs in other modes (tests/driver/init: NAME@MODE[@APPEND]): direct
+# execution, trap-and-emulate, and the escape process contained.
+DRIVER_MODE_RUNS := multitask@bt-direct multitask@te multitask@bt-direct@escape
 $(DRIVER_OUT)/expected/.done: tests/driver/expected.sh $(DRIVER_GUEST_ELFS) $(BUILD)/.deps-test
 	@./tests/driver/expected.sh $(dir $@) $(DRIVER_GUEST_ELFS) && touch $@
 $(DRIVER_OUT)/initrd.cpio.gz: tests/driver/init tests/linux/mkinitramfs.sh $(GUEST_OUT)/bench_nano.elf $(DRIVER_OUT)/vmmon/vmmon.ko $(DRIVER_BINS) $(DRIVER_OUT)/monitor.elf $(BUILD)/vmx $(DRIVER_GUEST_ELFS) $(DRIVER_OUT)/expected/.done
-	@echo $(DRIVER_GUESTS) >$(DRIVER_OUT)/expected/list
+	@echo $(DRIVER_GUESTS) $(DRIVER_MODE_RUNS) >$(DRIVER_OUT)/expected/list
 	@./tests/linux/mkinitramfs.sh $@ $(DRIVER_HOST)/busybox tests/driver/init \
 		$(DRIVER_OUT)/vmmon/vmmon.ko:/lib/vmmon.ko $(DRIVER_OUT)/monitor.elf:/lib/monitor.elf $(foreach p,$(DRIVER_PROGS),$(DRIVER_OUT)/bin/$(p):/bin/$(p)) \
 		$(BUILD)/vmx:/bin/vmx $$(ldd $(BUILD)/vmx | awk '$$2 == "=>" && $$3 ~ /^\// { print $$3 ":" $$3 } $$1 ~ /^\/.*ld-linux/ { print $$1 ":" $$1 }') \
