@@ -382,7 +382,7 @@ bench-nano: $(BUILD)/vmx $(GUEST_OUT)/bench_nano.elf $(BUILD)/bench/native_nano 
 	@./tests/scripts/bench-nano.sh $(BUILD)/vmx $(GUEST_OUT)/bench_nano.elf $(BUILD)/bench/native_nano \
 		$(DRIVER_OUT)/results/bench.log
 check-driver: $(DRIVER_OUT)/initrd.cpio.gz
-	@$(SUITE) driver $(DRIVER_RUN) base:quick pti:one la57:one
+	@$(SUITE) driver $(DRIVER_RUN) base:quick pti:one la57:one side:side
 # A developer's loop: the listed guests only, on the base host, each
 # difference from QEMU shown (make driver-try GUESTS="smc paging").
 driver-try: $(DRIVER_OUT)/initrd.cpio.gz

@@ -9,6 +9,7 @@
 #   pti[:SET]   the same with pti=on     page-table isolation on
 #   la57[:SET]  -cpu max                 5-level paging
 #   bench:bench -cpu max,la57=off,smap=off  the nanobenchmark in both worlds
+#   side:side   the same host: every guest in both worlds, side by side
 # and SET is the test set of tests/driver/init (quick, full, one).
 set -u
 kernel=$1 initrd=$2 out=$3
@@ -25,6 +26,7 @@ for cfg in "$@"; do
 	# (the user-level world's far call to its 64-bit gate faults under
 	# QEMU's emulation of SMAP: off, to run both worlds in one host)
 	bench) cpu=max,la57=off,smap=off extra= want="4-level paging" ;;
+	side)  cpu=max,la57=off,smap=off extra= want="4-level paging" ;;
 	*) echo "run-driver-test: unknown configuration $name" >&2; exit 64 ;;
 	esac
 	log=$out/$name.log
@@ -41,6 +43,7 @@ for cfg in "$@"; do
 	if grep -qE 'Oops|BUG:|WARNING:|general protection' "$log"; then why="$why; kernel errors on the console"; fi
 	[ $qst -eq 0 ] || why="$why; qemu status $qst"
 	grep -E '^(check-driver|vmmon_[a-z]*):' "$log" | sed "s/^/  $name: /"
+	grep -A6 -E '^--- .*last lines' "$log" | sed "s/^/  $name: /"
 	if [ -z "$why" ]; then
 		echo "check-driver $name ($set): pass, ${secs} s"
 	else
