@@ -332,7 +332,9 @@ DRIVER_GUEST_ELFS := $(patsubst %,$(GUEST_OUT)/%.elf,$(DRIVER_GUESTS))
 DRIVER_MODE_RUNS := multitask@bt-direct multitask@te multitask@bt-direct@escape
 $(DRIVER_OUT)/expected/.done: tests/driver/expected.sh $(DRIVER_GUEST_ELFS) $(BUILD)/.deps-test
 	@./tests/driver/expected.sh $(dir $@) $(DRIVER_GUEST_ELFS) && touch $@
-$(DRIVER_OUT)/initrd.cpio.gz: tests/driver/init tests/linux/mkinitramfs.sh $(GUEST_OUT)/bench_nano.elf $(DRIVER_OUT)/vmmon/vmmon.ko $(DRIVER_BINS) $(DRIVER_OUT)/monitor.elf $(BUILD)/vmx $(DRIVER_GUEST_ELFS) $(DRIVER_OUT)/expected/.done
+$(DRIVER_OUT)/expected/linux.section: tests/driver/expected-linux.sh $(LINUX_OUT)/bzImage $(LINUX_OUT)/initrd-test.cpio.gz $(BUILD)/.deps-test
+	@mkdir -p $(dir $@) && ./tests/driver/expected-linux.sh $(LINUX_OUT)/bzImage $(LINUX_OUT)/initrd-test.cpio.gz $@
+$(DRIVER_OUT)/initrd.cpio.gz: tests/driver/init tests/linux/mkinitramfs.sh $(GUEST_OUT)/bench_nano.elf $(DRIVER_OUT)/expected/linux.section $(DRIVER_OUT)/vmmon/vmmon.ko $(DRIVER_BINS) $(DRIVER_OUT)/monitor.elf $(BUILD)/vmx $(DRIVER_GUEST_ELFS) $(DRIVER_OUT)/expected/.done
 	@echo $(DRIVER_GUESTS) $(DRIVER_MODE_RUNS) >$(DRIVER_OUT)/expected/list
 	@./tests/linux/mkinitramfs.sh $@ $(DRIVER_HOST)/busybox tests/driver/init \
 		$(DRIVER_OUT)/vmmon/vmmon.ko:/lib/vmmon.ko $(DRIVER_OUT)/monitor.elf:/lib/monitor.elf $(foreach p,$(DRIVER_PROGS),$(DRIVER_OUT)/bin/$(p):/bin/$(p)) \
@@ -341,7 +343,9 @@ $(DRIVER_OUT)/initrd.cpio.gz: tests/driver/init tests/linux/mkinitramfs.sh $(GUE
 		$(DRIVER_OUT)/expected/list:/expected/list $(DRIVER_OUT)/expected/echo.in:/expected/echo.in \
 		$(DRIVER_OUT)/expected/multitask+escape.out:/expected/multitask+escape.out \
 		$(DRIVER_OUT)/expected/multitask+escape.st:/expected/multitask+escape.st \
-		$(GUEST_OUT)/bench_nano.elf:/build/guests/bench_nano.elf
+		$(GUEST_OUT)/bench_nano.elf:/build/guests/bench_nano.elf \
+		$(LINUX_OUT)/bzImage:/linux/bzImage $(LINUX_OUT)/initrd-test.cpio.gz:/linux/initrd-test.cpio.gz \
+		$(DRIVER_OUT)/expected/linux.section:/expected/linux.section
 # The monitor image of the driver world: the same vmm/, bt/ and shadow_mmu/
 # sources built a second time (no red zone: interrupts share the monitor's
 # stack), with the world of vmm_driver/dworld/ and Zydis's decoder built
@@ -386,7 +390,8 @@ check-driver: $(DRIVER_OUT)/initrd.cpio.gz
 # A developer's loop: the listed guests only, on the base host, each
 # difference from QEMU shown (make driver-try GUESTS="smc paging").
 driver-try: $(DRIVER_OUT)/initrd.cpio.gz
-	@$(DRIVER_RUN) base:guests:$$(echo $(or $(GUESTS),hello) | tr ' ' ,); grep -A40 -E '^--- ' $(DRIVER_OUT)/results/base.log | head -400
+	@./tests/driver/run-driver-test.sh $(DRIVER_HOST)/vmlinuz $(DRIVER_OUT)/initrd.cpio.gz $(DRIVER_OUT)/results-try \
+		base:guests:$$(echo $(or $(GUESTS),hello) | tr ' ' ,); grep -A40 -E '^--- ' $(DRIVER_OUT)/results-try/base.log | head -400
 check-driver-full: $(DRIVER_OUT)/initrd.cpio.gz
 	@$(SUITE) driver-full $(DRIVER_RUN) base:full pti:quick la57:quick
 
