@@ -366,7 +366,7 @@ $(DRIVER_OUT)/zydis/.fetched: | $(BUILD)/.deps-build
 $(DW_OUT)/obj/%.o: %.c $(DRIVER_OUT)/zydis/.fetched
 	@mkdir -p $(dir $@)
 	$(CC) $(DW_CFLAGS) -MMD -MP -c $< -o $@
-$(DW_OUT)/obj/%.o: %.S $(wildcard include/*.h)
+$(DW_OUT)/obj/%.o: %.S $(wildcard include/*.h include/*.S)
 	@mkdir -p $(dir $@)
 	$(CC) -Iinclude -c $< -o $@
 $(DW_OUT)/zydis/%.o: $(DRIVER_OUT)/zydis/.fetched

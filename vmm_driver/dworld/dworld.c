@@ -10,8 +10,8 @@
  * with a command, the monitor answers with a request and switches out; a
  * request in the middle of a command returns here with the host's answer.
  * Environment: monitor (driver world): its own address space, stack and
- * descriptor tables, no host services but the switch; interrupts off but
- * in the callouts of translated code (the call gate keeps its IF). */
+ * descriptor tables, no host services but the switch; interrupts off
+ * (gate.S clears the IF a call gate keeps; only _SPIN turns them on). */
 #include <stdint.h>
 #include <stdbool.h>
 #include "world.h"
@@ -116,10 +116,8 @@ void dw_monitor_frame(uint64_t *f)
 /* The switch back to the host; returns when the host switches in again. */
 static void to_host(uint32_t req)
 {
-	/* Callouts run with interrupts on: a host interrupt taken between
-	 * this store and the switch would leave its own request (the stubs
-	 * write VMMON_REQ_IRQ) in place of this one. */
-	__asm__ volatile("cli" ::: "memory");
+	/* Interrupts are off (a host interrupt between this store and the
+	 * switch would leave its own request, VMMON_REQ_IRQ, in its place). */
 	xp->req = req;
 	((void (*)(struct vmmon_xpage *))(uintptr_t)xp->to_host)(xp);
 	smap_open();   /* the switch in comes with the host's flags */

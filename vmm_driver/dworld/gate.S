@@ -25,6 +25,7 @@
 #include "mon_area.h"
 #include "callout_kinds.h"
 #include "tc_stubs32.S"
+#include "gate_gprs.S"
 
 #define STUB(sym) (MON_BASE + MON_OFF_STUBS + ((sym) - dw_blob_start))
 
@@ -76,13 +77,7 @@ dw_gate_callout:
 	testb	$1, dw_smap(%rip)
 	jz	1f
 	stac
-1:	movl	%eax, %gs:MA_EAX
-	movl	%ecx, %gs:MA_ECX
-	movl	%edx, %gs:MA_EDX
-	movl	%ebx, %gs:MA_EBX
-	movl	%ebp, %gs:MA_EBP
-	movl	%esi, %gs:MA_ESI
-	movl	%edi, %gs:MA_EDI
+1:	GUEST_GPRS_SAVE
 	popq	%rax
 	movl	%eax, %gs:MA_EFLAGS
 	movl	(%rsp), %esi			/* the record after the far call */
@@ -119,13 +114,7 @@ dw_resume:
 	pushq	%rax
 	movl	%gs:MA_RESUME, %eax
 	pushq	%rax
-	movl	%gs:MA_EAX, %eax
-	movl	%gs:MA_ECX, %ecx
-	movl	%gs:MA_EDX, %edx
-	movl	%gs:MA_EBX, %ebx
-	movl	%gs:MA_EBP, %ebp
-	movl	%gs:MA_ESI, %esi
-	movl	%gs:MA_EDI, %edi
+	GUEST_GPRS_LOAD
 	iretq
 
 /* Directly executed guest code (direct.c's direct_enter answers the
@@ -139,13 +128,7 @@ dw_resume_direct:
 	pushq	%rax
 	HIDE_MONITOR
 	movzwl	%gs:MA_GGS_SEL, %r11d
-	movl	%gs:MA_EAX, %eax
-	movl	%gs:MA_ECX, %ecx
-	movl	%gs:MA_EDX, %edx
-	movl	%gs:MA_EBX, %ebx
-	movl	%gs:MA_EBP, %ebp
-	movl	%gs:MA_ESI, %esi
-	movl	%gs:MA_EDI, %edi
+	GUEST_GPRS_LOAD
 	movw	%r11w, %gs
 	iretq
 

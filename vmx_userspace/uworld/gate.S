@@ -27,6 +27,7 @@
 #include "mon_area.h"
 #include "callout_kinds.h"
 #include "tc_stubs32.S"
+#include "gate_gprs.S"
 
 #define STUB(sym) (MON_BASE + MON_OFF_STUBS + ((sym) - gate_blob_start))
 
@@ -50,13 +51,7 @@ gate_blob_start:
 	.code64
 gate_callout:
 	movl	%esp, %esp
-	movl	%eax, %gs:MA_EAX
-	movl	%ecx, %gs:MA_ECX
-	movl	%edx, %gs:MA_EDX
-	movl	%ebx, %gs:MA_EBX
-	movl	%ebp, %gs:MA_EBP
-	movl	%esi, %gs:MA_ESI
-	movl	%edi, %gs:MA_EDI
+	GUEST_GPRS_SAVE
 	pushfq
 	popq	%rax
 	movl	%eax, %gs:MA_EFLAGS
@@ -80,13 +75,7 @@ gate_resume:
 1:	movl	%gs:MA_EFLAGS, %eax
 	pushq	%rax
 	popfq
-	movl	%gs:MA_EAX, %eax
-	movl	%gs:MA_ECX, %ecx
-	movl	%gs:MA_EDX, %edx
-	movl	%gs:MA_EBX, %ebx
-	movl	%gs:MA_EBP, %ebp
-	movl	%gs:MA_ESI, %esi
-	movl	%gs:MA_EDI, %edi
+	GUEST_GPRS_LOAD
 	lssl	%gs:MA_ESP, %esp
 	ljmpl	*%gs:MA_RESUME
 
