@@ -46,6 +46,7 @@ struct pcrec {
 	uint32_t tc, eip;
 	uint16_t tc_len;
 	uint8_t flags, fix;
+	uint8_t chk;        /* bytes of software limit checks first: tc + chk is a boundary too */
 };
 
 #include "tunables.h"

@@ -131,6 +131,20 @@ bool bt_in_tc(uint32_t addr)
 	return addr >= bt.env.tc_base && addr < bt.env.tc_base + bt.tc_used;
 }
 
+bool bt_limit_check_at(uint32_t tc, unsigned *seg)
+{
+	if (!bt.env.soft_limits || !bt_in_tc(tc) || tc + 7 > bt.env.tc_base + bt.tc_used)
+		return false;
+	const uint8_t *p = tc_ptr(tc);
+	uint32_t disp = (uint32_t)p[3] | (uint32_t)p[4] << 8 | (uint32_t)p[5] << 16 | (uint32_t)p[6] << 24;
+	/* bound %eax,%gs:MA_BND+8*seg (65 62 05 disp32): no other code in
+	 * the TC is one (a guest's own bound is emulated). */
+	if (p[0] != 0x65 || p[1] != 0x62 || p[2] != 0x05 || disp < MA_BND || disp >= MA_BND + 48 || (disp - MA_BND) % 8)
+		return false;
+	*seg = (disp - MA_BND) / 8;
+	return true;
+}
+
 /* CCFs are laid out in the TC in allocation order, so a binary search over
  * their start addresses finds the one holding an address (0: none). */
 uint32_t bt_ccf_at(uint32_t a)
@@ -164,7 +178,8 @@ bool bt_pc_lookup(uint32_t a, struct bt_pc *out)
 		return false;   /* an exit stub: not an instruction */
 	out->eip = best->eip;
 	out->insn_tc = best->tc;
-	out->boundary = a == best->tc;
+	/* After the limit checks the guest's state is the one before them. */
+	out->boundary = a == best->tc || (best->chk && a == best->tc + best->chk);
 	out->irq_shadow = best->flags & PC_NO_IRQ;
 	out->ecx_in_scratch = (best->flags & PC_FIX_ECX) && a >= best->tc + best->fix;
 	out->dead = c->dead;

@@ -8,8 +8,9 @@
 
 #define MAX_EXITS 3
 /* Longest sequence one guest instruction can become: popf (73 bytes) with
- * its pending-interrupt check (60) and, right after sti, a second check. */
-#define WORST_INSN_BYTES 200
+ * its pending-interrupt check (60) and, right after sti, a second check;
+ * with software limit checks, up to two of 45 bytes each before. */
+#define WORST_INSN_BYTES 290
 #define STUB_BYTES 32   /* exit stub (movl $idx,%gs:S_TMP; jmp shared) + learning stub */
 
 struct pending_exit { uint32_t patch, target, ic_neg, ic_pos, ic_miss; };
@@ -88,6 +89,130 @@ static void emit_load_target_ecx(struct tu *t, const uint8_t *code, const struct
 	buf[in->modrm_off] = (uint8_t)((buf[in->modrm_off] & 0xc7) | (1 << 3));
 	struct bt_insn copy = *in;
 	emit_ident(t, buf, &copy);
+}
+
+/* Software segment-limit checks (bt.env.soft_limits; mon_area.h has the
+ * bound pairs). With the offset the instruction is about to use in %eax:
+ *     lea 2^31(%eax),%eax; bound %eax,%gs:MA_BND+8*seg
+ * and, for the last byte, lea size-1(%eax),%eax; bound again. Neither
+ * touches the flags; a wrap past 4 GiB fails the first check. The checks
+ * come first in the instruction's translation, so a #BR leaves the
+ * guest's state as at its start but for %eax, parked in MA_S_CHK. */
+static void emit_bounds(struct emitter *e, unsigned seg, unsigned size)
+{
+	e_u8(e, 0x8d); e_u8(e, 0x80); e_u32(e, 0x80000000u);          /* lea 2^31(%eax),%eax */
+	e_u8(e, 0x65); e_u8(e, 0x62); e_u8(e, 0x05); e_u32(e, MA_BND + 8 * seg);
+	if (size > 1) {
+		e_u8(e, 0x8d); e_u8(e, 0x80); e_u32(e, size - 1);     /* lea size-1(%eax),%eax */
+		e_u8(e, 0x65); e_u8(e, 0x62); e_u8(e, 0x05); e_u32(e, MA_BND + 8 * seg);
+	}
+}
+
+/* lea disp32(base,index,scale),%eax: a register-relative offset. */
+static void emit_lea_eax(struct emitter *e, uint8_t base, uint8_t index, uint8_t scale, uint32_t disp)
+{
+	uint8_t ss = scale == 8 ? 3 : scale == 4 ? 2 : scale == 2 ? 1 : 0;
+	e_u8(e, 0x8d);
+	if (base == 0xff) {
+		e_u8(e, 0x04);                                        /* mod 00, SIB, no base */
+		e_u8(e, (uint8_t)(ss << 6 | (index == 0xff ? 4 : index) << 3 | 5));
+	} else {
+		e_u8(e, 0x84);                                        /* mod 10, SIB, disp32 */
+		e_u8(e, (uint8_t)(ss << 6 | (index == 0xff ? 4 : index) << 3 | base));
+	}
+	e_u32(e, disp);
+}
+
+/* Checks `size` bytes at disp(base,index,scale) in guest segment `seg`. */
+static void emit_check_at(struct emitter *e, unsigned seg, uint8_t base, uint8_t index, uint8_t scale,
+			  uint32_t disp, unsigned size)
+{
+	e_u8(e, 0x65); e_u8(e, 0xa3); e_u32(e, MA_S_CHK);               /* mov %eax,%gs:S_CHK */
+	emit_lea_eax(e, base, index, scale, disp);
+	emit_bounds(e, seg, size);
+	e_u8(e, 0x65); e_u8(e, 0xa1); e_u32(e, MA_S_CHK);               /* mov %gs:S_CHK,%eax */
+}
+
+/* The explicit memory operand, its address computed as the instruction
+ * does (16-bit addressing: its own ModRM bytes, under 0x67). */
+static void emit_check_mem(struct emitter *e, const uint8_t *code, const struct bt_insn *in)
+{
+	unsigned size = in->mem_size ? in->mem_size : 1;
+	if (in->addrsize == 32) {
+		emit_check_at(e, in->mem_seg, in->mem_base, in->mem_index, in->mem_scale, (uint32_t)in->mem_disp, size);
+		return;
+	}
+	e_u8(e, 0x65); e_u8(e, 0xa3); e_u32(e, MA_S_CHK);
+	e_u8(e, 0x67);
+	if (in->modrm_off == 0xff) {
+		e_u8(e, 0x8d); e_u8(e, 0x06); e_u16(e, (uint16_t)in->mem_disp);   /* moffs16 */
+	} else {
+		uint8_t m = code[in->modrm_off], mod = m >> 6, rm = m & 7;
+		unsigned n = mod == 1 ? 1 : mod == 2 || (mod == 0 && rm == 6) ? 2 : 0;
+		e_u8(e, 0x8d); e_u8(e, (uint8_t)(m & 0xc7));
+		for (unsigned i = 0; i < n; i++)
+			e_u8(e, code[in->modrm_off + 1 + i]);
+	}
+	emit_bounds(e, in->mem_seg, size);
+	e_u8(e, 0x65); e_u8(e, 0xa1); e_u32(e, MA_S_CHK);
+}
+
+#define R_ESP 4
+#define R_EBP 5
+#define R_EBX 3
+#define R_ESI 6
+#define R_EDI 7
+
+/* Emits the checks of every guest memory access the translation of `in`
+ * makes natively. False: the instruction's accesses are not checked this
+ * way (strings, enter with nesting): the monitor performs it. */
+static bool emit_limit_checks(struct tu *t, const uint8_t *code, const struct bt_insn *in)
+{
+	struct emitter *e = &t->e;
+	uint8_t op = code[in->opcode_off];
+	uint8_t op2 = op == 0x0f ? code[in->opcode_off + 1] : 0;
+	uint8_t regf = in->modrm_off != 0xff ? (code[in->modrm_off] >> 3) & 7 : 0;
+	unsigned osz = in->opsize / 8;
+	switch (in->mnem) {
+	case M_OTHER: case M_JMP: case M_CALL: case M_RET: case M_PUSHF: case M_POPF: case M_PUSH_SREG:
+		break;
+	default:
+		return true;        /* a callout: the monitor makes the accesses */
+	}
+	if (in->far)
+		return true;
+	if (op == 0x0f ? op2 == 0xf7 : (op >= 0xa4 && op <= 0xa7) || (op >= 0xaa && op <= 0xaf))
+		return false;       /* strings, maskmov: DS:ESI/ES:EDI ranges */
+	if (op == 0xc8 && (code[in->opcode_off + 3] & 0x1f) != 0)
+		return false;       /* enter with nesting */
+	if (in->has_mem && in->mem_seg != SEG_NONE)
+		emit_check_mem(e, code, in);
+	if (op == 0xd7) {                                             /* xlat: the whole table */
+		unsigned seg = in->mem_seg != SEG_NONE ? in->mem_seg : SEG_DS;
+		emit_check_at(e, seg, R_EBX, 0xff, 1, 0, 256);
+	}
+	/* The implicit stack accesses (SS:ESP, 32-bit stack). */
+	int32_t at = 0;
+	unsigned size = 0;
+	if ((op >= 0x50 && op <= 0x57) || op == 0x68 || op == 0x6a || (op == 0xff && regf == 6) ||
+	    in->mnem == M_PUSH_SREG || in->mnem == M_PUSHF || op == 0xc8) {
+		at = -(int32_t)osz; size = osz;
+	} else if ((op >= 0x58 && op <= 0x5f) || op == 0x8f || in->mnem == M_POPF) {
+		at = 0; size = osz;
+	} else if (op == 0x60) {
+		at = -(int32_t)(8 * osz); size = 8 * osz;
+	} else if (op == 0x61) {
+		at = 0; size = 8 * osz;
+	} else if (in->mnem == M_CALL) {
+		at = -4; size = 4;
+	} else if (in->mnem == M_RET) {
+		at = 0; size = 4;
+	} else if (op == 0xc9) {
+		emit_check_at(e, SEG_SS, R_EBP, 0xff, 1, 0, osz);
+	}
+	if (size)
+		emit_check_at(e, SEG_SS, R_ESP, 0xff, 1, (uint32_t)at, size);
+	return true;
 }
 
 /* Flag-free check of MA_PENDING: a callout only when something is pending. */
@@ -190,6 +315,17 @@ static enum cls emit_insn(struct tu *t, const uint8_t *code, const struct bt_ins
 			*end = true;
 			return C_CALLOUT;
 		}
+	}
+
+	if (bt.env.soft_limits && !(in->mnem == M_OTHER && in->has_mem && bt_is_callout(bt.mode.cs_base + eip))) {
+		uint32_t at0 = e->at;
+		if (!emit_limit_checks(t, code, in)) {
+			e_callout(e, gate, CO_EMULATE, in->len, eip);
+			return C_CALLOUT;
+		}
+		struct pcrec *r = &bt.pcs[bt.npc];
+		if (e->at - at0 && r->tc == at0)
+			r->chk = (uint8_t)(e->at - at0);
 	}
 
 	switch (in->mnem) {

@@ -53,6 +53,12 @@ struct bt_env {
 	void *meta; size_t meta_size;/* arena for translation metadata */
 	void *prof; size_t prof_size;/* -profile: arena for fragment records (NULL: not profiling) */
 	unsigned max_tu_insns;       /* tunable: instructions per translation unit */
+	/* The host CPU checks no segment limit (software emulation): each
+	 * guest memory access translated code makes is checked first against
+	 * the monitor area's bound pairs (MA_BND), which the monitor keeps as
+	 * the shadow descriptors would be; a failed check is a #BR the
+	 * monitor takes as the CPU's #GP/#SS (bt_limit_check_at). */
+	bool soft_limits;
 	/* User-mode code at `eip` (in the current CS) is to run directly, not
 	 * from the TC (may be NULL): block exits and indirect branches to it
 	 * are neither translated nor chained, they leave to the monitor. */
@@ -118,6 +124,11 @@ void bt_translate_as_callout(uint32_t lin, uint32_t tc_addr);
  * translation copies it again. The caller drops the current one. */
 void bt_forget_callout(uint32_t lin);
 bool bt_in_tc(uint32_t addr);
+/* Whether the instruction at TC address `tc` is a software limit check's
+ * bound (bt_env.soft_limits); *seg = the guest segment it checks. The
+ * guest's %eax is then in MA_S_CHK, and the state is the one at the start
+ * of the guest instruction. */
+bool bt_limit_check_at(uint32_t tc, unsigned *seg);
 /* Debugger breakpoints at guest linear addresses (at most 64): a block
  * starting there begins with a CO_DEBUG callout, others end before it.
  * Fragments covering `lin` are dropped. 0, or -1 when the table is full. */

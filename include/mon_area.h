@@ -83,6 +83,8 @@
 #define MA_IBL_OFF  0xbc   /* byte offset of the current privilege's half of the IBL table */
 #define MA_DIRECT   0xc0   /* m16:32: guest EIP and code shadow gate_direct jumps to */
 #define MA_DIRECT_CS 0xc4
+#define MA_S_CHK    0xc8   /* %eax while a software limit check runs (bt_env.soft_limits) */
+#define MA_BND      0xd0   /* per guest segment (enum bt_seg order): a bound pair, see struct */
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>
@@ -112,6 +114,14 @@ struct mon_area {
 	uint32_t s_prof;
 	uint32_t ibl_off;
 	uint32_t direct_eip; uint16_t direct_cs, direct_pad;
+	/* Software segment-limit checks, for a host CPU that checks no limit
+	 * in compatibility mode (software emulation): translated code biases
+	 * each offset it is about to use by 2^31 and checks it with bound
+	 * against its segment's pair, the offsets the CPU would allow (the
+	 * guest's limit, truncated below the monitor) biased the same way.
+	 * An empty pair (lo > hi) makes every access trap. */
+	uint32_t s_chk, chk_pad;
+	int32_t bnd[6][2];
 };
 
 #define MA_CHECK(f, off) _Static_assert(offsetof(struct mon_area, f) == off, #f)
@@ -124,7 +134,7 @@ MA_CHECK(seg_dirty, MA_SEG_DIRTY); MA_CHECK(exit_reason, MA_EXIT); MA_CHECK(host
 MA_CHECK(callout_fn, MA_CALLOUT_FN); MA_CHECK(self, MA_SELF); MA_CHECK(host_fsbase, MA_HOST_FSBASE);
 MA_CHECK(guest_fsbase, MA_GUEST_FSBASE); MA_CHECK(veflags, MA_VEFLAGS); MA_CHECK(gsel_cs, MA_GSEL_CS);
 MA_CHECK(gsel_gs, MA_GSEL_GS); MA_CHECK(step, MA_STEP); MA_CHECK(s_prof, MA_S_PROF); MA_CHECK(ibl_off, MA_IBL_OFF);
-MA_CHECK(direct_eip, MA_DIRECT); MA_CHECK(direct_cs, MA_DIRECT_CS);
+MA_CHECK(direct_eip, MA_DIRECT); MA_CHECK(direct_cs, MA_DIRECT_CS); MA_CHECK(s_chk, MA_S_CHK); MA_CHECK(bnd, MA_BND);
 
 static inline struct mon_area *mon_area(void) { return (struct mon_area *)(uintptr_t)MON_BASE; }
 #endif

@@ -118,6 +118,11 @@ struct vmm_config {
 	uint32_t gate_direct;
 	uint16_t sel_code32, sel_flat, sel_mongs;
 	enum vmm_exec_mode exec_mode;
+	/* The host CPU checks no segment limit in compatibility mode
+	 * (software emulation): translated code checks them itself
+	 * (bt_env.soft_limits), and no guest code runs directly, which only
+	 * those limits contain. */
+	bool soft_limits;
 	const struct world_ops *world;
 };
 

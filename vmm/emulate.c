@@ -800,9 +800,12 @@ static int data_access(struct ctx *cp, bool at_start)
 				return fault(vec, 0), -1;
 			}
 			if (op == 0xac || op == 0xad) {
-				reg_write(0, size * 8, v);
+				/* lodsb replaces AL only (reg_write's 8 bits would
+				 * replace the whole register). */
 				if (size == 1)
 					vm.ma->eax = (vm.ma->eax & ~0xffu) | (v & 0xff);
+				else
+					reg_write(0, size * 8, v);
 			} else if (!seg_write(SEG_ES, vm.ma->edi, &v, size, &vec)) {
 				return fault(vec, 0), -1;
 			}

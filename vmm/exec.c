@@ -53,7 +53,10 @@ static bool want_direct(uint32_t eip, uint32_t *lin, uint32_t *pa)
 	enum vmm_exec_mode mode = vm.cfg.exec_mode;
 	/* Under a debugger (-gdb, -monitor) every instruction is translated:
 	 * its breakpoints, steps and watchpoints live in the translator. */
-	if (mode == VMM_MODE_BT_ALL || vm.cfg.debug || !cpu_state_allows())
+	/* On a CPU that checks no segment limit (soft_limits), only the
+	 * translator's own checks keep guest code out of the monitor area:
+	 * nothing runs natively. */
+	if (mode == VMM_MODE_BT_ALL || vm.cfg.debug || vm.cfg.soft_limits || !cpu_state_allows())
 		return false;
 	uint32_t err;
 	*lin = vm.seg[SEG_CS].base + eip;

@@ -29,6 +29,7 @@ struct vmm_stats vs = {
 	.traced_emulated = C("mmu.trace.write_emulated"), .page0_emulated = C("mmu.page0.emulated"),
 	.adapt_reverted = C("vmm.adaptive.reverted"),
 	.read_traced_emulated = C("mmu.trace.read_emulated"), .read_traced_stepped = C("mmu.trace.read_stepped"),
+	.soft_limit_traps = C("vmm.soft_limits.traps"),
 	.host_arms = C("vmm.clock.host_arms"), .fpu_switches = C("vmm.fpu.switches"),
 };
 
@@ -506,9 +507,11 @@ int vmm_init(const struct vmm_config *cfg)
 		.gate_callout = cfg->gate_callout, .gate_ibl = cfg->gate_ibl, .gate_ibl_miss = cfg->gate_ibl_miss,
 		.gate_exit_shared = cfg->gate_exit_shared, .gate_learn_shared = cfg->gate_learn_shared,
 		.meta = cfg->meta, .meta_size = cfg->meta_size, .max_tu_insns = TUNE_TU_MAX_INSNS,
+		.soft_limits = cfg->soft_limits,
 		.prof = cfg->prof, .prof_size = cfg->prof_size,
 		.on_translate = vmm_fragment_hook(cfg),
-		.want_direct = cfg->exec_mode == VMM_MODE_BT_ALL ? (bool (*)(void *, uint32_t))0 : want_direct,
+		.want_direct = cfg->exec_mode == VMM_MODE_BT_ALL || cfg->soft_limits ? (bool (*)(void *, uint32_t))0 :
+			       want_direct,
 	};
 	if (bt_init(&env) != 0)
 		return -1;

@@ -122,9 +122,39 @@ void seg_set_user_limit(uint32_t limit)
 	seg_publish();
 }
 
+/* The bound pair of software limit checks (mon_area.h): the offsets the
+ * shadow of `s` allows, exactly (no page rounding), biased by 2^31. */
+static void soft_bounds(const struct segcache *s, int32_t b[2])
+{
+	uint32_t lo = 1, hi = 0;
+	bool code = s->type & 8;
+	if (s->present && s->s && !(code && !(s->type & 2)) && s->base <= seg_top) {
+		uint32_t room = seg_top - s->base;
+		if (!code && (s->type & 4)) {
+			uint32_t top = s->db ? 0xffffffffu : 0xffffu;
+			lo = s->limit + 1;
+			hi = top < room ? top : room;
+			if (s->limit >= top)
+				hi = 0, lo = 1;
+		} else {
+			lo = 0;
+			hi = s->limit < room ? s->limit : room;
+		}
+	}
+	if (lo > hi) {
+		b[0] = 0x7fffffff;
+		b[1] = -0x7fffffff - 1;
+		return;
+	}
+	b[0] = (int32_t)(lo + 0x80000000u);
+	b[1] = (int32_t)(hi + 0x80000000u);
+}
+
 void seg_publish(void)
 {
 	struct mon_area *ma = vm.ma;
+	for (int i = 0; i < 6; i++)
+		soft_bounds(&vm.seg[i], ma->bnd[i]);
 	ma->ss = vm.seg[SEG_SS].shadow;
 	ma->ds_sel = vm.seg[SEG_DS].shadow;
 	ma->es_sel = vm.seg[SEG_ES].shadow;

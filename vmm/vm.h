@@ -104,7 +104,8 @@ struct vmm_stats {
 	stat_counter trap[TRAP_NKINDS];
 	stat_counter exc_delivered, irq_delivered, irq_async, halts, halt_sleeps, steps;
 	stat_counter smc_write_faults, seg_loads, ldt_writes, emulated, monitor_range, traced_emulated,
-		     page0_emulated, adapt_reverted, read_traced_emulated, read_traced_stepped;
+		     page0_emulated, adapt_reverted, read_traced_emulated, read_traced_stepped,
+		     soft_limit_traps;
 	stat_counter host_arms;
 	stat_counter fpu_switches;  /* #NM delivered: the guest's lazy FPU switches (CR0.TS) */
 };

@@ -98,9 +98,11 @@ struct vmmon_run {
 #define VMMON_INIT_MACHINE(a)  ((a) & 0xf)          /* enum vmm_machine */
 #define VMMON_INIT_MODE(a)     (((a) >> 4) & 0xf)   /* enum vmm_exec_mode */
 #define VMMON_INIT_TESTDEV(a)  (((a) >> 8) & 1)
+#define VMMON_INIT_SOFTLIM(a)  (((a) >> 9) & 1)      /* the CPU checks no segment limit: soft_limits */
 #define VMMON_INIT_TRACE(a)    (((a) >> 16) & 0xffff) /* VMX_TRACE_* */
 #define VMMON_INIT_ARG(machine, mode, testdev, trace) \
 	((__u64)(machine) | (__u64)(mode) << 4 | (__u64)(testdev) << 8 | (__u64)(trace) << 16)
+#define VMMON_INIT_ARG_SOFTLIM (1ull << 9)
 /* Requests: VMMON_REQ_IRQ and VMMON_REQ_WAIT never leave the module
  * (WAIT: the guest is idle; the module sleeps, interruptibly, until the
  * monitor's wake-up time, and a signal ends the sleep early). */

@@ -84,6 +84,17 @@ int main(int argc, char **argv)
 	}
 	if (o.world_given)
 		fprintf(stderr, "vmx: world %s\n", vmmon_fd >= 0 ? "vmmon" : "user");
+	/* Segment truncation hides the monitor only from a CPU that checks
+	 * limits (limits.c); where none are checked the translator does. */
+	int checked = o.limits == VMX_LIMITS_SOFT ? -1 : vmx_cpu_checks_limits();
+	o.soft_limits = o.limits == VMX_LIMITS_SOFT || (o.limits == VMX_LIMITS_AUTO && checked == 0);
+	if (o.soft_limits)
+		fprintf(stderr, "vmx: %s: translated code checks segment limits itself; no guest code runs directly\n",
+			o.limits == VMX_LIMITS_SOFT ? "-limits soft" :
+			"this CPU checks no segment limit in 32-bit code (software emulation)");
+	else if (checked == 0)
+		fprintf(stderr, "vmx: -limits cpu: this CPU checks no segment limit in 32-bit code: "
+			"guest code can reach the monitor's range\n");
 	if (vmmon_fd >= 0)
 		return vmmon_world_main(vmmon_fd, &o);
 	uint64_t disk_sectors[VMX_DRIVES] = { 0 };
@@ -154,7 +165,7 @@ int main(int argc, char **argv)
 		.tc_size = tc_kb << 10, .trace = o.trace_mask, .testdev = o.testdev, .machine = o.machine,
 		.gate_callout = wi.gate_callout, .gate_ibl = wi.gate_ibl, .gate_ibl_miss = wi.gate_ibl_miss,
 		.gate_exit_shared = wi.gate_exit_shared, .gate_learn_shared = wi.gate_learn_shared,
-		.gate_direct = wi.gate_direct, .exec_mode = o.mode,
+		.gate_direct = wi.gate_direct, .exec_mode = o.mode, .soft_limits = o.soft_limits,
 		.sel_code32 = wi.sel_code32, .sel_flat = wi.sel_flat, .sel_mongs = wi.sel_mongs,
 		.world = &uworld_ops,
 	};

@@ -272,7 +272,8 @@ int vmx_parse_options(int argc, char **argv, struct vmx_options *o, char *err, s
 		    strcmp(name, "console-eof") && strcmp(name, "drive") && strcmp(name, "hda") &&
 		    strcmp(name, "hdb") && strcmp(name, "hdc") && strcmp(name, "hdd") &&
 		    strcmp(name, "sandbox") && strcmp(name, "machine") && strcmp(name, "gdb") &&
-		    strcmp(name, "s") && strcmp(name, "S") && strcmp(name, "monitor") && strcmp(name, "world"))
+		    strcmp(name, "s") && strcmp(name, "S") && strcmp(name, "monitor") && strcmp(name, "world") &&
+		    strcmp(name, "limits"))
 			return fail(err, errlen, "vmx: unknown option '%s' (see -help)", opt);
 
 		/* Flags: perf fixes the files' names. */
@@ -313,6 +314,15 @@ int vmx_parse_options(int argc, char **argv, struct vmx_options *o, char *err, s
 			if (strcmp(arg, "stdio") && strncmp(arg, "unix:", 5))
 				return fail(err, errlen, "vmx: %s: '%s' is neither stdio nor unix:PATH", opt, arg);
 			o->monitor = arg;
+		} else if (!strcmp(name, "limits")) {
+			if (!strcmp(arg, "auto"))
+				o->limits = VMX_LIMITS_AUTO;
+			else if (!strcmp(arg, "soft"))
+				o->limits = VMX_LIMITS_SOFT;
+			else if (!strcmp(arg, "cpu"))
+				o->limits = VMX_LIMITS_CPU;
+			else
+				return fail(err, errlen, "vmx: %s: unknown value '%s'; valid values: auto, soft, cpu", opt, arg);
 		} else if (!strcmp(name, "world")) {
 			if (!strcmp(arg, "user"))
 				o->world = VMX_WORLD_USER;
@@ -454,6 +464,17 @@ void vmx_print_help(void *stdio_file)
 "                 nothing is printed. -stats adds vmmon's own counters\n"
 "                 (vmmon.*: runs, world switches, exits by reason, host\n"
 "                 interrupts) to the monitor's.\n"
+"  -limits auto|soft|cpu\n"
+"                 segment-limit checks (default auto). The monitor hides in\n"
+"                 the top 4 MiB of the guest's linear space behind segment\n"
+"                 limits, which a CPU running 32-bit code checks and software\n"
+"                 emulation (QEMU's TCG) does not. auto asks the CPU at start;\n"
+"                 where it checks none, or with soft, translated code checks\n"
+"                 each guest access itself, no guest code runs directly (any\n"
+"                 -mode runs as bt-all), and a line on stderr says so. cpu\n"
+"                 leaves them to the CPU whatever it does: on one that checks\n"
+"                 none, guest code can then reach the monitor (a testing aid\n"
+"                 for direct execution under emulation, said on stderr too).\n"
 "  -stats FILE    at exit, write every statistics counter to FILE as one flat\n"
 "                 JSON object {\"name\": integer, ...} sorted by name. A regular\n"
 "                 file is replaced atomically (through a symlink, its target);\n"

@@ -393,7 +393,8 @@ int vmmon_world_main(int fd, const struct vmx_options *o)
 	}
 	int64_t ret = -1;
 	int status = 4;
-	const uint64_t init[4] = { (uint64_t)tc_kb << 10, VMMON_INIT_ARG(o->machine, o->mode, o->testdev, o->trace_mask) };
+	const uint64_t init[4] = { (uint64_t)tc_kb << 10, VMMON_INIT_ARG(o->machine, o->mode, o->testdev, o->trace_mask) |
+						     (o->soft_limits ? VMMON_INIT_ARG_SOFTLIM : 0) };
 	const uint64_t reset[4] = { bs.proto, bs.entry, bs.eax | (uint64_t)bs.ebx << 32, bs.esi };
 	signal(SIGPIPE, SIG_IGN);
 	install_exit_handlers();

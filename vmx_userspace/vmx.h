@@ -40,6 +40,8 @@ struct vmx_options {
 	const char *monitor;     /* -monitor stdio | unix:PATH; NULL: none */
 	enum vmx_world world;    /* -world user|vmmon|auto, default user */
 	bool world_given;        /* -world was on the command line: the world is named at start */
+	enum vmx_limits { VMX_LIMITS_AUTO = 0, VMX_LIMITS_SOFT, VMX_LIMITS_CPU } limits; /* -limits auto|soft|cpu */
+	bool soft_limits;        /* the run's choice (main.c): translated code checks segment limits */
 	bool help;
 };
 #define VMX_MEM_MIN_MB 2u
@@ -51,6 +53,10 @@ struct vmx_options {
 
 /* Error messages written into `err` by this interface are complete lines
  * starting with "vmx: " and without a trailing newline. */
+
+/* limits.c: 1 when the host CPU checks segment limits in compatibility
+ * mode, 0 when it does not (software emulation), -1 when it cannot tell. */
+int vmx_cpu_checks_limits(void);
 
 /* Parses argv. On error writes a one-line message (no trailing newline
  * needed by caller) into err and returns -1. "-help"/"--help"/"-h" set help. */

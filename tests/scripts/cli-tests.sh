@@ -66,6 +66,16 @@ expect_error mem-not-number 2 "not a number" -kernel "$g/hello.elf" -m 12x
 expect_error bad-option 2 "unknown option" -kernel "$g/hello.elf" -frobnicate
 expect_error bad-mode 2 "valid modes: bt, bt-direct, bt-all" -kernel "$g/hello.elf" -mode hw
 expect_error bad-trace 2 "trace" -kernel "$g/hello.elf" -trace nonsense
+expect_error bad-limits 2 "valid values: auto, soft, cpu" -kernel "$g/hello.elf" -limits hw
+# This machine's CPU checks segment limits: -limits auto (the default)
+# leaves them to it and says nothing.
+"$vmx" -kernel "$g/hello.elf" -machine isapc -stats "$tmp/lim.json" </dev/null >/dev/null 2>"$tmp/lim.err"
+if ! grep -q 'segment limits' "$tmp/lim.err" && grep -q '"vmm.soft_limits.traps": 0' "$tmp/lim.json"; then
+	ok limits-auto-on-this-cpu
+else
+	bad limits-auto-on-this-cpu "$(head -2 "$tmp/lim.err")"
+fi
+"$vmx" -help | grep -q -- "-limits auto|soft|cpu" && ok limits-in-help || bad limits-in-help "-help lacks -limits"
 
 # Linux bzImages, built here: a protocol 2.15 header (4 setup sectors,
 # loaded high, relocatable, init_size 3 MiB at 1 MiB) and a 4 KiB kernel.

@@ -323,7 +323,7 @@ static int64_t init_monitor(void)
 		.meta = (void *)(heap + mon_mem_size), .meta_size = stack - heap - mon_mem_size,
 		.tc_size = (uint32_t)xp->arg[0], .machine = (enum vmm_machine)VMMON_INIT_MACHINE(a),
 		.exec_mode = (enum vmm_exec_mode)VMMON_INIT_MODE(a), .testdev = VMMON_INIT_TESTDEV(a),
-		.trace = VMMON_INIT_TRACE(a),
+		.trace = VMMON_INIT_TRACE(a), .soft_limits = VMMON_INIT_SOFTLIM(a),
 		.sel_code32 = LDT_SEL(LDT_MON_CODE32), .sel_flat = LDT_SEL(LDT_MON_FLAT),
 		.sel_mongs = LDT_SEL(LDT_MON_GS),
 		/* The far calls go through the call gate (their offset is not
