@@ -44,9 +44,9 @@ struct exit_rec {
 
 struct pcrec {
 	uint32_t tc, eip;
-	uint16_t tc_len;
+	uint16_t tc_len : 9;   /* < WORST_INSN_BYTES (translate.c) */
+	uint16_t chk : 7;      /* bytes of software limit checks first: tc + chk is a boundary too */
 	uint8_t flags, fix;
-	uint8_t chk;        /* bytes of software limit checks first: tc + chk is a boundary too */
 };
 
 #include "tunables.h"

@@ -11,6 +11,7 @@
  * its pending-interrupt check (60) and, right after sti, a second check;
  * with software limit checks, up to two of 45 bytes each before. */
 #define WORST_INSN_BYTES 290
+_Static_assert(WORST_INSN_BYTES < 512, "struct pcrec's tc_len has 9 bits");
 #define STUB_BYTES 32   /* exit stub (movl $idx,%gs:S_TMP; jmp shared) + learning stub */
 
 struct pending_exit { uint32_t patch, target, ic_neg, ic_pos, ic_miss; };
@@ -325,7 +326,7 @@ static enum cls emit_insn(struct tu *t, const uint8_t *code, const struct bt_ins
 		}
 		struct pcrec *r = &bt.pcs[bt.npc];
 		if (e->at - at0 && r->tc == at0)
-			r->chk = (uint8_t)(e->at - at0);
+			r->chk = (e->at - at0) & 0x7f;    /* at most two checks of 45 bytes */
 	}
 
 	switch (in->mnem) {
@@ -600,7 +601,7 @@ uint32_t bt_translate(uint32_t eip)
 		guest_bytes += in.len;
 		if (do_check && !ended)
 			emit_irq_check(&t, cur);
-		r->tc_len = (uint16_t)(t.e.at - r->tc);
+		r->tc_len = (t.e.at - r->tc) & 0x1ff;
 		r->flags |= (uint8_t)(k << PC_CLS_SHIFT);   /* for -profile's instruction mix */
 		bt.npc++;
 		c->ninsn++;
