@@ -164,6 +164,11 @@ void guest_main(void)
 	uint16_t masked = pic_read_irr() & 0x4000;
 	outb(DEVCTL, 0x00);
 	outb(STATUS, 0xe7);
+	/* The flush completes when the host's sync does (QEMU's in a thread:
+	 * under load, after more than a thousand port reads): the alternate
+	 * status (DEVCTL's port, read) shows BSY without touching INTRQ. */
+	for (long i = 0; i < 100000000L && (inb(DEVCTL) & 0x80); i++)
+		;
 	for (int i = 0; i < 1000 && !(pic_read_irr() & 0x4000); i++)
 		inb(0x80);
 	uint16_t raised = pic_read_irr() & 0x4000;
