@@ -49,6 +49,7 @@ static struct {
 	void *meta;
 	uint32_t tc_size;
 	bool avail_to_ram_end;     /* code_ptr reports bytes to RAM's end, as vmm/monitor.c does */
+	bool soft_limits;          /* bt_env.soft_limits for the next bt_start */
 	bool traced[RAM_PAGES];    /* page state as last set through trace_code_page */
 	unsigned trace_on, trace_off, bad_trace;
 } fx;
@@ -92,7 +93,7 @@ static struct bt_env make_env(uint32_t tc_size, unsigned max_tu)
 		.ibl_table = lin32(fx.ibl), .gate_callout = GATE_CALLOUT, .gate_ibl = GATE_IBL,
 		.gate_ibl_miss = GATE_IBL_MISS, .gate_exit_shared = GATE_EXIT,
 		.gate_learn_shared = GATE_LEARN, .meta = fx.meta, .meta_size = META_SIZE,
-		.max_tu_insns = max_tu,
+		.max_tu_insns = max_tu, .soft_limits = fx.soft_limits,
 	};
 }
 
@@ -922,6 +923,62 @@ static void test_modes_tf_and_fpu(void **state)
 	PUT(0x3000, 0x0f, 0xae, 0xf8, 0x90);                    /* sfence never faults */
 	assert_int_equal(at(bt_get(0x3000))[0], 0x0f);
 	bt_set_mode(&plain);
+}
+
+/* Software limit checks (bt_env.soft_limits): a memory operand and a
+ * push are each preceded by their checks against their segment's bound
+ * pair, with the guest's %eax parked and restored around them; the state
+ * after the checks is a boundary; a string instruction is a callout. */
+static void test_soft_limit_checks(void **state)
+{
+	(void)state;
+	fx.soft_limits = true;
+	bt_start(TC_DEFAULT, 64);
+	fx.soft_limits = false;
+	PUT(0x1000, 0x8b, 0x43, 0x10,       /* mov 0x10(%ebx),%eax */
+	    0x51,                           /* push %ecx */
+	    0xf3, 0xa4);                    /* rep movsb */
+	put_jmp(0x1006, 0x1000);
+	uint32_t tc = bt_get(0x1000);
+	const struct pcrec *r = pc_of(tc, 0);
+	static const uint8_t mov_chk[] = {
+		0x65, 0xa3, 0xc8, 0, 0, 0,                /* mov %eax,%gs:S_CHK */
+		0x8d, 0x84, 0x23, 0x10, 0, 0, 0,          /* lea 0x10(%ebx),%eax */
+		0x8d, 0x80, 0, 0, 0, 0x80,                /* lea 2^31(%eax),%eax */
+		0x65, 0x62, 0x05, 0xe8, 0, 0, 0,          /* bound %eax,%gs:BND[DS] */
+		0x8d, 0x80, 3, 0, 0, 0,                   /* lea 3(%eax),%eax */
+		0x65, 0x62, 0x05, 0xe8, 0, 0, 0,
+		0x65, 0xa1, 0xc8, 0, 0, 0,                /* mov %gs:S_CHK,%eax */
+		0x8b, 0x43, 0x10,                         /* the instruction */
+	};
+	assert_memory_equal(at(r->tc), mov_chk, sizeof(mov_chk));
+	assert_int_equal(r->chk, sizeof(mov_chk) - 3);
+	unsigned seg = 99;
+	assert_true(bt_limit_check_at(r->tc + 19, &seg));
+	assert_int_equal(seg, SEG_DS);
+	assert_true(bt_limit_check_at(r->tc + 32, &seg));
+	assert_false(bt_limit_check_at(r->tc + 13, &seg));
+	struct bt_pc pc;
+	assert_true(bt_pc_lookup(r->tc + 19, &pc));
+	assert_false(pc.boundary);
+	assert_true(bt_pc_lookup(r->tc + r->chk, &pc));
+	assert_true(pc.boundary);
+	assert_int_equal(pc.eip, 0x1000);
+	/* push %ecx: SS at ESP-4, 4 bytes */
+	const struct pcrec *p = pc_of(tc, 1);
+	static const uint8_t push_chk[] = { 0x65, 0xa3, 0xc8, 0, 0, 0, 0x8d, 0x84, 0x24, 0xfc, 0xff, 0xff, 0xff };
+	assert_memory_equal(at(p->tc), push_chk, sizeof(push_chk));
+	assert_true(bt_limit_check_at(p->tc + 19, &seg));
+	assert_int_equal(seg, SEG_SS);
+	assert_int_equal(at(p->tc + p->chk)[0], 0x51);
+	/* rep movsb: performed by the monitor */
+	const struct pcrec *m = pc_of(tc, 2);
+	assert_int_not_equal(find_callout(m->tc, m->tc_len, CO_EMULATE), 0);
+	/* Without soft_limits nothing of this is emitted. */
+	bt_start(TC_DEFAULT, 64);
+	tc = bt_get(0x1000);
+	assert_int_equal(at(pc_of(tc, 0)->tc)[0], 0x8b);
+	assert_false(bt_limit_check_at(pc_of(tc, 0)->tc, &seg));
 }
 
 /* sti keeps interrupts off for one more instruction: that one is marked
@@ -2188,6 +2245,7 @@ int main(void)
 		T(test_inline_pushf_popf),
 		T(test_modes_tf_and_fpu),
 		T(test_sti_shadow_marks_next_insn),
+		T(test_soft_limit_checks),
 		T(test_sti_irq_check_after_next_insn),
 		T(test_sti_at_tu_limit),
 		T(test_inline_sreg_store),
