@@ -186,8 +186,19 @@ static bool emit_limit_checks(struct tu *t, const uint8_t *code, const struct bt
 		return false;       /* strings, maskmov: DS:ESI/ES:EDI ranges */
 	if (op == 0xc8 && (code[in->opcode_off + 3] & 0x1f) != 0)
 		return false;       /* enter with nesting */
-	if (in->has_mem && in->mem_seg != SEG_NONE)
-		emit_check_mem(e, code, in);
+	/* Prefetches and hint nops name memory they never access (no fault). */
+	if (op == 0x0f && (op2 == 0x0d || (op2 >= 0x18 && op2 <= 0x1f)))
+		return true;
+	if (in->has_mem && in->mem_seg != SEG_NONE) {
+		if (op == 0x8f && in->mem_base == R_ESP && in->addrsize == 32) {
+			/* pop to memory addresses it with ESP already incremented */
+			struct bt_insn a = *in;
+			a.mem_disp += (int32_t)osz;
+			emit_check_mem(e, code, &a);
+		} else {
+			emit_check_mem(e, code, in);
+		}
+	}
 	if (op == 0xd7) {                                             /* xlat: the whole table */
 		unsigned seg = in->mem_seg != SEG_NONE ? in->mem_seg : SEG_DS;
 		emit_check_at(e, seg, R_EBX, 0xff, 1, 0, 256);
