@@ -1,14 +1,13 @@
 /* Emulation of the sensitive instructions translated code hands to the
  * monitor (CO_EMULATE and string I/O): descriptor-table and control-register
- * access, segment loads, far transfers, MSRs, CPUID, TSC, lar/lsl/verr/verw.
+ * access, segment loads, far transfers, MSRs, CPUID, TSC, lar/lsl/verr/verw
+ * (data accesses the hardware could not do: emulate_data.c).
  * The instruction is decoded again from guest memory: callouts of this kind
  * are rare enough that a second decode costs less than storing operands. */
 #include "vm.h"
+#include "emulate_internal.h"
 #include "tunables.h"
 
-#define FL_ZF 0x40u
-#define FL_DF 0x400u
-#define FL_OF 0x800u
 
 static uint32_t dr[8];
 
@@ -24,21 +23,13 @@ static bool guarded_decode(const uint8_t *code, struct bt_insn *in, bool *trunc)
 	return ok;
 }
 
-static bool fault(int vec, uint32_t err)
+bool emu_fault(int vec, uint32_t err)
 {
 	bool has = vec == EXC_GP || vec == EXC_NP || vec == EXC_SS || vec == EXC_TS || vec == EXC_DF || vec == EXC_AC;
 	deliver_exception((unsigned)vec, has, err);
 	return false;
 }
 
-struct ctx {
-	struct bt_insn in;
-	uint8_t code[16];
-	uint8_t mod, regf, rm;
-	uint32_t next;
-};
-
-static int data_access(struct ctx *cp, bool at_start);
 
 /* Decoded instructions by linear address: emulated instructions repeat
  * (a page-table store, a segment load in a loop), and a decode costs far
@@ -50,7 +41,7 @@ static stat_counter decode_hits = { "vmm.emulate.decode_cached", 0 };
 
 /* The guest instruction at eip, fetched again (as far as it is readable)
  * and decoded, with its ModRM fields split out. */
-static bool fetch_insn(uint32_t eip, struct ctx *c, bool *trunc)
+bool emu_fetch_insn(uint32_t eip, struct ctx *c, bool *trunc)
 {
 	m_memset(c, 0, sizeof(*c));
 	uint32_t lin = vm.seg[SEG_CS].base + eip;
@@ -93,26 +84,24 @@ uint32_t emu_ea(const struct bt_insn *in)
 	return a;
 }
 int emu_mseg(const struct bt_insn *in) { return in->mem_seg == SEG_NONE ? SEG_DS : in->mem_seg; }
-static uint32_t ea(const struct ctx *c) { return emu_ea(&c->in); }
-static int mseg(const struct ctx *c) { return emu_mseg(&c->in); }
 
-static bool mem_read(const struct ctx *c, uint32_t extra, void *d, uint32_t len)
+bool emu_mem_read(const struct ctx *c, uint32_t extra, void *d, uint32_t len)
 {
 	int vec;
 	if (!seg_read(mseg(c), ea(c) + extra, d, len, &vec))
-		return fault(vec, 0);
+		return emu_fault(vec, 0);
 	return true;
 }
-static bool mem_write(const struct ctx *c, uint32_t extra, const void *s, uint32_t len)
+bool emu_mem_write(const struct ctx *c, uint32_t extra, const void *s, uint32_t len)
 {
 	int vec;
 	if (!seg_write(mseg(c), ea(c) + extra, s, len, &vec))
-		return fault(vec, 0);
+		return emu_fault(vec, 0);
 	return true;
 }
 
 /* The r/m operand as 16 or 32 bits. */
-static bool rm_read(const struct ctx *c, unsigned bits, uint32_t *v)
+bool emu_rm_read(const struct ctx *c, unsigned bits, uint32_t *v)
 {
 	if (c->mod == 3) {
 		*v = ma_reg(c->rm);
@@ -121,9 +110,9 @@ static bool rm_read(const struct ctx *c, unsigned bits, uint32_t *v)
 		return true;
 	}
 	*v = 0;
-	return mem_read(c, 0, v, bits / 8);
+	return emu_mem_read(c, 0, v, bits / 8);
 }
-static bool rm_write(const struct ctx *c, unsigned bits, uint32_t v)
+bool emu_rm_write(const struct ctx *c, unsigned bits, uint32_t v)
 {
 	if (c->mod == 3) {
 		if (bits == 16)
@@ -131,16 +120,16 @@ static bool rm_write(const struct ctx *c, unsigned bits, uint32_t v)
 		ma_set_reg(c->rm, v);
 		return true;
 	}
-	return mem_write(c, 0, &v, bits / 8);
+	return emu_mem_write(c, 0, &v, bits / 8);
 }
-static void reg_write(int r, unsigned bits, uint32_t v)
+void emu_reg_write(int r, unsigned bits, uint32_t v)
 {
 	if (bits == 16)
 		v = (ma_reg(r) & 0xffff0000u) | (v & 0xffff);
 	ma_set_reg(r, v);
 }
 
-static void set_zf(bool z)
+void emu_set_zf(bool z)
 {
 	if (z) vm.ma->eflags |= FL_ZF; else vm.ma->eflags &= ~FL_ZF;
 }
@@ -149,7 +138,7 @@ static bool push(unsigned bytes, uint32_t v)
 {
 	int vec;
 	if (!seg_write(SEG_SS, vm.ma->esp - bytes, &v, bytes, &vec))
-		return fault(vec, 0);
+		return emu_fault(vec, 0);
 	vm.ma->esp -= bytes;
 	return true;
 }
@@ -200,7 +189,7 @@ static bool fast_system_call(bool enter)
 {
 	uint16_t cs = (uint16_t)(sysenter_cs & 0xfffcu);
 	if (!(vm.cr0 & 1) || !cs || (!enter && vm.cpl != 0)) {
-		fault(EXC_GP, 0);
+		emu_fault(EXC_GP, 0);
 		return false;
 	}
 	if (enter) {
@@ -241,7 +230,7 @@ static bool desc_visible(uint16_t sel, uint32_t *lo, uint32_t *hi)
 int emulate_string_io(uint32_t eip, bool in_dir)
 {
 	struct ctx c;
-	if (!fetch_insn(eip, &c, NULL))
+	if (!emu_fetch_insn(eip, &c, NULL))
 		vmm_fatal_eip("cannot decode the string I/O instruction again at", eip);
 	unsigned size = (c.code[c.in.opcode_off] & 1) ? c.in.opsize / 8 : 1;
 	if (c.in.addrsize != 32)
@@ -255,12 +244,12 @@ int emulate_string_io(uint32_t eip, bool in_dir)
 		if (in_dir) {
 			uint32_t v = io_in(&vm.io, port, size);
 			if (!seg_write(seg, vm.ma->edi, &v, size, &vec))
-				return fault(vec, 0), -1;
+				return emu_fault(vec, 0), -1;
 			vm.ma->edi += (uint32_t)step;
 		} else {
 			uint32_t v = 0;
 			if (!seg_read(seg, vm.ma->esi, &v, size, &vec))
-				return fault(vec, 0), -1;
+				return emu_fault(vec, 0), -1;
 			io_out(&vm.io, port, size, v);
 			vm.ma->esi += (uint32_t)step;
 		}
@@ -326,8 +315,8 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 	(void)len_hint;
 	stat_inc(&vs.emulated);
 	struct ctx c;
-	if (!fetch_insn(eip, &c, NULL)) {
-		fault(EXC_UD, 0);
+	if (!emu_fetch_insn(eip, &c, NULL)) {
+		emu_fault(EXC_UD, 0);
 		return -1;
 	}
 	struct bt_insn *in = &c.in;
@@ -340,18 +329,18 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 		case M_LGDT: case M_LIDT: case M_LLDT: case M_LTR: case M_LMSW: case M_MOV_CR: case M_MOV_DR:
 		case M_CLTS: case M_INVD: case M_WBINVD: case M_INVLPG: case M_RDMSR: case M_WRMSR:
 		case M_HLT: case M_PRIV_OTHER:
-			return fault(EXC_GP, 0), -1;
+			return emu_fault(EXC_GP, 0), -1;
 		case M_RDPMC:
 			if (!(vm.cr4 & 0x100))
-				return fault(EXC_GP, 0), -1;
+				return emu_fault(EXC_GP, 0), -1;
 			break;
 		case M_RDTSC: case M_RDTSCP:
 			if (vm.cr4 & 0x4)
-				return fault(EXC_GP, 0), -1;
+				return emu_fault(EXC_GP, 0), -1;
 			break;
 		case M_CLI: case M_STI:
 			if ((unsigned)vm.cpl > iopl)
-				return fault(EXC_GP, 0), -1;
+				return emu_fault(EXC_GP, 0), -1;
 			vm.ma->vif = in->mnem == M_STI ? 0x200 : 0;
 			return 0;
 		default:
@@ -365,7 +354,7 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 	switch (in->mnem) {
 	case M_LGDT: case M_LIDT: {
 		uint16_t lim; uint32_t base;
-		if (!mem_read(&c, 0, &lim, 2) || !mem_read(&c, 2, &base, 4))
+		if (!emu_mem_read(&c, 0, &lim, 2) || !emu_mem_read(&c, 2, &base, 4))
 			return -1;
 		if (bits == 16)
 			base &= 0x00ffffffu;
@@ -376,40 +365,40 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 	case M_SGDT: case M_SIDT: {
 		uint16_t lim = (uint16_t)(in->mnem == M_SGDT ? vm.gdt_limit : vm.idt_limit);
 		uint32_t base = in->mnem == M_SGDT ? vm.gdt_base : vm.idt_base;
-		if (!mem_write(&c, 0, &lim, 2) || !mem_write(&c, 2, &base, 4))
+		if (!emu_mem_write(&c, 0, &lim, 2) || !emu_mem_write(&c, 2, &base, 4))
 			return -1;
 		return 0;
 	}
 	case M_SLDT: case M_STR:
 		v = in->mnem == M_SLDT ? vm.ldtr.sel : vm.tr.sel;
-		return rm_write(&c, c.mod == 3 ? bits : 16, v) ? 0 : -1;
+		return emu_rm_write(&c, c.mod == 3 ? bits : 16, v) ? 0 : -1;
 	case M_SMSW:
-		return rm_write(&c, c.mod == 3 ? bits : 16, c.mod == 3 ? vm.cr0 : (vm.cr0 & 0xffff)) ? 0 : -1;
+		return emu_rm_write(&c, c.mod == 3 ? bits : 16, c.mod == 3 ? vm.cr0 : (vm.cr0 & 0xffff)) ? 0 : -1;
 	case M_LMSW:
-		if (!rm_read(&c, 16, &v))
+		if (!emu_rm_read(&c, 16, &v))
 			return -1;
 		vm.cr0 = (vm.cr0 & ~0xeu) | (v & 0xf) | (vm.cr0 & 1);
 		mmu_set_cr0(vm.cr0);
 		return 0;
 	case M_LLDT: case M_LTR: {
-		if (!rm_read(&c, 16, &v))
+		if (!emu_rm_read(&c, 16, &v))
 			return -1;
 		uint16_t sel = (uint16_t)v;
 		struct segcache *s = in->mnem == M_LLDT ? &vm.ldtr : &vm.tr;
 		if ((sel & ~3u) == 0) {
 			if (in->mnem == M_LTR)
-				return fault(EXC_GP, 0), -1;
+				return emu_fault(EXC_GP, 0), -1;
 			*s = (struct segcache){ .sel = sel };
 			return 0;
 		}
 		uint32_t lo, hi;
 		if ((sel & 4) || !desc_read(sel, &lo, &hi))
-			return fault(EXC_GP, sel & ~3u), -1;
+			return emu_fault(EXC_GP, sel & ~3u), -1;
 		unsigned type = (hi >> 8) & 0x1f;
 		if (in->mnem == M_LLDT ? type != 0x02 : (type != 0x09 && type != 0x01))
-			return fault(EXC_GP, sel & ~3u), -1;
+			return emu_fault(EXC_GP, sel & ~3u), -1;
 		if (!(hi & 0x8000))
-			return fault(EXC_NP, sel & ~3u), -1;
+			return emu_fault(EXC_NP, sel & ~3u), -1;
 		seg_from_desc(s, sel, lo, hi);
 		if (in->mnem == M_LTR) {     /* mark the TSS busy, as the CPU does */
 			hi |= 0x200;
@@ -420,7 +409,7 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 	case M_MOV_CR: {
 		bool to_cr = c.code[in->opcode_off + 1] == 0x22;
 		if (in->crn != 0 && in->crn != 2 && in->crn != 3 && in->crn != 4)
-			return fault(EXC_UD, 0), -1;
+			return emu_fault(EXC_UD, 0), -1;
 		if (!to_cr) {
 			uint32_t val = in->crn == 0 ? vm.cr0 : in->crn == 2 ? vm.cr2 : in->crn == 3 ? vm.cr3 : vm.cr4;
 			ma_set_reg(c.rm, val);
@@ -432,7 +421,7 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 			if (!(v & 1))
 				vmm_fatal("guest left protected mode (real mode is not supported), cr0", v);
 			if ((v & 0x80000000u) && !(v & 1))
-				return fault(EXC_GP, 0), -1;
+				return emu_fault(EXC_GP, 0), -1;
 			vm.cr0 = v | 0x10;
 			if (mmu_set_cr0(vm.cr0))
 				vmm_mapping_changed();
@@ -449,7 +438,7 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 			break;
 		case 4:
 			if (v & ~0x000000ffu & ~0x600u)   /* up to PGE/PCE, OSFXSR, OSXMMEXCPT */
-				return fault(EXC_GP, 0), -1;
+				return emu_fault(EXC_GP, 0), -1;
 			if (v & 0x20)
 				vmm_fatal("guest enabled PAE, which is not supported, cr4", v);
 			vm.cr4 = v;
@@ -483,7 +472,7 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 		uint64_t val = ((uint64_t)vm.ma->edx << 32) | vm.ma->eax;
 		bool ok = in->mnem == M_RDMSR ? rdmsr(vm.ma->ecx, &val) : wrmsr(vm.ma->ecx, val);
 		if (!ok)
-			return fault(EXC_GP, 0), -1;
+			return emu_fault(EXC_GP, 0), -1;
 		if (in->mnem == M_RDMSR) { vm.ma->eax = (uint32_t)val; vm.ma->edx = (uint32_t)(val >> 32); }
 		return 0;
 	}
@@ -500,7 +489,7 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 		return 0;
 	}
 	case M_LAR: case M_LSL: {
-		if (!rm_read(&c, 16, &v))
+		if (!emu_rm_read(&c, 16, &v))
 			return -1;
 		uint32_t lo, hi;
 		bool ok = desc_visible((uint16_t)v, &lo, &hi);
@@ -510,7 +499,7 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 			static const uint8_t lsl_ok[16] = {0,1,1,1,0,0,0,0,0,1,0,1,0,0,0,0};
 			ok = in->mnem == M_LAR ? lar_ok[type & 0xf] : lsl_ok[type & 0xf];
 		}
-		set_zf(ok);
+		emu_set_zf(ok);
 		if (ok) {
 			uint32_t r;
 			if (in->mnem == M_LAR) {
@@ -520,12 +509,12 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 				if (hi & (1u << 23))
 					r = (r << 12) | 0xfff;
 			}
-			reg_write(c.regf, bits, r);
+			emu_reg_write(c.regf, bits, r);
 		}
 		return 0;
 	}
 	case M_VERR: case M_VERW: {
-		if (!rm_read(&c, 16, &v))
+		if (!emu_rm_read(&c, 16, &v))
 			return -1;
 		uint32_t lo, hi;
 		bool ok = desc_visible((uint16_t)v, &lo, &hi) && (hi & 0x1000);
@@ -536,49 +525,49 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 			else
 				ok = !(type & 8) && (type & 2);
 		}
-		set_zf(ok);
+		emu_set_zf(ok);
 		return 0;
 	}
 	case M_ARPL: {
 		uint32_t dst;
-		if (!rm_read(&c, 16, &dst))
+		if (!emu_rm_read(&c, 16, &dst))
 			return -1;
 		uint32_t src = ma_reg(c.regf) & 0xffff;
 		if ((dst & 3) < (src & 3)) {
 			dst = (dst & ~3u) | (src & 3);
-			set_zf(true);
-			return rm_write(&c, 16, dst) ? 0 : -1;
+			emu_set_zf(true);
+			return emu_rm_write(&c, 16, dst) ? 0 : -1;
 		}
-		set_zf(false);
+		emu_set_zf(false);
 		return 0;
 	}
 	case M_MOV_SREG_LOAD: case M_POP_SREG: {
 		if (in->sreg == SEG_CS)
-			return fault(EXC_UD, 0), -1;
+			return emu_fault(EXC_UD, 0), -1;
 		uint32_t sel = 0;
 		if (in->mnem == M_POP_SREG) {
 			if (!seg_read(SEG_SS, vm.ma->esp, &sel, 2, &vec))
-				return fault(vec, 0), -1;
-		} else if (!rm_read(&c, 16, &sel)) {
+				return emu_fault(vec, 0), -1;
+		} else if (!emu_rm_read(&c, 16, &sel)) {
 			return -1;
 		}
 		if (seg_load(in->sreg, (uint16_t)sel, &vec, &err) != 0)
-			return fault(vec, err), -1;
+			return emu_fault(vec, err), -1;
 		if (in->mnem == M_POP_SREG)
 			vm.ma->esp += bits / 8;
 		return 0;
 	}
 	case M_MOV_SREG_STORE:
-		return rm_write(&c, c.mod == 3 ? bits : 16, vm.seg[in->sreg].sel) ? 0 : -1;
+		return emu_rm_write(&c, c.mod == 3 ? bits : 16, vm.seg[in->sreg].sel) ? 0 : -1;
 	case M_LDS: case M_LES: case M_LFS: case M_LGS: case M_LSS: {
 		uint32_t off = 0; uint16_t sel;
-		if (!mem_read(&c, 0, &off, bits / 8) || !mem_read(&c, bits / 8, &sel, 2))
+		if (!emu_mem_read(&c, 0, &off, bits / 8) || !emu_mem_read(&c, bits / 8, &sel, 2))
 			return -1;
 		int s = in->mnem == M_LDS ? SEG_DS : in->mnem == M_LES ? SEG_ES : in->mnem == M_LFS ? SEG_FS :
 			in->mnem == M_LGS ? SEG_GS : SEG_SS;
 		if (seg_load(s, sel, &vec, &err) != 0)
-			return fault(vec, err), -1;
-		reg_write(c.regf, bits, off);
+			return emu_fault(vec, err), -1;
+		emu_reg_write(c.regf, bits, off);
 		return 0;
 	}
 	case M_JMP: case M_CALL: {
@@ -587,7 +576,7 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 		uint32_t off = 0; uint16_t sel;
 		if (in->target == T_PTR) {
 			off = in->imm; sel = in->imm_sel;
-		} else if (!mem_read(&c, 0, &off, bits / 8) || !mem_read(&c, bits / 8, &sel, 2)) {
+		} else if (!emu_mem_read(&c, 0, &off, bits / 8) || !emu_mem_read(&c, bits / 8, &sel, 2)) {
 			return -1;
 		}
 		if (bits == 16)
@@ -599,11 +588,11 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 			break;
 		uint32_t frame[2];
 		if (!seg_read(SEG_SS, vm.ma->esp, frame, 8, &vec))
-			return fault(vec, 0), -1;
+			return emu_fault(vec, 0), -1;
 		if ((frame[1] & 3) != 0)
 			vmm_fatal("far return to user mode is not supported yet, selector", frame[1]);
 		if (seg_load_cs((uint16_t)frame[1], &vec, &err) != 0)
-			return fault(vec, err), -1;
+			return emu_fault(vec, err), -1;
 		vm.ma->esp += 8 + (in->imm & 0xffff);
 		vm.eip = frame[0];
 		return 1;
@@ -613,7 +602,7 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 	case M_POPF: {
 		uint32_t f = 0;
 		if (!seg_read(SEG_SS, vm.ma->esp, &f, bits / 8, &vec))
-			return fault(vec, 0), -1;
+			return emu_fault(vec, 0), -1;
 		vm.ma->esp += bits / 8;
 		uint32_t cur = guest_eflags();
 		if (bits == 16)
@@ -633,15 +622,15 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 		return 1;
 	case M_BOUND: {
 		int32_t lo, hi;
-		if (!mem_read(&c, 0, &lo, 4) || !mem_read(&c, 4, &hi, 4))
+		if (!emu_mem_read(&c, 0, &lo, 4) || !emu_mem_read(&c, 4, &hi, 4))
 			return -1;
 		int32_t idx = (int32_t)ma_reg(c.regf);
 		if (idx < lo || idx > hi)
-			return fault(EXC_BR, 0), -1;
+			return emu_fault(EXC_BR, 0), -1;
 		return 0;
 	}
 	case M_SYSCALL: case M_SYSRET: case M_XGETBV: case M_MONITOR: case M_MWAIT: case M_RDPMC:
-		return fault(EXC_UD, 0), -1;
+		return emu_fault(EXC_UD, 0), -1;
 	case M_SYSENTER: case M_SYSEXIT:
 		return fast_system_call(in->mnem == M_SYSENTER) ? 1 : -1;
 	default:
@@ -653,7 +642,7 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 		bool string = (op >= 0xa4 && op <= 0xa7) || (op >= 0xaa && op <= 0xaf);
 		int seg = in->has_mem && !string ? emu_mseg(in) : -1;
 		uint32_t off = seg >= 0 ? emu_ea(in) : 0;
-		int r = data_access(&c, true);
+		int r = emu_data_access(&c, true);
 		if (r == 1) {
 			if (seg >= 0 && adapt_back(vm.seg[SEG_CS].base + eip, seg, off, in->opsize / 8)) {
 				/* Its callout translation goes: what follows runs
@@ -686,265 +675,10 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 }
 
 
-/* Decodes the read-modify-write forms: returns false if not one. */
-static bool rmw_form(const struct ctx *c, enum alu_op *op, unsigned *size, uint32_t *b, bool *writes)
-{
-	const struct bt_insn *in = &c->in;
-	uint8_t o = c->code[in->opcode_off], o2 = o == 0x0f ? c->code[in->opcode_off + 1] : 0;
-	unsigned osz = in->opsize / 8;
-	static const enum alu_op grp1[8] = { A_ADD, A_OR, A_ADC, A_SBB, A_AND, A_SUB, A_XOR, A_CMP };
-	*writes = true;
-	if (c->mod == 3)
-		return false;
-	if (o < 0x40 && (o & 7) <= 1) {                 /* op r/m, reg */
-		*op = grp1[o >> 3];
-		*size = (o & 1) ? osz : 1;
-		*b = *size == 1 ? (ma_reg(c->regf & 3) >> ((c->regf & 4) ? 8 : 0)) & 0xff : ma_reg(c->regf);
-	} else if (o == 0x80 || o == 0x81 || o == 0x83) {
-		*op = grp1[c->regf];
-		*size = o == 0x80 ? 1 : osz;
-		*b = o == 0x83 ? (uint32_t)(int32_t)(int8_t)in->imm : in->imm;
-	} else if ((o == 0xfe || o == 0xff) && c->regf <= 1) {
-		*op = c->regf ? A_DEC : A_INC;
-		*size = o == 0xfe ? 1 : osz;
-		*b = 0;
-	} else if ((o == 0xf6 || o == 0xf7) && (c->regf == 2 || c->regf == 3)) {
-		*op = c->regf == 2 ? A_NOT : A_NEG;
-		*size = o == 0xf6 ? 1 : osz;
-		*b = 0;
-	} else if ((o == 0xf6 || o == 0xf7) && c->regf == 0) {
-		*op = A_TEST;
-		*size = o == 0xf6 ? 1 : osz;
-		*b = in->imm;
-	} else if (o == 0x84 || o == 0x85) {
-		*op = A_TEST;
-		*size = o == 0x85 ? osz : 1;
-		*b = *size == 1 ? (ma_reg(c->regf & 3) >> ((c->regf & 4) ? 8 : 0)) & 0xff : ma_reg(c->regf);
-	} else if (o == 0x86 || o == 0x87) {
-		*op = A_XCHG;
-		*size = o == 0x87 ? osz : 1;
-		*b = *size == 1 ? (ma_reg(c->regf & 3) >> ((c->regf & 4) ? 8 : 0)) & 0xff : ma_reg(c->regf);
-	} else if (o2 == 0xab || o2 == 0xb3 || o2 == 0xbb || (o2 == 0xba && c->regf >= 5)) {
-		/* bts/btr/btc: only the immediate form, or a register bit index
-		 * inside the addressed word (no bit-string offset). */
-		*op = (o2 == 0xab || (o2 == 0xba && c->regf == 5)) ? A_BTS :
-		      (o2 == 0xb3 || (o2 == 0xba && c->regf == 6)) ? A_BTR : A_BTC;
-		*size = osz;
-		*b = o2 == 0xba ? in->imm : ma_reg(c->regf);
-		if (o2 != 0xba && *b >= *size * 8)
-			return false;
-		*b &= *size * 8 - 1;
-	} else {
-		return false;
-	}
-	if (*op == A_CMP || *op == A_TEST)
-		*writes = false;
-	return true;
-}
-
-/* One instruction's data access that the hardware could not do itself:
- * through a shadow segment truncated below the monitor area (the guest's
- * own segment allows it), or into device memory (no host mapping there).
- * The access is performed against the guest's real segment and memory
- * (RAM or device) by the monitor: moves of 1/2/4 bytes, movzx/movsx,
- * movs/stos/lods with or without rep, read-modify-writes, compares and
- * exchanges (emulate_cmp.c), stack instructions (emulate_stack.c; at_start:
- * the fault is at the start of the instruction's translation) and wide
- * FPU/SSE accesses (emulate_wide.c).
- * Returns 1 when done (vm.eip = next instruction), 0 when the instruction
- * is not one of those (the caller decides), -1 when a guest fault was
- * delivered instead (vm.eip = handler). */
-int emulate_data_access(uint32_t eip, bool at_start)
-{
-	struct ctx c;
-	if (!fetch_insn(eip, &c, NULL))
-		return 0;
-	return data_access(&c, at_start);
-}
-
-/* The same, for an instruction already fetched and decoded. */
-static int data_access(struct ctx *cp, bool at_start)
-{
-	struct ctx c = *cp;
-	if (c.in.addrsize != 32)
-		return 0;
-	struct bt_insn *in = &c.in;
-	uint8_t op = c.code[in->opcode_off];
-	uint8_t op2 = op == 0x0f ? c.code[in->opcode_off + 1] : 0;
-	unsigned osz = in->opsize / 8;
-	int vec;
-	uint32_t v = 0;
-
-	/* String instructions: element by element, registers kept exact so a
-	 * fault in the middle leaves a restartable state. */
-	if ((op >= 0xa4 && op <= 0xa5) || (op >= 0xaa && op <= 0xad)) {
-		unsigned size = (op & 1) ? osz : 1;
-		int step = (vm.ma->eflags & FL_DF) ? -(int)size : (int)size;
-		/* The source (DS:ESI) may be overridden; the destination is ES:EDI. */
-		int src = SEG_DS;
-		if (in->seg_prefix_off != 0xff) {
-			switch (c.code[in->seg_prefix_off]) {
-			case 0x26: src = SEG_ES; break;
-			case 0x2e: src = SEG_CS; break;
-			case 0x36: src = SEG_SS; break;
-			case 0x64: src = SEG_FS; break;
-			case 0x65: src = SEG_GS; break;
-			default: break;
-			}
-		}
-		uint32_t count = in->rep ? vm.ma->ecx : 1;
-		while (count) {
-			if (op == 0xaa || op == 0xab) {
-				v = vm.ma->eax;
-			} else if (!seg_read(src, vm.ma->esi, &v, size, &vec)) {
-				return fault(vec, 0), -1;
-			}
-			if (op == 0xac || op == 0xad) {
-				/* lodsb replaces AL only (reg_write's 8 bits would
-				 * replace the whole register). */
-				if (size == 1)
-					vm.ma->eax = (vm.ma->eax & ~0xffu) | (v & 0xff);
-				else
-					reg_write(0, size * 8, v);
-			} else if (!seg_write(SEG_ES, vm.ma->edi, &v, size, &vec)) {
-				return fault(vec, 0), -1;
-			}
-			if (op != 0xaa && op != 0xab)
-				vm.ma->esi += (uint32_t)step;
-			if (op != 0xac && op != 0xad)
-				vm.ma->edi += (uint32_t)step;
-			count--;
-			if (in->rep)
-				vm.ma->ecx = count;
-		}
-		vm.eip = c.next;
-		return 1;
-	}
-	if (op == 0xa6 || op == 0xa7 || op == 0xae || op == 0xaf)
-		return emulate_string_compare(in, c.code, c.next);
-	if (op2 == 0xb0 || op2 == 0xb1 || op2 == 0xc0 || op2 == 0xc1 || (op2 == 0xc7 && c.regf == 1))
-		return c.mod == 3 ? 0 : emulate_exchange(in, c.code, mseg(&c), ea(&c), c.regf, c.next);
-	int r = emulate_stack(in, c.code, c.next - in->len, c.next, at_start);
-	if (r != 0)
-		return r;
-	if (in->fpu != FPU_NONE)
-		return emulate_wide(in, c.code, c.next);
-	if (!in->has_mem)
-		return 0;
-
-	unsigned size;
-	bool read;
-	if (op == 0x88 || op == 0x89 || op == 0xc6 || op == 0xc7 || op == 0xa2 || op == 0xa3) {
-		read = false;
-		size = (op & 1) ? osz : 1;
-	} else if (op == 0x8a || op == 0x8b || op == 0xa0 || op == 0xa1) {
-		read = true;
-		size = (op & 1) ? osz : 1;
-	} else if (op2 == 0xb6 || op2 == 0xb7 || op2 == 0xbe || op2 == 0xbf) {
-		read = true;
-		size = (op2 & 1) ? 2 : 1;
-	} else if (op < 0x40 && (op & 7) >= 2 && (op & 7) <= 3) {
-		/* op reg, r/m: the memory operand is only read (TLS reads at
-		 * negative %gs offsets wrap past the truncated limit). */
-		static const enum alu_op grp1[8] = { A_ADD, A_OR, A_ADC, A_SBB, A_AND, A_SUB, A_XOR, A_CMP };
-		enum alu_op aop = grp1[op >> 3];
-		unsigned rsize = (op & 1) ? osz : 1;
-		if (!seg_read(mseg(&c), ea(&c), &v, rsize, &vec))
-			return fault(vec, 0), -1;
-		unsigned sh = rsize == 1 && (c.regf & 4) ? 8 : 0;
-		unsigned r = rsize == 1 ? c.regf & 3 : c.regf;
-		uint32_t a = ma_reg(r) >> sh;
-		uint32_t res = emu_alu(aop, rsize, a, v, &vm.ma->eflags);
-		if (aop != A_CMP) {
-			if (rsize == 1)
-				ma_set_reg(r, (ma_reg(r) & ~(0xffu << sh)) | ((res & 0xff) << sh));
-			else
-				reg_write(r, rsize * 8, res);
-		}
-		vm.eip = c.next;
-		return 1;
-	} else {
-		/* Read-modify-write: arithmetic on a register copy. */
-		enum alu_op aop;
-		unsigned rsize;
-		uint32_t b;
-		bool writes;
-		if (!rmw_form(&c, &aop, &rsize, &b, &writes))
-			return 0;
-		int rs = mseg(&c);
-		uint32_t roff = ea(&c);
-		if (!seg_read(rs, roff, &v, rsize, &vec))
-			return fault(vec, 0), -1;
-		uint32_t old = v;
-		uint32_t r = emu_alu(aop, rsize, v, b, &vm.ma->eflags);
-		if (writes && !seg_write(rs, roff, &r, rsize, &vec))
-			return fault(vec, 0), -1;
-		if (aop == A_XCHG) {          /* the register gets the old memory value */
-			if (rsize == 1) {
-				unsigned sh = (c.regf & 4) ? 8 : 0;
-				ma_set_reg(c.regf & 3, (ma_reg(c.regf & 3) & ~(0xffu << sh)) | (old << sh));
-			} else {
-				reg_write(c.regf, rsize * 8, old);
-			}
-		}
-		vm.eip = c.next;
-		return 1;
-	}
-	int sreg = mseg(&c);
-	uint32_t off = (op >= 0xa0 && op <= 0xa3) ? (uint32_t)in->mem_disp : ea(&c);
-	if (read) {
-		if (!seg_read(sreg, off, &v, size, &vec))
-			return fault(vec, 0), -1;
-		if (op2) {
-			if (op2 == 0xbe) v = (uint32_t)(int32_t)(int8_t)v;
-			if (op2 == 0xbf) v = (uint32_t)(int32_t)(int16_t)v;
-			reg_write(c.regf, osz * 8, v);
-		} else if (size == 1) {
-			unsigned r = (op == 0xa0) ? 0 : c.regf;     /* al, cl, dl, bl, ah, ch, dh, bh */
-			unsigned shift = (r & 4) ? 8 : 0;
-			ma_set_reg(r & 3, (ma_reg(r & 3) & ~(0xffu << shift)) | (v << shift));
-		} else {
-			reg_write((op == 0xa1) ? 0 : c.regf, size * 8, v);
-		}
-	} else {
-		if (op == 0xc6 || op == 0xc7) {
-			v = in->imm;
-		} else {
-			unsigned r = (op == 0xa2 || op == 0xa3) ? 0 : c.regf;
-			v = size == 1 ? (ma_reg(r & 3) >> ((r & 4) ? 8 : 0)) : ma_reg(r);
-		}
-		if (!seg_write(sreg, off, &v, size, &vec))
-			return fault(vec, 0), -1;
-	}
-	vm.eip = c.next;
-	return 1;
-}
-
-/* Whether [seg:off, +16) reaches the monitor's top 4 MiB, or wraps into it,
- * while the guest's segment allows its first byte. */
-static bool reaches_monitor(int seg, uint32_t off)
-{
-	uint32_t lin = vm.seg[seg].base + off;
-	return seg_allows(seg, off, 1, false) && (lin >= MON_BASE - 16u || lin + 16u < lin);
-}
-
-bool emulate_unsupported_in_monitor_range(uint32_t eip, bool ss_fault)
-{
-	struct ctx c;
-	if (!fetch_insn(eip, &c, NULL))
-		return false;
-	bool mem = c.in.has_mem && c.in.addrsize == 32 && reaches_monitor(mseg(&c), ea(&c));
-	bool stack = ss_fault && reaches_monitor(SEG_SS, vm.ma->esp - 16u);
-	if (!mem && !stack)
-		return false;
-	vmm_unsupported_insn(UNSUP_MONITOR_RANGE, emulate_insn_name(eip), eip);
-	return true;
-}
-
 bool emulate_decode(uint32_t eip, struct bt_insn *in)
 {
 	struct ctx c;
-	if (!fetch_insn(eip, &c, NULL))
+	if (!emu_fetch_insn(eip, &c, NULL))
 		return false;
 	*in = c.in;
 	return true;
@@ -954,7 +688,7 @@ bool emulate_decode(uint32_t eip, struct bt_insn *in)
 const char *emulate_insn_name(uint32_t eip)
 {
 	struct ctx c;
-	if (!fetch_insn(eip, &c, NULL))
+	if (!emu_fetch_insn(eip, &c, NULL))
 		return "an undecodable instruction";
 	struct bt_fpu_save fpu;
 	bt_decoder_enter(&fpu);
