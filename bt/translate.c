@@ -93,17 +93,21 @@ static void emit_load_target_ecx(struct tu *t, const uint8_t *code, const struct
 }
 
 /* Software segment-limit checks (bt.env.soft_limits; mon_area.h has the
- * bound pairs). With the offset the instruction is about to use in %eax:
- *     lea 2^31(%eax),%eax; bound %eax,%gs:MA_BND+8*seg
- * and, for the last byte, lea size-1(%eax),%eax; bound again. Neither
- * touches the flags; a wrap past 4 GiB fails the first check. The checks
- * come first in the instruction's translation, so a #BR leaves the
- * guest's state as at its start but for %eax, parked in MA_S_CHK. */
+ * bound pairs). The offset the instruction is about to use, biased by
+ * 2^31 in the same lea (bound compares signed), goes into %eax:
+ *     lea 2^31+disp(base,index,scale),%eax; bound %eax,%gs:MA_BND+8*seg
+ * Each pair stops 15 bytes short of the segment's last offset, so for an
+ * access of up to 16 bytes its first byte's check covers its last (one
+ * in those 15 bytes traps and is performed by the monitor) and no offset
+ * that passes is near enough to 4 GiB to wrap; a longer one checks its
+ * last byte too. Neither instruction touches the flags. The checks come
+ * first in the instruction's translation, so a #BR leaves the guest's
+ * state as at its start but for %eax, parked in MA_S_CHK. */
+#define BIAS 0x80000000u
 static void emit_bounds(struct emitter *e, unsigned seg, unsigned size)
 {
-	e_u8(e, 0x8d); e_u8(e, 0x80); e_u32(e, 0x80000000u);          /* lea 2^31(%eax),%eax */
 	e_u8(e, 0x65); e_u8(e, 0x62); e_u8(e, 0x05); e_u32(e, MA_BND + 8 * seg);
-	if (size > 1) {
+	if (size > 16) {
 		e_u8(e, 0x8d); e_u8(e, 0x80); e_u32(e, size - 1);     /* lea size-1(%eax),%eax */
 		e_u8(e, 0x65); e_u8(e, 0x62); e_u8(e, 0x05); e_u32(e, MA_BND + 8 * seg);
 	}
@@ -129,7 +133,7 @@ static void emit_check_at(struct emitter *e, unsigned seg, uint8_t base, uint8_t
 			  uint32_t disp, unsigned size)
 {
 	e_u8(e, 0x65); e_u8(e, 0xa3); e_u32(e, MA_S_CHK);               /* mov %eax,%gs:S_CHK */
-	emit_lea_eax(e, base, index, scale, disp);
+	emit_lea_eax(e, base, index, scale, disp + BIAS);
 	emit_bounds(e, seg, size);
 	e_u8(e, 0x65); e_u8(e, 0xa1); e_u32(e, MA_S_CHK);               /* mov %gs:S_CHK,%eax */
 }
@@ -154,8 +158,61 @@ static void emit_check_mem(struct emitter *e, const uint8_t *code, const struct 
 		for (unsigned i = 0; i < n; i++)
 			e_u8(e, code[in->modrm_off + 1 + i]);
 	}
+	e_u8(e, 0x8d); e_u8(e, 0x80); e_u32(e, BIAS);                  /* lea 2^31(%eax),%eax */
 	emit_bounds(e, in->mem_seg, size);
 	e_u8(e, 0x65); e_u8(e, 0xa1); e_u32(e, MA_S_CHK);
+}
+
+/* A string instruction's elements: one at ESI/EDI, or under rep, all
+ * those ECX counts in either direction (DF is not known here): the span
+ * [reg - ECX*size, reg + ECX*size + size - 1], a superset of both. ECX is
+ * first held to MA_REP_SPAN bytes (bound %ecx against MA_BND_COUNT): then
+ * an end that passes its segment's check cannot have wrapped past 4 GiB,
+ * since every offset a pair allows is below the monitor's 4 MiB. Longer or
+ * 16-bit-addressed ones, and spans that fail, are performed by the
+ * monitor (a failed check traps into it). */
+static bool emit_string_checks(struct emitter *e, const uint8_t *code, const struct bt_insn *in, uint8_t op)
+{
+	/* repe/repne cmps and scas end on a compare: their counts say little
+	 * (ECX = -1 is strlen's), so their spans are not worth checking. */
+	if (in->addrsize != 32 || (in->rep && (op == 0xa6 || op == 0xa7 || op == 0xae || op == 0xaf)))
+		return false;
+	unsigned z = (op & 1) ? in->opsize / 8 : 1, zi = z == 4 ? 2 : z == 2 ? 1 : 0;
+	bool src = op <= 0xa7 || op == 0xac || op == 0xad;
+	bool dst = op != 0xac && op != 0xad;
+	unsigned sseg = SEG_DS;
+	if (in->seg_prefix_off != 0xff)
+		switch (code[in->seg_prefix_off]) {
+		case 0x26: sseg = SEG_ES; break;
+		case 0x2e: sseg = SEG_CS; break;
+		case 0x36: sseg = SEG_SS; break;
+		case 0x64: sseg = SEG_FS; break;
+		case 0x65: sseg = SEG_GS; break;
+		default: break;
+		}
+	e_u8(e, 0x65); e_u8(e, 0xa3); e_u32(e, MA_S_CHK);
+	if (in->rep) {
+		e_u8(e, 0x65); e_u8(e, 0x62); e_u8(e, 0x0d); e_u32(e, MA_BND_COUNT + 8 * zi);  /* bound %ecx */
+	}
+	for (int k = 0; k < 2; k++) {
+		if (!(k == 0 ? src : dst))
+			continue;
+		uint8_t r = k == 0 ? 6 : 7;           /* %esi, %edi */
+		unsigned seg = k == 0 ? sseg : SEG_ES;
+		if (!in->rep) {
+			emit_lea_eax(e, r, 0xff, 1, BIAS);
+			emit_bounds(e, seg, z);
+			continue;
+		}
+		emit_lea_eax(e, 0xff, 1, (uint8_t)z, 0);              /* lea (,%ecx,z),%eax */
+		e_u8(e, 0xf7); e_u8(e, 0xd0);                         /* not %eax: -ECX*z - 1 */
+		emit_lea_eax(e, r, 0, 1, 1 + BIAS);                   /* lea 1+2^31(%r,%eax),%eax */
+		emit_bounds(e, seg, 1);
+		emit_lea_eax(e, r, 1, (uint8_t)z, z - 1 + BIAS);      /* lea z-1+2^31(%r,%ecx,z),%eax */
+		emit_bounds(e, seg, 1);
+	}
+	e_u8(e, 0x65); e_u8(e, 0xa1); e_u32(e, MA_S_CHK);
+	return true;
 }
 
 #define R_ESP 4
@@ -182,8 +239,10 @@ static bool emit_limit_checks(struct tu *t, const uint8_t *code, const struct bt
 	}
 	if (in->far)
 		return true;
-	if (op == 0x0f ? op2 == 0xf7 : (op >= 0xa4 && op <= 0xa7) || (op >= 0xaa && op <= 0xaf))
-		return false;       /* strings, maskmov: DS:ESI/ES:EDI ranges */
+	if (op == 0x0f && op2 == 0xf7)
+		return false;       /* maskmov: DS:EDI */
+	if ((op >= 0xa4 && op <= 0xa7) || (op >= 0xaa && op <= 0xaf))
+		return emit_string_checks(e, code, in, op);
 	if (op == 0xc8 && (code[in->opcode_off + 3] & 0x1f) != 0)
 		return false;       /* enter with nesting */
 	/* Prefetches and hint nops name memory they never access (no fault). */
@@ -329,7 +388,10 @@ static enum cls emit_insn(struct tu *t, const uint8_t *code, const struct bt_ins
 		}
 	}
 
-	if (bt.env.soft_limits && !(in->mnem == M_OTHER && in->has_mem && bt_is_callout(bt.mode.cs_base + eip))) {
+	uint8_t op0 = code[in->opcode_off];
+	bool string = (op0 >= 0xa4 && op0 <= 0xa7) || (op0 >= 0xaa && op0 <= 0xaf);
+	bool adapted = in->mnem == M_OTHER && (in->has_mem || string) && bt_is_callout(bt.mode.cs_base + eip);
+	if (bt.env.soft_limits && !adapted) {
 		uint32_t at0 = e->at;
 		if (!emit_limit_checks(t, code, in)) {
 			e_callout(e, gate, CO_EMULATE, in->len, eip);
@@ -481,7 +543,7 @@ static enum cls emit_insn(struct tu *t, const uint8_t *code, const struct bt_ins
 		/* Adaptive: an access that kept trapping (a write to traced
 		 * pages, a read past a truncated segment's limit) is done by
 		 * the monitor, without the trap. */
-		if (in->has_mem && bt_is_callout(bt.mode.cs_base + eip)) {
+		if (adapted) {
 			e_callout(e, gate, CO_EMULATE, in->len, eip);
 			return C_CALLOUT;
 		}

@@ -123,7 +123,8 @@ void seg_set_user_limit(uint32_t limit)
 }
 
 /* The bound pair of software limit checks (mon_area.h): the offsets the
- * shadow of `s` allows, exactly (no page rounding), biased by 2^31. */
+ * shadow of `s` allows (no page rounding) but the last 15 (a check covers
+ * the 16 bytes from the offset it checks: bt/translate.c), biased by 2^31. */
 static void soft_bounds(const struct segcache *s, int32_t b[2])
 {
 	uint32_t lo = 1, hi = 0;
@@ -141,6 +142,10 @@ static void soft_bounds(const struct segcache *s, int32_t b[2])
 			hi = s->limit < room ? s->limit : room;
 		}
 	}
+	if (lo <= hi && hi - lo >= 15)
+		hi -= 15;
+	else
+		lo = 1, hi = 0;
 	if (lo > hi) {
 		b[0] = 0x7fffffff;
 		b[1] = -0x7fffffff - 1;
@@ -155,6 +160,10 @@ void seg_publish(void)
 	struct mon_area *ma = vm.ma;
 	for (int i = 0; i < 6; i++)
 		soft_bounds(&vm.seg[i], ma->bnd[i]);
+	for (int i = 0; i < 3; i++) {
+		ma->bnd_count[i][0] = 0;
+		ma->bnd_count[i][1] = (int32_t)(MA_REP_SPAN >> i) - 1;
+	}
 	ma->ss = vm.seg[SEG_SS].shadow;
 	ma->ds_sel = vm.seg[SEG_DS].shadow;
 	ma->es_sel = vm.seg[SEG_ES].shadow;

@@ -928,7 +928,7 @@ static void test_modes_tf_and_fpu(void **state)
 /* Software limit checks (bt_env.soft_limits): a memory operand and a
  * push are each preceded by their checks against their segment's bound
  * pair, with the guest's %eax parked and restored around them; the state
- * after the checks is a boundary; a string instruction is a callout. */
+ * after the checks is a boundary; a rep string's whole span is checked. */
 static void test_soft_limit_checks(void **state)
 {
 	(void)state;
@@ -937,43 +937,54 @@ static void test_soft_limit_checks(void **state)
 	fx.soft_limits = false;
 	PUT(0x1000, 0x8b, 0x43, 0x10,       /* mov 0x10(%ebx),%eax */
 	    0x51,                           /* push %ecx */
-	    0xf3, 0xa4);                    /* rep movsb */
-	put_jmp(0x1006, 0x1000);
+	    0xf3, 0xa4,                     /* rep movsb */
+	    0x67, 0xf3, 0xa4);              /* rep movsb, 16-bit addresses */
+	put_jmp(0x1009, 0x1000);
 	uint32_t tc = bt_get(0x1000);
 	const struct pcrec *r = pc_of(tc, 0);
 	static const uint8_t mov_chk[] = {
 		0x65, 0xa3, 0xc8, 0, 0, 0,                /* mov %eax,%gs:S_CHK */
-		0x8d, 0x84, 0x23, 0x10, 0, 0, 0,          /* lea 0x10(%ebx),%eax */
-		0x8d, 0x80, 0, 0, 0, 0x80,                /* lea 2^31(%eax),%eax */
+		0x8d, 0x84, 0x23, 0x10, 0, 0, 0x80,       /* lea 2^31+0x10(%ebx),%eax */
 		0x65, 0x62, 0x05, 0xe8, 0, 0, 0,          /* bound %eax,%gs:BND[DS] */
-		0x8d, 0x80, 3, 0, 0, 0,                   /* lea 3(%eax),%eax */
-		0x65, 0x62, 0x05, 0xe8, 0, 0, 0,
 		0x65, 0xa1, 0xc8, 0, 0, 0,                /* mov %gs:S_CHK,%eax */
 		0x8b, 0x43, 0x10,                         /* the instruction */
 	};
 	assert_memory_equal(at(r->tc), mov_chk, sizeof(mov_chk));
 	assert_int_equal(r->chk, sizeof(mov_chk) - 3);
 	unsigned seg = 99;
-	assert_true(bt_limit_check_at(r->tc + 19, &seg));
+	assert_true(bt_limit_check_at(r->tc + 13, &seg));
 	assert_int_equal(seg, SEG_DS);
-	assert_true(bt_limit_check_at(r->tc + 32, &seg));
-	assert_false(bt_limit_check_at(r->tc + 13, &seg));
+	assert_false(bt_limit_check_at(r->tc + 6, &seg));
 	struct bt_pc pc;
-	assert_true(bt_pc_lookup(r->tc + 19, &pc));
+	assert_true(bt_pc_lookup(r->tc + 13, &pc));
 	assert_false(pc.boundary);
 	assert_true(bt_pc_lookup(r->tc + r->chk, &pc));
 	assert_true(pc.boundary);
 	assert_int_equal(pc.eip, 0x1000);
 	/* push %ecx: SS at ESP-4, 4 bytes */
 	const struct pcrec *p = pc_of(tc, 1);
-	static const uint8_t push_chk[] = { 0x65, 0xa3, 0xc8, 0, 0, 0, 0x8d, 0x84, 0x24, 0xfc, 0xff, 0xff, 0xff };
+	static const uint8_t push_chk[] = { 0x65, 0xa3, 0xc8, 0, 0, 0, 0x8d, 0x84, 0x24, 0xfc, 0xff, 0xff, 0x7f };
 	assert_memory_equal(at(p->tc), push_chk, sizeof(push_chk));
-	assert_true(bt_limit_check_at(p->tc + 19, &seg));
+	assert_true(bt_limit_check_at(p->tc + 13, &seg));
 	assert_int_equal(seg, SEG_SS);
 	assert_int_equal(at(p->tc + p->chk)[0], 0x51);
-	/* rep movsb: performed by the monitor */
+	/* rep movsb: ECX held to MA_REP_SPAN first, then both ends of the
+	 * span at DS:ESI and ES:EDI */
 	const struct pcrec *m = pc_of(tc, 2);
-	assert_int_not_equal(find_callout(m->tc, m->tc_len, CO_EMULATE), 0);
+	static const uint8_t count_chk[] = { 0x65, 0x62, 0x0d, MA_BND_COUNT & 0xff, MA_BND_COUNT >> 8, 0, 0 };
+	assert_memory_equal(at(m->tc + 6), count_chk, sizeof(count_chk));
+	assert_true(bt_limit_check_at(m->tc + 6, &seg));
+	unsigned nb = 0, segs = 0;
+	for (uint32_t a = m->tc; a < m->tc + m->chk; a++)
+		if (bt_limit_check_at(a, &seg) && at(a)[2] == 0x05)
+			nb++, segs |= 1u << seg;
+	assert_int_equal(nb, 4);
+	assert_int_equal(segs, 1u << SEG_DS | 1u << SEG_ES);
+	assert_int_equal(at(m->tc + m->chk)[0], 0xf3);
+	assert_int_equal(find_callout(m->tc, m->tc_len, CO_EMULATE), 0);
+	/* with 16-bit addresses: performed by the monitor */
+	const struct pcrec *m16 = pc_of(tc, 3);
+	assert_int_not_equal(find_callout(m16->tc, m16->tc_len, CO_EMULATE), 0);
 	/* Without soft_limits nothing of this is emitted. */
 	bt_start(TC_DEFAULT, 64);
 	tc = bt_get(0x1000);
