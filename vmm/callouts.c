@@ -61,6 +61,13 @@ static void port_io(const struct co_rec *r)
 		pit_set_time(&vm.pit, now);
 		cmos_advance(&vm.cmos, now);
 	}
+	/* A read of the PICs while the virtual IF is clear (the clock is not
+	 * run by the host timer then: arm_host_timer) sees the requests the
+	 * timers raised by now, as a polling guest would on hardware, not at
+	 * the next console poll. */
+	if (r->kind == CO_IN && vm.timer_deferred && (port == 0x20 || port == 0x21 || port == 0xa0 || port == 0xa1) &&
+	    vclock_run(&vm.clock))
+		vmm_update_pending();
 	uint32_t mask = size == 1 ? 0xffu : size == 2 ? 0xffffu : 0xffffffffu;
 	uint32_t v;
 	if (r->kind == CO_IN) {
