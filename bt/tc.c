@@ -137,16 +137,9 @@ bool bt_limit_check_at(uint32_t tc, unsigned *seg)
 		return false;
 	const uint8_t *p = tc_ptr(tc);
 	uint32_t disp = (uint32_t)p[3] | (uint32_t)p[4] << 8 | (uint32_t)p[5] << 16 | (uint32_t)p[6] << 24;
-	/* bound %eax,%gs:MA_BND+8*seg (65 62 05 disp32), or a count's: no
-	 * other code in the TC is one (a guest's own bound is emulated). */
-	if (p[0] != 0x65 || p[1] != 0x62)
-		return false;
-	/* bound %ecx,%gs:MA_BND_COUNT+8*i: a rep string's element count */
-	if (p[2] == 0x0d && disp >= MA_BND_COUNT && disp < MA_BND_COUNT + 24 && !((disp - MA_BND_COUNT) % 8)) {
-		*seg = SEG_DS;
-		return true;
-	}
-	if (p[2] != 0x05 || disp < MA_BND || disp >= MA_BND + 48 || (disp - MA_BND) % 8)
+	/* bound %eax,%gs:MA_BND+8*seg (65 62 05 disp32): no other code in
+	 * the TC is one (a guest's own bound is emulated). */
+	if (p[0] != 0x65 || p[1] != 0x62 || p[2] != 0x05 || disp < MA_BND || disp >= MA_BND + 48 || (disp - MA_BND) % 8)
 		return false;
 	*seg = (disp - MA_BND) / 8;
 	return true;

@@ -85,8 +85,6 @@
 #define MA_DIRECT_CS 0xc4
 #define MA_S_CHK    0xc8   /* %eax while a software limit check runs (bt_env.soft_limits) */
 #define MA_BND      0xd0   /* per guest segment (enum bt_seg order): a bound pair, see struct */
-#define MA_BND_COUNT 0x100 /* rep strings: the element counts checked inline, per size 1, 2, 4 */
-#define MA_REP_SPAN 0x400000u /* bytes a rep string checked inline may span (MON_SIZE: see bt/translate.c) */
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>
@@ -124,7 +122,6 @@ struct mon_area {
 	 * An empty pair (lo > hi) makes every access trap. */
 	uint32_t s_chk, chk_pad;
 	int32_t bnd[6][2];
-	int32_t bnd_count[3][2];
 };
 
 #define MA_CHECK(f, off) _Static_assert(offsetof(struct mon_area, f) == off, #f)
@@ -138,7 +135,6 @@ MA_CHECK(callout_fn, MA_CALLOUT_FN); MA_CHECK(self, MA_SELF); MA_CHECK(host_fsba
 MA_CHECK(guest_fsbase, MA_GUEST_FSBASE); MA_CHECK(veflags, MA_VEFLAGS); MA_CHECK(gsel_cs, MA_GSEL_CS);
 MA_CHECK(gsel_gs, MA_GSEL_GS); MA_CHECK(step, MA_STEP); MA_CHECK(s_prof, MA_S_PROF); MA_CHECK(ibl_off, MA_IBL_OFF);
 MA_CHECK(direct_eip, MA_DIRECT); MA_CHECK(direct_cs, MA_DIRECT_CS); MA_CHECK(s_chk, MA_S_CHK); MA_CHECK(bnd, MA_BND);
-MA_CHECK(bnd_count, MA_BND_COUNT);
 
 static inline struct mon_area *mon_area(void) { return (struct mon_area *)(uintptr_t)MON_BASE; }
 #endif

@@ -160,10 +160,6 @@ void seg_publish(void)
 	struct mon_area *ma = vm.ma;
 	for (int i = 0; i < 6; i++)
 		soft_bounds(&vm.seg[i], ma->bnd[i]);
-	for (int i = 0; i < 3; i++) {
-		ma->bnd_count[i][0] = 0;
-		ma->bnd_count[i][1] = (int32_t)(MA_REP_SPAN >> i) - 1;
-	}
 	ma->ss = vm.seg[SEG_SS].shadow;
 	ma->ds_sel = vm.seg[SEG_DS].shadow;
 	ma->es_sel = vm.seg[SEG_ES].shadow;
