@@ -61,6 +61,33 @@ qemu_args() {
 	esac
 }
 
+# A counter from a -stats file (empty when missing).
+counter() { sed -n "s/^ *\"$2\": \([0-9]*\).*/\1/p" "$1"; }
+# One more run of the guest, as TAG: vmx with ARGS, its output in
+# $out/$name.TAG.*; sets why when its status or output is not QEMU's.
+run_again() {
+	local tag=$1; shift
+	timeout 120 "$vmx" -kernel "$elf" "$@" -stats "$out/$name.$tag.stats.json" \
+		</dev/null >"$out/$name.$tag.out" 2>"$out/$name.$tag.err"
+	local st=$?
+	why=""
+	[ "$st" -eq "$qs" ] || why="vmx exit status $st, qemu $qs"
+	[ -z "$why" ] && ! cmp -s "$out/$name.$tag.out" "$out/$name.qemu.out" && why="serial output differs from qemu"
+}
+# Counts and prints the verdict of run TAG (LABEL in the lines) from why.
+verdict() {
+	local tag=$1 label=$2
+	if [ -z "$why" ]; then
+		pass=$((pass + 1))
+		echo "PASS guest $name $label"
+	else
+		fail=$((fail + 1))
+		echo "FAIL guest $name ${label%% (*}: $why"
+		tail -15 "$out/$name.$tag.err"
+		diff "$out/$name.qemu.out" "$out/$name.$tag.out" | head -10
+	fi
+}
+
 for elf in "$@"; do
 	name=$(basename "$elf" .elf)
 	initrd=$(initrd_arg "$name")
@@ -157,14 +184,10 @@ for elf in "$@"; do
 	# through their segments caught by the checks (vmm.soft_limits.traps).
 	# multitask's escape process is then contained even under bt-direct.
 	if [ "$name" != te_probe ]; then
-		timeout 120 "$vmx" -kernel "$elf" -limits soft $(vmx_args "$name") ${initrd:+-initrd "$initrd"} \
-			-stats "$out/$name.soft.stats.json" </dev/null >"$out/$name.soft.out" 2>"$out/$name.soft.err"
-		ss=$?
-		why=""
-		[ "$ss" -eq "$qs" ] || why="vmx -limits soft exit status $ss, qemu $qs"
-		[ -z "$why" ] && ! cmp -s "$out/$name.soft.out" "$out/$name.qemu.out" && why="serial output differs from qemu"
-		d=$(sed -n 's/^ *"vmm.direct.entries": \([0-9]*\).*/\1/p' "$out/$name.soft.stats.json")
-		tr=$(sed -n 's/^ *"vmm.soft_limits.traps": \([0-9]*\).*/\1/p' "$out/$name.soft.stats.json")
+		# shellcheck disable=SC2046
+		run_again soft -limits soft $(vmx_args "$name") ${initrd:+-initrd "$initrd"}
+		d=$(counter "$out/$name.soft.stats.json" vmm.direct.entries)
+		tr=$(counter "$out/$name.soft.stats.json" vmm.soft_limits.traps)
 		[ -z "$why" ] && [ "${d:-1}" -ne 0 ] && why="vmm.direct.entries is ${d:-missing} under -limits soft"
 		case "$name" in segments|stack_edges|wide_edges|paging)
 			[ -z "$why" ] && [ "${tr:-0}" -le 0 ] && why="no software limit check trapped (vmm.soft_limits.traps ${tr:-missing})" ;;
@@ -178,42 +201,21 @@ for elf in "$@"; do
 			{ [ "$es" -ne "$eq" ] || ! cmp -s "$out/$name.esc.soft.out" "$out/$name.esc.qemu.out"; } &&
 				why="the escape process under -limits soft -mode bt-direct: status $es, output not QEMU's"
 		fi
-		if [ -z "$why" ]; then
-			pass=$((pass + 1))
-			echo "PASS guest $name -limits soft (checks trapped ${tr:-0})"
-		else
-			fail=$((fail + 1))
-			echo "FAIL guest $name -limits soft: $why"
-			tail -15 "$out/$name.soft.err"
-			diff "$out/$name.qemu.out" "$out/$name.soft.out" | head -10
-		fi
+		verdict soft "-limits soft (checks trapped ${tr:-0})"
 	fi
 	case "$name" in multitask|user_mode|te_probe) ;; *) continue ;; esac
 	modes="bt-direct bt-all"
 	# A kernel that enables interrupts with sti only runs under te too.
 	[ "$name" = multitask ] && modes="$modes te"
 	for mode in $modes; do
-		timeout 120 "$vmx" -kernel "$elf" -mode "$mode" -stats "$out/$name.$mode.stats.json" \
-			</dev/null >"$out/$name.$mode.out" 2>"$out/$name.$mode.err"
-		ms=$?
-		why=""
-		[ "$ms" -eq "$qs" ] || why="vmx exit status $ms, qemu $qs"
-		[ -z "$why" ] && ! cmp -s "$out/$name.$mode.out" "$out/$name.qemu.out" && why="serial output differs from qemu"
-		d=$(sed -n 's/^ *"vmm.direct.entries": \([0-9]*\).*/\1/p' "$out/$name.$mode.stats.json")
-		s80=$(sed -n 's/^ *"vmm.direct.exit.syscall": \([0-9]*\).*/\1/p' "$out/$name.$mode.stats.json")
+		run_again "$mode" -mode "$mode"
+		d=$(counter "$out/$name.$mode.stats.json" vmm.direct.entries)
+		s80=$(counter "$out/$name.$mode.stats.json" vmm.direct.exit.syscall)
 		if [ -z "$why" ] && [ "$mode" = bt-direct ] && [ "$name" = multitask ] && { [ "${d:-0}" -le 0 ] || [ "${s80:-0}" -le 0 ]; }; then
 			why="user code did not run directly (vmm.direct.entries ${d:-missing}, vmm.direct.exit.syscall ${s80:-missing})"
 		fi
 		[ -z "$why" ] && [ "$mode" = bt-all ] && [ "${d:-1}" -ne 0 ] && why="vmm.direct.entries is ${d:-missing} in bt-all"
-		if [ -z "$why" ]; then
-			pass=$((pass + 1))
-			echo "PASS guest $name -mode $mode (direct entries ${d:-0})"
-		else
-			fail=$((fail + 1))
-			echo "FAIL guest $name -mode $mode: $why"
-			tail -15 "$out/$name.$mode.err"
-			diff "$out/$name.qemu.out" "$out/$name.$mode.out" | head -10
-		fi
+		verdict "$mode" "-mode $mode (direct entries ${d:-0})"
 	done
 done
 echo "guests: $pass passed, $fail failed"
