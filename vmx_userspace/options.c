@@ -58,6 +58,16 @@ static int parse_digits(const char *s, unsigned long long limit,
 	return 0;
 }
 
+/* The index of `arg` among `n` names, or -1. */
+static int keyword(const char *arg, const char *const *names, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (!strcmp(arg, names[i]))
+			return (int)i;
+	return -1;
+}
+#define KEYWORD(arg, names) keyword((arg), (names), sizeof(names) / sizeof((names)[0]))
+
 static int parse_mem(const char *opt, const char *arg, unsigned *mb, char *err, size_t errlen)
 {
 	unsigned long long v;
@@ -315,24 +325,20 @@ int vmx_parse_options(int argc, char **argv, struct vmx_options *o, char *err, s
 				return fail(err, errlen, "vmx: %s: '%s' is neither stdio nor unix:PATH", opt, arg);
 			o->monitor = arg;
 		} else if (!strcmp(name, "limits")) {
-			if (!strcmp(arg, "auto"))
-				o->limits = VMX_LIMITS_AUTO;
-			else if (!strcmp(arg, "soft"))
-				o->limits = VMX_LIMITS_SOFT;
-			else if (!strcmp(arg, "cpu"))
-				o->limits = VMX_LIMITS_CPU;
-			else
+			static const char *const limits[] = { [VMX_LIMITS_AUTO] = "auto", [VMX_LIMITS_SOFT] = "soft",
+							      [VMX_LIMITS_CPU] = "cpu" };
+			int k = KEYWORD(arg, limits);
+			if (k < 0)
 				return fail(err, errlen, "vmx: %s: unknown value '%s'; valid values: auto, soft, cpu", opt, arg);
+			o->limits = (enum vmx_limits)k;
 		} else if (!strcmp(name, "world")) {
-			if (!strcmp(arg, "user"))
-				o->world = VMX_WORLD_USER;
-			else if (!strcmp(arg, "vmmon"))
-				o->world = VMX_WORLD_VMMON;
-			else if (!strcmp(arg, "auto"))
-				o->world = VMX_WORLD_AUTO;
-			else
+			static const char *const worlds[] = { [VMX_WORLD_USER] = "user", [VMX_WORLD_VMMON] = "vmmon",
+							      [VMX_WORLD_AUTO] = "auto" };
+			int k = KEYWORD(arg, worlds);
+			if (k < 0)
 				return fail(err, errlen, "vmx: %s: unknown world '%s'; valid worlds: user, vmmon, auto",
 					    opt, arg);
+			o->world = (enum vmx_world)k;
 			o->world_given = true;
 		} else if (!strcmp(name, "drive")) {
 			if (parse_drive(o, opt, arg, err, errlen) < 0)
@@ -349,10 +355,8 @@ int vmx_parse_options(int argc, char **argv, struct vmx_options *o, char *err, s
 		} else if (!strcmp(name, "mode")) {
 			static const char *const modes[] = { [VMM_MODE_BT] = "bt", [VMM_MODE_BT_DIRECT] = "bt-direct",
 							     [VMM_MODE_BT_ALL] = "bt-all", [VMM_MODE_TE] = "te" };
-			unsigned m = 0;
-			while (m < sizeof(modes) / sizeof(modes[0]) && strcmp(arg, modes[m]))
-				m++;
-			if (m == sizeof(modes) / sizeof(modes[0]))
+			int m = KEYWORD(arg, modes);
+			if (m < 0)
 				return fail(err, errlen,
 					    "vmx: %s: unknown mode '%s'; valid modes: bt, bt-direct, bt-all, te",
 					    opt, arg);
