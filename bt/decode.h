@@ -97,4 +97,24 @@ bool bt_decode(const uint8_t *code, unsigned avail, struct bt_insn *out, bool *t
 /* The instruction's mnemonic as text (a table lookup: no FPU, no libc). */
 const char *bt_mnemonic_name(const struct bt_insn *in);
 
+/* movs, cmps, stos, lods, scas (by their first opcode byte). */
+static inline bool bt_is_string_op(uint8_t op)
+{
+	return (op >= 0xa4 && op <= 0xa7) || (op >= 0xaa && op <= 0xaf);
+}
+/* The segment a string instruction's source (DS:ESI) is read through. */
+static inline unsigned bt_string_source_seg(const struct bt_insn *in, const uint8_t *code)
+{
+	if (in->seg_prefix_off == 0xff)
+		return SEG_DS;
+	switch (code[in->seg_prefix_off]) {
+	case 0x26: return SEG_ES;
+	case 0x2e: return SEG_CS;
+	case 0x36: return SEG_SS;
+	case 0x64: return SEG_FS;
+	case 0x65: return SEG_GS;
+	default: return SEG_DS;
+	}
+}
+
 #endif

@@ -9,7 +9,8 @@
 #define MAX_EXITS 3
 /* Longest sequence one guest instruction can become: popf (73 bytes) with
  * its pending-interrupt check (60) and, right after sti, a second check;
- * with software limit checks, up to two of 45 bytes each before. */
+ * with software limit checks, a memory operand's (at most 39 bytes) and a
+ * stack access's (26) before. */
 #define WORST_INSN_BYTES 290
 _Static_assert(WORST_INSN_BYTES < 512, "struct pcrec's tc_len has 9 bits");
 #define STUB_BYTES 32   /* exit stub (movl $idx,%gs:S_TMP; jmp shared) + learning stub */
@@ -176,16 +177,7 @@ static bool emit_string_checks(struct emitter *e, const uint8_t *code, const str
 	unsigned z = (op & 1) ? in->opsize / 8 : 1;
 	bool src = op <= 0xa7 || op == 0xac || op == 0xad;
 	bool dst = op != 0xac && op != 0xad;
-	unsigned sseg = SEG_DS;
-	if (in->seg_prefix_off != 0xff)
-		switch (code[in->seg_prefix_off]) {
-		case 0x26: sseg = SEG_ES; break;
-		case 0x2e: sseg = SEG_CS; break;
-		case 0x36: sseg = SEG_SS; break;
-		case 0x64: sseg = SEG_FS; break;
-		case 0x65: sseg = SEG_GS; break;
-		default: break;
-		}
+	unsigned sseg = bt_string_source_seg(in, code);
 	e_u8(e, 0x65); e_u8(e, 0xa3); e_u32(e, MA_S_CHK);
 	if (src) {
 		emit_lea_eax(e, 6, 0xff, 1, BIAS);                    /* %esi */
@@ -225,7 +217,7 @@ static bool emit_limit_checks(struct tu *t, const uint8_t *code, const struct bt
 		return true;
 	if (op == 0x0f && op2 == 0xf7)
 		return false;       /* maskmov: DS:EDI */
-	if ((op >= 0xa4 && op <= 0xa7) || (op >= 0xaa && op <= 0xaf))
+	if (bt_is_string_op(op))
 		return emit_string_checks(e, code, in, op);
 	if (op == 0xc8 && (code[in->opcode_off + 3] & 0x1f) != 0)
 		return false;       /* enter with nesting */
@@ -372,9 +364,8 @@ static enum cls emit_insn(struct tu *t, const uint8_t *code, const struct bt_ins
 		}
 	}
 
-	uint8_t op0 = code[in->opcode_off];
-	bool string = (op0 >= 0xa4 && op0 <= 0xa7) || (op0 >= 0xaa && op0 <= 0xaf);
-	bool adapted = in->mnem == M_OTHER && (in->has_mem || string) && bt_is_callout(bt.mode.cs_base + eip);
+	bool adapted = in->mnem == M_OTHER && (in->has_mem || bt_is_string_op(code[in->opcode_off])) &&
+		       bt_is_callout(bt.mode.cs_base + eip);
 	if (bt.env.soft_limits && !adapted) {
 		uint32_t at0 = e->at;
 		if (!emit_limit_checks(t, code, in)) {
@@ -383,7 +374,7 @@ static enum cls emit_insn(struct tu *t, const uint8_t *code, const struct bt_ins
 		}
 		struct pcrec *r = &bt.pcs[bt.npc];
 		if (e->at - at0 && r->tc == at0)
-			r->chk = (e->at - at0) & 0x7f;    /* at most two checks of 45 bytes */
+			r->chk = (e->at - at0) & 0x7f;    /* at most 65 bytes of checks */
 	}
 
 	switch (in->mnem) {

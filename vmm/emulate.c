@@ -639,7 +639,7 @@ int emulate_insn(uint32_t eip, unsigned len_hint)
 	if (in->mnem == M_OTHER) {
 		/* Translated as a callout by adaptive translation: its write. */
 		uint8_t op = c.code[in->opcode_off];
-		bool string = (op >= 0xa4 && op <= 0xa7) || (op >= 0xaa && op <= 0xaf);
+		bool string = bt_is_string_op(op);
 		int seg = in->has_mem && !string ? emu_mseg(in) : -1;
 		uint32_t off = seg >= 0 ? emu_ea(in) : 0;
 		int r = emu_data_access(&c, true);

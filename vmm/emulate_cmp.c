@@ -13,21 +13,6 @@ static int raise(int vec)
 	return -1;
 }
 
-/* The segment of the string source: DS unless overridden. */
-static int source_seg(const struct bt_insn *in, const uint8_t *code)
-{
-	if (in->seg_prefix_off == 0xff)
-		return SEG_DS;
-	switch (code[in->seg_prefix_off]) {
-	case 0x26: return SEG_ES;
-	case 0x2e: return SEG_CS;
-	case 0x36: return SEG_SS;
-	case 0x64: return SEG_FS;
-	case 0x65: return SEG_GS;
-	default: return SEG_DS;
-	}
-}
-
 /* Element by element with ESI, EDI and ECX exact after each, so a fault
  * in the middle leaves the instruction restartable as on the CPU. */
 int emulate_string_compare(const struct bt_insn *in, const uint8_t *code, uint32_t next)
@@ -36,7 +21,7 @@ int emulate_string_compare(const struct bt_insn *in, const uint8_t *code, uint32
 	bool scas = op >= 0xae;
 	unsigned size = (op & 1) ? in->opsize / 8u : 1u;
 	int step = (vm.ma->eflags & X86_FL_DF) ? -(int)size : (int)size;
-	int src = source_seg(in, code);
+	int src = (int)bt_string_source_seg(in, code);
 	uint32_t mask = size == 4 ? 0xffffffffu : (1u << (size * 8)) - 1;
 	uint32_t count = in->rep ? vm.ma->ecx : 1;
 	int vec;

@@ -102,17 +102,7 @@ int emu_data_access(struct ctx *cp, bool at_start)
 		unsigned size = (op & 1) ? osz : 1;
 		int step = (vm.ma->eflags & FL_DF) ? -(int)size : (int)size;
 		/* The source (DS:ESI) may be overridden; the destination is ES:EDI. */
-		int src = SEG_DS;
-		if (in->seg_prefix_off != 0xff) {
-			switch (c.code[in->seg_prefix_off]) {
-			case 0x26: src = SEG_ES; break;
-			case 0x2e: src = SEG_CS; break;
-			case 0x36: src = SEG_SS; break;
-			case 0x64: src = SEG_FS; break;
-			case 0x65: src = SEG_GS; break;
-			default: break;
-			}
-		}
+		int src = (int)bt_string_source_seg(in, c.code);
 		uint32_t count = in->rep ? vm.ma->ecx : 1;
 		while (count) {
 			if (op == 0xaa || op == 0xab) {

@@ -54,28 +54,36 @@ static uint16_t shadow_for(uint32_t base, uint32_t limit, unsigned flags)
 	return 0;
 }
 
-/* The host descriptor that gives translated code the guest's view of `s` for
- * data accesses, with every offset that would reach the monitor cut off. */
-static uint16_t make_shadow(const struct segcache *s)
+/* The limit and flags of the host descriptor that gives translated code the
+ * guest's view of `s` for data accesses, with every offset that would
+ * reach the monitor cut off; false when there is none (no data access). */
+static bool shadow_shape(const struct segcache *s, uint32_t *limit, unsigned *flags)
 {
 	if (!s->present || !s->s)
-		return 0;
+		return false;
 	bool code = s->type & 8;
 	if (code && !(s->type & 2))
-		return 0;                       /* execute-only: no data access at all */
+		return false;                   /* execute-only: no data access at all */
 	if (s->base > seg_top)
-		return 0;
+		return false;
 	uint32_t room = seg_top - s->base;
-	uint32_t limit = s->limit;
-	unsigned flags = WD_PRESENT | (s->db ? WD_32 : 0);
+	*limit = s->limit;
+	*flags = WD_PRESENT | (s->db ? WD_32 : 0);
 	if (!code && (s->type & 4)) {
-		flags |= WD_EXPDOWN;            /* cannot be truncated at the top: see DESIGN */
-	} else if (limit > room) {
-		limit = truncated_limit(room);
+		*flags |= WD_EXPDOWN;           /* cannot be truncated at the top: see DESIGN */
+	} else if (*limit > room) {
+		*limit = truncated_limit(room);
 	}
 	if (!code && (s->type & 2))
-		flags |= WD_WRITABLE;
-	return shadow_for(s->base, limit, flags);
+		*flags |= WD_WRITABLE;
+	return true;
+}
+
+static uint16_t make_shadow(const struct segcache *s)
+{
+	uint32_t limit;
+	unsigned flags;
+	return shadow_shape(s, &limit, &flags) ? shadow_for(s->base, limit, flags) : 0;
 }
 
 uint16_t seg_code_shadow(void)
@@ -123,36 +131,27 @@ void seg_set_user_limit(uint32_t limit)
 }
 
 /* The bound pair of software limit checks (mon_area.h): the offsets the
- * shadow of `s` allows (no page rounding) but the last 15 (a check covers
- * the 16 bytes from the offset it checks: bt/translate.c), biased by 2^31. */
+ * shadow of `s` allows but the last 15 (a check covers the 16 bytes from
+ * the offset it checks: bt/translate.c), biased by 2^31. An expand-down
+ * shadow, which the CPU cannot truncate, stops below the monitor here. */
 static void soft_bounds(const struct segcache *s, int32_t b[2])
 {
-	uint32_t lo = 1, hi = 0;
-	bool code = s->type & 8;
-	if (s->present && s->s && !(code && !(s->type & 2)) && s->base <= seg_top) {
-		uint32_t room = seg_top - s->base;
-		if (!code && (s->type & 4)) {
-			uint32_t top = s->db ? 0xffffffffu : 0xffffu;
-			lo = s->limit + 1;
-			hi = top < room ? top : room;
-			if (s->limit >= top)
-				hi = 0, lo = 1;
-		} else {
-			lo = 0;
-			hi = s->limit < room ? s->limit : room;
-		}
+	uint32_t limit, lo = 1, hi = 0;
+	unsigned flags;
+	if (shadow_shape(s, &limit, &flags)) {
+		uint32_t room = seg_top - s->base, top = s->db ? 0xffffffffu : 0xffffu;
+		if (!(flags & WD_EXPDOWN))
+			lo = 0, hi = limit;
+		else if (limit < top)
+			lo = limit + 1, hi = top < room ? top : room;
 	}
-	if (lo <= hi && hi - lo >= 15)
-		hi -= 15;
-	else
-		lo = 1, hi = 0;
-	if (lo > hi) {
-		b[0] = 0x7fffffff;
+	if (lo <= hi && hi - lo >= 15) {
+		b[0] = (int32_t)(lo + 0x80000000u);
+		b[1] = (int32_t)(hi - 15 + 0x80000000u);
+	} else {
+		b[0] = 0x7fffffff;              /* empty: every access traps */
 		b[1] = -0x7fffffff - 1;
-		return;
 	}
-	b[0] = (int32_t)(lo + 0x80000000u);
-	b[1] = (int32_t)(hi + 0x80000000u);
 }
 
 void seg_publish(void)

@@ -265,20 +265,16 @@ static enum trap_action trap(struct vmm_trap *t)
 			break;
 		unsigned chk_seg;
 		if (t->trapno == 5 && bt_limit_check_at(t->rip, &chk_seg)) {
-			/* A software limit check failed (bt_env.soft_limits): what
-			 * the CPU's own check would have raised, from the start of
-			 * the instruction, so the same as the truncation's fault
-			 * below. */
+			/* A software limit check failed (bt_env.soft_limits): it
+			 * is the fault the CPU's own check would have raised, at
+			 * the start of the instruction (the checks come first), so
+			 * it is handled as the truncation's below. */
 			t->regs[0] = ma->s_chk;
+			t->trapno = chk_seg == SEG_SS ? 12 : 13;
+			t->err = 0;
+			pc.boundary = true;
+			pc.ecx_in_scratch = false;
 			stat_inc(&vs.soft_limit_traps);
-			struct bt_pc at = pc;
-			at.boundary = true;
-			at.ecx_in_scratch = false;
-			if (emulate_here(t, &at, &vs.monitor_range, true, &act))
-				return act;
-			if (emulate_unsupported_in_monitor_range(pc.eip, chk_seg == SEG_SS))
-				return TRAP_EXIT_WORLD;
-			return reflect(t, &at, chk_seg == SEG_SS ? EXC_SS : EXC_GP, true, 0);
 		}
 		if (t->trapno == 14) {
 			uint32_t a = (uint32_t)t->addr, pa, err;
